@@ -1,0 +1,83 @@
+# Choir chain: every entry point a developer or CI needs. `make setup` is idempotent and runs only what is
+# missing or out of date; `make run` and `make test` call it first.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SOLC_DIR := $(CURDIR)/.solcx
+SOLC := $(SOLC_DIR)/solc-v0.8.37
+SITE := $(VENV)/lib/python3.11/site-packages
+export SOLCX_BINARY_PATH := $(SOLC_DIR)
+
+.PHONY: help setup postgres run devnet test test-contracts test-ethtester test-python compile bench-gas lint lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+setup: $(VENV)/.stamp node_modules/.stamp $(SOLC) .build/.deps.stamp postgres ## Install everything that is missing (idempotent)
+
+postgres: ## PostgreSQL server binaries for the indexer's PostgreSQL test (Debian package, only if missing)
+	@tools/postgres/ensure.sh
+
+$(VENV)/.stamp: pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@# Every Python of this venv (ape, pytest, choir) finds our solc adapter without any shell setup.
+	@echo 'import os; os.environ.setdefault("SOLCX_BINARY_PATH", "$(SOLC_DIR)")' > $(SITE)/choir_solc.pth
+	@touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	@# `npm ci` refuses this lockfile: the registry here serves only the linux-amd64 anvil binary package, so
+	@# the lockfile lists no other platform; `npm install` still installs exactly the locked versions.
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(SOLC): tools/solc/solc.js tools/solc/install.sh node_modules/.stamp
+	tools/solc/install.sh $(SOLC_DIR)
+
+.build/.deps.stamp: ape-config.yaml node_modules/.stamp $(VENV)/.stamp
+	$(BIN)/ape pm install
+	@mkdir -p .build && touch $@
+
+compile: setup .build/.compiled.stamp ## Compile the contracts with Ape (solcjs 0.8.37 through our adapter)
+
+# Always a full compile when any source changed: Ape's incremental compile leaves stale bytecode in a contract that
+# deploys another (ChoirHub embeds ThreadDAO's creation code) when only the deployed one changed.
+CONTRACT_SOURCES := $(shell find contracts -name '*.sol' -not -path 'contracts/.cache/*')
+.build/.compiled.stamp: $(CONTRACT_SOURCES) ape-config.yaml .build/.deps.stamp
+	$(BIN)/ape compile --force
+	@touch $@
+
+run: compile ## Start a local devnet, deploy, and serve (Ctrl-C stops everything)
+	$(BIN)/choir devnet
+
+devnet: run
+
+test: compile ## Run every test: contracts on anvil and on eth-tester, then the Python package
+	$(BIN)/ape test tests
+	$(BIN)/ape test tests/contracts --network ethereum:local:test
+
+test-contracts: compile ## Contract tests on anvil only
+	$(BIN)/ape test tests/contracts
+
+bench-gas: compile ## Gas per operation on a fresh anvil, beside OpenZeppelin reference operations (JSON lines)
+	$(BIN)/python -m choir_chain.bench.gas
+
+lint: setup ## ruff and mypy
+	$(BIN)/ruff check choir_chain api scripts tests
+	$(BIN)/ruff format --check choir_chain api scripts tests
+	$(BIN)/mypy
+
+lock: ## Regenerate requirements.lock from a clean resolve of pyproject.toml
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	{ echo '# Exact versions of every Python package in the project virtualenv (pip constraints file).'; \
+	  echo '# Regenerate with `make lock` after changing pyproject.toml.'; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^choir-chain'; } > requirements.lock
+	rm -rf .lock-venv
+
+clean: ## Remove build output and run folders (keeps the venv and node_modules)
+	rm -rf .build .run
