@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title A thread's nano-DAO: messages, staked specs, approval votes, settlement, equity and exit
+interface IThreadDAO {
+    /// @notice Life cycle of a spec; `None` marks an unknown id.
+    enum SpecStatus {
+        None,
+        Pending,
+        Approved,
+        Denied,
+        Split,
+        Expired
+    }
+
+    /// @notice A co-author's vote on a spec; `DenyClaimed` once the curator took its share.
+    enum Ballot {
+        None,
+        Approve,
+        Deny,
+        DenyClaimed
+    }
+
+    /// @notice A staked submission awaiting (or past) the co-authors' decision.
+    struct Spec {
+        address author;
+        uint96 stake;
+        uint96 price; // stake price when submitted, the P0 of the equity formula
+        uint40 snapshot; // votes need shares at this timepoint (submission time - 1)
+        uint40 deadline; // last second at which votes are accepted
+        uint24 eligible; // co-authors at the snapshot: all of them voting settles early
+        uint24 approvals;
+        uint24 denials;
+        SpecStatus status;
+    }
+
+    /// @notice A message became part of the thread (the root message, a co-author's post or an approved spec's
+    ///         submission). `index` is the thread-local message index; the global message id is
+    ///         `threadId << 64 | index`.
+    event MessagePosted(uint256 indexed index, address indexed author, bytes32 contentHash, uint256[] citations);
+    /// @notice A non-co-author staked on a message; it is spec `specId` (also its message index).
+    event SpecSubmitted(
+        uint256 indexed specId,
+        address indexed author,
+        bytes32 contentHash,
+        uint256 stake,
+        uint256 price,
+        uint256 deadline,
+        uint256[] citations
+    );
+    /// @notice A co-author voted on a spec.
+    event VoteCast(uint256 indexed specId, address indexed voter, bool approve);
+    /// @notice A spec was settled. `treasuryGain + payoutPerDenier * denials == stake`.
+    event SpecSettled(
+        uint256 indexed specId,
+        SpecStatus outcome,
+        uint256 treasuryGain,
+        uint256 payoutPerDenier,
+        uint256 approvals,
+        uint256 denials
+    );
+    /// @notice `account` received `sharesAdded` equity shares (joining, or adding to its stake in the thread).
+    event CoauthorJoined(address indexed account, uint256 indexed specId, uint256 sharesAdded, uint256 totalShares);
+    /// @notice `account` left, burning `shares` and taking `payout` from the treasury.
+    event CoauthorExited(address indexed account, uint256 shares, uint256 payout, uint256 totalShares);
+    /// @notice A denier of spec `specId` took its share of the stake.
+    event CuratorRewardClaimed(uint256 indexed specId, address indexed curator, uint256 amount);
+    /// @notice Tokens sent to the thread outside the protocol were added to the treasury.
+    event DonationAbsorbed(uint256 amount);
+
+    /// @notice Only the hub may call this.
+    error OnlyHub();
+    /// @notice The thread was already initialised.
+    error AlreadyInitialized();
+    /// @notice The content hash is zero (no content).
+    error EmptyContent();
+    /// @notice A stake of zero was offered.
+    error ZeroStake();
+    /// @notice The stake is below the thread's current price.
+    error StakeBelowPrice(uint256 stake, uint256 price);
+    /// @notice The stake does not fit the thread's accounting (above the token's supply cap).
+    error StakeTooLarge(uint256 stake);
+    /// @notice The caller must be a co-author.
+    error NotCoauthor(address account);
+    /// @notice Co-authors post directly; they cannot submit specs.
+    error AlreadyCoauthor(address account);
+    /// @notice The thread has no co-author able to vote on a new spec.
+    error NoEligibleVoters();
+    /// @notice More than `MAX_CITATIONS` citations.
+    error TooManyCitations(uint256 count, uint256 max);
+    /// @notice A cited message does not exist.
+    error UnknownMessage(uint256 messageId);
+    /// @notice The same message is cited twice.
+    error DuplicateCitation(uint256 messageId);
+    /// @notice No spec has this id.
+    error UnknownSpec(uint256 specId);
+    /// @notice The spec was already settled.
+    error SpecNotPending(uint256 specId);
+    /// @notice The approval window of the spec has ended.
+    error VotingClosed(uint256 specId, uint256 deadline);
+    /// @notice The voter became a co-author after the spec was submitted.
+    error NotEligibleForSpec(uint256 specId, address account);
+    /// @notice The voter already voted on this spec; votes cannot change.
+    error AlreadyVoted(uint256 specId, address account);
+    /// @notice The outcome is not yet certain: not every eligible co-author voted and the window is open.
+    error SettleTooEarly(uint256 specId, uint256 deadline);
+    /// @notice The exit cooldown since joining has not passed.
+    error ExitCooldown(uint256 availableAt);
+    /// @notice The last co-author cannot leave while specs are pending.
+    error LastCoauthorWithPendingSpecs(uint256 pendingSpecs);
+    /// @notice The caller has no unclaimed curator reward on this spec (not a denier, not settled, or claimed).
+    error NoCuratorReward(uint256 specId, address account);
+    /// @notice The thread holds no tokens beyond its treasury and locked funds.
+    error NoDonation();
+    /// @notice A past-votes lookup asked about the present or the future.
+    error FutureLookup(uint256 timepoint, uint256 clock);
+
+    /// @notice Post a message as a co-author, free of stake.
+    function post(bytes32 contentHash, uint256[] calldata citations) external returns (uint256 index);
+
+    /// @notice Stake `stake` CHOIR on a message; the thread escrows it until the co-authors decide.
+    function submitSpec(bytes32 contentHash, uint256[] calldata citations, uint256 stake)
+        external
+        returns (uint256 specId);
+
+    /// @notice Vote on a pending spec, once.
+    function vote(uint256 specId, bool approve) external;
+
+    /// @notice Settle a spec whose outcome is certain; anyone may call.
+    function settle(uint256 specId) external;
+
+    /// @notice Leave the thread, burning all shares for a pro-rata part of the treasury.
+    function exit() external returns (uint256 payout);
+}

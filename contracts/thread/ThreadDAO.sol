@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC6372} from "@openzeppelin/contracts/interfaces/IERC6372.sol";
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {IChoirHub} from "../interfaces/IChoirHub.sol";
+import {IThreadDAO} from "../interfaces/IThreadDAO.sol";
+import {EquityMath} from "../libraries/EquityMath.sol";
+import {SpecSettlement} from "../libraries/SpecSettlement.sol";
+
+/// @title A thread's nano-DAO: its treasury, messages, staked specs, approval votes, equity and exit
+/// @notice Deployed once as an implementation by the hub; every thread is an EIP-1167 clone of it, so each
+///         thread's treasury is its own contract balance. Co-authors post freely; anyone else stakes at least the
+///         thread's price to submit a spec, which the co-authors approve or deny (SPEC sections 2, 3, 5).
+/// @dev Equity is checkpointed by block timestamp (ERC-6372 `mode=timestamp`), so governance can read shares at a
+///      past timepoint. Each account's current shares and the time they last changed (when it joined: the exit
+///      cooldown reads it) share one slot; earlier values move to an OpenZeppelin `Checkpoints` history only when
+///      they change, so a first join writes one fresh slot instead of a checkpoint array's two.
+///      Deniers' shares of stakes are pulled (`claimCuratorRewards`), so settlement never loops over voters.
+contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+    using Checkpoints for Checkpoints.Trace208;
+
+    /// @notice Shares the creator of a thread starts with.
+    uint256 public constant INITIAL_SHARES = 1e18;
+    /// @notice Time a co-author must wait after joining before it may exit.
+    uint256 public constant EXIT_COOLDOWN = 1 days;
+    /// @notice Most messages one message may cite.
+    uint256 public constant MAX_CITATIONS = 8;
+
+    /// @notice The hub that created this thread and serves its price.
+    IChoirHub public immutable hub;
+    /// @notice The CHOIR token the treasury is held in.
+    IERC20 public immutable token;
+    /// @dev The implementation's own address, shared by every clone: sibling threads' addresses derive from it.
+    address private immutable _implementation;
+
+    /// @dev Counters read and written together, in one slot.
+    struct ThreadState {
+        uint40 countChangedAt; // when coauthorCount last changed
+        uint32 coauthorCount;
+        uint32 prevCoauthorCount; // coauthorCount before the change at countChangedAt
+        uint64 messageCount; // next message index
+        uint32 pendingSpecs;
+        uint32 approvalWindow; // seconds
+    }
+
+    /// @dev The thread's money, in one slot: `balanceOf(this) == treasury + locked` (plus any donation).
+    ///      `locked` holds escrowed stakes and deniers' unclaimed shares. `threadId` keeps the slot non-zero.
+    struct Ledger {
+        uint64 threadId;
+        uint96 treasury;
+        uint96 locked;
+    }
+
+    ThreadState private _state;
+    Ledger private _ledger;
+    mapping(uint256 specId => Spec) private _specs;
+    mapping(uint256 specId => mapping(address voter => Ballot)) private _ballots;
+    /// @dev An account's current equity and when it last changed.
+    struct Member {
+        uint48 since;
+        uint208 shares;
+    }
+
+    mapping(address account => Member) private _members;
+    mapping(address account => Checkpoints.Trace208) private _shareHistory; // values before `since`
+    Checkpoints.Trace208 private _totalShares;
+
+    /// @param token_ the CHOIR token; the deployer (the hub) becomes `hub`
+    constructor(IERC20 token_) {
+        hub = IChoirHub(msg.sender);
+        token = token_;
+        _implementation = address(this);
+        _ledger.threadId = type(uint64).max; // the implementation itself can never be initialised
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Set-up
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Initialise a fresh clone; called once by the hub in `createThread`.
+    /// @param threadId_ the id the hub gave this thread
+    /// @param creator the first co-author, holding `INITIAL_SHARES`
+    /// @param contentHash keccak256 of the root message
+    /// @param approvalWindow_ seconds co-authors have to vote on a spec
+    function initialize(uint64 threadId_, address creator, bytes32 contentHash, uint32 approvalWindow_) external {
+        if (msg.sender != address(hub)) revert OnlyHub();
+        if (_ledger.threadId != 0) revert AlreadyInitialized();
+        uint48 now_ = clock();
+        _ledger.threadId = threadId_;
+        _members[creator] = Member({since: now_, shares: uint208(INITIAL_SHARES)});
+        _totalShares.push(now_, uint208(INITIAL_SHARES));
+        _state = ThreadState({
+            countChangedAt: uint40(now_),
+            coauthorCount: 1,
+            prevCoauthorCount: 0,
+            messageCount: 1,
+            pendingSpecs: 0,
+            approvalWindow: approvalWindow_
+        });
+        emit CoauthorJoined(creator, 0, INITIAL_SHARES, INITIAL_SHARES);
+        emit MessagePosted(0, creator, contentHash, new uint256[](0));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Messages and specs
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IThreadDAO
+    function post(bytes32 contentHash, uint256[] calldata citations) external returns (uint256 index) {
+        if (contentHash == bytes32(0)) revert EmptyContent();
+        if (_members[msg.sender].shares == 0) revert NotCoauthor(msg.sender);
+        uint64 count = _state.messageCount;
+        if (citations.length != 0) _checkCitations(citations, _ledger.threadId, count);
+        index = count;
+        _state.messageCount = count + 1;
+        emit MessagePosted(index, msg.sender, contentHash, citations);
+    }
+
+    /// @inheritdoc IThreadDAO
+    function submitSpec(bytes32 contentHash, uint256[] calldata citations, uint256 stake)
+        external
+        nonReentrant
+        returns (uint256 specId)
+    {
+        specId = _submitSpec(contentHash, citations, stake);
+    }
+
+    /// @notice `submitSpec` with an EIP-2612 permit instead of a prior `approve`, in one transaction.
+    /// @dev A failing permit is ignored (it may have been front-run); the transfer then needs an allowance.
+    /// @param contentHash keccak256 of the message body
+    /// @param citations global ids of cited messages (`threadId << 64 | index`), at most `MAX_CITATIONS`
+    /// @param stake CHOIR to escrow, at least `hub.price(threadId)`
+    /// @param deadline, v, r, s the permit signature of the caller for `stake` to this thread
+    /// @return specId the spec's id, also its message index
+    function submitSpecWithPermit(
+        bytes32 contentHash,
+        uint256[] calldata citations,
+        uint256 stake,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint256 specId) {
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), stake, deadline, v, r, s) {} catch {}
+        specId = _submitSpec(contentHash, citations, stake);
+    }
+
+    /// @inheritdoc IThreadDAO
+    function vote(uint256 specId, bool approve) external {
+        Spec storage spec_ = _specs[specId];
+        _requirePending(specId, spec_.status);
+        uint256 deadline = spec_.deadline;
+        if (block.timestamp > deadline) revert VotingClosed(specId, deadline);
+        Member memory voter = _members[msg.sender];
+        if (voter.shares == 0) revert NotCoauthor(msg.sender);
+        if (_sharesAt(voter, msg.sender, spec_.snapshot) == 0) revert NotEligibleForSpec(specId, msg.sender);
+        mapping(address => Ballot) storage ballots = _ballots[specId];
+        if (ballots[msg.sender] != Ballot.None) revert AlreadyVoted(specId, msg.sender);
+        if (approve) {
+            ballots[msg.sender] = Ballot.Approve;
+            spec_.approvals += 1;
+        } else {
+            ballots[msg.sender] = Ballot.Deny;
+            spec_.denials += 1;
+        }
+        emit VoteCast(specId, msg.sender, approve);
+    }
+
+    /// @inheritdoc IThreadDAO
+    function settle(uint256 specId) external {
+        Spec memory spec_ = _specs[specId];
+        _requirePending(specId, spec_.status);
+        if (uint256(spec_.approvals) + spec_.denials < spec_.eligible && block.timestamp <= spec_.deadline) {
+            revert SettleTooEarly(specId, spec_.deadline);
+        }
+        (SpecStatus outcome, uint256 gain, uint256 perDenier) =
+            SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
+        _specs[specId].status = outcome;
+
+        ThreadState memory state = _state;
+        Ledger memory ledger = _ledger;
+        state.pendingSpecs -= 1;
+        ledger.locked -= uint96(gain); // gain <= stake, which is part of locked
+        ledger.treasury += uint96(gain);
+        if (outcome == SpecStatus.Approved) _grantEquity(spec_, specId, state);
+        _state = state;
+        _ledger = ledger;
+        emit SpecSettled(specId, outcome, gain, perDenier, spec_.approvals, spec_.denials);
+    }
+
+    /// @notice Take the caller's share of the stakes of denied or split specs it denied.
+    /// @param specIds the specs to claim from; each must hold an unclaimed share for the caller
+    /// @return amount the CHOIR transferred
+    function claimCuratorRewards(uint256[] calldata specIds) external nonReentrant returns (uint256 amount) {
+        for (uint256 i; i < specIds.length; ++i) {
+            uint256 specId = specIds[i];
+            Spec storage spec_ = _specs[specId];
+            SpecStatus status = spec_.status;
+            mapping(address => Ballot) storage ballots = _ballots[specId];
+            if (ballots[msg.sender] != Ballot.Deny || (status != SpecStatus.Denied && status != SpecStatus.Split)) {
+                revert NoCuratorReward(specId, msg.sender);
+            }
+            ballots[msg.sender] = Ballot.DenyClaimed;
+            (,, uint256 perDenier) = SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
+            amount += perDenier;
+            emit CuratorRewardClaimed(specId, msg.sender, perDenier);
+        }
+        _ledger.locked -= amount.toUint96();
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Equity
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IThreadDAO
+    function exit() external nonReentrant returns (uint256 payout) {
+        Member memory own = _members[msg.sender];
+        uint256 held = own.shares;
+        if (held == 0) revert NotCoauthor(msg.sender);
+        if (block.timestamp < own.since + EXIT_COOLDOWN) revert ExitCooldown(own.since + EXIT_COOLDOWN);
+        ThreadState memory state = _state;
+        if (state.coauthorCount == 1 && state.pendingSpecs != 0) revert LastCoauthorWithPendingSpecs(state.pendingSpecs);
+
+        Ledger memory ledger = _ledger;
+        uint256 total = _totalShares.latest();
+        payout = Math.mulDiv(ledger.treasury, held, total);
+        _setShares(msg.sender, own, 0);
+        _totalShares.push(clock(), uint208(total - held));
+        _changeCoauthorCount(state, false);
+        ledger.treasury -= uint96(payout);
+        _state = state;
+        _ledger = ledger;
+        emit CoauthorExited(msg.sender, held, payout, total - held);
+        if (payout != 0) token.safeTransfer(msg.sender, payout);
+    }
+
+    /// @notice Add tokens sent to the thread outside the protocol to its treasury; anyone may call.
+    /// @return amount the CHOIR added
+    function absorbDonations() external returns (uint256 amount) {
+        Ledger memory ledger = _ledger;
+        uint256 balance = token.balanceOf(address(this));
+        uint256 accounted = uint256(ledger.treasury) + ledger.locked;
+        if (balance <= accounted) revert NoDonation();
+        amount = balance - accounted;
+        _ledger.treasury = (ledger.treasury + amount).toUint96();
+        emit DonationAbsorbed(amount);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice This thread's id at the hub.
+    function threadId() external view returns (uint256) {
+        return _ledger.threadId;
+    }
+
+    /// @notice CHOIR owned by the thread (excludes escrowed stakes and deniers' unclaimed shares).
+    function treasury() external view returns (uint256) {
+        return _ledger.treasury;
+    }
+
+    /// @notice CHOIR held for others: escrowed stakes of pending specs and deniers' unclaimed shares.
+    function lockedBalance() external view returns (uint256) {
+        return _ledger.locked;
+    }
+
+    /// @notice Number of messages (posts and specs, including the root message); the next index.
+    function messageCount() external view returns (uint256) {
+        return _state.messageCount;
+    }
+
+    /// @notice Specs not yet settled.
+    function pendingSpecs() external view returns (uint256) {
+        return _state.pendingSpecs;
+    }
+
+    /// @notice Current number of co-authors.
+    function coauthorCount() external view returns (uint256) {
+        return _state.coauthorCount;
+    }
+
+    /// @notice Seconds co-authors have to vote on a new spec.
+    function approvalWindow() external view returns (uint256) {
+        return _state.approvalWindow;
+    }
+
+    /// @notice The global id of this thread's message `index`: `threadId << 64 | index`.
+    /// @param index the thread-local message index
+    function messageId(uint256 index) external view returns (uint256) {
+        return (uint256(_ledger.threadId) << 64) | index;
+    }
+
+    /// @notice A spec by id; `status == None` for an unknown id.
+    /// @param specId the spec
+    function getSpec(uint256 specId) external view returns (Spec memory) {
+        return _specs[specId];
+    }
+
+    /// @notice How `account` voted on spec `specId`.
+    /// @param specId the spec
+    /// @param account the voter
+    function ballotOf(uint256 specId, address account) external view returns (Ballot) {
+        return _ballots[specId][account];
+    }
+
+    /// @notice What `account` may claim from spec `specId` as a denier (0 if nothing).
+    /// @param specId the spec
+    /// @param account the denier
+    function curatorRewardOf(uint256 specId, address account) external view returns (uint256) {
+        Spec memory spec_ = _specs[specId];
+        if (_ballots[specId][account] != Ballot.Deny) return 0;
+        if (spec_.status != SpecStatus.Denied && spec_.status != SpecStatus.Split) return 0;
+        (,, uint256 perDenier) = SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
+        return perDenier;
+    }
+
+    /// @notice Equity shares `account` holds now.
+    /// @param account the co-author
+    function sharesOf(address account) external view returns (uint256) {
+        return _members[account].shares;
+    }
+
+    /// @notice All equity shares now.
+    function totalShares() external view returns (uint256) {
+        return _totalShares.latest();
+    }
+
+    /// @notice Whether `account` is a co-author now.
+    /// @param account the account
+    function isCoauthor(address account) external view returns (bool) {
+        return _members[account].shares != 0;
+    }
+
+    /// @notice When `account`'s shares last changed (its joining time while it is a co-author); 0 if never.
+    /// @param account the account
+    function joinedAt(address account) external view returns (uint256) {
+        return _members[account].since;
+    }
+
+    /// @notice Voting weight of `account` now: its equity shares (equity is not transferable or delegable).
+    /// @param account the co-author
+    function getVotes(address account) external view returns (uint256) {
+        return _members[account].shares;
+    }
+
+    /// @notice Equity shares `account` held at a past `timepoint` (a block timestamp).
+    /// @param account the co-author
+    /// @param timepoint a timestamp before the current one
+    function getPastVotes(address account, uint256 timepoint) external view returns (uint256) {
+        return _sharesAt(_members[account], account, _pastTimepoint(timepoint));
+    }
+
+    /// @notice All equity shares at a past `timepoint` (a block timestamp).
+    /// @param timepoint a timestamp before the current one
+    function getPastTotalSupply(uint256 timepoint) external view returns (uint256) {
+        return _totalShares.upperLookupRecent(_pastTimepoint(timepoint));
+    }
+
+    /// @notice ERC-6372 clock: checkpoints are keyed by block timestamp.
+    function clock() public view returns (uint48) {
+        return uint48(block.timestamp);
+    }
+
+    /// @notice ERC-6372 clock description.
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() external pure returns (string memory) {
+        return "mode=timestamp";
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Internals
+    // ------------------------------------------------------------------------------------------------------------
+
+    function _submitSpec(bytes32 contentHash, uint256[] calldata citations, uint256 stake)
+        private
+        returns (uint256 specId)
+    {
+        if (contentHash == bytes32(0)) revert EmptyContent();
+        if (stake == 0) revert ZeroStake();
+        if (stake > type(uint96).max) revert StakeTooLarge(stake);
+        if (_members[msg.sender].shares != 0) revert AlreadyCoauthor(msg.sender);
+        ThreadState memory state = _state;
+        Ledger memory ledger = _ledger;
+        // Co-authors who can vote are those holding shares at the snapshot, one second before submission; the
+        // count of them is the count before any change made in this same second.
+        uint256 eligible = state.countChangedAt == block.timestamp ? state.prevCoauthorCount : state.coauthorCount;
+        // Nobody left to vote either: the last co-author left earlier in this same second. The spec could never be
+        // decided, and its stake would go at expiry to a treasury nobody holds a share of.
+        if (eligible == 0 || state.coauthorCount == 0) revert NoEligibleVoters();
+        uint256 currentPrice = hub.price(ledger.threadId);
+        if (stake < currentPrice) revert StakeBelowPrice(stake, currentPrice);
+        _checkCitations(citations, ledger.threadId, state.messageCount);
+
+        specId = state.messageCount;
+        uint256 deadline = block.timestamp + state.approvalWindow;
+        _specs[specId] = Spec({
+            author: msg.sender,
+            stake: uint96(stake),
+            price: currentPrice.toUint96(),
+            snapshot: uint40(block.timestamp - 1),
+            deadline: uint40(deadline),
+            eligible: eligible.toUint24(),
+            approvals: 0,
+            denials: 0,
+            status: SpecStatus.Pending
+        });
+        state.messageCount += 1;
+        state.pendingSpecs += 1;
+        ledger.locked += uint96(stake);
+        _state = state;
+        _ledger = ledger;
+        emit SpecSubmitted(specId, msg.sender, contentHash, stake, currentPrice, deadline, citations);
+        token.safeTransferFrom(msg.sender, address(this), stake);
+    }
+
+    /// @dev Mint the approved author's equity (SPEC section 5) and count it as a co-author.
+    function _grantEquity(Spec memory spec_, uint256 specId, ThreadState memory state) private {
+        Member memory author = _members[spec_.author];
+        uint256 held = author.shares;
+        // An author approved twice (two specs submitted before either settled) adds to its shares.
+        uint256 others = held == 0 ? state.coauthorCount : state.coauthorCount - 1;
+        uint256 total = _totalShares.latest();
+        uint256 added = EquityMath.sharesForStake(spec_.stake, spec_.price, others, total);
+        _setShares(spec_.author, author, held + added);
+        _totalShares.push(clock(), (total + added).toUint208());
+        if (held == 0) _changeCoauthorCount(state, true);
+        emit CoauthorJoined(spec_.author, specId, added, total + added);
+    }
+
+    /// @dev Shares of `account` (whose current record is `member`) at `timepoint`.
+    function _sharesAt(Member memory member, address account, uint48 timepoint) private view returns (uint256) {
+        if (timepoint >= member.since) return member.shares;
+        return _shareHistory[account].upperLookupRecent(timepoint);
+    }
+
+    /// @dev Give `account` (current record `member`) `shares` from now on; its previous value joins the history,
+    ///      unless it was set in this same second (no past lookup can have seen it).
+    function _setShares(address account, Member memory member, uint256 shares) private {
+        uint48 now_ = clock();
+        if (member.since != 0 && member.since != now_) _shareHistory[account].push(member.since, member.shares);
+        _members[account] = Member({since: now_, shares: shares.toUint208()});
+    }
+
+    /// @dev Keep the count as it was at the end of the previous second, for the eligibility snapshot.
+    function _changeCoauthorCount(ThreadState memory state, bool increase) private view {
+        if (state.countChangedAt != block.timestamp) {
+            state.prevCoauthorCount = state.coauthorCount;
+            state.countChangedAt = uint40(block.timestamp);
+        }
+        state.coauthorCount = increase ? state.coauthorCount + 1 : state.coauthorCount - 1;
+    }
+
+    /// @dev Citations name existing messages of any thread, at most `MAX_CITATIONS`, each once.
+    function _checkCitations(uint256[] calldata citations, uint64 ownThreadId, uint64 ownMessageCount) private view {
+        uint256 count = citations.length;
+        if (count > MAX_CITATIONS) revert TooManyCitations(count, MAX_CITATIONS);
+        for (uint256 i; i < count; ++i) {
+            uint256 id = citations[i];
+            for (uint256 j; j < i; ++j) {
+                if (citations[j] == id) revert DuplicateCitation(id);
+            }
+            uint256 citedThread = id >> 64;
+            uint256 index = uint64(id);
+            if (citedThread == ownThreadId) {
+                if (index >= ownMessageCount) revert UnknownMessage(id);
+                continue;
+            }
+            address thread = Clones.predictDeterministicAddress(_implementation, bytes32(citedThread), address(hub));
+            if (citedThread == 0 || thread.code.length == 0 || index >= ThreadDAO(thread).messageCount()) {
+                revert UnknownMessage(id);
+            }
+        }
+    }
+
+    function _requirePending(uint256 specId, SpecStatus status) private pure {
+        if (status == SpecStatus.None) revert UnknownSpec(specId);
+        if (status != SpecStatus.Pending) revert SpecNotPending(specId);
+    }
+
+    function _pastTimepoint(uint256 timepoint) private view returns (uint48) {
+        uint48 now_ = clock();
+        if (timepoint >= now_) revert FutureLookup(timepoint, now_);
+        return uint48(timepoint);
+    }
+}

@@ -1,0 +1,99 @@
+"""Fixtures for the contract tests: a deployed token and hub, funded accounts and thread helpers.
+
+Ape isolates every test (chain snapshot and revert), so module-scoped deployments are cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from support import CHOIR, DAY, HUB_DEFAULTS, content  # noqa: F401 (re-exported for older imports)
+
+@pytest.fixture(scope="module")
+def admin(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="module")
+def pricer(accounts):
+    return accounts[1]
+
+
+@pytest.fixture(scope="module")
+def creator(accounts):
+    return accounts[2]
+
+
+@pytest.fixture(scope="module")
+def coauthors(accounts):
+    """Accounts 2-5: the creator first."""
+    return [accounts[i] for i in range(2, 6)]
+
+
+@pytest.fixture(scope="module")
+def outsiders(accounts):
+    """Accounts 6-9: stakers who are not co-authors."""
+    return [accounts[i] for i in range(6, 10)]
+
+
+@pytest.fixture(scope="module")
+def token(project, admin, accounts):
+    token = admin.deploy(project.ChoirToken, admin, admin)
+    for account in list(accounts)[2:10]:
+        token.transfer(account, 1_000_000 * CHOIR, sender=admin)
+    return token
+
+
+@pytest.fixture(scope="module")
+def hub(project, admin, pricer, token):
+    config = (admin, *HUB_DEFAULTS.values())
+    hub = admin.deploy(project.ChoirHub, token, config)
+    hub.grantRole(hub.PRICER_ROLE(), pricer, sender=admin)
+    return hub
+
+
+@dataclass
+class Threads:
+    """Creates threads and drives them through the usual steps."""
+
+    project: object
+    chain: object
+    hub: object
+    token: object
+
+    def create(self, creator, text: str = "root"):
+        receipt = self.hub.createThread(content(text), sender=creator)
+        thread_id = receipt.decode_logs(self.hub.ThreadCreated)[0].threadId
+        thread = self.project.ThreadDAO.at(self.hub.threadAddress(thread_id))
+        self.tick()
+        return thread
+
+    def tick(self, seconds: int = 1) -> None:
+        """Mine a block `seconds` later (votes need shares one second before a spec's submission)."""
+        self.chain.mine(deltatime=seconds)
+
+    def submit(self, thread, author, stake: int | None = None, text: str = "spec", citations=()):
+        stake = stake if stake is not None else self.hub.price(thread.threadId())
+        self.token.approve(thread, stake, sender=author)
+        receipt = thread.submitSpec(content(text), list(citations), stake, sender=author)
+        return receipt.decode_logs(thread.SpecSubmitted)[0].specId
+
+    def join(self, thread, author, approvers, stake: int | None = None, text: str = "join"):
+        """Make `author` a co-author: stake, every approver approves, settle."""
+        spec_id = self.submit(thread, author, stake, text)
+        for voter in approvers:
+            thread.vote(spec_id, True, sender=voter)
+        thread.settle(spec_id, sender=author)
+        self.tick()
+        return spec_id
+
+
+@pytest.fixture
+def threads(project, chain, hub, token):
+    return Threads(project, chain, hub, token)
+
+
+@pytest.fixture
+def thread(threads, creator):
+    return threads.create(creator)
