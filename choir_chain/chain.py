@@ -1,0 +1,75 @@
+"""A thin web3.py client: local signing, fast receipts, gas figures and decoded custom errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
+
+from choir_chain.artifacts import Artifact
+
+Account.enable_unaudited_hdwallet_features()
+
+RECEIPT_POLL_SECONDS = 0.002
+"""anvil answers eth_sendRawTransaction before mining; web3's default 0.1 s poll adds 100 ms a transaction."""
+
+
+class TransactionFailed(RuntimeError):
+    """A transaction reverted or could not be sent."""
+
+
+def dev_accounts(mnemonic: str, count: int) -> list[LocalAccount]:
+    """The first `count` accounts of an HD mnemonic (m/44'/60'/0'/0/i)."""
+    return [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)]
+
+
+@dataclass
+class Chain:
+    """A web3 connection with helpers to deploy and transact from local accounts."""
+
+    w3: Web3
+
+    @classmethod
+    def connect(cls, rpc_url: str, timeout: float = 30.0) -> Chain:
+        return cls(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})))
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    def contract(self, artifact: Artifact, address: str) -> Contract:
+        return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifact.abi)
+
+    def _send(self, tx: dict[str, Any], sender: LocalAccount) -> TxReceipt:
+        tx.setdefault("from", sender.address)
+        tx.setdefault("chainId", self.chain_id)
+        tx.setdefault("nonce", self.w3.eth.get_transaction_count(sender.address, "pending"))
+        if "gas" not in tx:
+            tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.2) + 10_000  # type: ignore[arg-type]
+        signed = sender.sign_transaction(tx)
+        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=RECEIPT_POLL_SECONDS)
+        if receipt["status"] != 1:
+            raise TransactionFailed(f"transaction {tx_hash.hex()} reverted")
+        return receipt
+
+    def deploy(self, artifact: Artifact, sender: LocalAccount, *args: Any) -> tuple[Contract, TxReceipt]:
+        """Deploy `artifact` with constructor `args`; returns the contract and the receipt."""
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        tx = factory.constructor(*args).build_transaction({"from": sender.address})
+        receipt = self._send(dict(tx), sender)
+        address = receipt["contractAddress"]
+        if address is None:
+            raise TransactionFailed(f"deploying {artifact.name} created no contract")
+        return self.contract(artifact, address), receipt
+
+    def transact(self, call: ContractFunction, sender: LocalAccount) -> TxReceipt:
+        """Send a contract call from `sender` and wait for its receipt; raises on revert."""
+        tx = call.build_transaction({"from": sender.address})
+        return self._send(dict(tx), sender)
