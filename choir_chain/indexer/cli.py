@@ -1,0 +1,142 @@
+"""`choir index`: run the indexer against a node and a deployment manifest, until Ctrl-C (or once).
+
+The indexer itself (SQLAlchemy's ORM, the decoder) is imported when the command runs, not when `choir` starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from choir_chain.artifacts import ArtifactError
+from choir_chain.devnet import DEVNET_CHAIN_ID
+from choir_chain.indexer.errors import IndexerError
+from choir_chain.manifest import Manifest
+
+console = Console(stderr=True)
+
+DEVNET_CONFIRMATIONS = 0
+"""A devnet mines one block per transaction and never reorganises."""
+DEFAULT_CONFIRMATIONS = 12
+"""Anywhere else: deep enough for the usual reorgs of public chains and testnets."""
+
+
+def index(
+    rpc: Annotated[
+        str | None, typer.Option("--rpc", envvar="CHOIR_RPC_URL", help="Node JSON-RPC URL.")
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", envvar="CHOIR_MANIFEST", help="Deployment manifest.")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="CHOIR_DB_URL",
+            help="Database URL (sqlite:///FILE or postgresql://USER@HOST:PORT/DB; "
+            "default: choir.db in the run folder).",
+        ),
+    ] = None,
+    confirmations: Annotated[
+        int | None,
+        typer.Option(min=0, help="Blocks to stay behind the head (default: 0 on a devnet, 12 elsewhere)."),
+    ] = None,
+    batch_blocks: Annotated[int, typer.Option(min=1, help="Most blocks per eth_getLogs range.")] = 1000,
+    poll_interval: Annotated[
+        float, typer.Option(min=0.01, help="Seconds between polls when up to date.")
+    ] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Index what is due, then exit.")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Drop the indexer's tables and re-index from scratch.")
+    ] = False,
+) -> None:
+    """Index the hub's and every thread's events into a database (SQLite in the run folder by default).
+
+    Follows the chain until Ctrl-C; each block range is committed whole, so a stop or a crash loses nothing
+    and a restart resumes after the last committed block.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("choir_chain.indexer")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        _run(rpc, manifest, db, confirmations, batch_blocks, poll_interval, once, reset)
+    except (IndexerError, ArtifactError, OSError, ValidationError, SQLAlchemyError) as err:
+        console.print(f"[red]error:[/red] {_one_line(err)}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        logger.removeHandler(handler)
+
+
+def _run(
+    rpc: str | None,
+    manifest_path: Path | None,
+    db: str | None,
+    confirmations: int | None,
+    batch_blocks: int,
+    poll_interval: float,
+    once: bool,
+    reset: bool,
+) -> None:
+    from choir_chain.indexer.db import default_url, normalize_url
+    from choir_chain.indexer.indexer import Indexer
+
+    if not rpc:
+        raise IndexerError("no node URL: pass --rpc or set CHOIR_RPC_URL")
+    if manifest_path is None:
+        raise IndexerError("no deployment manifest: pass --manifest or set CHOIR_MANIFEST")
+    manifest = Manifest.read(manifest_path)
+    if confirmations is None:
+        confirmations = (
+            DEVNET_CONFIRMATIONS if manifest.chain_id == DEVNET_CHAIN_ID else DEFAULT_CONFIRMATIONS
+        )
+    url = db or default_url()
+    stop = threading.Event()
+    with Indexer(
+        rpc,
+        manifest,
+        url,
+        confirmations=confirmations,
+        batch_blocks=batch_blocks,
+        poll_interval=poll_interval,
+        stop=stop,
+        reset=reset,
+    ) as indexer:
+        shown = normalize_url(url).render_as_string(hide_password=True)
+        console.print(
+            f"indexing chain {manifest.chain_id} from block {indexer.last_block + 1} into {shown} "
+            f"({confirmations} confirmations)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        if once:
+            indexer.sync()
+            console.print(f"indexed up to block {indexer.last_block}", highlight=False)
+            return
+        previous = {
+            signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            indexer.follow()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        console.print(f"indexer stopped at block {indexer.last_block}", highlight=False)
+
+
+def _one_line(err: BaseException) -> str:
+    """The first line of an error (SQLAlchemy appends a documentation link on a second line)."""
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else type(err).__name__
+    return text.replace("[", "\\[")  # not rich markup

@@ -1,0 +1,398 @@
+"""One function per contract event, turning it into rows.
+
+Handlers are registered by `@handles(source, event name)`; the indexer fetches and applies only events that
+have a handler, so supporting a new event (rewards, governance) is one decorated function here (plus its table
+in `models.py`). Handlers run in chain order inside the range's transaction and must be deterministic: rows
+may depend only on the event and on earlier rows, never on the wall clock or insertion order.
+
+Running totals mirror the thread's ledger (`ThreadDAO.treasury()` / `lockedBalance()`):
+SpecSubmitted locks the stake; SpecSettled moves the treasury gain from locked to the treasury (the deniers'
+shares stay locked until claimed); CuratorRewardClaimed releases a denier's share; CoauthorExited pays out of
+the treasury; DonationAbsorbed adds to the treasury.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eth_utils import keccak
+
+from choir_chain.indexer.decode import Event
+from choir_chain.indexer.errors import InconsistentEvent
+from choir_chain.indexer.models import (
+    Citation,
+    Coauthor,
+    CuratorClaim,
+    Donation,
+    EquityEvent,
+    HubParameter,
+    Message,
+    Price,
+    PriceRound,
+    RoleMember,
+    Settlement,
+    Spec,
+    Thread,
+    Vote,
+)
+from choir_chain.indexer.store import Store
+
+HUB = "hub"
+THREAD = "thread"
+
+Handler = Callable[[Store, Event], None]
+HANDLERS: dict[tuple[str, str], Handler] = {}
+"""(source, event name) -> handler."""
+
+SPEC_STATUS = {1: "pending", 2: "approved", 3: "denied", 4: "split", 5: "expired"}
+"""IThreadDAO.SpecStatus values (0, None, marks an unknown spec and is never emitted)."""
+
+MESSAGE_INDEX_BITS = 64
+"""Global message id = threadId << 64 | index."""
+
+KNOWN_ROLES = {
+    "0x" + "00" * 32: "DEFAULT_ADMIN_ROLE",
+    **{"0x" + keccak(text=name).hex(): name for name in ("PRICER_ROLE", "ORACLE_ROLE", "MINTER_ROLE")},
+}
+
+
+def handles(source: str, name: str) -> Callable[[Handler], Handler]:
+    """Register `fn` as the handler of event `name` emitted by `source` (`hub` or `thread`)."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[(source, name)] = fn
+        return fn
+
+    return register
+
+
+def handled_events(source: str) -> list[str]:
+    return sorted(name for src, name in HANDLERS if src == source)
+
+
+def _timestamp(event: Event) -> int:
+    if event.timestamp is None:
+        raise InconsistentEvent(f"no timestamp for block {event.block}")
+    return event.timestamp
+
+
+def _thread_id(event: Event) -> int:
+    if event.thread_id is None:
+        raise InconsistentEvent(f"{event.name} at block {event.block} is not from a known thread")
+    return event.thread_id
+
+
+def _add_citations(store: Store, thread_id: int, index: int, citations: list[int]) -> None:
+    for position, cited in enumerate(citations):
+        store.insert(
+            Citation,
+            thread_id=thread_id,
+            message_index=index,
+            position=position,
+            cited_global_id=cited,
+            cited_thread_id=cited >> MESSAGE_INDEX_BITS,
+            cited_index=cited & ((1 << MESSAGE_INDEX_BITS) - 1),
+        )
+
+
+def _add_message(store: Store, event: Event, thread: Thread, index: int, author: str, kind: str) -> None:
+    store.insert(
+        Message,
+        thread_id=thread.thread_id,
+        message_index=index,
+        global_id=(thread.thread_id << MESSAGE_INDEX_BITS) | index,
+        author=author,
+        content_hash=event.args["contentHash"],
+        kind=kind,
+        block=event.block,
+        tx_hash=event.tx_hash,
+        log_index=event.log_index,
+        timestamp=_timestamp(event),
+    )
+    _add_citations(store, thread.thread_id, index, event.args["citations"])
+    thread.message_count = max(thread.message_count, index + 1)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Hub
+# ------------------------------------------------------------------------------------------------------------
+
+
+@handles(HUB, "ThreadCreated")
+def thread_created(store: Store, event: Event) -> None:
+    thread_id = event.args["threadId"]
+    store.create(
+        Thread(
+            thread_id=thread_id,
+            address=event.args["thread"],
+            creator=event.args["creator"],
+            content_hash=event.args["contentHash"],
+            created_block=event.block,
+            created_tx_hash=event.tx_hash,
+            created_timestamp=_timestamp(event),
+            message_count=0,
+            coauthor_count=0,
+            total_shares=0,
+            treasury=0,
+            locked=0,
+            last_price=None,
+            last_price_round=None,
+            last_price_timestamp=None,
+        ),
+        thread_id,
+    )
+
+
+@handles(HUB, "PricesUpdated")
+def prices_updated(store: Store, event: Event) -> None:
+    round_, thread_ids, prices = event.args["round"], event.args["threadIds"], event.args["prices"]
+    timestamp = _timestamp(event)
+    store.insert(
+        PriceRound,
+        round=round_,
+        block=event.block,
+        tx_hash=event.tx_hash,
+        log_index=event.log_index,
+        timestamp=timestamp,
+        thread_count=len(thread_ids),
+    )
+    for thread_id, price in zip(thread_ids, prices, strict=True):
+        store.insert(Price, round=round_, thread_id=thread_id, price=price)
+        thread = store.require(Thread, thread_id)
+        thread.last_price, thread.last_price_round, thread.last_price_timestamp = price, round_, timestamp
+
+
+def _set_parameter(store: Store, event: Event, name: str, value: int) -> None:
+    row = store.get(HubParameter, name)
+    if row is None:
+        store.create(HubParameter(name=name, value=value, block=event.block, log_index=event.log_index), name)
+    else:
+        row.value, row.block, row.log_index = value, event.block, event.log_index
+
+
+@handles(HUB, "PriceBoundsSet")
+def price_bounds_set(store: Store, event: Event) -> None:
+    _set_parameter(store, event, "min_price", event.args["minPrice"])
+    _set_parameter(store, event, "max_price", event.args["maxPrice"])
+
+
+@handles(HUB, "FallbackPriceSet")
+def fallback_price_set(store: Store, event: Event) -> None:
+    _set_parameter(store, event, "fallback_price", event.args["fallbackPrice"])
+
+
+@handles(HUB, "MaxDeviationSet")
+def max_deviation_set(store: Store, event: Event) -> None:
+    _set_parameter(store, event, "max_deviation_bps", event.args["maxDeviationBps"])
+
+
+@handles(HUB, "HeartbeatSet")
+def heartbeat_set(store: Store, event: Event) -> None:
+    _set_parameter(store, event, "heartbeat", event.args["heartbeat"])
+
+
+@handles(HUB, "DefaultApprovalWindowSet")
+def default_approval_window_set(store: Store, event: Event) -> None:
+    _set_parameter(store, event, "default_approval_window", event.args["approvalWindow"])
+
+
+def _set_role(store: Store, event: Event, active: bool) -> None:
+    role, account = event.args["role"], event.args["account"]
+    row = store.get(RoleMember, role, account)
+    if row is None:
+        row = RoleMember(role=role, account=account, role_name=KNOWN_ROLES.get(role))
+        store.create(row, role, account)
+    row.active, row.block, row.log_index = active, event.block, event.log_index
+
+
+@handles(HUB, "RoleGranted")
+def role_granted(store: Store, event: Event) -> None:
+    _set_role(store, event, True)
+
+
+@handles(HUB, "RoleRevoked")
+def role_revoked(store: Store, event: Event) -> None:
+    _set_role(store, event, False)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Threads
+# ------------------------------------------------------------------------------------------------------------
+
+
+@handles(THREAD, "MessagePosted")
+def message_posted(store: Store, event: Event) -> None:
+    thread = store.require(Thread, _thread_id(event))
+    index = event.args["index"]
+    _add_message(store, event, thread, index, event.args["author"], "root" if index == 0 else "post")
+
+
+@handles(THREAD, "SpecSubmitted")
+def spec_submitted(store: Store, event: Event) -> None:
+    thread = store.require(Thread, _thread_id(event))
+    spec_id, author, stake = event.args["specId"], event.args["author"], event.args["stake"]
+    _add_message(store, event, thread, spec_id, author, "spec")
+    store.create(
+        Spec(
+            thread_id=thread.thread_id,
+            spec_id=spec_id,
+            author=author,
+            content_hash=event.args["contentHash"],
+            stake=stake,
+            price=event.args["price"],
+            deadline=event.args["deadline"],
+            status="pending",
+            approvals=0,
+            denials=0,
+            submitted_block=event.block,
+            submitted_timestamp=_timestamp(event),
+            settled_block=None,
+            settled_timestamp=None,
+        ),
+        thread.thread_id,
+        spec_id,
+    )
+    thread.locked += stake
+
+
+@handles(THREAD, "VoteCast")
+def vote_cast(store: Store, event: Event) -> None:
+    thread_id, spec_id, approve = _thread_id(event), event.args["specId"], event.args["approve"]
+    spec = store.require(Spec, thread_id, spec_id)
+    store.insert(
+        Vote,
+        thread_id=thread_id,
+        spec_id=spec_id,
+        voter=event.args["voter"],
+        approve=approve,
+        block=event.block,
+        tx_hash=event.tx_hash,
+        log_index=event.log_index,
+        timestamp=_timestamp(event),
+    )
+    if approve:
+        spec.approvals += 1
+    else:
+        spec.denials += 1
+
+
+@handles(THREAD, "SpecSettled")
+def spec_settled(store: Store, event: Event) -> None:
+    thread = store.require(Thread, _thread_id(event))
+    spec_id, gain = event.args["specId"], event.args["treasuryGain"]
+    spec = store.require(Spec, thread.thread_id, spec_id)
+    outcome = SPEC_STATUS.get(event.args["outcome"])
+    if outcome is None or outcome == "pending":
+        raise InconsistentEvent(
+            f"spec {thread.thread_id}/{spec_id} settled with outcome {event.args['outcome']}"
+        )
+    timestamp = _timestamp(event)
+    store.insert(
+        Settlement,
+        thread_id=thread.thread_id,
+        spec_id=spec_id,
+        outcome=outcome,
+        treasury_gain=gain,
+        payout_per_denier=event.args["payoutPerDenier"],
+        approvals=event.args["approvals"],
+        denials=event.args["denials"],
+        block=event.block,
+        tx_hash=event.tx_hash,
+        log_index=event.log_index,
+        timestamp=timestamp,
+    )
+    spec.status, spec.settled_block, spec.settled_timestamp = outcome, event.block, timestamp
+    spec.approvals, spec.denials = event.args["approvals"], event.args["denials"]
+    thread.locked -= gain
+    thread.treasury += gain
+
+
+@handles(THREAD, "CuratorRewardClaimed")
+def curator_reward_claimed(store: Store, event: Event) -> None:
+    thread = store.require(Thread, _thread_id(event))
+    spec_id, amount = event.args["specId"], event.args["amount"]
+    store.insert(
+        CuratorClaim,
+        thread_id=thread.thread_id,
+        spec_id=spec_id,
+        curator=event.args["curator"],
+        amount=amount,
+        block=event.block,
+        tx_hash=event.tx_hash,
+        log_index=event.log_index,
+        timestamp=_timestamp(event),
+    )
+    thread.locked -= amount
+
+
+@handles(THREAD, "CoauthorJoined")
+def coauthor_joined(store: Store, event: Event) -> None:
+    thread = store.require(Thread, _thread_id(event))
+    account, added, total = event.args["account"], event.args["sharesAdded"], event.args["totalShares"]
+    timestamp = _timestamp(event)
+    member = store.get(Coauthor, thread.thread_id, account)
+    if member is None:
+        member = Coauthor(thread_id=thread.thread_id, account=account, shares=0, active=False)
+        store.create(member, thread.thread_id, account)
+    if not member.active:
+        thread.coauthor_count += 1
+    member.shares += added
+    member.active, member.joined_timestamp, member.exited_timestamp = True, timestamp, None
+    thread.total_shares = total
+    store.insert(
+        EquityEvent,
+        block=event.block,
+        log_index=event.log_index,
+        thread_id=thread.thread_id,
+        account=account,
+        kind="join",
+        spec_id=event.args["specId"],
+        shares=added,
+        total_shares_after=total,
+        payout=0,
+        tx_hash=event.tx_hash,
+        timestamp=timestamp,
+    )
+
+
+@handles(THREAD, "CoauthorExited")
+def coauthor_exited(store: Store, event: Event) -> None:
+    thread = store.require(Thread, _thread_id(event))
+    account, shares, payout = event.args["account"], event.args["shares"], event.args["payout"]
+    total = event.args["totalShares"]
+    timestamp = _timestamp(event)
+    member = store.require(Coauthor, thread.thread_id, account)
+    member.shares, member.active, member.exited_timestamp = 0, False, timestamp
+    thread.coauthor_count -= 1
+    thread.total_shares = total
+    thread.treasury -= payout
+    store.insert(
+        EquityEvent,
+        block=event.block,
+        log_index=event.log_index,
+        thread_id=thread.thread_id,
+        account=account,
+        kind="exit",
+        spec_id=None,
+        shares=shares,
+        total_shares_after=total,
+        payout=payout,
+        tx_hash=event.tx_hash,
+        timestamp=timestamp,
+    )
+
+
+@handles(THREAD, "DonationAbsorbed")
+def donation_absorbed(store: Store, event: Event) -> None:
+    thread = store.require(Thread, _thread_id(event))
+    amount = event.args["amount"]
+    store.insert(
+        Donation,
+        block=event.block,
+        log_index=event.log_index,
+        thread_id=thread.thread_id,
+        amount=amount,
+        tx_hash=event.tx_hash,
+        timestamp=_timestamp(event),
+    )
+    thread.treasury += amount

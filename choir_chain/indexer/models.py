@@ -1,0 +1,280 @@
+"""The indexer's tables (SQLAlchemy 2 declarative ORM).
+
+Every primary key comes from chain data (thread id, message index, block and log index, round...), never from
+insertion order or the wall clock, so indexing the same chain twice yields identical rows. Foreign keys are
+checked at commit (`DEFERRABLE INITIALLY DEFERRED`): a block range is applied in one transaction, and within
+it the order in which rows of different tables are written does not matter.
+
+Addresses are EIP-55 checksummed strings, hashes lowercase `0x` hex, times block timestamps (seconds), amounts
+and shares `Uint256` (exact beyond 64 bits). Thread ids, message indexes, blocks and timestamps fit 63 bits.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from choir_chain.indexer.uint import Uint256
+
+SCHEMA_VERSION = 1
+"""Bumped whenever a table changes; a database of another version must be re-indexed (`--reset`)."""
+
+ADDRESS = String(42)
+HASH = String(66)
+
+
+def _fk(target: str) -> ForeignKey:
+    return ForeignKey(target, deferrable=True, initially="DEFERRED")
+
+
+def _fks(columns: list[str], targets: list[str]) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(columns, targets, deferrable=True, initially="DEFERRED")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {int: BigInteger}  # noqa: RUF012 (SQLAlchemy's declared class attribute)
+
+
+class Cursor(Base):
+    """One row: which chain and hub this database follows, and the last block fully applied."""
+
+    __tablename__ = "cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    schema_version: Mapped[int] = mapped_column(Integer)
+    chain_id: Mapped[int]
+    hub: Mapped[str] = mapped_column(ADDRESS)
+    deploy_block: Mapped[int]
+    last_block: Mapped[int]
+    last_block_hash: Mapped[str | None] = mapped_column(HASH)
+
+
+class Thread(Base):
+    """A thread, with running totals kept up to date from its events."""
+
+    __tablename__ = "threads"
+
+    thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    address: Mapped[str] = mapped_column(ADDRESS, unique=True)
+    creator: Mapped[str] = mapped_column(ADDRESS)
+    content_hash: Mapped[str] = mapped_column(HASH)
+    created_block: Mapped[int]
+    created_tx_hash: Mapped[str] = mapped_column(HASH)
+    created_timestamp: Mapped[int]
+    message_count: Mapped[int]
+    coauthor_count: Mapped[int]
+    total_shares: Mapped[int] = mapped_column(Uint256)
+    treasury: Mapped[int] = mapped_column(Uint256)
+    """ThreadDAO.treasury(): stakes gained by settlement and absorbed donations, less exit payouts."""
+    locked: Mapped[int] = mapped_column(Uint256)
+    """ThreadDAO.lockedBalance(): escrowed stakes plus deniers' unclaimed shares."""
+    last_price: Mapped[int | None] = mapped_column(Uint256)
+    last_price_round: Mapped[int | None] = mapped_column(Uint256)
+    last_price_timestamp: Mapped[int | None]
+
+
+class Message(Base):
+    """Every message index of a thread: its root (0), co-authors' posts, and specs (whatever their
+    outcome)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_author", "author"),)
+
+    thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"), primary_key=True, autoincrement=False)
+    message_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    global_id: Mapped[int] = mapped_column(Uint256, unique=True)
+    author: Mapped[str] = mapped_column(ADDRESS)
+    content_hash: Mapped[str] = mapped_column(HASH)
+    kind: Mapped[str] = mapped_column(String(8))
+    """`root`, `post` or `spec`."""
+    block: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    log_index: Mapped[int]
+    timestamp: Mapped[int]
+
+
+class Citation(Base):
+    """A message's citation of an earlier message (of any thread), in the order it was given."""
+
+    __tablename__ = "citations"
+    __table_args__ = (
+        _fks(["thread_id", "message_index"], ["messages.thread_id", "messages.message_index"]),
+        Index("ix_citations_cited", "cited_thread_id", "cited_index"),
+    )
+
+    thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    message_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cited_global_id: Mapped[int] = mapped_column(Uint256)
+    cited_thread_id: Mapped[int]
+    cited_index: Mapped[int]
+
+
+class Spec(Base):
+    """A staked submission; its message row carries the same index (`spec_id`)."""
+
+    __tablename__ = "specs"
+    __table_args__ = (
+        _fks(["thread_id", "spec_id"], ["messages.thread_id", "messages.message_index"]),
+        Index("ix_specs_status", "status"),
+    )
+
+    thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    spec_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    author: Mapped[str] = mapped_column(ADDRESS)
+    content_hash: Mapped[str] = mapped_column(HASH)
+    stake: Mapped[int] = mapped_column(Uint256)
+    price: Mapped[int] = mapped_column(Uint256)
+    deadline: Mapped[int]
+    status: Mapped[str] = mapped_column(String(8))
+    """`pending`, `approved`, `denied`, `split` or `expired`."""
+    approvals: Mapped[int]
+    denials: Mapped[int]
+    submitted_block: Mapped[int]
+    submitted_timestamp: Mapped[int]
+    settled_block: Mapped[int | None]
+    settled_timestamp: Mapped[int | None]
+
+
+class Vote(Base):
+    __tablename__ = "votes"
+    __table_args__ = (_fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),)
+
+    thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    spec_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    voter: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    approve: Mapped[bool]
+    block: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    log_index: Mapped[int]
+    timestamp: Mapped[int]
+
+
+class Settlement(Base):
+    """How a spec's stake was divided: `treasury_gain + payout_per_denier * denials == stake`."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (_fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),)
+
+    thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    spec_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    outcome: Mapped[str] = mapped_column(String(8))
+    treasury_gain: Mapped[int] = mapped_column(Uint256)
+    payout_per_denier: Mapped[int] = mapped_column(Uint256)
+    approvals: Mapped[int]
+    denials: Mapped[int]
+    block: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    log_index: Mapped[int]
+    timestamp: Mapped[int]
+
+
+class CuratorClaim(Base):
+    """A denier took its share of a denied or split spec's stake (once per spec and denier)."""
+
+    __tablename__ = "curator_claims"
+    __table_args__ = (_fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),)
+
+    thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    spec_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    curator: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    amount: Mapped[int] = mapped_column(Uint256)
+    block: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    log_index: Mapped[int]
+    timestamp: Mapped[int]
+
+
+class Coauthor(Base):
+    """An account that holds or held equity in a thread."""
+
+    __tablename__ = "coauthors"
+
+    thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"), primary_key=True, autoincrement=False)
+    account: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    shares: Mapped[int] = mapped_column(Uint256)
+    active: Mapped[bool]
+    joined_timestamp: Mapped[int]
+    """When its shares last grew: ThreadDAO.joinedAt while it is a co-author; the exit cooldown runs from
+    it."""
+    exited_timestamp: Mapped[int | None]
+
+
+class EquityEvent(Base):
+    """Every change of equity: `join` (shares added, `spec_id` 0 for the creator) or `exit` (shares
+    burned)."""
+
+    __tablename__ = "equity_events"
+    __table_args__ = (Index("ix_equity_events_thread", "thread_id", "account"),)
+
+    block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"))
+    account: Mapped[str] = mapped_column(ADDRESS)
+    kind: Mapped[str] = mapped_column(String(8))
+    spec_id: Mapped[int | None]
+    shares: Mapped[int] = mapped_column(Uint256)
+    total_shares_after: Mapped[int] = mapped_column(Uint256)
+    payout: Mapped[int] = mapped_column(Uint256)
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    timestamp: Mapped[int]
+
+
+class Donation(Base):
+    """Tokens sent to a thread outside the protocol, added to its treasury by `absorbDonations`."""
+
+    __tablename__ = "donations"
+
+    block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"))
+    amount: Mapped[int] = mapped_column(Uint256)
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    timestamp: Mapped[int]
+
+
+class PriceRound(Base):
+    """One accepted `updatePrices` batch of the pricer."""
+
+    __tablename__ = "price_rounds"
+
+    round: Mapped[int] = mapped_column(Uint256, primary_key=True)
+    block: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    log_index: Mapped[int]
+    timestamp: Mapped[int]
+    thread_count: Mapped[int]
+
+
+class Price(Base):
+    __tablename__ = "prices"
+    __table_args__ = (Index("ix_prices_thread", "thread_id"),)
+
+    round: Mapped[int] = mapped_column(Uint256, _fk("price_rounds.round"), primary_key=True)
+    thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"), primary_key=True, autoincrement=False)
+    price: Mapped[int] = mapped_column(Uint256)
+
+
+class HubParameter(Base):
+    """The hub's current parameters (`min_price`, `max_price`, `fallback_price`, `max_deviation_bps`,
+    `heartbeat`, `default_approval_window`), from the events its constructor and setters emit."""
+
+    __tablename__ = "hub_parameters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Uint256)
+    block: Mapped[int]
+    log_index: Mapped[int]
+
+
+class RoleMember(Base):
+    """An AccessControl role grant of the hub; `active` is false once revoked or renounced."""
+
+    __tablename__ = "roles"
+
+    role: Mapped[str] = mapped_column(HASH, primary_key=True)
+    account: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    role_name: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool]
+    block: Mapped[int]
+    log_index: Mapped[int]

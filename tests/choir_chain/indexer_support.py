@@ -1,0 +1,483 @@
+"""Shared by the indexer tests (and the indexer benchmark): a deployed devnet, a scripted workload touching
+every event, the comparison of the database with the chain's own views, a table dump, and a throw-away
+PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psycopg
+import requests
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from web3.contract import Contract
+
+from choir_chain.chain import Chain, dev_accounts
+from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
+from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port, rpc_call
+from choir_chain.indexer.models import (
+    Base,
+    Coauthor,
+    CuratorClaim,
+    Cursor,
+    HubParameter,
+    Message,
+    PriceRound,
+    RoleMember,
+    Settlement,
+    Spec,
+    Thread,
+    Vote,
+)
+
+STATUS = {1: "pending", 2: "approved", 3: "denied", 4: "split", 5: "expired"}
+BALLOT_APPROVE, BALLOT_DENY, BALLOT_DENY_CLAIMED = 1, 2, 3
+
+
+def content(text: str) -> bytes:
+    return keccak(text=text)
+
+
+def gid(thread_id: int, index: int) -> int:
+    """Global message id."""
+    return thread_id << 64 | index
+
+
+def time_travel(rpc_url: str, seconds: int) -> None:
+    """Move the devnet's clock forward and mine a block at the new time."""
+    rpc_call(rpc_url, "evm_increaseTime", [seconds])
+    rpc_call(rpc_url, "evm_mine", [])
+
+
+def head(rpc_url: str) -> int:
+    return int(str(rpc_call(rpc_url, "eth_blockNumber")), 16)
+
+
+@dataclass
+class Actors:
+    admin: LocalAccount
+    pricer: LocalAccount
+    alice: LocalAccount
+    bob: LocalAccount
+    carol: LocalAccount
+    dave: LocalAccount
+    erin: LocalAccount
+    frank: LocalAccount
+    grace: LocalAccount
+    heidi: LocalAccount
+
+    @classmethod
+    def load(cls) -> Actors:
+        return cls(*dev_accounts(DEV_MNEMONIC, 10))
+
+
+@dataclass
+class Workload:
+    """What the scripted workload did, for spot checks beyond the chain's views."""
+
+    spec_outcomes: dict[tuple[int, int], str] = field(default_factory=dict)
+    citations: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    exit_payout: int = 0
+    donation: int = 0
+    blocks: dict[str, int] = field(default_factory=dict)
+    """name -> block of a notable transaction."""
+
+
+@dataclass
+class ChainRun:
+    """A devnet with the protocol deployed and the workload applied."""
+
+    devnet: Devnet
+    deployment: Deployment
+    actors: Actors
+    workload: Workload
+
+    @property
+    def rpc_url(self) -> str:
+        return self.devnet.rpc_url
+
+    @property
+    def chain(self) -> Chain:
+        return self.deployment.chain
+
+
+@contextlib.contextmanager
+def deployed_devnet(run_dir: Path) -> Iterator[tuple[Devnet, Deployment, Actors]]:
+    with Devnet(run_dir) as devnet:
+        chain = Chain.connect(devnet.rpc_url)
+        actors = Actors.load()
+        deployment = deploy(chain, actors.admin, pricer=actors.pricer.address)
+        yield devnet, deployment, actors
+
+
+def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Workload:
+    """Create threads, posts with citations, specs approved / denied / split / expired / pending, curator
+    claims, price rounds, an exit after the cooldown, a donation, a parameter change and a role grant and
+    revoke."""
+    chain, hub, token = deployment.chain, deployment.hub, deployment.token
+    a = actors
+    w = Workload()
+
+    def send(call: object, sender: LocalAccount) -> int:
+        return int(chain.transact(call, sender)["blockNumber"])  # type: ignore[arg-type]
+
+    for user in (a.alice, a.bob, a.carol, a.dave, a.erin, a.frank, a.grace, a.heidi):
+        send(token.functions.transfer(user.address, 10_000 * CHOIR), a.admin)
+
+    w.blocks["thread1"] = send(hub.functions.createThread(content("root 1")), a.alice)
+    send(hub.functions.createThread(content("root 2")), a.bob)
+    t1, t2 = deployment.thread(1), deployment.thread(2)
+    time_travel(rpc_url, 2)  # co-authors need shares one second before a spec's submission to vote on it
+
+    def submit(thread: Contract, user: LocalAccount, text: str, stake: int, citations: list[int]) -> None:
+        send(token.functions.approve(thread.address, stake), user)
+        send(thread.functions.submitSpec(content(text), citations, stake), user)
+
+    send(t1.functions.post(content("alice post"), [gid(2, 0), gid(1, 0)]), a.alice)
+    w.citations[(1, 1)] = [gid(2, 0), gid(1, 0)]
+
+    # thread 1, spec 2: approved, carol joins
+    submit(t1, a.carol, "carol spec", 30 * CHOIR, [gid(1, 1)])
+    w.citations[(1, 2)] = [gid(1, 1)]
+    send(t1.functions.vote(2, True), a.alice)
+    send(t1.functions.settle(2), a.bob)
+    w.spec_outcomes[(1, 2)] = "approved"
+
+    # thread 2, specs 1 and 2: denied by bob, who claims both shares in one transaction
+    submit(t2, a.dave, "dave spec", 35 * CHOIR, [])
+    submit(t2, a.grace, "grace spec", 31 * CHOIR, [gid(1, 0)])
+    send(t2.functions.vote(1, False), a.bob)
+    send(t2.functions.vote(2, False), a.bob)
+    send(t2.functions.settle(1), a.dave)
+    send(t2.functions.settle(2), a.dave)
+    w.spec_outcomes[(2, 1)] = w.spec_outcomes[(2, 2)] = "denied"
+    send(t2.functions.claimCuratorRewards([1, 2]), a.bob)
+
+    # thread 1, spec 3: alice approves, carol denies: split; carol claims
+    time_travel(rpc_url, 2)
+    submit(t1, a.erin, "erin spec", 41 * CHOIR + 7, [])
+    send(t1.functions.vote(3, True), a.alice)
+    send(t1.functions.vote(3, False), a.carol)
+    send(t1.functions.settle(3), a.erin)
+    w.spec_outcomes[(1, 3)] = "split"
+    send(t1.functions.claimCuratorRewards([3]), a.carol)
+
+    # thread 2, spec 3: nobody votes; expires after the window
+    submit(t2, a.frank, "frank spec", 30 * CHOIR, [])
+    w.blocks["round1"] = send(hub.functions.updatePrices([1, 2], [40 * CHOIR, 20 * CHOIR], 1), a.pricer)
+    time_travel(rpc_url, 8 * DAY)
+    send(t2.functions.settle(3), a.heidi)
+    w.spec_outcomes[(2, 3)] = "expired"
+
+    # carol leaves thread 1 after the cooldown
+    treasury, held, total = (
+        t1.functions.treasury().call(),
+        t1.functions.sharesOf(a.carol.address).call(),
+        t1.functions.totalShares().call(),
+    )
+    w.exit_payout = treasury * held // total
+    w.blocks["exit"] = send(t1.functions.exit(), a.carol)
+
+    send(hub.functions.updatePrices([1], [50 * CHOIR], 2), a.pricer)
+    w.donation = 5 * CHOIR + 3
+    send(token.functions.transfer(t2.address, w.donation), a.admin)
+    w.blocks["donation"] = send(t2.functions.absorbDonations(), a.heidi)
+    send(t1.functions.post(content("alice cites a denied spec"), [gid(2, 2)]), a.alice)
+    w.citations[(1, 4)] = [gid(2, 2)]
+
+    send(hub.functions.setMaxDeviationBps(4_000), a.admin)
+    pricer_role = hub.functions.PRICER_ROLE().call()
+    send(hub.functions.grantRole(pricer_role, a.heidi.address), a.admin)
+    send(hub.functions.revokeRole(pricer_role, a.heidi.address), a.admin)
+
+    # thread 1, spec 5: still pending at the end (its stake stays locked)
+    time_travel(rpc_url, 2)
+    submit(t1, a.heidi, "heidi spec", 50 * CHOIR, [gid(1, 4)])
+    w.citations[(1, 5)] = [gid(1, 4)]
+    w.spec_outcomes[(1, 5)] = "pending"
+    w.blocks["last"] = head(rpc_url)
+    return w
+
+
+@contextlib.contextmanager
+def chain_run(run_dir: Path) -> Iterator[ChainRun]:
+    with deployed_devnet(run_dir) as (devnet, deployment, actors):
+        workload = run_workload(devnet.rpc_url, deployment, actors)
+        yield ChainRun(devnet=devnet, deployment=deployment, actors=actors, workload=workload)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Comparing the database with the chain
+# ------------------------------------------------------------------------------------------------------------
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every indexer table as a sorted list of row tuples (values as Python sees them)."""
+    with engine.connect() as conn:
+        return {
+            table.name: sorted((tuple(row) for row in conn.execute(select(table))), key=repr)
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def assert_matches_chain(engine: Engine, deployment: Deployment) -> None:
+    """Every row that mirrors contract state equals what the contracts' views return now."""
+    hub = deployment.hub
+    with Session(engine) as session:
+        threads = session.scalars(select(Thread).order_by(Thread.thread_id)).all()
+        assert [t.thread_id for t in threads] == list(range(1, hub.functions.threadCount().call() + 1))
+        for t in threads:
+            dao = deployment.thread(t.thread_id)
+            assert t.address == dao.address
+            assert t.treasury == dao.functions.treasury().call(), f"thread {t.thread_id} treasury"
+            assert t.locked == dao.functions.lockedBalance().call(), f"thread {t.thread_id} locked"
+            assert t.message_count == dao.functions.messageCount().call()
+            assert t.coauthor_count == dao.functions.coauthorCount().call()
+            assert t.total_shares == dao.functions.totalShares().call()
+            price, updated_at, round_ = hub.functions.pricePoint(t.thread_id).call()
+            if round_ == 0:
+                assert (t.last_price, t.last_price_round, t.last_price_timestamp) == (None, None, None)
+            else:
+                assert (t.last_price, t.last_price_round, t.last_price_timestamp) == (
+                    price,
+                    round_,
+                    updated_at,
+                )
+            balance = deployment.token.functions.balanceOf(dao.address).call()
+            assert t.treasury + t.locked == balance
+
+        messages = session.scalars(select(Message)).all()
+        assert len(messages) == sum(t.message_count for t in threads)
+        for m in messages:
+            assert m.global_id == deployment.thread(m.thread_id).functions.messageId(m.message_index).call()
+
+        specs = session.scalars(select(Spec)).all()
+        assert {(s.thread_id, s.spec_id) for s in specs} == {
+            (m.thread_id, m.message_index) for m in messages if m.kind == "spec"
+        }
+        for s in specs:
+            onchain = deployment.thread(s.thread_id).functions.getSpec(s.spec_id).call()
+            author, stake, price, _snapshot, deadline, _eligible, approvals, denials, status = onchain
+            assert (s.author, s.stake, s.price, s.deadline) == (author, stake, price, deadline)
+            assert (s.approvals, s.denials, s.status) == (approvals, denials, STATUS[status])
+            assert (s.settled_block is None) == (s.status == "pending")
+
+        claims = {(c.thread_id, c.spec_id, c.curator): c for c in session.scalars(select(CuratorClaim))}
+        settlements = {(x.thread_id, x.spec_id): x for x in session.scalars(select(Settlement))}
+        assert set(settlements) == {(s.thread_id, s.spec_id) for s in specs if s.status != "pending"}
+        stakes = {(s.thread_id, s.spec_id): s.stake for s in specs}
+        for key, x in settlements.items():
+            assert x.treasury_gain + x.payout_per_denier * x.denials == stakes[key], "value conserved"
+        for v in session.scalars(select(Vote)):
+            ballot = deployment.thread(v.thread_id).functions.ballotOf(v.spec_id, v.voter).call()
+            if v.approve:
+                assert ballot == BALLOT_APPROVE
+            else:
+                claimed = (v.thread_id, v.spec_id, v.voter) in claims
+                assert ballot == (BALLOT_DENY_CLAIMED if claimed else BALLOT_DENY)
+        for (thread_id, spec_id, _curator), c in claims.items():
+            assert c.amount == settlements[(thread_id, spec_id)].payout_per_denier
+
+        for member in session.scalars(select(Coauthor)):
+            dao = deployment.thread(member.thread_id)
+            assert member.shares == dao.functions.sharesOf(member.account).call()
+            assert member.active == dao.functions.isCoauthor(member.account).call()
+            if member.active:
+                assert member.joined_timestamp == dao.functions.joinedAt(member.account).call()
+
+        rounds = session.scalars(select(PriceRound.round)).all()
+        assert max(rounds, default=0) == hub.functions.lastRound().call()
+
+        parameters = {p.name: p.value for p in session.scalars(select(HubParameter))}
+        assert parameters == {
+            "min_price": hub.functions.minPrice().call(),
+            "max_price": hub.functions.maxPrice().call(),
+            "fallback_price": hub.functions.fallbackPrice().call(),
+            "max_deviation_bps": hub.functions.maxDeviationBps().call(),
+            "heartbeat": hub.functions.heartbeat().call(),
+            "default_approval_window": hub.functions.defaultApprovalWindow().call(),
+        }
+        for grant in session.scalars(select(RoleMember)):
+            assert grant.active == hub.functions.hasRole(bytes.fromhex(grant.role[2:]), grant.account).call()
+
+
+def cursor_block(engine: Engine) -> int:
+    with Session(engine) as session:
+        cursor = session.get(Cursor, 1)
+        assert cursor is not None
+        return cursor.last_block
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A throw-away PostgreSQL server
+# ------------------------------------------------------------------------------------------------------------
+
+
+class PostgresMissing(RuntimeError):
+    pass
+
+
+def postgres_bin_dir() -> Path:
+    """Debian's newest PostgreSQL server binaries, or whatever `initdb` is on PATH."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[4]))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).resolve().parent
+    raise PostgresMissing(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found: run `make setup` "
+        "(tools/postgres/ensure.sh installs Debian's `postgresql` package)"
+    )
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL server on a free loopback port, its data in a temporary folder, stopped and removed by
+    `stop()`. PostgreSQL refuses to run as root, so as root it runs as the `postgres` OS user."""
+
+    base: Path
+    port: int
+    bin_dir: Path
+    as_user: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/choir"
+
+    @classmethod
+    def start(cls) -> PostgresServer:
+        bin_dir = postgres_bin_dir()
+        base = Path(tempfile.mkdtemp(prefix="choir-pg-"))
+        as_user: list[str] = []
+        if os.geteuid() == 0:
+            try:
+                shutil.chown(base, "postgres", "postgres")
+            except LookupError as err:
+                shutil.rmtree(base)
+                raise PostgresMissing(
+                    "PostgreSQL refuses to run as root and there is no `postgres` OS user to run it as: "
+                    "run `make setup` (Debian's `postgresql` package creates it)"
+                ) from err
+            as_user = ["runuser", "-u", "postgres", "--"]
+        server = cls(base=base, port=free_port(), bin_dir=bin_dir, as_user=as_user)
+        data, log = str(base / "data"), str(base / "server.log")
+        options = f"-c listen_addresses=127.0.0.1 -p {server.port} -k {base} -c fsync=off"
+        try:
+            server._run(
+                "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
+            )
+            server._run("pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "-t", "30", "start")
+            admin = f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres"
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute("CREATE DATABASE choir")
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    def _run(self, tool: str, *args: str) -> None:
+        result = subprocess.run(
+            [*self.as_user, str(self.bin_dir / tool), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            log = self.base / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{tool} failed ({result.returncode}): {result.stderr.strip()}\n{tail}")
+
+    def stop(self) -> None:
+        if (self.base / "data" / "postmaster.pid").exists():
+            pg_ctl = [*self.as_user, str(self.bin_dir / "pg_ctl")]
+            stop = [*pg_ctl, "-D", str(self.base / "data"), "-m", "immediate", "-w", "stop"]
+            subprocess.run(stop, capture_output=True, timeout=60, check=False)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# An unreliable node: a loopback proxy that drops requests and refuses wide log queries
+# ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FlakyProxy:
+    """Forwards JSON-RPC to `upstream`, answering every `fail_every`-th request with HTTP 503 and every
+    `eth_getLogs` wider than `max_span` blocks with a JSON-RPC error, as public providers do."""
+
+    upstream: str
+    fail_every: int = 4
+    max_span: int = 4
+    strip_timestamps: bool = False
+    """Drop `blockTimestamp` from logs, as nodes that predate it do."""
+    requests_seen: int = 0
+    failures: int = 0
+    refusals: int = 0
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _answer(self, body: bytes) -> tuple[int, bytes]:
+        self.requests_seen += 1
+        if self.requests_seen % self.fail_every == 0:
+            self.failures += 1
+            return 503, b"overloaded"
+        payload = json.loads(body)
+        if isinstance(payload, dict) and payload.get("method") == "eth_getLogs":
+            flt = payload["params"][0]
+            if int(flt["toBlock"], 16) - int(flt["fromBlock"], 16) + 1 > self.max_span:
+                self.refusals += 1
+                error = {"code": -32005, "message": f"query exceeds max block range {self.max_span}"}
+                return 200, json.dumps({"jsonrpc": "2.0", "id": payload["id"], "error": error}).encode()
+        reply = requests.post(
+            self.upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30
+        )
+        if self.strip_timestamps and isinstance(payload, dict) and payload.get("method") == "eth_getLogs":
+            answer = reply.json()
+            for entry in answer.get("result") or []:
+                entry.pop("blockTimestamp", None)
+            return reply.status_code, json.dumps(answer).encode()
+        return reply.status_code, reply.content
+
+    def __enter__(self) -> FlakyProxy:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                status, body = proxy._answer(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
