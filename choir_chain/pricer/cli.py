@@ -1,0 +1,175 @@
+"""`choir pricer`: push QAHO stake prices on chain after each settlement, until Ctrl-C (or once).
+
+Prints one JSON line per event on stdout (one `round` line per round); start-up and stop messages and errors
+go to stderr, errors as one line. The service itself is imported when the command runs, not when `choir`
+starts.
+
+The pricer's private key comes from an environment variable (`--key-env`, default `CHOIR_PRICER_KEY`), never
+from a file or the command line (both end up in shell histories and process lists). On the devnet (chain id
+31337) it defaults to development account 1, which `choir devnet` gives the pricer role.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from choir_chain.artifacts import ArtifactError
+from choir_chain.devnet import DEV_MNEMONIC, DEVNET_CHAIN_ID
+from choir_chain.indexer.errors import IndexerError
+from choir_chain.manifest import Manifest
+from choir_chain.pricer.errors import PricerError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+console = Console(stderr=True)
+
+DEFAULT_KEY_ENV = "CHOIR_PRICER_KEY"
+DEVNET_PRICER_ACCOUNT = 1
+"""Index of the development account `choir devnet` makes the pricer."""
+DEVNET_CONFIRMATIONS = 0
+DEFAULT_CONFIRMATIONS = 12
+
+
+def pricer(
+    rpc: Annotated[
+        str | None, typer.Option("--rpc", envvar="CHOIR_RPC_URL", help="Node JSON-RPC URL.")
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", envvar="CHOIR_MANIFEST", help="Deployment manifest.")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="CHOIR_DB_URL",
+            help="The indexer database the pricer keeps up to date and reads (default: choir.db in the run "
+            "folder).",
+        ),
+    ] = None,
+    key_env: Annotated[
+        str,
+        typer.Option(
+            "--key-env",
+            help="Environment variable holding the pricer's private key (hex). On chain 31337 an unset "
+            "variable means development account 1.",
+        ),
+    ] = DEFAULT_KEY_ENV,
+    confirmations: Annotated[
+        int | None,
+        typer.Option(min=0, help="Blocks to stay behind the head (default: 0 on a devnet, 12 elsewhere)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Most threads per round.")] = 100,
+    poll_interval: Annotated[
+        float, typer.Option(min=0.01, help="Seconds between looks at the chain when idle.")
+    ] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Submit every round due now, then exit.")] = False,
+) -> None:
+    """Price every thread after each settlement and push the prices on chain in rounds.
+
+    Resumes from the chain after any stop or crash: never a round twice, never a skipped one.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("choir_chain.indexer")
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    try:
+        _run(rpc, manifest, db, key_env, confirmations, batch_size, poll_interval, once)
+    except (PricerError, IndexerError, ArtifactError, OSError, ValidationError, SQLAlchemyError) as err:
+        console.print(f"[red]error:[/red] {_one_line(err)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        logger.removeHandler(handler)
+
+
+def _run(
+    rpc: str | None,
+    manifest_path: Path | None,
+    db: str | None,
+    key_env: str,
+    confirmations: int | None,
+    batch_size: int,
+    poll_interval: float,
+    once: bool,
+) -> None:
+    from choir_chain.indexer.db import default_url, normalize_url
+    from choir_chain.pricer.service import Pricer, PricerConfig
+
+    if not rpc:
+        raise PricerError("no node URL: pass --rpc or set CHOIR_RPC_URL")
+    if manifest_path is None:
+        raise PricerError("no deployment manifest: pass --manifest or set CHOIR_MANIFEST")
+    manifest = Manifest.read(manifest_path)
+    account = load_account(key_env, manifest.chain_id)
+    if confirmations is None:
+        devnet = manifest.chain_id == DEVNET_CHAIN_ID
+        confirmations = DEVNET_CONFIRMATIONS if devnet else DEFAULT_CONFIRMATIONS
+    config = PricerConfig(confirmations=confirmations, batch_size=batch_size, poll_interval=poll_interval)
+    url = db or default_url()
+    stop = threading.Event()
+    with Pricer(rpc, manifest, account, url, config=config, stop=stop, emit=_print_event) as service:
+        service.check_role()
+        shown = normalize_url(url).render_as_string(hide_password=True)
+        console.print(
+            f"pricing hub {service.hub.address} on chain {manifest.chain_id} as {account.address}, "
+            f"indexing into {shown} ({confirmations} confirmations)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        if once:
+            service.run(once=True)
+        else:
+            signals = (signal.SIGINT, signal.SIGTERM)
+            previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in signals}
+            try:
+                service.run()
+            finally:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
+        (last,) = service.hub.call("lastRound")
+        console.print(f"pricer stopped at round {last}", highlight=False)
+
+
+def load_account(key_env: str, chain_id: int) -> LocalAccount:
+    """The pricer's account from the private key in `$key_env`; on the devnet, development account 1 if the
+    variable is unset. The key itself never appears in a message."""
+    from eth_account import Account
+
+    from choir_chain.chain import dev_accounts
+
+    key = os.environ.get(key_env, "").strip()
+    if not key:
+        if chain_id == DEVNET_CHAIN_ID:
+            return dev_accounts(DEV_MNEMONIC, DEVNET_PRICER_ACCOUNT + 1)[DEVNET_PRICER_ACCOUNT]
+        raise PricerError(f"no pricer key: set {key_env} to the pricer's private key (hex)")
+    try:
+        return Account.from_key(key)
+    except (ValueError, TypeError):
+        raise PricerError(f"{key_env} does not hold a valid private key (64 hex digits)") from None
+
+
+def _print_event(event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def _one_line(err: BaseException) -> str:
+    """The first line of an error (SQLAlchemy appends a documentation link on a second line)."""
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else type(err).__name__
+    return text.replace("[", "\\[")  # not rich markup

@@ -1,0 +1,474 @@
+"""The pricer service: index, find the next trigger block, price its threads, submit `updatePrices`.
+
+**Determinism.** Trigger blocks (`triggers.py`) are priced strictly in chain order. For trigger block B the
+affected threads' targets are their QAHO prices as of B (`state.py`, `compute.py`); every round takes the
+threads of B still away from their target, least recently priced first (then by id), at most `batch_size`
+of them, and moves each one step (at most `maxDeviationBps`). When none is left the pricer moves to the next
+trigger block. So the rounds, their threads and their prices are a function of the chain's history alone,
+never of when the pricer ran, how fast, or where it crashed.
+
+**Never a round twice, never a skipped one.** Before planning, the pricer waits until none of its own
+transactions is in flight (pending nonce == mined nonce), then reads `lastRound()` L from the hub and sends
+round L + 1 with the mined nonce. A second transaction for the same round is impossible: it would need the
+same nonce. A crash after sending leaves at most that one transaction in flight, and the next start waits
+for it first. Gas is estimated before sending, so a round the chain would reject is never sent.
+
+**Resuming.** Each round's calldata carries the trigger block it priced (`progress.py`). On start (and
+whenever L is not the round this process sent last) the pricer reads round L's transaction and resumes at
+its trigger block; pricing a trigger block is idempotent, so nothing is repeated and nothing is skipped. A
+last round without that tag (sent by something else) makes the pricer reconcile every thread as of the latest
+trigger block first.
+
+**Failures.** JSON-RPC transport failures are retried with exponential backoff inside the RPC client (the
+indexer's); a rejected or reverted round, an error answer or an unreachable database is retried with backoff
+at the level of the whole step, which re-reads everything from the chain. `max_failures` consecutive such
+failures stop the service with a `PricerError`.
+
+Every event is reported to `emit` as one flat dict (the CLI prints each as one JSON line): one `round` line
+per round, plus `resume`, `waiting`, `retry`, `stuck` and `reward` lines.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from choir_chain import artifacts
+from choir_chain.indexer.db import make_engine
+from choir_chain.indexer.errors import ConcurrentWriter
+from choir_chain.indexer.indexer import Indexer
+from choir_chain.indexer.models import PriceRound
+from choir_chain.indexer.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
+from choir_chain.manifest import Manifest
+from choir_chain.pricer.client import Contract, Sender, Sent
+from choir_chain.pricer.compute import OracleBounds, Step, clamp_to_bounds, model_prices, pending_steps
+from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
+from choir_chain.pricer.progress import Position, decode_tag, encode_tag
+from choir_chain.pricer.rewards import RewardSetter
+from choir_chain.pricer.state import thread_states
+from choir_chain.pricer.triggers import (
+    affected_threads,
+    block_timestamp,
+    previous_trigger_block,
+    threads_up_to,
+    trigger_blocks,
+)
+from choir_chain.pricing import QahoParams
+
+PRICES_UPDATED_TOPIC = "0x" + keccak(text="PricesUpdated(uint64,uint256[],uint256[])").hex()
+RETRIED = (RoundRejected, RoundReverted, RpcError, TransportError, OperationalError, InterfaceError)
+"""Failures of a step that are retried with backoff (the step re-reads everything from the chain)."""
+IN_FLIGHT_POLL = 0.05
+IN_FLIGHT_POLL_MAX = 2.0
+"""Seconds between looks at a transaction of ours still in flight: from the first, doubling to the most."""
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class PricerConfig:
+    """Tuning of the service; the defaults suit a devnet (0 confirmations) and a public chain alike."""
+
+    confirmations: int = 0
+    batch_size: int = 100
+    """Most threads per round (per `updatePrices` call)."""
+    poll_interval: float = 1.0
+    """Seconds between looks at the chain when there is nothing to do (follow mode)."""
+    receipt_timeout: float = 120.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_failures: int = 8
+    """Consecutive failed steps (rejected rounds, error answers) before the service gives up."""
+    params: QahoParams = field(default_factory=QahoParams)
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """The trigger blocks in `(after, until]`, in order."""
+
+    after: int
+    until: int
+    blocks: list[int]
+
+
+@dataclass(frozen=True)
+class OracleView:
+    """What the hub says now: its last round, its bounds, and the price and round of some threads."""
+
+    last_round: int
+    bounds: OracleBounds
+    prices: dict[int, int]
+    rounds: dict[int, int]
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """The next round: what it prices and with which nonce it will be sent."""
+
+    round: int
+    position: Position
+    steps: tuple[Step, ...]
+    nonce: int
+    started: float
+    """`time.monotonic()` when planning began (for the round's latency)."""
+
+    @property
+    def thread_ids(self) -> list[int]:
+        return [s.thread_id for s in self.steps]
+
+    @property
+    def prices(self) -> list[int]:
+        return [s.price for s in self.steps]
+
+
+class Pricer:
+    """Prices one deployment from one account, indexing into `db` (URL or engine; default: the run folder's
+    SQLite database). Not thread-safe; set `stop` (e.g. from a signal handler) to end `run`."""
+
+    def __init__(
+        self,
+        rpc_url: str,
+        manifest: Manifest,
+        account: LocalAccount,
+        db: str | Engine | None = None,
+        *,
+        config: PricerConfig | None = None,
+        stop: threading.Event | None = None,
+        emit: Emit | None = None,
+    ) -> None:
+        self.manifest = manifest
+        self.config = config or PricerConfig()
+        self.stop = stop or threading.Event()
+        self.emit: Emit = emit or (lambda _event: None)
+        self._owns_engine = not isinstance(db, Engine)
+        self.engine = db if isinstance(db, Engine) else make_engine(db)
+        self._rpc_url = rpc_url
+        self.indexer = self._new_indexer()  # checks the node's chain id against the manifest
+        # The first retry comes quickly: on the devnet most failed calls are anvil's stale-block race (see
+        # `client.is_stale_block`), over at once; real outages still back off to `retry.maximum`.
+        quick = RetryPolicy(initial=min(self.config.retry.initial, 0.05), maximum=self.config.retry.maximum)
+        self.rpc = RpcClient(rpc_url, retry=quick, stop=self.stop)
+        hub = manifest.contracts.get("ChoirHub")
+        if hub is None:
+            raise PricerError("the manifest has no ChoirHub contract")
+        self.hub = Contract(self.rpc, hub.address, artifacts.load("ChoirHub").abi)
+        self.sender = Sender(self.rpc, account, manifest.chain_id)
+        self.rewards = RewardSetter.from_manifest(
+            manifest, self.rpc, self.sender, self.engine, self.emit, self.stop
+        )
+        self._position: Position | None = None
+        self._last_round: int | None = None
+        """The round this process last saw on chain (its own, or read at resume)."""
+        self._warned_stuck: set[tuple[Position, tuple[int, ...]]] = set()
+        self._cache: dict[Position, dict[int, int]] = {}
+        self._triggers = Upcoming(after=0, until=-1, blocks=[])
+        self._in_flight: tuple[int, int] | None = None
+        self._in_flight_poll = IN_FLIGHT_POLL
+
+    # --------------------------------------------------------------------------------------------------------
+    # Set-up
+    # --------------------------------------------------------------------------------------------------------
+
+    def _new_indexer(self) -> Indexer:
+        return Indexer(
+            self._rpc_url,
+            self.manifest,
+            self.engine,
+            confirmations=self.config.confirmations,
+            retry=self.config.retry,
+            stop=self.stop,
+        )
+
+    def check_role(self) -> None:
+        """Fail at once, with a clear message, if the account may not push prices."""
+        (role,) = self.hub.call("PRICER_ROLE")
+        (allowed,) = self.hub.call("hasRole", role, self.sender.address)
+        if not allowed:
+            raise PricerError(f"account {self.sender.address} lacks PRICER_ROLE on hub {self.hub.address}")
+        if self.rewards is not None:
+            self.rewards.check_role()
+
+    def close(self) -> None:
+        self.indexer.close()
+        self.rpc.close()
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __enter__(self) -> Pricer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --------------------------------------------------------------------------------------------------------
+    # The loop
+    # --------------------------------------------------------------------------------------------------------
+
+    def run(self, once: bool = False) -> None:
+        """Price until `stop` is set; with `once`, until nothing is left to do now."""
+        self.check_role()
+        failures, delays = 0, self.config.retry.delays()
+        while not self.stop.is_set():
+            try:
+                progressed = self.step()
+            except Stopped:
+                return
+            except RETRIED as err:
+                failures += 1
+                reason = err.orig if isinstance(err, (OperationalError, InterfaceError)) else err
+                if failures >= self.config.max_failures:
+                    raise PricerError(f"giving up after {failures} failed attempts: {reason}") from err
+                delay = next(delays, self.config.retry.maximum)
+                self.emit({"event": "retry", "error": str(reason), "attempt": failures, "delay": delay})
+                self.stop.wait(delay)
+                continue
+            failures, delays = 0, self.config.retry.delays()
+            if not progressed:
+                if once:
+                    return
+                self.stop.wait(self.config.poll_interval)
+
+    def step(self) -> bool:
+        """Do the next unit of work: wait for a transaction of ours in flight, or send and confirm one round,
+        or set the epoch's reward. False when there is nothing to do now.
+
+        The database is brought up to the chain only when the blocks it already holds give no round: while
+        a trigger block is being worked through, new blocks cannot change its rounds."""
+        started = time.monotonic()
+        mined, pending = self.sender.nonces()
+        if pending > mined:
+            if self._in_flight != (mined, pending):  # once per transaction, not once per look
+                self._in_flight, self._in_flight_poll = (mined, pending), IN_FLIGHT_POLL
+                event = {"event": "waiting", "reason": "transaction in flight", "nonce": mined}
+                self.emit({**event, "pending": pending})
+            self.stop.wait(self._in_flight_poll)
+            self._in_flight_poll = min(self._in_flight_poll * 2, IN_FLIGHT_POLL_MAX)
+            return True
+        self._in_flight = None
+        plan = self.plan(mined, started) if self._position is not None else None
+        if plan is None:
+            self.sync()
+            plan = self.plan(mined, started)
+        if plan is None:
+            return self.rewards is not None and self.rewards.step(mined)
+        sent = self.send(plan)
+        self.confirm(plan, sent)
+        return True
+
+    # --------------------------------------------------------------------------------------------------------
+    # Planning
+    # --------------------------------------------------------------------------------------------------------
+
+    def plan(self, nonce: int, started: float | None = None) -> RoundPlan | None:
+        """The next round, to be sent with `nonce`, or None when there is none now. Call only with nothing of
+        ours in flight (`nonce` the mined transaction count), after `sync`."""
+        started = time.monotonic() if started is None else started
+        head = self.indexer.last_block
+        while True:
+            position = self._position
+            targets = self._targets(position) if position is not None and position.block <= head else {}
+            view = self._read_oracle(sorted(targets))
+            if view.last_round != self._last_round or self._position is None:
+                self._position = self._resume(view.last_round)
+                self._last_round = view.last_round
+                continue  # plan again from the position the chain gives
+            assert position is not None
+            if position.block > head:
+                return None  # the position's block is not indexed yet (confirmations)
+            steps, stuck = pending_steps(clamp_to_bounds(targets, view.bounds), view.prices, view.bounds)
+            if stuck and (position, tuple(stuck)) not in self._warned_stuck:
+                self._warned_stuck.add((position, tuple(stuck)))
+                event = {"event": "stuck", "trigger_block": position.block, "threads": stuck}
+                self.emit({**event, **_bounds(view.bounds)})
+            if steps:
+                # Least recently priced first: a trigger block with more than `batch_size` threads to move
+                # gives every thread its first step before any gets a second.
+                steps.sort(key=lambda s: (view.rounds[s.thread_id], s.thread_id))
+                batch = tuple(steps[: self.config.batch_size])
+                return RoundPlan(
+                    round=view.last_round + 1, position=position, steps=batch, nonce=nonce, started=started
+                )
+            following = self._next_trigger(position.block, head)
+            if following is None:
+                return None
+            self._position = Position(following)
+
+    def _next_trigger(self, after: int, head: int) -> int | None:
+        """The first trigger block in `(after, head]`, from a list read once per database range."""
+        upcoming = self._triggers
+        if upcoming.until < head or upcoming.after > after:
+            with Session(self.engine) as session:
+                if upcoming.after <= after <= upcoming.until:  # extend the list with the newly indexed blocks
+                    blocks = [b for b in upcoming.blocks if b > after]
+                    blocks += trigger_blocks(session, upcoming.until, head)
+                else:
+                    blocks = trigger_blocks(session, after, head)
+            upcoming = self._triggers = Upcoming(after=after, until=head, blocks=blocks)
+        return next((b for b in upcoming.blocks if after < b <= head), None)
+
+    def sync(self) -> None:
+        """Bring the database up to the chain (less the confirmation depth)."""
+        try:
+            self.indexer.sync()
+        except ConcurrentWriter:
+            # Another indexer (`choir index`) writes the same database: it indexed the range first, which is
+            # as good. Reload the cursor and go on.
+            self.indexer.close()
+            self.indexer = self._new_indexer()
+            self.indexer.sync()
+        if self.stop.is_set():
+            raise Stopped
+
+    def _targets(self, position: Position) -> dict[int, int]:
+        """Thread id -> model price in wei at `position` (cached: the state as of an indexed block never
+        changes)."""
+        cached = self._cache.get(position)
+        if cached is not None:
+            return cached
+        with Session(self.engine) as session:
+            ids = (
+                threads_up_to(session, position.block)
+                if position.full
+                else affected_threads(session, position.block)
+            )
+            timestamp = block_timestamp(session, position.block)
+            if not ids or timestamp is None:
+                states = {}
+            else:
+                states = thread_states(session, ids, position.block, timestamp, self.config.params.window)
+        targets = model_prices(states.values(), self.config.params)
+        self._cache = {position: targets}  # only the current position is ever asked again
+        return targets
+
+    def _read_oracle(self, thread_ids: list[int]) -> OracleView:
+        """The hub's last round, bounds and the threads' price points, in one batch (one block)."""
+        calls: list[tuple[str, tuple[Any, ...]]] = [
+            ("lastRound", ()),
+            ("minPrice", ()),
+            ("maxPrice", ()),
+            ("maxDeviationBps", ()),
+        ]
+        results = self.hub.call_many(calls + [("pricePoint", (t,)) for t in thread_ids])
+        (last,), (min_price,), (max_price,), (max_dev,) = results[:4]
+        points = dict(zip(thread_ids, results[4:], strict=True))
+        return OracleView(
+            last_round=int(last),
+            bounds=OracleBounds(min_price=min_price, max_price=max_price, max_deviation_bps=max_dev),
+            prices={t: int(p[0]) for t, p in points.items()},
+            rounds={t: int(p[2]) for t, p in points.items()},
+        )
+
+    # --------------------------------------------------------------------------------------------------------
+    # Resuming from the chain
+    # --------------------------------------------------------------------------------------------------------
+
+    def _resume(self, last: int) -> Position:
+        """Where to go on, given the hub's last round: the trigger block recorded in that round's calldata."""
+        if last == 0:
+            position = Position(self.manifest.deploy_block - 1)
+            self.emit({"event": "resume", "last_round": 0, "trigger_block": position.block, "mode": "start"})
+            return position
+        tx_hash = self._round_transaction(last)
+        tx = self.rpc.call("eth_getTransactionByHash", [tx_hash])
+        if not isinstance(tx, dict):
+            raise PricerError(f"the node does not have transaction {tx_hash} of round {last}")
+        tagged = decode_tag(bytes.fromhex(str(tx.get("input", "0x"))[2:]))
+        if tagged is not None:
+            self.emit(
+                {"event": "resume", "last_round": last, "trigger_block": tagged.block, "mode": tagged.mode}
+            )
+            return tagged
+        head = self.indexer.last_block
+        with Session(self.engine) as session:
+            latest = previous_trigger_block(session, head + 1)
+        position = Position(latest if latest is not None else self.manifest.deploy_block - 1, full=True)
+        self.emit(
+            {
+                "event": "resume",
+                "last_round": last,
+                "trigger_block": position.block,
+                "mode": "reconcile",
+                "reason": f"round {last} ({tx_hash}) was not sent by a Choir pricer",
+            }
+        )
+        return position
+
+    def _round_transaction(self, round_: int) -> str:
+        with Session(self.engine) as session:
+            tx_hash = session.scalar(select(PriceRound.tx_hash).where(PriceRound.round == round_))
+        if tx_hash is not None:
+            return str(tx_hash)
+        # Not indexed yet (within the confirmation depth): ask the node for the round's event.
+        logs = self.rpc.call(
+            "eth_getLogs",
+            [
+                {
+                    "address": self.hub.address,
+                    "fromBlock": hex(max(self.indexer.last_block + 1, self.manifest.deploy_block)),
+                    "toBlock": "latest",
+                    "topics": [PRICES_UPDATED_TOPIC, "0x" + round_.to_bytes(32, "big").hex()],
+                }
+            ],
+            retry_rpc_errors=False,
+        )
+        if not logs:
+            raise PricerError(f"the hub's last round is {round_} but no PricesUpdated event of it was found")
+        return str(logs[0]["transactionHash"])
+
+    # --------------------------------------------------------------------------------------------------------
+    # Sending
+    # --------------------------------------------------------------------------------------------------------
+
+    def send(self, plan: RoundPlan) -> Sent:
+        """Estimate (a predicted revert raises `RoundRejected` and sends nothing), sign and send the round."""
+        data = self.hub.calldata("updatePrices", plan.thread_ids, plan.prices, plan.round)
+        data += encode_tag(plan.position)
+        try:
+            gas = self.sender.estimate(self.hub.address, data)
+            return self.sender.send(self.hub.address, data, plan.nonce, gas)
+        except RpcError as err:
+            raise RoundRejected(f"round {plan.round} was refused: {err}") from err
+
+    def confirm(self, plan: RoundPlan, sent: Sent) -> dict[str, Any] | None:
+        """Wait for the round's receipt and report the round. None if it is still in flight (the next step
+        waits for it); `RoundReverted` if it reverted."""
+        receipt = self.sender.receipt(sent.tx_hash, self.config.receipt_timeout, self.stop)
+        if receipt is None:
+            return None
+        if int(receipt["status"], 16) != 1:
+            self._last_round = None  # re-read everything
+            raise RoundReverted(f"round {plan.round} reverted in transaction {sent.tx_hash}")
+        self._last_round = plan.round
+        self.emit(
+            {
+                "event": "round",
+                "round": plan.round,
+                "trigger_block": plan.position.block,
+                "mode": plan.position.mode,
+                "threads": plan.thread_ids,
+                "prices": [str(p) for p in plan.prices],
+                "targets": [str(s.target) for s in plan.steps],
+                "clamped": [s.thread_id for s in plan.steps if s.clamped],
+                "tx": sent.tx_hash,
+                "block": int(receipt["blockNumber"], 16),
+                "gas": int(receipt["gasUsed"], 16),
+                "latency_ms": round((time.monotonic() - plan.started) * 1000, 1),
+            }
+        )
+        return receipt
+
+
+def _bounds(bounds: OracleBounds) -> dict[str, Any]:
+    return {
+        "min_price": str(bounds.min_price),
+        "max_price": str(bounds.max_price),
+        "max_deviation_bps": bounds.max_deviation_bps,
+    }
