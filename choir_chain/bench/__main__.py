@@ -1,0 +1,69 @@
+"""`python -m choir_chain.bench` (`make bench`): every benchmark, one JSON object per line on stdout.
+
+In order: `pricing` (vectorised `stake_price` against a plain loop, 1,000,000 threads), `indexer` (fresh
+index of >= 10,000 events on anvil), `latency` (settle receipt to the covering `updatePrices` receipt, 100
+settlements, the pricer service running as `choir pricer`) and `gas` (`make bench-gas`'s lines). A benchmark
+that fails prints ``{"bench": name, "error": ...}`` and the others still run; the exit status is then 1.
+Each devnet benchmark starts its own anvil and removes its folder when it succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+
+from choir_chain.bench import gas, indexer, latency, pricing
+
+
+def _pricing() -> None:
+    _print(pricing.run())
+
+
+def _indexer() -> None:
+    for line in indexer.run():
+        _print(line)
+
+
+def _latency() -> None:
+    _print(latency.run())
+
+
+def _gas() -> None:
+    gas.main()
+
+
+BENCHMARKS: dict[str, Callable[[], None]] = {
+    "pricing": _pricing,
+    "indexer": _indexer,
+    "latency": _latency,
+    "gas": _gas,
+}
+
+
+def _print(line: dict[str, object]) -> None:
+    print(json.dumps(line), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks named in `argv` (default: all, in order)."""
+    names = argv if argv else list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    failed = False
+    for name in names:
+        start = time.perf_counter()
+        try:
+            BENCHMARKS[name]()
+        except Exception as err:
+            failed = True
+            _print({"bench": name, "error": f"{type(err).__name__}: {err}"})
+        print(f"bench {name}: {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
