@@ -12,7 +12,7 @@ SOLC := $(SOLC_DIR)/solc-v0.8.37
 SITE := $(VENV)/lib/python3.11/site-packages
 export SOLCX_BINARY_PATH := $(SOLC_DIR)
 
-.PHONY: help setup postgres run devnet test test-contracts test-ethtester test-python compile bench-gas lint lock clean
+.PHONY: help setup postgres run devnet test test-contracts test-ethtester test-python compile bench bench-gas lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -62,6 +62,9 @@ test: compile ## Run every test: contracts on anvil and on eth-tester, then the 
 
 test-contracts: compile ## Contract tests on anvil only
 	$(BIN)/ape test tests/contracts
+
+bench: compile ## Every benchmark (pricing batch, indexer ingest, pricer latency, gas), one JSON object per line
+	$(BIN)/python -m choir_chain.bench
 
 bench-gas: compile ## Gas per operation on a fresh anvil, beside OpenZeppelin reference operations (JSON lines)
 	$(BIN)/python -m choir_chain.bench.gas

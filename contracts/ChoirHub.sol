@@ -13,17 +13,32 @@ import {ThreadDAO} from "./thread/ThreadDAO.sol";
 ///         The hub also holds the price oracle state (see `StakePriceOracle`). Parameters change only through
 ///         `DEFAULT_ADMIN_ROLE` (a timelock or multisig outside a devnet).
 contract ChoirHub is IChoirHub, StakePriceOracle {
-    /// @notice Shortest and longest approval window the admin may give new threads.
+    /// @inheritdoc IChoirHub
     uint256 public constant MIN_APPROVAL_WINDOW = 1 hours;
+    /// @inheritdoc IChoirHub
     uint256 public constant MAX_APPROVAL_WINDOW = 365 days;
 
     IERC20 private immutable _token;
 
-    /// @notice The implementation every thread clone delegates to (deployed by this hub's constructor).
+    /// @inheritdoc IChoirHub
     address public immutable threadImplementation;
 
     uint64 private _threadCount;
     uint32 private _defaultApprovalWindow;
+    address private _rewardsDistributor;
+
+    /// @notice What a new thread governor is cloned from and configured with.
+    struct GovernanceSettings {
+        address implementation; // a ThreadGovernor
+        uint32 votingDelay; // seconds from proposal to the vote's start (the snapshot)
+        uint32 votingPeriod; // seconds the vote stays open
+        uint16 quorumBps; // share of all equity at the snapshot that must vote for or abstain
+        uint32 executionDelay; // seconds between queueing a passed proposal and its execution
+    }
+
+    GovernanceSettings private _governance;
+    mapping(uint256 threadId => address) private _governors;
+    mapping(uint256 threadId => uint256) private _citationsReceived;
 
     /// @notice Construction parameters of the hub.
     struct Config {
@@ -58,6 +73,89 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
         emit ThreadCreated(threadId, thread, msg.sender, contentHash);
     }
 
+    /// @notice Give thread `threadId` its governor: a clone of the governor implementation carrying the current
+    ///         governance settings, from then on the only account that can move the thread's treasury or change
+    ///         its parameters. Anyone may call, once per thread.
+    /// @param threadId the thread
+    /// @return governor the new governor
+    function createGovernor(uint256 threadId) external returns (address governor) {
+        address thread = _threadAddress(threadId);
+        address existing = _governors[threadId];
+        if (existing != address(0)) revert GovernorExists(threadId, existing);
+        GovernanceSettings memory settings = _governance;
+        if (settings.implementation == address(0)) revert GovernanceNotSet();
+        bytes memory args = abi.encodePacked(
+            thread, settings.votingDelay, settings.votingPeriod, settings.quorumBps, settings.executionDelay
+        );
+        governor = Clones.cloneDeterministicWithImmutableArgs(settings.implementation, args, bytes32(threadId));
+        _governors[threadId] = governor;
+        ThreadDAO(thread).setGovernor(governor);
+        emit GovernorCreated(threadId, governor);
+    }
+
+    /// @notice The governor of thread `threadId` (zero until `createGovernor`).
+    function governorOf(uint256 threadId) external view returns (address) {
+        return _governors[threadId];
+    }
+
+    /// @inheritdoc IChoirHub
+    function recordCitations(uint256 citingMessageId, uint256[] calldata citedMessageIds) external {
+        uint256 citingThread = citingMessageId >> 64;
+        if (
+            !_threadExists(citingThread)
+                || msg.sender != Clones.predictDeterministicAddress(threadImplementation, bytes32(citingThread))
+        ) revert NotThread(msg.sender, citingMessageId);
+        for (uint256 i; i < citedMessageIds.length; ++i) {
+            uint256 cited = citedMessageIds[i];
+            uint256 citedThread = cited >> 64;
+            if (citedThread == citingThread) continue; // a thread cannot raise its own count
+            _citationsReceived[citedThread] += 1;
+            emit CitationRecorded(citedThread, cited, citingMessageId);
+        }
+    }
+
+    /// @notice Citations thread `threadId` received from other threads' posts and approved specs.
+    function citationsReceived(uint256 threadId) external view returns (uint256) {
+        return _citationsReceived[threadId];
+    }
+
+    /// @inheritdoc IChoirHub
+    function rewardsDistributor() external view returns (address) {
+        return _rewardsDistributor;
+    }
+
+    /// @notice Set the rewards distributor threads call on approval (zero turns rewards off). Admin only.
+    /// @param distributor a RewardsDistributor for this hub, holding the token's minter role
+    function setRewardsDistributor(address distributor) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _rewardsDistributor = distributor;
+        emit RewardsDistributorSet(distributor);
+    }
+
+    /// @notice The governor implementation and the settings new governors get.
+    function governanceSettings() external view returns (GovernanceSettings memory) {
+        return _governance;
+    }
+
+    /// @notice Set the governor implementation and the settings of governors created from now on (existing
+    ///         governors keep theirs). Admin only.
+    /// @param settings implementation (non-zero), voting delay (<= 30 days), voting period (1 hour to 90 days),
+    ///        quorum (1 to 10,000 bps), execution delay (<= 30 days)
+    function setGovernance(GovernanceSettings calldata settings) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (settings.implementation.code.length == 0) revert InvalidParameter("implementation");
+        if (settings.votingDelay > 30 days) revert InvalidParameter("votingDelay");
+        if (settings.votingPeriod < 1 hours || settings.votingPeriod > 90 days) revert InvalidParameter("votingPeriod");
+        if (settings.quorumBps == 0 || settings.quorumBps > 10_000) revert InvalidParameter("quorumBps");
+        if (settings.executionDelay > 30 days) revert InvalidParameter("executionDelay");
+        _governance = settings;
+        emit GovernanceSet(
+            settings.implementation,
+            settings.votingDelay,
+            settings.votingPeriod,
+            settings.quorumBps,
+            settings.executionDelay
+        );
+    }
+
     /// @inheritdoc IChoirHub
     function token() external view returns (IERC20) {
         return _token;
@@ -65,6 +163,10 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
 
     /// @inheritdoc IChoirHub
     function threadAddress(uint256 threadId) external view returns (address) {
+        return _threadAddress(threadId);
+    }
+
+    function _threadAddress(uint256 threadId) private view returns (address) {
         if (!_threadExists(threadId)) revert UnknownThread(threadId);
         return Clones.predictDeterministicAddress(threadImplementation, bytes32(threadId));
     }

@@ -29,9 +29,7 @@ DEFAULT_CONFIRMATIONS = 12
 
 
 def index(
-    rpc: Annotated[
-        str | None, typer.Option("--rpc", envvar="CHOIR_RPC_URL", help="Node JSON-RPC URL.")
-    ] = None,
+    rpc: Annotated[str | None, typer.Option("--rpc", envvar="CHOIR_RPC_URL", help="Node JSON-RPC URL.")] = None,
     manifest: Annotated[
         Path | None, typer.Option("--manifest", envvar="CHOIR_MANIFEST", help="Deployment manifest.")
     ] = None,
@@ -49,9 +47,7 @@ def index(
         typer.Option(min=0, help="Blocks to stay behind the head (default: 0 on a devnet, 12 elsewhere)."),
     ] = None,
     batch_blocks: Annotated[int, typer.Option(min=1, help="Most blocks per eth_getLogs range.")] = 1000,
-    poll_interval: Annotated[
-        float, typer.Option(min=0.01, help="Seconds between polls when up to date.")
-    ] = 1.0,
+    poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds between polls when up to date.")] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Index what is due, then exit.")] = False,
     reset: Annotated[
         bool, typer.Option("--reset", help="Drop the indexer's tables and re-index from scratch.")
@@ -97,9 +93,7 @@ def _run(
         raise IndexerError("no deployment manifest: pass --manifest or set CHOIR_MANIFEST")
     manifest = Manifest.read(manifest_path)
     if confirmations is None:
-        confirmations = (
-            DEVNET_CONFIRMATIONS if manifest.chain_id == DEVNET_CHAIN_ID else DEFAULT_CONFIRMATIONS
-        )
+        confirmations = DEVNET_CONFIRMATIONS if manifest.chain_id == DEVNET_CHAIN_ID else DEFAULT_CONFIRMATIONS
     url = db or default_url()
     stop = threading.Event()
     with Indexer(
@@ -124,9 +118,7 @@ def _run(
             indexer.sync()
             console.print(f"indexed up to block {indexer.last_block}", highlight=False)
             return
-        previous = {
-            signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)
-        }
+        previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
         try:
             indexer.follow()
         finally:

@@ -145,9 +145,7 @@ class EventType:
 
     def _check_topics(self, topics: list[str]) -> None:
         if len(topics) != len(self.indexed) + 1:
-            raise ValueError(
-                f"{self.name}: {len(topics) - 1} indexed topics, the ABI has {len(self.indexed)}"
-            )
+            raise ValueError(f"{self.name}: {len(topics) - 1} indexed topics, the ABI has {len(self.indexed)}")
 
     def decode_args(self, topics: list[str], data: str) -> dict[str, Any]:
         self._check_topics(topics)

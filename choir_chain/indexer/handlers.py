@@ -8,7 +8,8 @@ may depend only on the event and on earlier rows, never on the wall clock or ins
 Running totals mirror the thread's ledger (`ThreadDAO.treasury()` / `lockedBalance()`):
 SpecSubmitted locks the stake; SpecSettled moves the treasury gain from locked to the treasury (the deniers'
 shares stay locked until claimed); CuratorRewardClaimed releases a denier's share; CoauthorExited pays out of
-the treasury; DonationAbsorbed adds to the treasury.
+the treasury; DonationAbsorbed and RewardCredited add to the treasury; TreasuryTransferred (governance) takes
+from it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from choir_chain.indexer.models import (
     Settlement,
     Spec,
     Thread,
+    TreasuryMovement,
     Vote,
 )
 from choir_chain.indexer.store import Store
@@ -138,6 +140,9 @@ def thread_created(store: Store, event: Event) -> None:
             last_price=None,
             last_price_round=None,
             last_price_timestamp=None,
+            citations_received=0,
+            governor=None,
+            approval_window=None,
         ),
         thread_id,
     )
@@ -283,9 +288,7 @@ def spec_settled(store: Store, event: Event) -> None:
     spec = store.require(Spec, thread.thread_id, spec_id)
     outcome = SPEC_STATUS.get(event.args["outcome"])
     if outcome is None or outcome == "pending":
-        raise InconsistentEvent(
-            f"spec {thread.thread_id}/{spec_id} settled with outcome {event.args['outcome']}"
-        )
+        raise InconsistentEvent(f"spec {thread.thread_id}/{spec_id} settled with outcome {event.args['outcome']}")
     timestamp = _timestamp(event)
     store.insert(
         Settlement,
@@ -396,3 +399,58 @@ def donation_absorbed(store: Store, event: Event) -> None:
         timestamp=_timestamp(event),
     )
     thread.treasury += amount
+
+
+@handles(THREAD, "RewardCredited")
+def reward_credited(store: Store, event: Event) -> None:
+    thread = store.require(Thread, _thread_id(event))
+    amount = event.args["amount"]
+    store.insert(
+        TreasuryMovement,
+        block=event.block,
+        log_index=event.log_index,
+        thread_id=thread.thread_id,
+        kind="reward",
+        amount=amount,
+        message_id=event.args["messageId"],
+        recipient=None,
+        tx_hash=event.tx_hash,
+        timestamp=_timestamp(event),
+    )
+    thread.treasury += amount
+
+
+@handles(THREAD, "TreasuryTransferred")
+def treasury_transferred(store: Store, event: Event) -> None:
+    thread = store.require(Thread, _thread_id(event))
+    amount = event.args["amount"]
+    if amount > thread.treasury:
+        raise InconsistentEvent(f"thread {thread.thread_id} transferred {amount} from a treasury of {thread.treasury}")
+    store.insert(
+        TreasuryMovement,
+        block=event.block,
+        log_index=event.log_index,
+        thread_id=thread.thread_id,
+        kind="governance",
+        amount=amount,
+        message_id=None,
+        recipient=event.args["to"],
+        tx_hash=event.tx_hash,
+        timestamp=_timestamp(event),
+    )
+    thread.treasury -= amount
+
+
+@handles(THREAD, "ApprovalWindowSet")
+def approval_window_set(store: Store, event: Event) -> None:
+    store.require(Thread, _thread_id(event)).approval_window = event.args["approvalWindow"]
+
+
+@handles(HUB, "GovernorCreated")
+def governor_created(store: Store, event: Event) -> None:
+    store.require(Thread, event.args["threadId"]).governor = event.args["governor"]
+
+
+@handles(HUB, "CitationRecorded")
+def citation_recorded(store: Store, event: Event) -> None:
+    store.require(Thread, event.args["citedThreadId"]).citations_received += 1

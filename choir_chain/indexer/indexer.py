@@ -122,9 +122,7 @@ class Indexer:
             deployed = self.manifest.contracts.get(name)
             if deployed is not None and deployed.abi_hash != artifact.abi_hash:
                 # Events are matched by signature hash, so a changed event is skipped, never misread.
-                log.warning(
-                    "%s's compiled ABI differs from the deployed one; unknown events are skipped", name
-                )
+                log.warning("%s's compiled ABI differs from the deployed one; unknown events are skipped", name)
             abis[source] = artifact.abi
         return abis
 
@@ -274,9 +272,7 @@ class Indexer:
         except (TransportError, RpcError, OperationalError, InterfaceError) as err:
             delay = next(self._delays, self.retry.maximum)
             reason = err.orig if isinstance(err, (OperationalError, InterfaceError)) else err
-            log.warning(
-                "indexing after block %d failed (%s); retrying in %.2fs", self._last_block, reason, delay
-            )
+            log.warning("indexing after block %d failed (%s); retrying in %.2fs", self._last_block, reason, delay)
             if self.stop.wait(delay):
                 raise Stopped from err
             self._reload_state()
@@ -306,9 +302,7 @@ class Indexer:
                 if self.stop.wait(delay):
                     raise Stopped from err
 
-    def _check_continuity(
-        self, last: int, header: dict[str, Any] | None = None, fetched: bool = False
-    ) -> None:
+    def _check_continuity(self, last: int, header: dict[str, Any] | None = None, fetched: bool = False) -> None:
         """Block `last` must still be the block the database holds (same hash)."""
         if self._last_hash is not None:
             if not fetched:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from choir_chain.indexer.uint import Uint256
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped whenever a table changes; a database of another version must be re-indexed (`--reset`)."""
 
 ADDRESS = String(42)
@@ -71,6 +71,12 @@ class Thread(Base):
     last_price: Mapped[int | None] = mapped_column(Uint256)
     last_price_round: Mapped[int | None] = mapped_column(Uint256)
     last_price_timestamp: Mapped[int | None]
+    citations_received: Mapped[int] = mapped_column(default=0)
+    """ChoirHub.citationsReceived(): citations by other threads' posts and approved specs."""
+    governor: Mapped[str | None] = mapped_column(ADDRESS, default=None)
+    """The thread's governor, once `createGovernor` ran."""
+    approval_window: Mapped[int | None] = mapped_column(default=None)
+    """Set only when governance changed it from the hub default the thread was created with."""
 
 
 class Message(Base):
@@ -229,6 +235,24 @@ class Donation(Base):
     log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"))
     amount: Mapped[int] = mapped_column(Uint256)
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    timestamp: Mapped[int]
+
+
+class TreasuryMovement(Base):
+    """CHOIR entering or leaving a treasury outside staking: rewards minted by the rewards distributor (the
+    thread's own approved message or a citation of it: `message_id`), and transfers by the thread's governance."""
+
+    __tablename__ = "treasury_movements"
+
+    block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    """`reward` (into the treasury) or `governance` (out of it, to `recipient`)."""
+    amount: Mapped[int] = mapped_column(Uint256)
+    message_id: Mapped[int | None] = mapped_column(Uint256)
+    recipient: Mapped[str | None] = mapped_column(ADDRESS)
     tx_hash: Mapped[str] = mapped_column(HASH)
     timestamp: Mapped[int]
 

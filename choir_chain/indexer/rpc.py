@@ -82,9 +82,7 @@ class RpcClient:
             response.raise_for_status()
             return response.json()
         except requests.HTTPError as err:
-            raise TransportError(
-                f"HTTP {err.response.status_code if err.response is not None else '?'}"
-            ) from err
+            raise TransportError(f"HTTP {err.response.status_code if err.response is not None else '?'}") from err
         except requests.Timeout as err:
             raise TransportError(f"no answer within {self.timeout}s") from err
         except requests.ConnectionError as err:
@@ -121,9 +119,7 @@ class RpcClient:
 
     def call(self, method: str, params: list[Any], *, retry_rpc_errors: bool = True) -> Any:
         """The result of `method`; transport failures (and error answers, unless told not to) are retried."""
-        return self._with_retries(
-            method, lambda: self._single(method, params), retry_rpc_errors=retry_rpc_errors
-        )
+        return self._with_retries(method, lambda: self._single(method, params), retry_rpc_errors=retry_rpc_errors)
 
     def batch(self, method: str, params_list: list[list[Any]]) -> list[Any]:
         """Results of one method called with each params, in one HTTP request (a JSON-RPC batch)."""
@@ -134,8 +130,7 @@ class RpcClient:
             first = self._next_id + 1
             self._next_id += len(params_list)
             payload = [
-                {"jsonrpc": "2.0", "id": first + i, "method": method, "params": p}
-                for i, p in enumerate(params_list)
+                {"jsonrpc": "2.0", "id": first + i, "method": method, "params": p} for i, p in enumerate(params_list)
             ]
             replies = self._post(payload)
             if not isinstance(replies, list):

@@ -11,8 +11,26 @@ interface IChoirHub is IStakePriceOracle {
     /// @notice Emitted when the admin changes the approval window given to new threads.
     event DefaultApprovalWindowSet(uint256 approvalWindow);
 
+    /// @notice Message `citingMessageId` cites message `citedMessageId` of thread `citedThreadId` (a co-author's post,
+    ///         or a spec at its approval); the cited thread's `citationsReceived` rose by one.
+    event CitationRecorded(uint256 indexed citedThreadId, uint256 indexed citedMessageId, uint256 citingMessageId);
+    /// @notice The admin set the rewards distributor threads call on approval (zero: no rewards).
+    event RewardsDistributorSet(address distributor);
+    /// @notice The admin set the governor implementation and the settings new governors get.
+    event GovernanceSet(
+        address implementation, uint256 votingDelay, uint256 votingPeriod, uint256 quorumBps, uint256 executionDelay
+    );
+    /// @notice Thread `threadId` got its governor, a clone of the governor implementation.
+    event GovernorCreated(uint256 indexed threadId, address indexed governor);
+
     /// @notice The content hash is zero (no content).
     error EmptyContent();
+    /// @notice The caller is not the thread the message belongs to.
+    error NotThread(address caller, uint256 messageId);
+    /// @notice The thread already has a governor.
+    error GovernorExists(uint256 threadId, address governor);
+    /// @notice No governor implementation is set yet.
+    error GovernanceNotSet();
 
     /// @notice Create a thread; the caller becomes its first co-author.
     function createThread(bytes32 contentHash) external returns (uint256 threadId, address thread);
@@ -25,4 +43,19 @@ interface IChoirHub is IStakePriceOracle {
 
     /// @notice How many threads exist; ids run from 1 to this number.
     function threadCount() external view returns (uint256);
+
+    /// @notice The implementation every thread clone delegates to.
+    function threadImplementation() external view returns (address);
+
+    /// @notice Record citations of message `citingMessageId`; called by its thread.
+    function recordCitations(uint256 citingMessageId, uint256[] calldata citedMessageIds) external;
+
+    /// @notice The rewards distributor threads call on approval; zero when rewards are off.
+    function rewardsDistributor() external view returns (address);
+
+    /// @notice Shortest approval window a thread may have.
+    function MIN_APPROVAL_WINDOW() external view returns (uint256);
+
+    /// @notice Longest approval window a thread may have.
+    function MAX_APPROVAL_WINDOW() external view returns (uint256);
 }

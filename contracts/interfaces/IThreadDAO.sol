@@ -67,6 +67,15 @@ interface IThreadDAO {
     event CuratorRewardClaimed(uint256 indexed specId, address indexed curator, uint256 amount);
     /// @notice Tokens sent to the thread outside the protocol were added to the treasury.
     event DonationAbsorbed(uint256 amount);
+    /// @notice CHOIR minted by the rewards distributor was added to the treasury: the reward of this thread's
+    ///         approved message `messageId`, or a citation reward because another thread's message cites this one.
+    event RewardCredited(uint256 indexed messageId, uint256 amount);
+    /// @notice The thread's governor changed (set by the hub once, afterwards only by the governor itself).
+    event GovernorSet(address indexed governor);
+    /// @notice Governance moved `amount` CHOIR out of the treasury to `to`.
+    event TreasuryTransferred(address indexed to, uint256 amount);
+    /// @notice Governance changed the approval window of new specs.
+    event ApprovalWindowSet(uint256 approvalWindow);
 
     /// @notice Only the hub may call this.
     error OnlyHub();
@@ -114,6 +123,16 @@ interface IThreadDAO {
     error NoDonation();
     /// @notice A past-votes lookup asked about the present or the future.
     error FutureLookup(uint256 timepoint, uint256 clock);
+    /// @notice Only the thread's governor may call this.
+    error OnlyGovernor(address caller);
+    /// @notice Only the hub's rewards distributor may call this.
+    error OnlyRewardsDistributor(address caller);
+    /// @notice The treasury holds less than asked for.
+    error InsufficientTreasury(uint256 amount, uint256 treasury);
+    /// @notice An approval window outside the hub's bounds.
+    error InvalidApprovalWindow(uint256 approvalWindow);
+    /// @notice A zero address where an account is needed.
+    error ZeroAddress();
 
     /// @notice Post a message as a co-author, free of stake.
     function post(bytes32 contentHash, uint256[] calldata citations) external returns (uint256 index);
@@ -131,4 +150,10 @@ interface IThreadDAO {
 
     /// @notice Leave the thread, burning all shares for a pro-rata part of the treasury.
     function exit() external returns (uint256 payout);
+
+    /// @notice Add `amount` CHOIR, just minted to this thread by the rewards distributor, to the treasury.
+    function creditReward(uint256 messageId, uint256 amount) external;
+
+    /// @notice Set the thread's governor: by the hub when it has none, afterwards only by the governor itself.
+    function setGovernor(address governor_) external;
 }

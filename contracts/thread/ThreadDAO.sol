@@ -11,6 +11,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IChoirHub} from "../interfaces/IChoirHub.sol";
+import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {IThreadDAO} from "../interfaces/IThreadDAO.sol";
 import {EquityMath} from "../libraries/EquityMath.sol";
 import {SpecSettlement} from "../libraries/SpecSettlement.sol";
@@ -74,6 +75,15 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     mapping(address account => Member) private _members;
     mapping(address account => Checkpoints.Trace208) private _shareHistory; // values before `since`
     Checkpoints.Trace208 private _totalShares;
+    /// @dev Citations of pending specs, recorded at the hub and rewarded when a spec is approved.
+    mapping(uint256 specId => uint256[]) private _specCitations;
+    /// @dev The only account that may move the treasury or change parameters (see `setGovernor`).
+    address private _governor;
+
+    modifier onlyGovernor() {
+        if (msg.sender != _governor) revert OnlyGovernor(msg.sender);
+        _;
+    }
 
     /// @param token_ the CHOIR token; the deployer (the hub) becomes `hub`
     constructor(IERC20 token_) {
@@ -124,6 +134,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         index = count;
         _state.messageCount = count + 1;
         emit MessagePosted(index, msg.sender, contentHash, citations);
+        if (citations.length != 0) hub.recordCitations(_messageId(_ledger.threadId, index), citations);
     }
 
     /// @inheritdoc IThreadDAO
@@ -177,7 +188,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IThreadDAO
-    function settle(uint256 specId) external {
+    function settle(uint256 specId) external nonReentrant {
         Spec memory spec_ = _specs[specId];
         _requirePending(specId, spec_.status);
         if (uint256(spec_.approvals) + spec_.denials < spec_.eligible && block.timestamp <= spec_.deadline) {
@@ -196,6 +207,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         _state = state;
         _ledger = ledger;
         emit SpecSettled(specId, outcome, gain, perDenier, spec_.approvals, spec_.denials);
+        if (outcome == SpecStatus.Approved) _onApproval(specId, ledger.threadId);
     }
 
     /// @notice Take the caller's share of the stakes of denied or split specs it denied.
@@ -257,6 +269,53 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         emit DonationAbsorbed(amount);
     }
 
+    /// @inheritdoc IThreadDAO
+    function creditReward(uint256 messageId, uint256 amount) external {
+        if (msg.sender != hub.rewardsDistributor()) revert OnlyRewardsDistributor(msg.sender);
+        _ledger.treasury += amount.toUint96();
+        emit RewardCredited(messageId, amount);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Governance (SPEC section 8): the governor is the only way to move the treasury or change parameters
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IThreadDAO
+    function setGovernor(address governor_) external {
+        address current = _governor;
+        if (current == address(0) ? msg.sender != address(hub) : msg.sender != current) revert OnlyGovernor(msg.sender);
+        if (governor_ == address(0)) revert ZeroAddress();
+        _governor = governor_;
+        emit GovernorSet(governor_);
+    }
+
+    /// @notice Move `amount` CHOIR from the treasury to `to`. Governor only (an executed proposal).
+    /// @param to the recipient
+    /// @param amount at most `treasury()`; escrowed stakes and curators' shares can never be moved
+    function transferTreasury(address to, uint256 amount) external onlyGovernor nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        uint256 available = _ledger.treasury;
+        if (amount > available) revert InsufficientTreasury(amount, available);
+        _ledger.treasury = uint96(available - amount);
+        emit TreasuryTransferred(to, amount);
+        token.safeTransfer(to, amount);
+    }
+
+    /// @notice Change the approval window of specs submitted from now on. Governor only.
+    /// @param approvalWindow_ seconds, within the hub's `MIN_APPROVAL_WINDOW`..`MAX_APPROVAL_WINDOW`
+    function setApprovalWindow(uint256 approvalWindow_) external onlyGovernor {
+        if (approvalWindow_ < hub.MIN_APPROVAL_WINDOW() || approvalWindow_ > hub.MAX_APPROVAL_WINDOW()) {
+            revert InvalidApprovalWindow(approvalWindow_);
+        }
+        _state.approvalWindow = uint32(approvalWindow_);
+        emit ApprovalWindowSet(approvalWindow_);
+    }
+
+    /// @notice The thread's governor (zero until the hub's `createGovernor`).
+    function governor() external view returns (address) {
+        return _governor;
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------------------------
@@ -300,6 +359,12 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @param index the thread-local message index
     function messageId(uint256 index) external view returns (uint256) {
         return (uint256(_ledger.threadId) << 64) | index;
+    }
+
+    /// @notice The messages spec `specId` cites (counted and rewarded if it is approved).
+    /// @param specId the spec
+    function specCitations(uint256 specId) external view returns (uint256[] memory) {
+        return _specCitations[specId];
     }
 
     /// @notice A spec by id; `status == None` for an unknown id.
@@ -416,6 +481,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             denials: 0,
             status: SpecStatus.Pending
         });
+        if (citations.length != 0) _specCitations[specId] = citations;
         state.messageCount += 1;
         state.pendingSpecs += 1;
         ledger.locked += uint96(stake);
@@ -423,6 +489,25 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         _ledger = ledger;
         emit SpecSubmitted(specId, msg.sender, contentHash, stake, currentPrice, deadline, citations);
         token.safeTransferFrom(msg.sender, address(this), stake);
+    }
+
+    /// @dev Record the approved spec's citations at the hub and take its reward from the distributor (trusted
+    ///      contracts of the hub; state is final before these calls and `settle` is non-reentrant).
+    function _onApproval(uint256 specId, uint64 threadId_) private {
+        uint256 messageId = _messageId(threadId_, specId);
+        uint256[] memory citations = _specCitations[specId];
+        if (citations.length != 0) hub.recordCitations(messageId, citations);
+        address distributor = hub.rewardsDistributor();
+        if (distributor == address(0)) return;
+        uint256 reward = IRewardsDistributor(distributor).rewardApproval(messageId, citations);
+        if (reward != 0) {
+            _ledger.treasury += reward.toUint96();
+            emit RewardCredited(messageId, reward);
+        }
+    }
+
+    function _messageId(uint64 threadId_, uint256 index) private pure returns (uint256) {
+        return uint256(threadId_) << 64 | index;
     }
 
     /// @dev Mint the approved author's equity (SPEC section 5) and count it as a co-author.

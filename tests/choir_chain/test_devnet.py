@@ -78,10 +78,11 @@ def test_choir_devnet_runs_a_command_against_the_deployment(tmp_path):
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["chain"] == 31337
     assert seen["rpc"] == seen["ape"]
-    assert seen["contracts"] == ["ChoirHub", "ChoirToken", "ThreadDAO"]
+    assert seen["contracts"] == ["ChoirHub", "ChoirToken", "RewardsDistributor", "ThreadDAO", "ThreadGovernor"]
     manifest = Manifest.read(run_dir / "deployments" / "31337.json")
     assert manifest.deploy_block >= 1
-    assert set(manifest.roles) == {"admin", "pricer"}
+    assert set(manifest.roles) == {"admin", "pricer", "minter"}
+    assert manifest.roles["minter"] == manifest.contracts["RewardsDistributor"].address
     assert all(
         entry.abi_hash.startswith("0x") and len(entry.abi_hash) == 66 for entry in manifest.contracts.values()
     )

@@ -303,15 +303,21 @@ def price_once(world: World, db: str, *, rpc_url: str | None = None, config: Pri
 
 
 def pricer_statuses(world: World) -> list[int]:
-    """Status of every transaction the pricer account ever sent (all blocks' receipts, in one batch)."""
+    """Status of every price round the pricer account ever sent to the hub (all blocks' receipts, in one batch);
+    its reward-per-message transactions to the RewardsDistributor are not rounds."""
     head = int(str(rpc_call(world.rpc_url, "eth_blockNumber")), 16)
     batch = [
         {"jsonrpc": "2.0", "id": n, "method": "eth_getBlockReceipts", "params": [hex(n)]}
         for n in range(head + 1)
     ]
     replies = requests.post(world.rpc_url, json=batch, timeout=60).json()
-    pricer = world.pricer.address.lower()
-    return [int(r["status"], 16) for reply in replies for r in reply["result"] if r["from"].lower() == pricer]
+    pricer, hub = world.pricer.address.lower(), world.deployment.hub.address.lower()
+    return [
+        int(r["status"], 16)
+        for reply in replies
+        for r in reply["result"]
+        if r["from"].lower() == pricer and (r["to"] or "").lower() == hub
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -634,3 +640,29 @@ def test_cli_needs_a_key_off_the_devnet(fresh: World, tmp_path: Path) -> None:
         result.stderr.strip()
         == "error: no pricer key: set CHOIR_PRICER_KEY to the pricer's private key (hex)"
     )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Rewards
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_the_pricer_sets_the_epochs_reward_once_from_the_index(fresh: World, tmp_path: Path) -> None:
+    """The deployment's RewardsDistributor gets the current epoch's `rewardPerMessage` = F'(t) / M(t) from the
+    pricer (t and M taken at the epoch's start), exactly once: a second run sends nothing more to it."""
+    distributor = fresh.deployment.distributor
+    assert distributor is not None
+    epoch = distributor.functions.currentEpoch().call()
+    assert distributor.functions.rewardEpoch(epoch).call() is False
+    result = price_once(fresh, f"sqlite:///{tmp_path / 'reward.db'}")
+    rewards = [e for e in result.events if e["event"] == "reward"]
+    assert [e["epoch"] for e in rewards] == [epoch]
+    start = distributor.functions.epochStart(epoch).call()
+    launch = distributor.functions.launchTime().call()
+    approved = rewards[0]["approved_last_day"]
+    expected = reward_per_message((start - launch) / (365 * 24 * 3600), approved)
+    assert int(rewards[0]["reward_per_message"]) == expected
+    assert distributor.functions.rewardPerMessage(epoch).call() == expected
+    assert distributor.functions.rewardEpoch(epoch).call() is True
+    again = price_once(fresh, f"sqlite:///{tmp_path / 'reward.db'}")
+    assert not [e for e in again.events if e["event"] == "reward"]

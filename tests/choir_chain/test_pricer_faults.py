@@ -392,7 +392,16 @@ def test_sigkill_at_random_points_changes_nothing(tmp_path: Path) -> None:
         assert price_points(deployment) == expected_points
         receipts = receipts_from(devnet.rpc_url, accounts[1].address)
         assert [int(str(r["status"]), 16) for r in receipts] == [1] * len(receipts), "a pricer tx reverted"
-        assert len(receipts) == len(expected_rounds), "one transaction per round, none wasted"
+        hub = deployment.hub.address.lower()
+        to_hub = [r for r in receipts if str(r["to"]).lower() == hub]
+        assert len(to_hub) == len(expected_rounds), "one transaction per round, none wasted"
+        # The rest set each epoch's reward per message, once: a repeat would have reverted (EpochAlreadySet).
+        distributor = deployment.distributor
+        assert distributor is not None
+        others = [r for r in receipts if str(r["to"]).lower() != hub]
+        assert {str(r["to"]).lower() for r in others} <= {distributor.address.lower()}
+        epochs = distributor.events.RewardPerMessageSet().get_logs(from_block=0)
+        assert len(others) == len(epochs) == len({e["args"]["epoch"] for e in epochs})
 
         fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
         with Indexer(devnet.rpc_url, deployment.manifest, fresh) as indexer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from support import CHOIR, DAY, HUB_DEFAULTS, content  # noqa: F401 (re-exported for older imports)
+from support import CHOIR, DAY, GOVERNANCE_DEFAULTS, HUB_DEFAULTS, content  # noqa: F401 (re-exported)
 
 @pytest.fixture(scope="module")
 def admin(accounts):
@@ -46,11 +46,30 @@ def token(project, admin, accounts):
 
 
 @pytest.fixture(scope="module")
-def hub(project, admin, pricer, token):
+def governor_implementation(project, admin):
+    return admin.deploy(project.ThreadGovernor)
+
+
+@pytest.fixture(scope="module")
+def hub(project, admin, pricer, token, governor_implementation):
+    """The hub with the pricer role granted and governance configured (`createGovernor` works); no rewards."""
     config = (admin, *HUB_DEFAULTS.values())
     hub = admin.deploy(project.ChoirHub, token, config)
     hub.grantRole(hub.PRICER_ROLE(), pricer, sender=admin)
+    hub.setGovernance((governor_implementation, *GOVERNANCE_DEFAULTS.values()), sender=admin)
     return hub
+
+
+@pytest.fixture(scope="module")
+def distributor(project, admin, pricer, token, hub):
+    """Rewards switched on for the module: the distributor mints, the pricer holds PRICER_ROLE and ORACLE_ROLE.
+    No reward is set yet (`setRewardPerMessage` for the current epoch does that)."""
+    distributor = admin.deploy(project.RewardsDistributor, token, hub, admin, 0)
+    token.grantRole(token.MINTER_ROLE(), distributor, sender=admin)
+    distributor.grantRole(distributor.PRICER_ROLE(), pricer, sender=admin)
+    distributor.grantRole(distributor.ORACLE_ROLE(), pricer, sender=admin)
+    hub.setRewardsDistributor(distributor, sender=admin)
+    return distributor
 
 
 @dataclass

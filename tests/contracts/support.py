@@ -15,6 +15,13 @@ HUB_DEFAULTS = {
     "approvalWindow": 7 * DAY,
 }
 
+GOVERNANCE_DEFAULTS = {
+    "votingDelay": 1,  # the snapshot is one second after the proposal
+    "votingPeriod": 3 * DAY,
+    "quorumBps": 5_000,  # half of all shares must vote for or abstain
+    "executionDelay": DAY,
+}
+
 
 def content(text: str) -> bytes:
     """The on-chain content hash of a message body."""
