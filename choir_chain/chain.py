@@ -62,8 +62,7 @@ class Chain:
     def deploy(self, artifact: Artifact, sender: LocalAccount, *args: Any) -> tuple[Contract, TxReceipt]:
         """Deploy `artifact` with constructor `args`; returns the contract and the receipt."""
         factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        tx = factory.constructor(*args).build_transaction({"from": sender.address})
-        receipt = self._send(dict(tx), sender)
+        receipt = self._send(_unestimated(factory.constructor(*args).build_transaction(_no_estimate(sender))), sender)
         address = receipt["contractAddress"]
         if address is None:
             raise TransactionFailed(f"deploying {artifact.name} created no contract")
@@ -71,5 +70,18 @@ class Chain:
 
     def transact(self, call: ContractFunction, sender: LocalAccount) -> TxReceipt:
         """Send a contract call from `sender` and wait for its receipt; raises on revert."""
-        tx = call.build_transaction({"from": sender.address})
-        return self._send(dict(tx), sender)
+        return self._send(_unestimated(call.build_transaction(_no_estimate(sender))), sender)
+
+
+def _no_estimate(sender: LocalAccount) -> dict[str, Any]:
+    """Transaction fields that keep `build_transaction` from estimating gas itself (it would set the bare
+    estimate, with no margin: an estimate made in the latest block's second can be short for a transaction mined
+    in the next one, e.g. when it writes a new checkpoint slot instead of updating one)."""
+    return {"from": sender.address, "gas": 0}
+
+
+def _unestimated(tx: Any) -> dict[str, Any]:
+    """`tx` without its placeholder gas, for `_send` to estimate with a margin."""
+    fields = dict(tx)
+    fields.pop("gas", None)
+    return fields

@@ -2,13 +2,20 @@
 
 Prints one JSON line per operation, ``{"op": ..., "gas": ..., "note": ...}``, then a summary line
 ``{"op": "summary", "within_targets": ..., "missed": [...]}``. Lines with a target from the gas issue carry
-``target`` and ``within_target``. The exit status is 0 even when targets are missed (this is a report); it is
-non-zero only when the scenario itself fails, and then the devnet's folder (with ``anvil.log``) is kept.
+``target`` and ``within_target``; lines compared with an OpenZeppelin operation of the same run without a target
+(the thread governor against OpenZeppelin's reference governor) carry ``anchor`` and ``anchor_gas``. One line is
+derived rather than measured: ``createThread+createGovernor`` is the sum of its ``parts``. The exit status is 0 even
+when targets are missed (this is a report); it is non-zero only when the scenario itself fails, and then the
+devnet's folder (with ``anvil.log``) is kept.
 
 Gas depends on storage history (a slot going zero -> non-zero costs 20,000 more than one changing between
 non-zero values; the first touch of a slot or account in a transaction costs 2,100 / 2,600 more), so every
 operation is measured in a stated, realistic state: its ``note`` says which. The OpenZeppelin anchors run in
 the same chain, so ``vote`` is compared with ``oz.castVote`` measured here, not with a remembered figure.
+
+Rewards: an approval calls the rewards distributor, which mints the epoch's flat reward per message (set by the
+pricer) to the thread, or nothing while the epoch's reward is unset; ``settle.approved`` carries a reward and
+``settle.approved.norewards`` does not; otherwise both settle alike (3 of 3 approvals, the author joins).
 
 The run is deterministic: the devnet clock moves exactly one second per block
 (``anvil_setBlockTimestampInterval``) and longer jumps are explicit, so no branch depends on wall-clock time;
@@ -39,7 +46,7 @@ from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.paths import run_root
 from choir_chain.pricing import stake_price, to_wei
 
-ACCOUNTS = 16
+ACCOUNTS = 18
 """Funded devnet accounts: deployer, pricer, three co-authors, stakers and OpenZeppelin voters."""
 
 PRICED_THREADS = 100
@@ -50,6 +57,27 @@ PERMIT_DEADLINE = 2**40
 
 STAKER_FUNDS = 1_000 * CHOIR
 """CHOIR each non-deployer account receives before the measurements, so balances are already non-zero."""
+
+GAS_HEADROOM = 100_000
+"""Gas limit above the estimate. eth_estimateGas runs in the latest block's second and the transaction in the next
+one, so a checkpoint pushed in that second by the previous transaction is updated in place in the estimate but takes
+a fresh slot when mined (20,000 more): back-to-back settlements of approved specs ran out of gas with a bare
+estimate (`Chain.transact`, through web3's `build_transaction`, adds no margin)."""
+
+VOTE_DEADLINE = 2**40
+"""A fixed deadline of the signed governor vote (`castVoteBySigWithDeadline`), for the same reason."""
+
+REWARD_PER_MESSAGE = 10 * CHOIR
+"""The flat reward per approved message the pricer sets for the epoch of the rewarded settlements."""
+
+NOVELTY_BATCH = 10
+"""Messages in the measured novelty-score batch."""
+
+SUPPORT_FOR = 1
+"""OpenZeppelin Governor's `support` value of a vote for (0 against, 2 abstain)."""
+
+PROPOSAL_SUCCEEDED, PROPOSAL_EXECUTED = 4, 7
+"""OpenZeppelin `IGovernor.ProposalState` values the scenario checks."""
 
 
 @dataclass(frozen=True)
@@ -65,29 +93,54 @@ TARGETS: dict[str, Target] = {
     "submitSpec": Target(130_000),
     "vote": Target("oz.castVote"),
     "settle.approved": Target(120_000),
+    "settle.approved.norewards": Target(120_000),
     "settle.denied": Target(120_000),
     "settle.split": Target(120_000),
     "settle.expired": Target(120_000),
     "updatePrices@100": Target(8_000, metric="gas_per_thread"),
 }
 
+ANCHORS: dict[str, str] = {
+    "propose": "oz.propose",
+    "castVote": "oz.castVote",
+    "castVote.second": "oz.castVote.second",
+    "castVoteBySig": "oz.castVoteBySig",
+}
+"""Thread-governor operations shown beside the same operation of OpenZeppelin's reference governor (measured in
+the same run). No verdict: the issue sets no limit for them, only asks to see ours against OpenZeppelin's."""
+
 OPS: tuple[str, ...] = (
     "createThread.first",
     "createThread",
+    "createGovernor",
+    "createThread+createGovernor",
     "post",
     "post.cite2",
     "token.approve",
     "submitSpec",
     "submitSpec.first",
     "submitSpec.permit",
+    "submitSpec.cite2",
     "vote",
     "vote.deny",
     "settle.approved",
+    "settle.approved.norewards",
+    "settle.approved.firstreward",
+    "settle.approved.cite2",
     "settle.denied",
     "settle.split",
     "settle.expired",
     "claimCuratorRewards",
     "exit",
+    "propose",
+    "castVote",
+    "castVote.second",
+    "castVoteBySig",
+    "castVoteBySigWithDeadline",
+    "queue",
+    "execute",
+    "setRewardPerMessage",
+    f"setNoveltyScores@{NOVELTY_BATCH}",
     "updatePrices@1",
     "updatePrices@10",
     "updatePrices@100",
@@ -97,6 +150,8 @@ OPS: tuple[str, ...] = (
     "oz.approve",
     "oz.castVote",
     "oz.castVote.second",
+    "oz.propose",
+    "oz.castVoteBySig",
 )
 """Every operation the report must hold, in the order it prints them."""
 
@@ -121,11 +176,12 @@ class Bench:
         rpc_call(rpc_url, "anvil_setBlockTimestampInterval", [1])
 
     def send(self, call: ContractFunction, sender: LocalAccount) -> TxReceipt:
-        return self.chain.transact(call, sender)
+        """Send `call` with `GAS_HEADROOM` above its estimate (the limit does not change the gas used)."""
+        estimate = int(call.estimate_gas({"from": sender.address}))
+        tx = call.build_transaction({"from": sender.address, "gas": estimate + GAS_HEADROOM})
+        return self.chain._send(dict(tx), sender)
 
-    def measure(
-        self, op: str, call: ContractFunction, sender: LocalAccount, note: str, **extra: Any
-    ) -> TxReceipt:
+    def measure(self, op: str, call: ContractFunction, sender: LocalAccount, note: str, **extra: Any) -> TxReceipt:
         """Send `call` and record its gas as `op`."""
         receipt = self.send(call, sender)
         self.record(op, receipt, note, **extra)
@@ -141,6 +197,13 @@ class Bench:
             extra=extra,
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
         )
+
+    def derive(self, op: str, parts: list[str], note: str) -> None:
+        """Record `op` as the sum of operations measured already (no transaction of its own)."""
+        if op in self.results:
+            raise ValueError(f"{op} measured twice")
+        gas = {part: self.results[part].gas for part in parts}
+        self.results[op] = Measurement(op=op, gas=sum(gas.values()), note=note, extra={"parts": gas})
 
     def deploy(self, name: str, sender: LocalAccount, *args: Any) -> Contract:
         contract, _ = self.chain.deploy(artifacts.load(name), sender, *args)
@@ -171,12 +234,70 @@ class Actors:
     @classmethod
     def from_accounts(cls, accounts: list[LocalAccount]) -> Actors:
         deployer, pricer, alice, bob, carol = accounts[:5]
-        return cls(deployer, pricer, alice, bob, carol, stakers=accounts[5:12], voters=accounts[12:16])
+        # Stakers added later come after the OpenZeppelin voters, so earlier accounts keep their roles (and the
+        # calldata of the operations that name them its gas).
+        stakers = accounts[5:12] + accounts[16:18]
+        return cls(deployer, pricer, alice, bob, carol, stakers=stakers, voters=accounts[12:16])
 
 
 def content(label: str) -> bytes:
     """A message's content hash (the chain only ever sees keccak256 of the body)."""
     return keccak(text=f"choir bench: {label}")
+
+
+def ballot_signature(
+    chain: Chain,
+    governor: Contract,
+    domain_name: str,
+    voter: LocalAccount,
+    proposal_id: int,
+    support: int,
+    deadline: int | None = None,
+) -> bytes:
+    """`voter`'s EIP-712 signed vote for an OpenZeppelin Governor: `Ballot` (castVoteBySig), or with `deadline`
+    the thread governor's `BallotWithDeadline`; the nonce is the voter's next one at the governor."""
+    fields = [
+        {"name": "proposalId", "type": "uint256"},
+        {"name": "support", "type": "uint8"},
+        {"name": "voter", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+    ]
+    message: dict[str, Any] = {
+        "proposalId": proposal_id,
+        "support": support,
+        "voter": voter.address,
+        "nonce": governor.functions.nonces(voter.address).call(),
+    }
+    if deadline is not None:
+        fields.append({"name": "deadline", "type": "uint256"})
+        message["deadline"] = deadline
+    primary = "Ballot" if deadline is None else "BallotWithDeadline"
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            primary: fields,
+        },
+        "primaryType": primary,
+        "domain": {
+            "name": domain_name,
+            "version": "1",
+            "chainId": chain.chain_id,
+            "verifyingContract": governor.address,
+        },
+        "message": message,
+    }
+    return bytes(voter.sign_typed_data(full_message=typed).signature)
+
+
+def expect(condition: bool, what: str) -> None:
+    """Stop the run when the chain is not in the state a measurement's note describes."""
+    if not condition:
+        raise RuntimeError(f"bench scenario: expected {what}")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -219,7 +340,13 @@ def _measure_oz_cast_vote(bench: Bench, holder: LocalAccount, voters: list[Local
     targets, values = [votes.address], [0]
     calldatas = [votes.encode_abi("transfer", args=[holder.address, 0])]
     description = "bench: trivial proposal"
-    bench.send(governor.functions.propose(targets, values, calldatas, description), voters[0])
+    bench.measure(
+        "oz.propose",
+        governor.functions.propose(targets, values, calldatas, description),
+        voters[0],
+        "OzReferenceGovernor propose: one action (a zero token transfer), 23-byte description; the governor's "
+        "first proposal",
+    )
     proposal_id = governor.functions.hashProposal(targets, values, calldatas, keccak(text=description)).call()
     # Past the 1-block voting delay. Two blocks, since eth_estimateGas runs in the latest block's context.
     bench.mine()
@@ -228,14 +355,21 @@ def _measure_oz_cast_vote(bench: Bench, holder: LocalAccount, voters: list[Local
         "oz.castVote",
         governor.functions.castVote(proposal_id, 1),
         voters[0],
-        "OzReferenceGovernor castVote(For): first vote on the proposal; voter self-delegated before the "
-        "snapshot",
+        "OzReferenceGovernor castVote(For): first vote on the proposal; voter self-delegated before the snapshot",
     )
     bench.measure(
         "oz.castVote.second",
         governor.functions.castVote(proposal_id, 1),
         voters[1],
         "OzReferenceGovernor castVote(For): second voter on the same proposal",
+    )
+    signature = ballot_signature(bench.chain, governor, "Reference Governor", voters[2], proposal_id, SUPPORT_FOR)
+    bench.measure(
+        "oz.castVoteBySig",
+        governor.functions.castVoteBySig(proposal_id, SUPPORT_FOR, voters[2].address, signature),
+        holder,
+        "OzReferenceGovernor castVoteBySig(For), relayed: third vote on the proposal, the voter's first signed "
+        "vote (nonce slot 0 -> 1)",
     )
 
 
@@ -257,8 +391,22 @@ def qaho_prices(count: int, refusal_shift: float = 0.0) -> list[int]:
     return [int(p) for p in to_wei(prices)]
 
 
+@dataclass(frozen=True)
+class MainSpecs:
+    """The specs submitted on the main thread while it has 3 co-authors, by what their settlement measures."""
+
+    approved: int  # settle.approved (with the epoch's reward)
+    denied: int
+    split: int
+    expired: int
+    norewards: int  # settle.approved.norewards (before the epoch's reward is set)
+    firstreward: int  # settle.approved.firstreward (the distributor's first mint)
+    cite2: int  # settle.approved.cite2 (cites one message of each of two other threads)
+
+
 class ChoirScenario:
-    """Threads, posts, specs, votes, settlements, claims, exits and price rounds, each measured once.
+    """Threads, posts, specs, votes, settlements, claims, exits, governance, rewards and price rounds, each
+    measured once.
 
     The main thread has three co-authors (alice, bob, carol) and an already non-empty treasury when its specs
     are measured; stakers hold CHOIR already and approve exactly their stake.
@@ -270,6 +418,9 @@ class ChoirScenario:
         self.deployment: Deployment = deploy(bench.chain, actors.deployer, pricer=actors.pricer.address)
         self.token = self.deployment.token
         self.hub = self.deployment.hub
+        if self.deployment.distributor is None:
+            raise RuntimeError("deploy() returned no rewards distributor")
+        self.distributor: Contract = self.deployment.distributor
         funded = [actors.alice, actors.bob, actors.carol, *actors.stakers]
         for account in funded:
             bench.send(self.token.functions.transfer(account.address, STAKER_FUNDS), actors.deployer)
@@ -278,10 +429,12 @@ class ChoirScenario:
         main, second, third = self._create_threads()
         self._bootstrap(main)
         self._posts(main, second, third)
-        specs = self._specs(main, second)
+        specs = self._specs(main, second, third)
         self._decide(main, specs)
-        self._claim_and_exit(main, denied=specs[1], joined=self.actors.stakers[0])
+        self._claim_and_exit(main, denied=specs.denied, joined=self.actors.stakers[0])
+        self._governance(main, voter=self.actors.stakers[4])
         self._price_rounds()
+        self._novelty_scores()
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -302,6 +455,7 @@ class ChoirScenario:
         op: str | None = None,
         note: str = "",
         approve_op: str | None = None,
+        citations: list[int] | None = None,
     ) -> int:
         """Approve exactly the thread's current price, then stake it on a new spec; returns the spec id."""
         stake = self.hub.functions.price(thread.functions.threadId().call()).call()
@@ -313,7 +467,7 @@ class ChoirScenario:
                 receipt,
                 "CHOIR approve of exactly the stake, which submitSpec needs first (not in submitSpec's gas)",
             )
-        call = thread.functions.submitSpec(content(f"spec {thread.address} {spec_id}"), [], stake)
+        call = thread.functions.submitSpec(content(f"spec {thread.address} {spec_id}"), citations or [], stake)
         receipt = self.bench.send(call, staker)
         if op:
             self.bench.record(op, receipt, note)
@@ -361,16 +515,23 @@ class ChoirScenario:
             "co-author post, no citation",
         )
         citations = [second.functions.messageId(0).call(), third.functions.messageId(0).call()]
+        cited_ids = [c >> 64 for c in citations]
+        expect(
+            all(self.hub.functions.citationsReceived(t).call() == 0 for t in cited_ids),
+            "threads never cited before post.cite2",
+        )
         self.bench.measure(
             "post.cite2",
             main.functions.post(content("post citing two threads"), citations),
             alice,
             "co-author post citing the root messages of two other threads (each checked by a call to its "
-            "clone)",
+            "clone), recorded at the hub: these are the first citations the two threads receive (each counter "
+            "0 -> 1, a fresh slot each)",
         )
 
-    def _specs(self, main: Contract, second: Contract) -> list[int]:
-        """Four specs on the main thread (3 co-authors, non-empty treasury) and one into a fresh thread."""
+    def _specs(self, main: Contract, second: Contract, third: Contract) -> MainSpecs:
+        """Seven specs on the main thread (3 co-authors, non-empty treasury), one into a fresh thread, one
+        (not measured) into the third thread so that every cited thread already holds CHOIR."""
         stakers = self.actors.stakers
         spec_a = self._submit(
             main,
@@ -390,7 +551,28 @@ class ChoirScenario:
             "first spec into a fresh thread: its token balance goes 0 -> non-zero; no price pushed yet "
             "(fallback price); staker approved exactly the stake before",
         )
-        return [spec_a, spec_b, spec_c, spec_d]
+        self._submit(third, stakers[5])
+        spec_e = self._submit(main, stakers[4])
+        spec_f = self._submit(main, stakers[6])
+        citations = [second.functions.messageId(0).call(), third.functions.messageId(0).call()]
+        spec_g = self._submit(
+            main,
+            stakers[7],
+            "submitSpec.cite2",
+            "submitSpec in the same steady state, citing the root messages of two other threads: each cited "
+            "thread checked by a call to its clone, and the citations stored with the spec for its settlement "
+            "(3 fresh slots: array length and 2 ids)",
+            citations=citations,
+        )
+        return MainSpecs(
+            approved=spec_a,
+            denied=spec_b,
+            split=spec_c,
+            expired=spec_d,
+            norewards=spec_e,
+            firstreward=spec_f,
+            cite2=spec_g,
+        )
 
     def _submit_with_permit(self, thread: Contract, staker: LocalAccount) -> int:
         stake = self.hub.functions.price(thread.functions.threadId().call()).call()
@@ -445,41 +627,80 @@ class ChoirScenario:
         signed = owner.sign_typed_data(full_message=message)
         return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
-    def _decide(self, main: Contract, specs: list[int]) -> None:
-        """Votes and the four kinds of settlement, on specs each voted on by all 3 eligible co-authors."""
+    def _decide(self, main: Contract, specs: MainSpecs) -> None:
+        """Votes and the kinds of settlement, on specs each voted on by all 3 eligible co-authors."""
         a, bench = self.actors, self.bench
-        approved, denied, split, expired = specs
+        all_approve = {"alice": True, "bob": True, "carol": True}
         bench.measure(
             "vote",
-            main.functions.vote(approved, True),
+            main.functions.vote(specs.approved, True),
             a.alice,
             "approve; first vote on the spec, thread with 3 co-authors (all eligible at its snapshot)",
         )
-        self._vote_all(main, approved, {"bob": True, "carol": True})
+        self._vote_all(main, specs.approved, {"bob": True, "carol": True})
+        for spec_id in (specs.norewards, specs.firstreward, specs.cite2):
+            self._vote_all(main, spec_id, all_approve)
+
+        self._settle_approved(
+            main,
+            "settle.approved.norewards",
+            specs.norewards,
+            0,
+            "no reward: the pricer has not set this epoch's reward per message, so the distributor is called "
+            "and mints nothing",
+        )
+        epoch = int(self.distributor.functions.currentEpoch().call())
         bench.measure(
+            "setRewardPerMessage",
+            self.distributor.functions.setRewardPerMessage(epoch, REWARD_PER_MESSAGE),
+            a.pricer,
+            "pricer sets the flat reward of the current epoch (10 CHOIR): once per epoch, always 2 fresh slots "
+            "(the epoch's flag and reward)",
+        )
+        self._settle_approved(
+            main,
+            "settle.approved.firstreward",
+            specs.firstreward,
+            REWARD_PER_MESSAGE,
+            "reward: the distributor's first mint ever (its minted total 0 -> non-zero, a fresh slot), 10 CHOIR "
+            "to the thread's treasury",
+        )
+        self._settle_approved(
+            main,
             "settle.approved",
-            main.functions.settle(approved),
-            a.deployer,
-            "3 of 3 approvals, settled early: stake to treasury, author joins (1 new slot for the author's "
-            "equity record, 1 new total-shares checkpoint), co-author count 3 -> 4",
+            specs.approved,
+            REWARD_PER_MESSAGE,
+            "reward: the epoch's flat 10 CHOIR minted to the thread and credited to its treasury (steady "
+            "state: the distributor has minted before); no citation",
+        )
+        cited = [self.deployment.thread(c >> 64).address for c in main.functions.specCitations(specs.cite2).call()]
+        expect(all(self.token.functions.balanceOf(t).call() > 0 for t in cited), "cited threads to hold CHOIR")
+        self._settle_approved(
+            main,
+            "settle.approved.cite2",
+            specs.cite2,
+            REWARD_PER_MESSAGE,
+            "the spec cites one message of each of two other threads: both citations counted at the hub "
+            "(counters already non-zero), 10 CHOIR reward of which 9 to this thread and 0.5 to each cited "
+            "thread (both already hold CHOIR; 3 mints, 2 treasury credits in the cited threads)",
         )
         bench.measure(
             "vote.deny",
-            main.functions.vote(denied, False),
+            main.functions.vote(specs.denied, False),
             a.alice,
             "deny; first vote on the spec, thread with 3 co-authors",
         )
-        self._vote_all(main, denied, {"bob": False, "carol": False})
+        self._vote_all(main, specs.denied, {"bob": False, "carol": False})
         bench.measure(
             "settle.denied",
-            main.functions.settle(denied),
+            main.functions.settle(specs.denied),
             a.deployer,
             "3 of 3 denials, settled early: the stake stays locked for the deniers to claim (pull)",
         )
-        self._vote_all(main, split, {"alice": True, "bob": False, "carol": False})
+        self._vote_all(main, specs.split, {"alice": True, "bob": False, "carol": False})
         bench.measure(
             "settle.split",
-            main.functions.settle(split),
+            main.functions.settle(specs.split),
             a.deployer,
             "1 approval, 2 denials, settled early: 1/3 of the stake to treasury, 2/3 locked for the deniers",
         )
@@ -487,10 +708,23 @@ class ChoirScenario:
         bench.advance(window + 1)
         bench.measure(
             "settle.expired",
-            main.functions.settle(expired),
+            main.functions.settle(specs.expired),
             a.deployer,
             "no vote; settled once the 7-day window has passed: stake to treasury",
         )
+
+    def _settle_approved(self, main: Contract, op: str, spec_id: int, reward: int, reward_note: str) -> None:
+        """Settle an approved spec as `op` and check the distributor minted `reward` for it."""
+        count = int(main.functions.coauthorCount().call())
+        minted = int(self.distributor.functions.minted().call())
+        self.bench.measure(
+            op,
+            main.functions.settle(spec_id),
+            self.actors.deployer,
+            f"3 of 3 approvals, settled early: stake to treasury, author joins (1 new slot for the author's equity "
+            f"record, 1 new total-shares checkpoint), co-author count {count} -> {count + 1}; {reward_note}",
+        )
+        expect(int(self.distributor.functions.minted().call()) - minted == reward, f"{op} to mint {reward} wei")
 
     def _claim_and_exit(self, main: Contract, denied: int, joined: LocalAccount) -> None:
         self.bench.measure(
@@ -499,14 +733,114 @@ class ChoirScenario:
             self.actors.bob,
             "one denied spec (3 deniers); the curator already holds CHOIR",
         )
+        count = int(main.functions.coauthorCount().call())
         self.bench.measure(
             "exit",
             main.functions.exit(),
             joined,
             "co-author who joined through an approved spec, 7 days earlier (past the 1-day cooldown), exits "
-            "with a pro-rata payout; 4 co-authors before; its equity record moves to its checkpoint history "
-            "(2 new slots)",
+            f"with a pro-rata payout; {count} co-authors before; its equity record moves to its checkpoint "
+            "history (2 new slots)",
         )
+
+    def _governance(self, main: Contract, voter: LocalAccount) -> None:
+        """The main thread's governor: created, then one treasury transfer proposed, voted, queued, executed.
+
+        Voters: alice, bob, carol and `voter` (a staker who joined through an approved spec), all co-authors
+        with equal shares long before the proposal, which together hold more than the 50% quorum.
+        """
+        a, bench = self.actors, self.bench
+        thread_id = int(main.functions.threadId().call())
+        bench.measure(
+            "createGovernor",
+            self.hub.functions.createGovernor(thread_id),
+            a.deployer,
+            "the thread's governor: EIP-1167 clone with immutable arguments (CREATE2; thread and the 4 "
+            "governance settings appended to its code), the hub's governor record and the thread's governor "
+            "slot (2 fresh slots); independent of the thread's history",
+        )
+        bench.derive(
+            "createThread+createGovernor",
+            ["createThread", "createGovernor"],
+            "a governed thread: createThread + createGovernor (two transactions; createGovernor may be sent by "
+            "anyone); createThread alone carries the 250k target of the first issue",
+        )
+        governor = bench.chain.contract(
+            artifacts.load("ThreadGovernor"), self.hub.functions.governorOf(thread_id).call()
+        )
+        expect(main.functions.governor().call() == governor.address, "the thread to name its new governor")
+
+        recipient, amount = a.stakers[1], 5 * CHOIR
+        targets, values = [main.address], [0]
+        calldatas = [main.encode_abi("transferTreasury", args=[recipient.address, amount])]
+        description = "Pay 5 CHOIR from the treasury to a contributor for the thread's summary"
+        bench.measure(
+            "propose",
+            governor.functions.propose(targets, values, calldatas, description),
+            a.bob,
+            f"co-author proposes one transferTreasury action ({len(description)}-byte description); the "
+            "governor's first proposal",
+        )
+        proposal_id = governor.functions.hashProposal(targets, values, calldatas, keccak(text=description)).call()
+        # Past the snapshot (proposal time + voting delay): the latest block must be after it for the vote.
+        bench.advance(int(governor.functions.votingDelay().call()) + 1)
+        bench.measure(
+            "castVote",
+            governor.functions.castVote(proposal_id, SUPPORT_FOR),
+            a.alice,
+            "castVote(For): first vote on the proposal; the weight is the voter's equity at the snapshot, read "
+            "from the thread (its current record, unchanged since long before the snapshot)",
+        )
+        bench.measure(
+            "castVote.second",
+            governor.functions.castVote(proposal_id, SUPPORT_FOR),
+            a.bob,
+            "castVote(For): second voter on the same proposal (the proposer)",
+        )
+        signature = ballot_signature(bench.chain, governor, "ThreadGovernor", a.carol, proposal_id, SUPPORT_FOR)
+        bench.measure(
+            "castVoteBySig",
+            governor.functions.castVoteBySig(proposal_id, SUPPORT_FOR, a.carol.address, signature),
+            a.deployer,
+            "castVoteBySig(For), relayed: third vote on the proposal, EIP-712 Ballot; the voter's first signed "
+            "vote (nonce slot 0 -> 1)",
+        )
+        signature = ballot_signature(
+            bench.chain, governor, "ThreadGovernor", voter, proposal_id, SUPPORT_FOR, deadline=VOTE_DEADLINE
+        )
+        bench.measure(
+            "castVoteBySigWithDeadline",
+            governor.functions.castVoteBySigWithDeadline(
+                proposal_id, SUPPORT_FOR, voter.address, VOTE_DEADLINE, signature
+            ),
+            a.deployer,
+            "castVoteBySigWithDeadline(For), relayed: fourth vote, EIP-712 BallotWithDeadline; the voter's "
+            "first signed vote (nonce slot 0 -> 1)",
+        )
+        bench.advance(int(governor.functions.votingPeriod().call()) + 1)
+        expect(governor.functions.state(proposal_id).call() == PROPOSAL_SUCCEEDED, "the proposal to succeed")
+        snapshot = int(governor.functions.proposalSnapshot(proposal_id).call())
+        _, for_votes, _ = governor.functions.proposalVotes(proposal_id).call()
+        share = for_votes / int(main.functions.getPastTotalSupply(snapshot).call())
+        bench.measure(
+            "queue",
+            governor.functions.queue(targets, values, calldatas, keccak(text=description)),
+            a.bob,
+            f"queue the succeeded proposal ({share:.0%} of the shares at the snapshot voted for, quorum "
+            f"{int(governor.functions.quorumBps().call()) / 100:.0f}%, read from the thread's total-shares "
+            "history): its execution time is stored",
+        )
+        bench.advance(int(governor.functions.executionDelay().call()) + 1)
+        treasury = int(main.functions.treasury().call())
+        bench.measure(
+            "execute",
+            governor.functions.execute(targets, values, calldatas, keccak(text=description)),
+            a.deployer,
+            "execute after the execution delay: the governor calls transferTreasury, 5 CHOIR from the thread "
+            "to an address already holding CHOIR",
+        )
+        expect(governor.functions.state(proposal_id).call() == PROPOSAL_EXECUTED, "the proposal to be executed")
+        expect(int(main.functions.treasury().call()) == treasury - amount, "execute to pay out of the treasury")
 
     def _price_rounds(self) -> None:
         """Price batches on threads that have a price already (steady state), and one first-ever pricing."""
@@ -525,9 +859,7 @@ class ChoirScenario:
         )
         for step, count in enumerate((1, 10, PRICED_THREADS), start=1):
             prices = qaho_prices(PRICED_THREADS, refusal_shift=0.05 * step)[:count]
-            receipt = bench.send(
-                self.hub.functions.updatePrices(ids[:count], prices, self._next_round()), pricer
-            )
+            receipt = bench.send(self.hub.functions.updatePrices(ids[:count], prices, self._next_round()), pricer)
             bench.record(
                 f"updatePrices@{count}",
                 receipt,
@@ -537,6 +869,25 @@ class ChoirScenario:
                 gas_per_thread=round(receipt["gasUsed"] / count),
             )
 
+    def _novelty_scores(self) -> None:
+        """The oracle's novelty scores: a first round (not measured) and a batch of new messages' scores."""
+        bench, oracle = self.bench, self.actors.pricer
+        last = int(self.hub.functions.threadCount().call())
+        # Root messages of the newest threads, one each: ids of real messages, never scored before.
+        message_ids = [thread_id << 64 for thread_id in range(last - NOVELTY_BATCH, last + 1)]
+        # Realistic similarities: 18-digit WAD values between 0.70 and 0.99 (some above the 0.95 threshold).
+        similarities = [int(x) for x in np.linspace(0.70, 0.99, NOVELTY_BATCH + 1) * 1e18 + 123_456_789]
+        bench.send(self.distributor.functions.setNoveltyScores(1, message_ids[:1], similarities[:1]), oracle)
+        receipt = bench.send(self.distributor.functions.setNoveltyScores(2, message_ids[1:], similarities[1:]), oracle)
+        bench.record(
+            f"setNoveltyScores@{NOVELTY_BATCH}",
+            receipt,
+            f"oracle scores {NOVELTY_BATCH} new messages (a fresh slot each) in its second round (the round "
+            "counter already non-zero); similarities 0.73-0.99 in 18-digit WAD: 7 rewards computed on chain "
+            "(expWad), 1 at the cap (below 0.75), 2 zero (above the 0.95 threshold)",
+            gas_per_message=round(receipt["gasUsed"] / NOVELTY_BATCH),
+        )
+
 
 # ------------------------------------------------------------------------------------------------------------
 # Report
@@ -544,7 +895,7 @@ class ChoirScenario:
 
 
 def report(results: dict[str, Measurement]) -> list[dict[str, Any]]:
-    """The JSON lines: every op in `OPS` order with its target verdict, then the summary."""
+    """The JSON lines: every op in `OPS` order with its target verdict or its anchor, then the summary."""
     missing = [op for op in OPS if op not in results]
     if missing:
         raise RuntimeError(f"operations not measured: {missing}")
@@ -565,6 +916,10 @@ def report(results: dict[str, Measurement]) -> list[dict[str, Any]]:
             line["within_target"] = within
             if not within:
                 missed.append(op)
+        anchor = ANCHORS.get(op)
+        if anchor is not None:
+            line["anchor"] = anchor
+            line["anchor_gas"] = results[anchor].gas
         line["note"] = m.note
         lines.append(line)
     lines.append({"op": "summary", "within_targets": not missed, "missed": missed})

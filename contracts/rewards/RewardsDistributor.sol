@@ -128,6 +128,7 @@ contract RewardsDistributor is IRewardsDistributor, AccessControl {
         uint256 threadId = messageId >> 64;
         if (threadId == 0 || msg.sender != _threadAt(threadId)) revert NotMessageThread(msg.sender, messageId);
         uint256 requested = rewardOf(messageId);
+        if (requested == 0) return 0; // no reward set for this epoch (or a zero novelty reward): nothing to do
         uint256 room = availableToMint();
         uint256 total = requested < room ? requested : room;
         if (total == 0) {

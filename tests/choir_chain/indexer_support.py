@@ -26,6 +26,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from web3.contract import Contract
 
+from choir_chain import artifacts
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port, rpc_call
@@ -93,6 +94,9 @@ class Workload:
     citations: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     exit_payout: int = 0
     donation: int = 0
+    reward: int = 0
+    """The reward per message the pricer set for the workload's epoch."""
+    governance_transfer: int = 0
     blocks: dict[str, int] = field(default_factory=dict)
     """name -> block of a notable transaction."""
 
@@ -126,8 +130,8 @@ def deployed_devnet(run_dir: Path) -> Iterator[tuple[Devnet, Deployment, Actors]
 
 def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Workload:
     """Create threads, posts with citations, specs approved / denied / split / expired / pending, curator
-    claims, price rounds, an exit after the cooldown, a donation, a parameter change and a role grant and
-    revoke."""
+    claims, price rounds, rewards (with a citation split), an exit after the cooldown, a donation, a governance
+    transfer out of a treasury, a parameter change and a role grant and revoke."""
     chain, hub, token = deployment.chain, deployment.hub, deployment.token
     a = actors
     w = Workload()
@@ -137,6 +141,12 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
 
     for user in (a.alice, a.bob, a.carol, a.dave, a.erin, a.frank, a.grace, a.heidi):
         send(token.functions.transfer(user.address, 10_000 * CHOIR), a.admin)
+
+    distributor = deployment.distributor
+    assert distributor is not None
+    w.reward = 10 * CHOIR
+    epoch = distributor.functions.currentEpoch().call()
+    send(distributor.functions.setRewardPerMessage(epoch, w.reward), a.pricer)
 
     w.blocks["thread1"] = send(hub.functions.createThread(content("root 1")), a.alice)
     send(hub.functions.createThread(content("root 2")), a.bob)
@@ -150,9 +160,9 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
     send(t1.functions.post(content("alice post"), [gid(2, 0), gid(1, 0)]), a.alice)
     w.citations[(1, 1)] = [gid(2, 0), gid(1, 0)]
 
-    # thread 1, spec 2: approved, carol joins
-    submit(t1, a.carol, "carol spec", 30 * CHOIR, [gid(1, 1)])
-    w.citations[(1, 2)] = [gid(1, 1)]
+    # thread 1, spec 2: approved, carol joins; thread 1 is rewarded, 10% of it goes to thread 2 (cited)
+    submit(t1, a.carol, "carol spec", 30 * CHOIR, [gid(1, 1), gid(2, 0)])
+    w.citations[(1, 2)] = [gid(1, 1), gid(2, 0)]
     send(t1.functions.vote(2, True), a.alice)
     send(t1.functions.settle(2), a.bob)
     w.spec_outcomes[(1, 2)] = "approved"
@@ -203,6 +213,23 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
     pricer_role = hub.functions.PRICER_ROLE().call()
     send(hub.functions.grantRole(pricer_role, a.heidi.address), a.admin)
     send(hub.functions.revokeRole(pricer_role, a.heidi.address), a.admin)
+
+    # thread 1's governance (alice alone after carol left) sends part of the treasury to heidi
+    alice = a.alice
+    send(hub.functions.createGovernor(1), alice)
+    governor = chain.contract(artifacts.load("ThreadGovernor"), hub.functions.governorOf(1).call())
+    w.governance_transfer = 3 * CHOIR
+    action = t1.functions.transferTreasury(a.heidi.address, w.governance_transfer)
+    proposal = ([t1.address], [0], [action._encode_transaction_data()], "pay heidi")
+    time_travel(rpc_url, 2)
+    send(governor.functions.propose(*proposal), alice)
+    time_travel(rpc_url, deployment.manifest.parameters["governance.voting_delay"] + 1)
+    proposal_id = governor.functions.hashProposal(*proposal[:3], keccak(text=proposal[3])).call()
+    send(governor.functions.castVote(proposal_id, 1), alice)
+    time_travel(rpc_url, deployment.manifest.parameters["governance.voting_period"] + 1)
+    send(governor.functions.queue(*proposal[:3], keccak(text=proposal[3])), alice)
+    time_travel(rpc_url, deployment.manifest.parameters["governance.execution_delay"] + 1)
+    w.blocks["governance"] = send(governor.functions.execute(*proposal[:3], keccak(text=proposal[3])), alice)
 
     # thread 1, spec 5: still pending at the end (its stake stays locked)
     time_travel(rpc_url, 2)
@@ -259,6 +286,10 @@ def assert_matches_chain(engine: Engine, deployment: Deployment) -> None:
                 )
             balance = deployment.token.functions.balanceOf(dao.address).call()
             assert t.treasury + t.locked == balance
+            assert t.citations_received == hub.functions.citationsReceived(t.thread_id).call()
+            governor = hub.functions.governorOf(t.thread_id).call()
+            assert t.governor == (None if int(governor, 16) == 0 else governor)
+            assert t.approval_window in (None, dao.functions.approvalWindow().call())
 
         messages = session.scalars(select(Message)).all()
         assert len(messages) == sum(t.message_count for t in threads)
@@ -378,9 +409,7 @@ class PostgresServer:
         data, log = str(base / "data"), str(base / "server.log")
         options = f"-c listen_addresses=127.0.0.1 -p {server.port} -k {base} -c fsync=off"
         try:
-            server._run(
-                "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
-            )
+            server._run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
             server._run("pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "-t", "30", "start")
             admin = f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres"
             with psycopg.connect(admin, autocommit=True) as conn:
@@ -448,9 +477,7 @@ class FlakyProxy:
                 self.refusals += 1
                 error = {"code": -32005, "message": f"query exceeds max block range {self.max_span}"}
                 return 200, json.dumps({"jsonrpc": "2.0", "id": payload["id"], "error": error}).encode()
-        reply = requests.post(
-            self.upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30
-        )
+        reply = requests.post(self.upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30)
         if self.strip_timestamps and isinstance(payload, dict) and payload.get("method") == "eth_getLogs":
             answer = reply.json()
             for entry in answer.get("result") or []:

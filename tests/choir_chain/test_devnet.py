@@ -83,9 +83,7 @@ def test_choir_devnet_runs_a_command_against_the_deployment(tmp_path):
     assert manifest.deploy_block >= 1
     assert set(manifest.roles) == {"admin", "pricer", "minter"}
     assert manifest.roles["minter"] == manifest.contracts["RewardsDistributor"].address
-    assert all(
-        entry.abi_hash.startswith("0x") and len(entry.abi_hash) == 66 for entry in manifest.contracts.values()
-    )
+    assert all(entry.abi_hash.startswith("0x") and len(entry.abi_hash) == 66 for entry in manifest.contracts.values())
     # the command's exit status is the devnet's, and anvil is gone afterwards
     failing = subprocess.run(
         [*CHOIR, "devnet", "--run-dir", str(run_dir), "--no-deploy", "--", sys.executable, "-c", "raise SystemExit(3)"],

@@ -53,6 +53,7 @@ from choir_chain.indexer.models import (
     Settlement,
     Spec,
     Thread,
+    TreasuryMovement,
 )
 from choir_chain.indexer.uint import MAX_UINT256, Uint256
 
@@ -99,29 +100,19 @@ def test_rows_equal_the_chain_state(run: ChainRun, tmp_path: Path) -> None:
                 .order_by(Citation.position)
             ).all()
             assert [c.cited_global_id for c in rows] == cited
-            assert [(c.cited_thread_id, c.cited_index) for c in rows] == [
-                (g >> 64, g & (2**64 - 1)) for g in cited
-            ]
+            assert [(c.cited_thread_id, c.cited_index) for c in rows] == [(g >> 64, g & (2**64 - 1)) for g in cited]
 
         t1 = session.get(Thread, 1)
-        assert (
-            t1 is not None
-            and t1.creator == a.alice.address
-            and t1.content_hash == "0x" + content("root 1").hex()
-        )
+        assert t1 is not None and t1.creator == a.alice.address and t1.content_hash == "0x" + content("root 1").hex()
         assert t1.created_block == w.blocks["thread1"]
-        kinds = {
-            m.message_index: m.kind for m in session.scalars(select(Message).where(Message.thread_id == 1))
-        }
+        kinds = {m.message_index: m.kind for m in session.scalars(select(Message).where(Message.thread_id == 1))}
         assert kinds[0] == "root" and kinds[1] == "post" and kinds[2] == "spec"
         root = session.get(Message, (1, 0))
         assert root is not None and root.author == a.alice.address and root.global_id == gid(1, 0)
 
         split = session.get(Settlement, (1, 3))
         assert split is not None and (split.outcome, split.approvals, split.denials) == ("split", 1, 1)
-        claims = session.scalars(
-            select(CuratorClaim).order_by(CuratorClaim.thread_id, CuratorClaim.spec_id)
-        ).all()
+        claims = session.scalars(select(CuratorClaim).order_by(CuratorClaim.thread_id, CuratorClaim.spec_id)).all()
         assert [(c.thread_id, c.spec_id, c.curator) for c in claims] == [
             (1, 3, a.carol.address),
             (2, 1, a.bob.address),
@@ -141,6 +132,19 @@ def test_rows_equal_the_chain_state(run: ChainRun, tmp_path: Path) -> None:
 
         donation = session.scalars(select(Donation)).one()
         assert (donation.thread_id, donation.amount, donation.block) == (2, w.donation, w.blocks["donation"])
+
+        # carol's approval (thread 1, spec 2) earned the epoch's reward; 10% went to thread 2, which it cites
+        moves = session.scalars(select(TreasuryMovement).order_by(TreasuryMovement.block, TreasuryMovement.log_index))
+        cited_share = w.reward * 1_000 // 10_000
+        assert [(m.thread_id, m.kind, m.amount, m.message_id, m.recipient) for m in moves] == [
+            (2, "reward", cited_share, (1 << 64) | 2, None),  # credited inside the distributor's call
+            (1, "reward", w.reward - cited_share, (1 << 64) | 2, None),
+            (1, "governance", w.governance_transfer, None, a.heidi.address),
+        ]
+        threads = {t.thread_id: t for t in session.scalars(select(Thread))}
+        # thread 2: two posts and one approved spec of thread 1 cite it; thread 2's denied spec citing 1 counts nothing
+        assert (threads[1].citations_received, threads[2].citations_received) == (0, 3)
+        assert threads[1].governor is not None and threads[2].governor is None
 
         rounds = session.scalars(select(PriceRound).order_by(PriceRound.round)).all()
         assert [(r.round, r.thread_count) for r in rounds] == [(1, 2), (2, 1)]
@@ -211,9 +215,7 @@ def test_an_unreliable_node_changes_nothing(run: ChainRun, tmp_path: Path) -> No
     from block headers; no range is ever skipped."""
     with FlakyProxy(run.rpc_url, fail_every=3, max_span=4, strip_timestamps=True) as proxy:
         engine = make_engine(sqlite_url(tmp_path / "flaky.db"))
-        with Indexer(
-            proxy.url, run.deployment.manifest, engine, batch_blocks=50, retry=FAST_RETRY
-        ) as indexer:
+        with Indexer(proxy.url, run.deployment.manifest, engine, batch_blocks=50, retry=FAST_RETRY) as indexer:
             indexer.sync()
         assert proxy.failures > 0 and proxy.refusals > 0
         assert dump(engine) == index(run, sqlite_url(tmp_path / "direct.db"))

@@ -49,16 +49,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainRun]:
 
 def database(server: PostgresServer, name: str) -> str:
     """A new empty database on the server; its SQLAlchemy URL."""
-    with psycopg.connect(
-        f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
-    ) as c:
+    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     return server.url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def test_postgres_rows_equal_sqlite_rows_and_the_chain(
-    postgres: PostgresServer, run: ChainRun, tmp_path: Path
-) -> None:
+def test_postgres_rows_equal_sqlite_rows_and_the_chain(postgres: PostgresServer, run: ChainRun, tmp_path: Path) -> None:
     engine = make_engine(postgres.url)
     assert engine.dialect.name == "postgresql"
     with Indexer(run.rpc_url, run.deployment.manifest, engine, batch_blocks=5) as indexer:

@@ -280,9 +280,7 @@ class Outcome:
 def outcome(world: World, events: list[dict[str, Any]] | None = None) -> Outcome:
     hub = world.deployment.hub
     logs = hub.events.PricesUpdated().get_logs(from_block=0)
-    rounds = {
-        int(x["args"]["round"]): (list(x["args"]["threadIds"]), list(x["args"]["prices"])) for x in logs
-    }
+    rounds = {int(x["args"]["round"]): (list(x["args"]["threadIds"]), list(x["args"]["prices"])) for x in logs}
     assert len(rounds) == len(logs), "a round was accepted twice"
     points = {t: tuple(hub.functions.pricePoint(t).call()) for t in (1, 2, 3)}
     return Outcome(rounds=rounds, points=points, events=events or [])  # type: ignore[arg-type]
@@ -306,10 +304,7 @@ def pricer_statuses(world: World) -> list[int]:
     """Status of every price round the pricer account ever sent to the hub (all blocks' receipts, in one batch);
     its reward-per-message transactions to the RewardsDistributor are not rounds."""
     head = int(str(rpc_call(world.rpc_url, "eth_blockNumber")), 16)
-    batch = [
-        {"jsonrpc": "2.0", "id": n, "method": "eth_getBlockReceipts", "params": [hex(n)]}
-        for n in range(head + 1)
-    ]
+    batch = [{"jsonrpc": "2.0", "id": n, "method": "eth_getBlockReceipts", "params": [hex(n)]} for n in range(head + 1)]
     replies = requests.post(world.rpc_url, json=batch, timeout=60).json()
     pricer, hub = world.pricer.address.lower(), world.deployment.hub.address.lower()
     return [
@@ -372,9 +367,7 @@ def test_rounds_run_from_one_without_gaps_and_every_step_is_allowed(world: World
 
 
 def test_a_big_jump_is_reached_in_steps_of_at_most_fifty_percent(world: World, reference: Outcome) -> None:
-    history = [
-        p for n in sorted(reference.rounds) for t, p in zip(*reference.rounds[n], strict=True) if t == 3
-    ]
+    history = [p for n in sorted(reference.rounds) for t, p in zip(*reference.rounds[n], strict=True) if t == 3]
     before, up, top, down = world.jump
     climb, descent = [before], [top]
     while climb[-1] != up:  # each round as far as the contract allows: +50% of the previous price
@@ -401,9 +394,7 @@ def test_next_price_mirrors_the_contract_check() -> None:
             continue
         assert bounds.min_price <= step <= bounds.max_price
         assert within_deviation(prev, step, bps)
-        if step != min(
-            max(target, bounds.min_price), bounds.max_price
-        ):  # held short: one wei more is refused
+        if step != min(max(target, bounds.min_price), bounds.max_price):  # held short: one wei more is refused
             nearer = step + (1 if target > step else -1)
             in_bounds = bounds.min_price <= nearer <= bounds.max_price
             assert not (in_bounds and within_deviation(prev, nearer, bps))
@@ -429,9 +420,7 @@ def test_restarts_resume_exactly(fresh: World, reference: Outcome, tmp_path: Pat
     resumes: list[dict[str, Any]] = []
     for steps in (1, 2, 1, 3):  # a new process each time, stopped after a few steps
         events: list[dict[str, Any]] = []
-        with Pricer(
-            fresh.rpc_url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=events.append
-        ) as p:
+        with Pricer(fresh.rpc_url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=events.append) as p:
             p.check_role()
             for _ in range(steps):
                 p.step()
@@ -516,9 +505,7 @@ def test_after_a_full_run(fresh: World, reference: Outcome, tmp_path: Path) -> N
             assert allowed is not None and allowed != price
             hub.functions.updatePrices([thread_id], [allowed], last + 1).call({"from": pricer.address})
             with pytest.raises(ContractLogicError):
-                hub.functions.updatePrices([thread_id], [allowed + further], last + 1).call(
-                    {"from": pricer.address}
-                )
+                hub.functions.updatePrices([thread_id], [allowed + further], last + 1).call({"from": pricer.address})
 
 
 def test_bounds_moved_by_the_admin(fresh: World, tmp_path: Path) -> None:
@@ -636,10 +623,7 @@ def test_cli_needs_a_key_off_the_devnet(fresh: World, tmp_path: Path) -> None:
     args = ["pricer", "--rpc", fresh.rpc_url, "--manifest", str(path), "--once"]
     result = CliRunner().invoke(app, args, env={"CHOIR_PRICER_KEY": ""})
     assert result.exit_code == 1
-    assert (
-        result.stderr.strip()
-        == "error: no pricer key: set CHOIR_PRICER_KEY to the pricer's private key (hex)"
-    )
+    assert result.stderr.strip() == "error: no pricer key: set CHOIR_PRICER_KEY to the pricer's private key (hex)"
 
 
 # ------------------------------------------------------------------------------------------------------------

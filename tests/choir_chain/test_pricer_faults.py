@@ -240,9 +240,7 @@ def workload(devnet: Devnet, deployment: Deployment, accounts: list[LocalAccount
 
 def rounds_of(deployment: Deployment) -> Rounds:
     logs = deployment.hub.events.PricesUpdated().get_logs(from_block=0)
-    rounds = {
-        int(x["args"]["round"]): (list(x["args"]["threadIds"]), list(x["args"]["prices"])) for x in logs
-    }
+    rounds = {int(x["args"]["round"]): (list(x["args"]["threadIds"]), list(x["args"]["prices"])) for x in logs}
     assert len(rounds) == len(logs), "a round was accepted twice"
     return rounds
 
@@ -277,10 +275,7 @@ def price_points(deployment: Deployment) -> dict[int, tuple[int, int]]:
 def receipts_from(rpc_url: str, sender: str) -> list[dict[str, object]]:
     """Every receipt of a transaction sent by `sender` (all blocks, in one JSON-RPC batch)."""
     head = int(str(rpc_call(rpc_url, "eth_blockNumber")), 16)
-    batch = [
-        {"jsonrpc": "2.0", "id": n, "method": "eth_getBlockReceipts", "params": [hex(n)]}
-        for n in range(head + 1)
-    ]
+    batch = [{"jsonrpc": "2.0", "id": n, "method": "eth_getBlockReceipts", "params": [hex(n)]} for n in range(head + 1)]
     replies = requests.post(rpc_url, json=batch, timeout=60).json()
     return [r for reply in replies for r in reply["result"] if r["from"].lower() == sender.lower()]
 
@@ -318,9 +313,7 @@ def _wait_for_start(process: subprocess.Popen[bytes], log: Path, timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(
-                f"the pricer exited ({process.returncode}): {log.with_suffix('.err').read_text()}"
-            )
+            raise AssertionError(f"the pricer exited ({process.returncode}): {log.with_suffix('.err').read_text()}")
         if b'"event":"resume"' in log.read_bytes():
             return
         time.sleep(0.01)
@@ -344,9 +337,7 @@ def test_sigkill_at_random_points_changes_nothing(tmp_path: Path) -> None:
     print(f"fault seed: {seed} (CHOIR_FAULT_SEED={seed} replays these kill points)")
     kill_points = random.Random(seed)
     clock = time.monotonic()
-    reference = Background(
-        lambda: uninterrupted(tmp_path / "uninterrupted", f"sqlite:///{tmp_path / 'b.db'}")
-    )
+    reference = Background(lambda: uninterrupted(tmp_path / "uninterrupted", f"sqlite:///{tmp_path / 'b.db'}"))
 
     # Devnet A: the same workload while pricer processes are started and killed.
     devnet, deployment, accounts = start(tmp_path / "killed")

@@ -253,9 +253,7 @@ def test_potential_order_edges() -> None:
     assert potential_order(0, 5) == pytest.approx(2.0 + 0.4 * math.log(2.0))
     assert potential_order(10, 0) == pytest.approx(2.0 + 0.8 * math.tanh(1.0))
     assert potential_order(1e9, 1e9) == 4.0  # clamped at m_max
-    np.testing.assert_allclose(
-        potential_order(np.zeros(3), np.array([0, 5, 15])), 2 + 0.4 * np.log1p([0, 1, 3])
-    )
+    np.testing.assert_allclose(potential_order(np.zeros(3), np.array([0, 5, 15])), 2 + 0.4 * np.log1p([0, 1, 3]))
     with pytest.raises(ValueError, match="citations"):
         potential_order(-1, 0)
     with pytest.raises(ValueError, match="coauthors"):
