@@ -12,12 +12,15 @@ SOLC := $(SOLC_DIR)/solc-v0.8.37
 SITE := $(VENV)/lib/python3.11/site-packages
 export SOLCX_BINARY_PATH := $(SOLC_DIR)
 
-.PHONY: help setup postgres run devnet test test-contracts test-ethtester test-python compile bench bench-gas lint lock clean
+.PHONY: help setup postgres chromium run devnet test test-contracts test-ethtester test-python compile bench bench-gas lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
-setup: $(VENV)/.stamp node_modules/.stamp $(SOLC) .build/.deps.stamp postgres ## Install everything that is missing (idempotent)
+setup: $(VENV)/.stamp node_modules/.stamp $(SOLC) .build/.deps.stamp postgres chromium ## Install everything that is missing (idempotent)
+
+chromium: ## Debian's Chromium for the dashboard's browser test (only if missing)
+	@tools/chromium/ensure.sh
 
 postgres: ## PostgreSQL server binaries for the indexer's PostgreSQL test (Debian package, only if missing)
 	@tools/postgres/ensure.sh
@@ -70,8 +73,8 @@ bench-gas: compile ## Gas per operation on a fresh anvil, beside OpenZeppelin re
 	$(BIN)/python -m choir_chain.bench.gas
 
 lint: setup ## ruff and mypy
-	$(BIN)/ruff check choir_chain api scripts tests
-	$(BIN)/ruff format --check choir_chain api scripts tests
+	$(BIN)/ruff check choir_chain api tests
+	$(BIN)/ruff format --check choir_chain api tests
 	$(BIN)/mypy
 
 lock: ## Regenerate requirements.lock from a clean resolve of pyproject.toml

@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt
 
 from choir_chain.artifacts import Artifact
 
@@ -73,11 +73,11 @@ class Chain:
         return self._send(_unestimated(call.build_transaction(_no_estimate(sender))), sender)
 
 
-def _no_estimate(sender: LocalAccount) -> dict[str, Any]:
+def _no_estimate(sender: LocalAccount) -> TxParams:
     """Transaction fields that keep `build_transaction` from estimating gas itself (it would set the bare
     estimate, with no margin: an estimate made in the latest block's second can be short for a transaction mined
     in the next one, e.g. when it writes a new checkpoint slot instead of updating one)."""
-    return {"from": sender.address, "gas": 0}
+    return {"from": sender.address, "gas": 0}  # a placeholder `_unestimated` removes
 
 
 def _unestimated(tx: Any) -> dict[str, Any]:
