@@ -37,7 +37,6 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
     }
 
     GovernanceSettings private _governance;
-    mapping(uint256 threadId => address) private _governors;
     mapping(uint256 threadId => uint256) private _citationsReceived;
 
     /// @notice Construction parameters of the hub.
@@ -80,7 +79,7 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
     /// @return governor the new governor
     function createGovernor(uint256 threadId) external returns (address governor) {
         address thread = _threadAddress(threadId);
-        address existing = _governors[threadId];
+        address existing = ThreadDAO(thread).governor();
         if (existing != address(0)) revert GovernorExists(threadId, existing);
         GovernanceSettings memory settings = _governance;
         if (settings.implementation == address(0)) revert GovernanceNotSet();
@@ -88,14 +87,14 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
             thread, settings.votingDelay, settings.votingPeriod, settings.quorumBps, settings.executionDelay
         );
         governor = Clones.cloneDeterministicWithImmutableArgs(settings.implementation, args, bytes32(threadId));
-        _governors[threadId] = governor;
         ThreadDAO(thread).setGovernor(governor);
         emit GovernorCreated(threadId, governor);
     }
 
-    /// @notice The governor of thread `threadId` (zero until `createGovernor`).
+    /// @notice The governor of thread `threadId` now (zero until `createGovernor`; follows a migration the thread's
+    ///         governance made with `setGovernor`). Reverts `UnknownThread` for an unknown id.
     function governorOf(uint256 threadId) external view returns (address) {
-        return _governors[threadId];
+        return ThreadDAO(_threadAddress(threadId)).governor();
     }
 
     /// @inheritdoc IChoirHub
@@ -138,11 +137,12 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
 
     /// @notice Set the governor implementation and the settings of governors created from now on (existing
     ///         governors keep theirs). Admin only.
-    /// @param settings implementation (non-zero), voting delay (<= 30 days), voting period (1 hour to 90 days),
+    /// @param settings implementation (a contract), voting delay (1 second to 30 days: shares changed in the second
+    ///        of the proposal must not count), voting period (1 hour to 90 days),
     ///        quorum (1 to 10,000 bps), execution delay (<= 30 days)
     function setGovernance(GovernanceSettings calldata settings) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (settings.implementation.code.length == 0) revert InvalidParameter("implementation");
-        if (settings.votingDelay > 30 days) revert InvalidParameter("votingDelay");
+        if (settings.votingDelay == 0 || settings.votingDelay > 30 days) revert InvalidParameter("votingDelay");
         if (settings.votingPeriod < 1 hours || settings.votingPeriod > 90 days) revert InvalidParameter("votingPeriod");
         if (settings.quorumBps == 0 || settings.quorumBps > 10_000) revert InvalidParameter("quorumBps");
         if (settings.executionDelay > 30 days) revert InvalidParameter("executionDelay");

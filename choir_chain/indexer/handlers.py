@@ -454,3 +454,9 @@ def governor_created(store: Store, event: Event) -> None:
 @handles(HUB, "CitationRecorded")
 def citation_recorded(store: Store, event: Event) -> None:
     store.require(Thread, event.args["citedThreadId"]).citations_received += 1
+
+
+@handles(THREAD, "GovernorSet")
+def governor_set(store: Store, event: Event) -> None:
+    """The governor the hub created, or one a governance migration installed later."""
+    store.require(Thread, _thread_id(event)).governor = event.args["governor"]

@@ -26,6 +26,10 @@ contract ThreadGovernor is Governor, GovernorCountingSimple {
     bytes32 public constant BALLOT_WITH_DEADLINE_TYPEHASH =
         keccak256("BallotWithDeadline(uint256 proposalId,uint8 support,address voter,uint256 nonce,uint256 deadline)");
 
+    /// @notice How long a queued proposal stays executable after its execution time; later it is `Expired`, so a
+    ///         passed action that could not run (say, the treasury was short) cannot surprise anyone months later.
+    uint256 public constant GRACE_PERIOD = 14 days;
+
     /// @notice The proposal is queued but its execution delay has not passed.
     error ExecutionTooEarly(uint256 proposalId, uint256 eta);
     /// @notice A signed vote presented after its deadline.
@@ -116,6 +120,17 @@ contract ThreadGovernor is Governor, GovernorCountingSimple {
     /// @notice Only co-authors (any share one second before) may propose.
     function proposalThreshold() public pure override returns (uint256) {
         return 1;
+    }
+
+    /// @notice OpenZeppelin's proposal state, with a queued proposal `Expired` once `GRACE_PERIOD` has passed after
+    ///         its execution time without a successful execution.
+    /// @param proposalId the proposal
+    function state(uint256 proposalId) public view override returns (ProposalState) {
+        ProposalState current = super.state(proposalId);
+        if (current == ProposalState.Queued && block.timestamp > proposalEta(proposalId) + GRACE_PERIOD) {
+            return ProposalState.Expired;
+        }
+        return current;
     }
 
     /// @notice Every proposal is queued before it executes.
