@@ -2,7 +2,8 @@
 
 In order: `pricing` (vectorised `stake_price` against a plain loop, 1,000,000 threads), `indexer` (fresh
 index of >= 10,000 events on anvil), `latency` (settle receipt to the covering `updatePrices` receipt, 100
-settlements, the pricer service running as `choir pricer`) and `gas` (`make bench-gas`'s lines). A benchmark
+settlements, the pricer service running as `choir pricer`), `gas` (`make bench-gas`'s lines) and `gateway`
+(requests/s and latency of thread reads beside `/ping`, uvicorn with 1 and 2 workers). A benchmark
 that fails prints ``{"bench": name, "error": ...}`` and the others still run; the exit status is then 1.
 Each devnet benchmark starts its own anvil and removes its folder when it succeeds.
 """
@@ -14,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from choir_chain.bench import gas, indexer, latency, pricing
+from choir_chain.bench import gas, gateway, indexer, latency, pricing
 
 
 def _pricing() -> None:
@@ -34,11 +35,17 @@ def _gas() -> None:
     gas.main()
 
 
+def _gateway() -> None:
+    for line in gateway.run():
+        _print(line)
+
+
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "pricing": _pricing,
     "indexer": _indexer,
     "latency": _latency,
     "gas": _gas,
+    "gateway": _gateway,
 }
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from choir_chain.indexer.uint import Uint256
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped whenever a table changes; a database of another version must be re-indexed (`--reset`)."""
 
 ADDRESS = String(42)
@@ -84,7 +84,7 @@ class Message(Base):
     outcome)."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_author", "author"),)
+    __table_args__ = (Index("ix_messages_author", "author"), Index("ix_messages_content_hash", "content_hash"))
 
     thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"), primary_key=True, autoincrement=False)
     message_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -1,0 +1,22 @@
+"""What the gateway is connected to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class GatewaySettings(BaseModel):
+    """Connections and limits of one gateway process."""
+
+    model_config = ConfigDict(frozen=True)
+
+    database_url: str = Field(description="The indexer's database (SQLAlchemy URL), read only by the gateway.")
+    rpc_url: str = Field(description="JSON-RPC endpoint of the chain, for live values, estimates and relaying.")
+    manifest_path: Path = Field(description="The deployment manifest (deployments/<chainId>.json).")
+    content_url: str | None = Field(
+        default=None, description="Database of message bodies (SQLAlchemy URL); default: the indexer's database."
+    )
+    max_content_bytes: int = Field(default=64 * 1024, gt=0, description="Largest message body accepted.")
+    page_size_limit: int = Field(default=100, gt=0, description="Largest page a list endpoint returns.")

@@ -1,0 +1,233 @@
+"""Unsigned transactions for the gateway's `POST /tx/{action}`: resolve the thread and its governor, encode the
+call, and check on chain (`eth_call`, then `eth_estimateGas`, from the sender, at the latest block) that it would
+succeed now. A revert becomes a 409 named after the contract's custom error (see `api.revert`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import requests
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.types import RPCEndpoint
+
+from api import revert
+from api.errors import ApiError
+from api.state import Gateway
+from choir_chain import artifacts
+from choir_chain.indexer.decode import EventType
+
+GAS_MARGIN = 1.2
+"""The gas limit offered: the node's estimate plus 20% (an estimate made in the latest block can be short for the
+next one, e.g. when the transaction writes a checkpoint slot that a same-second transaction would only update)."""
+
+LOG_RANGE = 10_000
+"""Blocks asked of `eth_getLogs` at once; a node that refuses a range gets halves of it."""
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+ERROR_FIELDS: dict[str, tuple[str, ...]] = {
+    "UnknownThread": ("thread_id",),
+    "GovernorExists": ("thread_id",),
+    "NotCoauthor": ("from",),
+    "AlreadyCoauthor": ("from",),
+    "AlreadyVoted": ("from",),
+    "NotEligibleForSpec": ("from",),
+    "ExitCooldown": ("from",),
+    "GovernorAlreadyCastVote": ("from",),
+    "GovernorInsufficientProposerVotes": ("from",),
+    "UnknownSpec": ("spec_id",),
+    "SpecNotPending": ("spec_id",),
+    "VotingClosed": ("spec_id",),
+    "SettleTooEarly": ("spec_id",),
+    "NoCuratorReward": ("spec_ids",),
+    "ZeroStake": ("stake",),
+    "StakeTooLarge": ("stake",),
+    "StakeBelowPrice": ("stake",),
+    "ERC20InsufficientAllowance": ("stake", "amount"),
+    "ERC20InsufficientBalance": ("stake", "amount"),
+    "EmptyContent": ("content_hash",),
+    "TooManyCitations": ("citations",),
+    "UnknownMessage": ("citations",),
+    "DuplicateCitation": ("citations",),
+    "InvalidApprovalWindow": ("approval_window",),
+    "InsufficientTreasury": ("transfers",),
+    "ZeroAddress": ("transfers",),
+    "GovernorNonexistentProposal": ("proposal_id",),
+    "GovernorUnexpectedProposalState": ("proposal_id",),
+    "GovernorAlreadyQueuedProposal": ("proposal_id",),
+    "ExecutionTooEarly": ("proposal_id",),
+    "GovernorInvalidVoteType": ("support",),
+}
+"""The request field a custom error is about (the first of these the request has)."""
+
+
+@dataclass(frozen=True)
+class UnsignedTx:
+    sender: str
+    to: str
+    data: str
+    chain_id: int
+    gas: int
+
+
+@contextlib.contextmanager
+def node_errors() -> Iterator[None]:
+    """An unreachable or failing node is a 503 `node_unavailable`, not a stack trace."""
+    try:
+        yield
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise ApiError(503, "node_unavailable", f"the chain's node does not answer: {type(exc).__name__}") from exc
+
+
+def refusal(data: str | None, fields: set[str] | frozenset[str] = frozenset()) -> ApiError:
+    """The 409 for revert `data`, naming the request field the error is about when the request has it."""
+    decoded = revert.decode(data)
+    field = next((f for f in ERROR_FIELDS.get(decoded.code, ()) if f in fields), None)
+    return ApiError(409, decoded.code, decoded.message, field)
+
+
+def call_view(gw: Gateway, fn: Any) -> Any:
+    """`fn.call()` at the latest block; a revert is a 409 with its decoded error."""
+    with node_errors():
+        try:
+            return fn.call(block_identifier="latest")
+        except ContractLogicError as exc:
+            raise refusal(revert.revert_data(exc)) from exc
+
+
+def thread_address(gw: Gateway, thread_id: int) -> str:
+    """The thread's clone address, from the hub (404 `unknown_thread`)."""
+    with node_errors():
+        try:
+            address: str = gw.hub.functions.threadAddress(thread_id).call(block_identifier="latest")
+        except ContractLogicError as exc:
+            decoded = revert.decode(revert.revert_data(exc))
+            if decoded.code == "UnknownThread":
+                raise ApiError(404, "unknown_thread", f"thread {thread_id} does not exist", "thread_id") from exc
+            raise ApiError(409, decoded.code, decoded.message, "thread_id") from exc
+    return to_checksum_address(address)
+
+
+def thread_contract(gw: Gateway, thread_id: int) -> Contract:
+    return gw.contract("ThreadDAO", thread_address(gw, thread_id))
+
+
+def governor_contract(gw: Gateway, thread_id: int) -> Contract:
+    """The thread's governor (404 `unknown_thread`, or 404 `no_governor` before `createGovernor`)."""
+    thread_address(gw, thread_id)
+    address = call_view(gw, gw.hub.functions.governorOf(thread_id))
+    if int(address, 16) == 0:
+        raise ApiError(
+            404, "no_governor", f"thread {thread_id} has no governor yet (POST /tx/createGovernor)", "thread_id"
+        )
+    return gw.contract("ThreadGovernor", address)
+
+
+def simulate(gw: Gateway, sender: str, to: str, data: str, fields: set[str]) -> UnsignedTx:
+    """Check that `sender` calling `to` with `data` succeeds at the latest block; the unsigned transaction with the
+    estimated gas plus `GAS_MARGIN`. A revert is a 409 named after its custom error."""
+    tx: Any = {"from": sender, "to": to, "data": data, "value": 0}
+    with node_errors():
+        try:
+            gw.w3.eth.call(tx, "latest")
+            estimate = gw.w3.eth.estimate_gas(tx, "latest")
+        except ContractLogicError as exc:
+            raise refusal(revert.revert_data(exc), fields) from exc
+        except Web3RPCError as exc:  # a refusal that is not a revert (e.g. the block gas limit)
+            message = (exc.rpc_response or {}).get("error", {}).get("message") or str(exc)
+            raise ApiError(409, "rejected_by_node", f"the node refuses the transaction: {message}") from exc
+    return UnsignedTx(sender, to, data, gw.manifest.chain_id, math.ceil(estimate * GAS_MARGIN))
+
+
+def encode(fn: Any) -> str:
+    """The calldata of a bound contract function."""
+    data: str = fn._encode_transaction_data()
+    return data
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Logs and proposals
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def get_logs(w3: Web3, addresses: list[str], topics: list[Any] | None, first: int, last: int) -> list[dict[str, Any]]:
+    """Raw `eth_getLogs` entries of `addresses` in blocks `[first, last]`, asked `LOG_RANGE` blocks at a time; a
+    node that refuses a range (too many blocks or results) is asked for halves of it."""
+    found: list[dict[str, Any]] = []
+    start = first
+    while start <= last:
+        end = min(last, start + LOG_RANGE - 1)
+        while True:
+            params: dict[str, Any] = {"address": addresses, "fromBlock": hex(start), "toBlock": hex(end)}
+            if topics is not None:
+                params["topics"] = topics
+            reply = w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params])
+            if "error" not in reply:
+                found.extend(reply["result"])
+                break
+            if end == start:
+                raise ApiError(503, "node_unavailable", f"eth_getLogs failed: {reply['error'].get('message')}")
+            end = start + (end - start) // 2
+        start = end + 1
+    return found
+
+
+@dataclass(frozen=True)
+class Proposal:
+    proposal_id: int
+    targets: list[str]
+    values: list[int]
+    calldatas: list[bytes]
+    description: str
+
+    @property
+    def description_hash(self) -> bytes:
+        return keccak(text=self.description)
+
+
+_proposals: dict[tuple[str, int], Proposal] = {}
+_proposals_lock = threading.Lock()
+
+
+@cache
+def _proposal_created() -> EventType:
+    abi = next(i for i in artifacts.load("ThreadGovernor").abi if i.get("name") == "ProposalCreated")
+    return EventType.from_abi("governor", abi)
+
+
+def find_proposal(gw: Gateway, governor: Contract, proposal_id: int) -> Proposal:
+    """The proposal's targets, values, calldatas and description from the governor's `ProposalCreated` logs
+    (404 `unknown_proposal`). A proposal id is the hash of its content, so a found proposal is cached."""
+    key = (governor.address, proposal_id)
+    with _proposals_lock:
+        cached = _proposals.get(key)
+    if cached is not None:
+        return cached
+    event = _proposal_created()
+    with node_errors():
+        head = gw.w3.eth.block_number
+        logs = get_logs(gw.w3, [governor.address], [event.topic0], gw.manifest.deploy_block, head)
+    for log in logs:
+        args = event.decode_args(log["topics"], log["data"])
+        if args["proposalId"] == proposal_id:
+            proposal = Proposal(
+                proposal_id,
+                [to_checksum_address(t) for t in args["targets"]],
+                [int(v) for v in args["values"]],
+                [bytes.fromhex(c[2:]) for c in args["calldatas"]],
+                str(args["description"]),
+            )
+            with _proposals_lock:
+                _proposals[key] = proposal
+            return proposal
+    raise ApiError(404, "unknown_proposal", f"governor {governor.address} has no proposal {proposal_id}", "proposal_id")

@@ -1,0 +1,202 @@
+"""Message bodies: `POST /content` stores a body only if its keccak256 is an indexed message's content hash,
+refuses everything else with the error model and writes nothing then, and is idempotent under concurrency.
+
+Each test gets a content database of its own (`settings.content_url`), so counts start at zero; the indexer's
+database is checked to be left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from eth_utils import keccak
+from fastapi.testclient import TestClient
+from indexer_support import dump, gid
+from sqlalchemy import Engine, inspect, select
+
+from api import content_store
+from api.app import create_app
+from api.errors import ErrorBody
+from choir_chain.indexer import Indexer
+from choir_chain.indexer.db import make_engine
+
+if TYPE_CHECKING:
+    from conftest import World
+
+LIMIT = 64 * 1024
+
+
+@dataclass
+class Content:
+    client: TestClient
+    engine: Engine
+    """The content database."""
+
+    def stored(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(content_store.content_bodies.c.content_hash, content_store.content_bodies.c.body)
+            )
+            return {str(h): str(b) for h, b in rows}
+
+
+@pytest.fixture
+def content(world: World, tmp_path: Path) -> Iterator[Content]:
+    url = f"sqlite:///{tmp_path / 'content.db'}"
+    settings = world.settings.model_copy(update={"content_url": url})
+    engine = make_engine(url)
+    with TestClient(create_app(settings)) as client:
+        yield Content(client, engine)
+    engine.dispose()
+
+
+def digest(text: str) -> str:
+    return "0x" + keccak(text=text).hex()
+
+
+def assert_error(response: Any, status: int, code: str, field: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    ErrorBody.model_validate(body)
+    assert set(body["error"]) == {"code", "message", "field"}
+    assert body["error"]["code"] == code, body
+    if field is not None:
+        assert body["error"]["field"] == field, body
+
+
+def post_raw(client: TestClient, raw: bytes, content_type: str = "application/json") -> Any:
+    return client.post("/content", content=raw, headers={"content-type": content_type})
+
+
+def test_store_and_read_a_body(content: Content) -> None:
+    client = content.client
+    answer = client.post("/content", json={"body": "alice post"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"content_hash": digest("alice post"), "messages": [str(gid(1, 1))]}
+    got = client.get(f"/content/{digest('alice post')}")
+    assert got.json() == {"content_hash": digest("alice post"), "body": "alice post"}
+    assert client.get(f"/content/{digest('alice post').upper().replace('0X', '0x')}").status_code == 200
+    messages = client.get("/threads/1/messages").json()["items"]
+    assert [m["body"] for m in messages] == [None, "alice post", None, None, None, None]
+    # a spec's body (denied specs included) and a thread root are accepted too
+    assert client.post("/content", json={"body": "dave spec"}).json()["messages"] == [str(gid(2, 1))]
+    assert client.post("/content", json={"body": "root 2"}).json()["messages"] == [str(gid(2, 0))]
+    assert client.get("/threads/2/messages?limit=2").json()["items"][1]["body"] == "dave spec"
+    assert content.stored() == {digest(t): t for t in ("alice post", "dave spec", "root 2")}
+
+
+def test_idempotent(content: Content) -> None:
+    first = content.client.post("/content", json={"body": "root 1"})
+    again = content.client.post("/content", json={"body": "root 1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert content.stored() == {digest("root 1"): "root 1"}
+
+
+def test_unicode_body(world: World, content: Content, fresh_chain: World) -> None:
+    """A non-ASCII body posted on chain in this test (chain reverted after; the shared database is not
+    touched: the post is indexed into the content test's own copy)."""
+    text = "Ünïcödé — 合唱 🎶\nline two"
+    run = fresh_chain.run
+    run.chain.transact(run.deployment.thread(1).functions.post(keccak(text=text), []), run.actors.alice)
+    engine = make_engine(f"sqlite:///{Path(str(content.engine.url.database)).parent / 'own-index.db'}")
+    with Indexer(run.rpc_url, run.deployment.manifest, engine) as indexer:
+        indexer.sync()
+    settings = world.settings.model_copy(
+        update={"database_url": str(engine.url), "content_url": str(content.engine.url)}
+    )
+    with TestClient(create_app(settings)) as client:
+        answer = client.post("/content", json={"body": text})
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["messages"] == [str(gid(1, 6))]
+        assert client.get(f"/content/{digest(text)}").json()["body"] == text
+        assert client.get("/threads/1/messages?offset=6").json()["items"][0]["body"] == text
+    engine.dispose()
+
+
+def test_refusals_write_nothing(world: World, content: Content) -> None:
+    client = content.client
+    before = dump(make_engine(world.database_url))
+    # no message has this hash
+    assert_error(client.post("/content", json={"body": "not on chain"}), 404, "unknown_content", "body")
+    assert_error(client.post("/content", json={"body": "alice post "}), 404, "unknown_content", "body")
+    assert_error(client.post("/content", json={"body": ""}), 404, "unknown_content")
+    # too large: the body's UTF-8 bytes, and a raw request too large to hold any allowed body
+    assert_error(client.post("/content", json={"body": "x" * (LIMIT + 1)}), 413, "too_large", "body")
+    assert_error(client.post("/content", json={"body": "é" * (LIMIT // 2 + 1)}), 413, "too_large", "body")
+    assert_error(post_raw(client, b'{"body": "' + b" " * (7 * LIMIT) + b'"}'), 413, "too_large", "body")
+    # not UTF-8: raw bytes, and a JSON string with a lone surrogate (valid JSON grammar, not Unicode text)
+    assert_error(post_raw(client, b'{"body": "\xff\xfe caf\xe9"}'), 400, "invalid_utf8", "body")
+    assert_error(post_raw(client, b'{"body": "\\ud800"}'), 422, "invalid_json", "body")  # lone surrogate
+    # not JSON, or JSON of the wrong shape
+    for raw in (b"", b"{", b'{"body": "x"', b"body=x", b"[" * 100_000 + b"]" * 100_000, b"NaN"):
+        response = post_raw(client, raw)
+        assert response.status_code == 422, (raw[:20], response.text)
+        assert response.json()["error"]["code"] in ("invalid_json", "invalid_request")
+    assert_error(post_raw(client, b"{"), 422, "invalid_json", "body")
+    assert_error(client.post("/content", json={"text": "alice post"}), 422, "invalid_request")
+    assert_error(client.post("/content", json={"body": 5}), 422, "invalid_request", "body")
+    assert_error(client.post("/content", json={"body": None}), 422, "invalid_request", "body")
+    assert_error(client.post("/content", json=["alice post"]), 422, "invalid_request")
+    assert_error(client.post("/content", json={"body": "alice post", "extra": 1}), 422, "invalid_request", "extra")
+    # not JSON at all
+    assert_error(post_raw(client, b'{"body": "alice post"}', "text/plain"), 415, "unsupported_media_type")
+    assert_error(client.post("/content", data={"body": "alice post"}), 415, "unsupported_media_type")
+    assert content.stored() == {}
+    assert dump(make_engine(world.database_url)) == before
+    # the same body, sent properly (with a JSON media type variant), lands
+    assert post_raw(client, b'{"body": "alice post"}', "application/json; charset=utf-8").status_code == 201
+    assert content.stored() == {digest("alice post"): "alice post"}
+
+
+def test_a_body_at_the_limit_is_checked_not_refused(content: Content) -> None:
+    """Exactly `max_content_bytes` passes the size check (and fails only on the hash); escaped JSON of it too."""
+    assert_error(content.client.post("/content", json={"body": "x" * LIMIT}), 404, "unknown_content")
+    escaped = b'{"body": "' + b"\\u0001" * LIMIT + b'"}'
+    assert_error(post_raw(content.client, escaped), 404, "unknown_content")
+
+
+def test_get_content_refusals(content: Content) -> None:
+    client = content.client
+    assert_error(client.get(f"/content/{digest('alice post')}"), 404, "unknown_content", "content_hash")
+    for bad in ("0x12", "ab" * 32, "0x" + "g" * 64, "0x" + "ab" * 33):
+        assert_error(client.get(f"/content/{bad}"), 422, "invalid_request", "content_hash")
+
+
+def test_content_table_is_separate(world: World, content: Content) -> None:
+    """The content table lives in the content database only; the indexer's database gets no new table."""
+    assert "content_bodies" in inspect(content.engine).get_table_names()
+    indexer = make_engine(world.database_url)
+    try:
+        assert "content_bodies" not in inspect(indexer).get_table_names()
+    finally:
+        indexer.dispose()
+
+
+def test_concurrent_posts(world: World, content: Content) -> None:
+    """~200 concurrent requests, mostly garbage: the garbage writes nothing, each valid body lands once."""
+    valid = ["root 1", "root 2", "alice post", "carol spec", "erin spec", "heidi spec"]
+    rng = random.Random(7)
+    garbage: list[tuple[bytes, str]] = [(b'{"body": "not on chain %d"}' % n, "application/json") for n in range(40)]
+    garbage += [(b'{"body": "\xff%d"}' % n, "application/json") for n in range(30)]
+    garbage += [(b'{"body": "' + b"y" * (LIMIT + n + 1) + b'"}', "application/json") for n in range(20)]
+    garbage += [(b'{"body": ' + str(n).encode(), "application/json") for n in range(30)]
+    garbage += [(b'{"body": "alice post"}', "text/plain") for _ in range(20)]
+    requests: list[tuple[bytes, str]] = garbage + [
+        (b'{"body": "%s"}' % text.encode(), "application/json") for text in valid for _ in range(10)
+    ]
+    rng.shuffle(requests)
+    assert len(requests) == 200
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda r: post_raw(content.client, r[0], r[1]).status_code, requests))
+    ok = [s for s, (raw, kind) in zip(statuses, requests, strict=True) if s == 201]
+    assert len(ok) == 10 * len(valid)
+    assert all(400 <= s < 500 for s in statuses if s != 201)
+    assert content.stored() == {digest(t): t for t in valid}
+    assert content_store.count(content.engine) == len(valid)

@@ -1,0 +1,312 @@
+"""The dashboard in a real browser against a real gateway, devnet, indexer and pricer.
+
+The gateway runs under uvicorn on a loopback port in a background thread, an indexer follows the chain into the
+gateway's database in another, and headless Chromium (Debian's, driven by Playwright) opens the dashboard with an
+injected EIP-1193 provider that forwards JSON-RPC to anvil, whose dev accounts are unlocked. Grace (not a
+co-author of thread 1) approves her stake and submits a spec through the dashboard; the gateway stores its body;
+Alice (thread 1's co-author) approves and settles it from a second browser context with her own provider; one
+pricer pass then moves thread 1's price, and the new price, equal to `hub.price(1)`, appears on the page.
+
+Screenshots go to the test's tmp folder and to `.run/test-artifacts/` (git-ignored); their paths are printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import uvicorn
+from eth_utils import keccak
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from api.app import create_app
+from api.settings import GatewaySettings
+from choir_chain.indexer import Indexer, RetryPolicy
+from choir_chain.paths import PROJECT_ROOT
+from choir_chain.pricer import Pricer, PricerConfig
+
+if TYPE_CHECKING:
+    from conftest import World
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / ".run" / "test-artifacts"
+WAIT_MS = 20_000
+expect.set_options(timeout=WAIT_MS)
+THREAD = 1
+
+KECCAK_VECTORS = ["", "abc", "a" * 135, "a" * 136, "a" * 137, "b" * 300, "héllo wörld ✓ 🎶 " * 12]
+"""Empty input, a short one, both sides of the 136-byte block edge, several blocks, multi-byte UTF-8."""
+
+PROVIDER = """
+(() => {
+  const RPC = %(rpc)s, ACCOUNT = %(account)s;
+  let id = 0;
+  const listeners = {};
+  window.ethereum = {
+    isChoirTestWallet: true,
+    async request({ method, params }) {
+      if (method === "eth_requestAccounts" || method === "eth_accounts") return [ACCOUNT];
+      if (method === "eth_sendTransaction" && params[0].from.toLowerCase() !== ACCOUNT.toLowerCase()) {
+        throw Object.assign(new Error("the wallet cannot sign for " + params[0].from), { code: 4100 });
+      }
+      const reply = await fetch(RPC, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params || [] }),
+      }).then((r) => r.json());
+      if (reply.error) {
+        throw Object.assign(new Error(reply.error.message), { code: reply.error.code, data: reply.error.data });
+      }
+      return reply.result;
+    },
+    on(event, fn) { (listeners[event] ||= []).push(fn); },
+    removeListener(event, fn) { listeners[event] = (listeners[event] || []).filter((f) => f !== fn); },
+  };
+})();
+"""
+
+
+def chromium_executable() -> str:
+    if CHROMIUM.is_file():
+        return str(CHROMIUM)
+    found = shutil.which("chromium")
+    if found is None:
+        pytest.fail(
+            "Chromium not found at /usr/bin/chromium: run `make setup` (tools/chromium/ensure.sh installs Debian's "
+            "chromium package)",
+            pytrace=False,
+        )
+    return found
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Background services: the gateway under uvicorn, the indexer following the chain, one pricer pass
+# ------------------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serving(settings: GatewaySettings) -> Iterator[str]:
+    """The gateway on a free loopback port (port 0: the OS picks it); yields its base URL."""
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the gateway did not start (see the log above)")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        assert not thread.is_alive(), "the gateway did not stop"
+
+
+@contextlib.contextmanager
+def following(world: World) -> Iterator[None]:
+    """An indexer following the chain into the gateway's database until the block ends."""
+    stop = threading.Event()
+    indexer = Indexer(
+        world.run.rpc_url,
+        world.run.deployment.manifest,
+        world.database_url,
+        poll_interval=0.2,
+        retry=RetryPolicy(initial=0.05, maximum=0.5),
+        stop=stop,
+    )
+    thread = threading.Thread(target=indexer.follow, name="indexer", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+        indexer.close()
+        assert not thread.is_alive(), "the indexer did not stop"
+
+
+def price_once(world: World, database_url: str) -> list[dict[str, Any]]:
+    """One pricer pass (`run(once=True)`: every round due now), indexing into a database of its own."""
+    events: list[dict[str, Any]] = []
+    config = PricerConfig(retry=RetryPolicy(initial=0.001, maximum=0.01), poll_interval=0.01)
+    run = world.run
+    manifest = run.deployment.manifest
+    with Pricer(run.rpc_url, manifest, run.actors.pricer, database_url, config=config, emit=events.append) as pricer:
+        pricer.run(once=True)
+    return events
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Browser helpers
+# ------------------------------------------------------------------------------------------------------------
+
+
+def wallet_context(browser: Browser, rpc_url: str, account: str, problems: list[str]) -> tuple[BrowserContext, Page]:
+    """A browser context whose pages have `window.ethereum` for `account` before any page script runs."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(PROVIDER % {"rpc": json.dumps(rpc_url), "account": json.dumps(account)})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.on("pageerror", lambda err: problems.append(f"{account[:8]} page error: {err}"))
+    return context, page
+
+
+def connect(page: Page, account: str) -> None:
+    page.get_by_test_id("connect").click()
+    expect(page.get_by_test_id("wallet-account")).to_have_attribute("data-account", account)
+
+
+def wait_tx(page: Page, action: str, count: int = 1) -> None:
+    """Wait until the `count`-th entry of `action` in the activity log has finished, and require success."""
+    entries = page.locator(f'[data-testid="tx"][data-action="{action}"]')
+    expect(entries).to_have_count(count)
+    latest = entries.first  # newest first
+    expect(latest).not_to_have_attribute("data-state", "pending")
+    state = latest.get_attribute("data-state")
+    assert state == "ok", f"{action} failed in the dashboard: {latest.inner_text()}"
+
+
+def spec_card(page: Page, author: str) -> Any:
+    return page.locator(f'[data-testid="spec"][data-author="{author}" i]')
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The scenario
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path) -> None:
+    started = time.monotonic()
+    executable = chromium_executable()
+    run = world.run
+    hub, grace, alice = run.deployment.hub, run.actors.grace, run.actors.alice
+    dao = run.deployment.thread(THREAD)
+    assert not dao.functions.isCoauthor(grace.address).call() and dao.functions.isCoauthor(alice.address).call()
+    price_before = hub.functions.price(THREAD).call()
+    body = f"Grace's spec for thread {THREAD}: a dashboard end-to-end check ✓ — {time.time_ns()}"
+    problems: list[str] = []
+    shots: list[Path] = []
+
+    with following(world), serving(world.settings) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            grace_context, page = wallet_context(browser, run.rpc_url, grace.address, problems)
+            page.goto(base + "/")
+
+            # keccak256 in the browser equals eth_utils' on known vectors (block edges, UTF-8)
+            hashes = page.evaluate(
+                "async (inputs) => { const k = await import('/keccak.js'); return inputs.map((s) => k.keccak256(s)); }",
+                KECCAK_VECTORS,
+            )
+            assert hashes[0] == "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+            assert hashes == ["0x" + keccak(text=s).hex() for s in KECCAK_VECTORS]
+
+            # the threads list shows thread 1 with its live price and a price-history chart
+            expect(page.get_by_test_id(f"price-{THREAD}")).to_have_attribute("data-wei", str(price_before))
+            assert page.locator(f'tr[data-thread="{THREAD}"] svg.chart').count() == 1
+            page.locator('button[data-sort="price"]').click()  # sortable; thread 1 stays listed
+            expect(page.get_by_test_id(f"price-{THREAD}")).to_be_visible()
+
+            # thread 1's page
+            page.get_by_test_id(f"thread-link-{THREAD}").click()
+            expect(page.get_by_test_id("thread-price")).to_have_attribute("data-wei", str(price_before))
+            expect(page.get_by_test_id("messages")).to_contain_text("body not stored")
+            connect(page, grace.address)
+            page.get_by_test_id("spec-body").fill(body)
+            expect(page.get_by_test_id("spec-hash")).to_have_text("0x" + keccak(text=body).hex())
+
+            # submitting before the allowance: the gateway refuses, and the page shows its error verbatim
+            with page.expect_response(lambda r: r.url.endswith("/tx/submitSpec")) as refusal:
+                page.get_by_test_id("submit-spec").click()
+            assert refusal.value.status == 409, refusal.value.text()
+            error = refusal.value.json()["error"]
+            failed = page.locator('[data-testid="tx"][data-action="submitSpec"][data-state="fail"]')
+            expect(failed.locator(".error-message")).to_have_text(error["message"])
+            expect(failed.locator(".error-code")).to_contain_text(error["code"])
+
+            # approve the stake, then submit: both mined; the body is stored once the indexer has the spec
+            page.get_by_test_id("approve-stake").click()
+            wait_tx(page, "approve")
+            page.get_by_test_id("submit-spec").click()
+            wait_tx(page, "submitSpec", count=2)
+            wait_tx(page, "content")
+            card = spec_card(page, grace.address)
+            expect(card).to_contain_text(body)
+            spec_id = int(card.get_attribute("data-spec") or "0")
+            assert dao.functions.getSpec(spec_id).call()[0] == grace.address
+            print(f"\nspec {spec_id} submitted through the dashboard after {time.monotonic() - started:.1f}s")
+
+            # Alice, a co-author, approves and settles it from her own browser context and wallet; her event
+            # stream is cut off, so her page lives on polling
+            alice_context, alice_page = wallet_context(browser, run.rpc_url, alice.address, problems)
+            alice_context.route("**/events*", lambda route: route.fulfill(status=503, body="no stream here"))
+            alice_page.goto(f"{base}/#/thread/{THREAD}")
+            expect(alice_page.locator("#live")).to_have_attribute("data-live", "polling")
+            connect(alice_page, alice.address)
+            spec_card(alice_page, grace.address).get_by_test_id("vote-approve").click()
+            wait_tx(alice_page, "vote")
+            expect(spec_card(alice_page, grace.address)).to_contain_text("1 approve")
+            spec_card(alice_page, grace.address).get_by_test_id("settle").click()
+            wait_tx(alice_page, "settle")
+            alice_context.close()
+
+            # Grace's page follows through the event stream: the spec is settled as approved, Grace holds equity
+            expect(page.locator("#live")).to_have_attribute("data-live", "sse")
+            settled = page.locator(f'[data-testid="settled-spec"][data-spec="{spec_id}"]')
+            expect(settled).to_have_attribute("data-status", "approved")
+            expect(page.get_by_test_id("coauthors")).to_contain_text("(you)")
+            assert dao.functions.isCoauthor(grace.address).call()
+
+            # one pricer pass: the new price reaches the page without a reload
+            rounds = [e for e in price_once(world, f"sqlite:///{tmp_path / 'pricer.db'}") if e.get("event") == "round"]
+            price_after = hub.functions.price(THREAD).call()
+            assert rounds and price_after != price_before, (rounds, price_before, price_after)
+            expect(page.get_by_test_id("thread-price")).to_have_attribute("data-wei", str(price_after))
+            # ... and once the indexer has the round, its history (chart, last round) too
+            expect(page.get_by_test_id("last-round")).to_have_text(str(hub.functions.lastRound().call()))
+            expect(page.locator(".pushed")).to_contain_text(f"pushed in round {hub.functions.lastRound().call()}")
+            shots.append(tmp_path / "thread.png")
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+
+            page.locator("a.back").first.click()
+            expect(page.get_by_test_id(f"price-{THREAD}")).to_have_attribute("data-wei", str(price_after))
+            shots.insert(0, tmp_path / "dashboard.png")
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(shots[0]), full_page=True)
+            grace_context.close()
+        finally:
+            browser.close()
+
+    assert not problems, problems
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for shot in shots:
+        copy = ARTIFACTS / shot.name
+        shutil.copyfile(shot, copy)
+        print(f"screenshot: {shot} (copy: {copy})")
+    print(
+        f"thread {THREAD} price {price_before / 10**18:g} -> {price_after / 10**18:g} CHOIR in {len(rounds)} "
+        f"pricer round(s); test body {time.monotonic() - started:.1f}s"
+    )
