@@ -54,10 +54,11 @@ CONTRACT_SOURCES := $(shell find contracts -name '*.sol' -not -path 'contracts/.
 	$(BIN)/ape compile --force
 	@touch $@
 
-run: compile ## Start a local devnet, deploy, and serve (Ctrl-C stops everything)
-	$(BIN)/choir devnet
+run: compile ## Devnet, contracts, demo community, indexer, pricer, gateway (ARGS="--port 9000"); Ctrl-C stops all
+	$(BIN)/choir up $(ARGS)
 
-devnet: run
+devnet: compile ## The chain only: a devnet with the contracts deployed, until Ctrl-C
+	$(BIN)/choir devnet
 
 test: compile ## Run every test: contracts on anvil and on eth-tester, then the Python package
 	$(BIN)/ape test tests
@@ -73,8 +74,8 @@ bench-gas: compile ## Gas per operation on a fresh anvil, beside OpenZeppelin re
 	$(BIN)/python -m choir_chain.bench.gas
 
 lint: setup ## ruff and mypy
-	$(BIN)/ruff check choir_chain api tests
-	$(BIN)/ruff format --check choir_chain api tests
+	$(BIN)/ruff check choir_chain api tests scripts
+	$(BIN)/ruff format --check choir_chain api tests scripts
 	$(BIN)/mypy
 
 lock: ## Regenerate requirements.lock from a clean resolve of pyproject.toml

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from choir_chain.artifacts import ArtifactError
@@ -23,14 +24,14 @@ from choir_chain.indexer.cli import index as index_command
 from choir_chain.manifest import Manifest
 from choir_chain.paths import run_root
 from choir_chain.pricer.cli import pricer as pricer_command
+from choir_chain.seed import SeedError
 from choir_chain.simulation.cli import simulate as simulate_command
+from choir_chain.up import DEFAULT_HOST, DEFAULT_PORT, UpError
 
-app = typer.Typer(
-    help="Choir chain: devnet, deployment and services.", no_args_is_help=True, add_completion=False
-)
+app = typer.Typer(help="Choir chain: devnet, deployment and services.", no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 
-KNOWN_ERRORS = (DevnetError, ArtifactError, TransactionFailed, OSError)
+KNOWN_ERRORS = (DevnetError, ArtifactError, TransactionFailed, SeedError, UpError, OSError)
 
 app.command("index")(index_command)
 app.command("pricer")(pricer_command)
@@ -78,6 +79,73 @@ def devnet(
     console.print(f"devnet stopped; its files are in {folder}")
 
 
+@app.command()
+def up(
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the gateway (dashboard and API).")
+    ] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option(help="Address the gateway listens on.")] = DEFAULT_HOST,
+    no_seed: Annotated[
+        bool, typer.Option("--no-seed", help="Deploy only: no demo threads, specs or proposal.")
+    ] = False,
+    rpc: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc",
+            help="Serve an existing chain at this JSON-RPC URL (with --manifest): no devnet, no deployment, no seed.",
+        ),
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", help="The existing chain's deployment manifest (with --rpc).")
+    ] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for everything the run writes (default .run/up, wiped at each devnet start; "
+            ".run/up-<chain id> with --rpc, kept so indexing resumes)."
+        ),
+    ] = None,
+    no_pricer: Annotated[bool, typer.Option("--no-pricer", help="Run the indexer and the gateway only.")] = False,
+    pricer_account: Annotated[
+        str | None,
+        typer.Option(
+            "--pricer-account",
+            envvar="CHOIR_PRICER_ACCOUNT",
+            help="With --rpc: Ape keystore account of the pricer (else the key in CHOIR_PRICER_KEY; on chain 31337 "
+            "development account 1).",
+        ),
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="With --rpc: drop the run folder's index and re-index from scratch.")
+    ] = False,
+) -> None:
+    """Start everything: a devnet, the contracts, a demo community, the indexer, the pricer and the gateway.
+
+    Prints the dashboard and API URLs; Ctrl-C (or SIGTERM) stops it all and leaves nothing running. With --rpc and
+    --manifest, runs the indexer, the pricer and the gateway over an existing chain instead.
+    """
+    from choir_chain.up import UpOptions
+    from choir_chain.up import up as run_up
+
+    options = UpOptions(
+        host=host,
+        port=port,
+        seed=not no_seed,
+        rpc_url=rpc,
+        manifest=manifest,
+        run_dir=run_dir,
+        pricer=not no_pricer,
+        pricer_account=pricer_account,
+        reset=reset,
+    )
+    try:
+        code = run_up(options, console)
+    except UpError as err:
+        console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
 def _print_devnet(node: Devnet, manifest_path: Path | None) -> None:
     table = Table(title="Choir devnet", show_header=False, title_justify="left")
     table.add_row("RPC", node.rpc_url)
@@ -114,7 +182,10 @@ def main() -> None:
     try:
         app()
     except KNOWN_ERRORS as err:
-        console.print(f"[red]error:[/red] {err}")
+        console.print(
+            f"[red]error:[/red] {escape(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__)}",
+            soft_wrap=True,
+        )
         sys.exit(1)
 
 

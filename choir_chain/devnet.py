@@ -71,6 +71,8 @@ class Devnet:
     mnemonic: str = DEV_MNEMONIC
     balance_ether: int = 1_000_000
     start_timeout: float = 15.0
+    extra_args: tuple[str, ...] = ()
+    """More anvil flags, after the launcher's own (e.g. ``("--fork-url", url)`` for a fork of another chain)."""
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -104,6 +106,7 @@ class Devnet:
             "--mnemonic", self.mnemonic,
             "--balance", str(self.balance_ether),
             "--prune-history",
+            *self.extra_args,
         ]  # fmt: skip
         env = {**os.environ, "HOME": str(home), "FOUNDRY_DISABLE_NIGHTLY_WARNING": "1"}
         with self.log_path.open("ab") as log:
@@ -125,9 +128,7 @@ class Devnet:
                 pass
             time.sleep(0.02)
         self.stop()
-        raise DevnetError(
-            f"anvil did not answer on {self.rpc_url} within {self.start_timeout}s:\n{self._log_tail()}"
-        )
+        raise DevnetError(f"anvil did not answer on {self.rpc_url} within {self.start_timeout}s:\n{self._log_tail()}")
 
     def _log_tail(self, lines: int = 15) -> str:
         try:

@@ -4,9 +4,11 @@ Prints one JSON line per event on stdout (one `round` line per round); start-up 
 go to stderr, errors as one line. The service itself is imported when the command runs, not when `choir`
 starts.
 
-The pricer's private key comes from an environment variable (`--key-env`, default `CHOIR_PRICER_KEY`), never
-from a file or the command line (both end up in shell histories and process lists). On the devnet (chain id
-31337) it defaults to development account 1, which `choir devnet` gives the pricer role.
+The pricer's private key comes from an Ape keystore account (`--account ALIAS`, its passphrase from
+`APE_ACCOUNTS_<ALIAS>_PASSPHRASE`) or from an environment variable (`--key-env`, default `CHOIR_PRICER_KEY`),
+never from a file in the repository or the command line (both end up in shell histories and process lists); see
+`choir_chain.keys`. On the devnet (chain id 31337) it defaults to development account 1, which `choir devnet`
+gives the pricer role; anywhere else the development mnemonic's keys are refused.
 """
 
 from __future__ import annotations
@@ -43,9 +45,7 @@ DEFAULT_CONFIRMATIONS = 12
 
 
 def pricer(
-    rpc: Annotated[
-        str | None, typer.Option("--rpc", envvar="CHOIR_RPC_URL", help="Node JSON-RPC URL.")
-    ] = None,
+    rpc: Annotated[str | None, typer.Option("--rpc", envvar="CHOIR_RPC_URL", help="Node JSON-RPC URL.")] = None,
     manifest: Annotated[
         Path | None, typer.Option("--manifest", envvar="CHOIR_MANIFEST", help="Deployment manifest.")
     ] = None,
@@ -54,16 +54,24 @@ def pricer(
         typer.Option(
             "--db",
             envvar="CHOIR_DB_URL",
-            help="The indexer database the pricer keeps up to date and reads (default: choir.db in the run "
-            "folder).",
+            help="The indexer database the pricer keeps up to date and reads (default: choir.db in the run folder).",
+        ),
+    ] = None,
+    account_alias: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            envvar="CHOIR_PRICER_ACCOUNT",
+            help="Ape keystore account holding the pricer's key (~/.ape/accounts/<alias>.json, or under "
+            "$APE_DATA_FOLDER); its passphrase comes from APE_ACCOUNTS_<alias>_PASSPHRASE.",
         ),
     ] = None,
     key_env: Annotated[
         str,
         typer.Option(
             "--key-env",
-            help="Environment variable holding the pricer's private key (hex). On chain 31337 an unset "
-            "variable means development account 1.",
+            help="Environment variable holding the pricer's private key (hex), when no --account is given. On "
+            "chain 31337 an unset variable means development account 1.",
         ),
     ] = DEFAULT_KEY_ENV,
     confirmations: Annotated[
@@ -71,9 +79,7 @@ def pricer(
         typer.Option(min=0, help="Blocks to stay behind the head (default: 0 on a devnet, 12 elsewhere)."),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Most threads per round.")] = 100,
-    poll_interval: Annotated[
-        float, typer.Option(min=0.01, help="Seconds between looks at the chain when idle.")
-    ] = 1.0,
+    poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds between looks at the chain when idle.")] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Submit every round due now, then exit.")] = False,
 ) -> None:
     """Price every thread after each settlement and push the prices on chain in rounds.
@@ -88,7 +94,7 @@ def pricer(
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     try:
-        _run(rpc, manifest, db, key_env, confirmations, batch_size, poll_interval, once)
+        _run(rpc, manifest, db, account_alias, key_env, confirmations, batch_size, poll_interval, once)
     except (PricerError, IndexerError, ArtifactError, OSError, ValidationError, SQLAlchemyError) as err:
         console.print(f"[red]error:[/red] {_one_line(err)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -100,6 +106,7 @@ def _run(
     rpc: str | None,
     manifest_path: Path | None,
     db: str | None,
+    account_alias: str | None,
     key_env: str,
     confirmations: int | None,
     batch_size: int,
@@ -114,7 +121,7 @@ def _run(
     if manifest_path is None:
         raise PricerError("no deployment manifest: pass --manifest or set CHOIR_MANIFEST")
     manifest = Manifest.read(manifest_path)
-    account = load_account(key_env, manifest.chain_id)
+    account = load_account(key_env, manifest.chain_id, alias=account_alias)
     if confirmations is None:
         devnet = manifest.chain_id == DEVNET_CHAIN_ID
         confirmations = DEVNET_CONFIRMATIONS if devnet else DEFAULT_CONFIRMATIONS
@@ -145,22 +152,24 @@ def _run(
         console.print(f"pricer stopped at round {last}", highlight=False)
 
 
-def load_account(key_env: str, chain_id: int) -> LocalAccount:
-    """The pricer's account from the private key in `$key_env`; on the devnet, development account 1 if the
-    variable is unset. The key itself never appears in a message."""
-    from eth_account import Account
-
+def load_account(key_env: str, chain_id: int, *, alias: str | None = None) -> LocalAccount:
+    """The pricer's account: from the Ape keystore account `alias` if given, else from the private key in
+    `$key_env`; on the devnet, development account 1 if neither is given. Off the devnet the development
+    mnemonic's keys are refused. The key itself never appears in a message."""
     from choir_chain.chain import dev_accounts
+    from choir_chain.keys import SignerError, load_signer
 
-    key = os.environ.get(key_env, "").strip()
-    if not key:
+    if not alias and not os.environ.get(key_env, "").strip():
         if chain_id == DEVNET_CHAIN_ID:
             return dev_accounts(DEV_MNEMONIC, DEVNET_PRICER_ACCOUNT + 1)[DEVNET_PRICER_ACCOUNT]
-        raise PricerError(f"no pricer key: set {key_env} to the pricer's private key (hex)")
+        raise PricerError(
+            f"no pricer key: set {key_env} to the pricer's private key (hex), or pass --account with an Ape "
+            "keystore account"
+        )
     try:
-        return Account.from_key(key)
-    except (ValueError, TypeError):
-        raise PricerError(f"{key_env} does not hold a valid private key (64 hex digits)") from None
+        return load_signer(alias, key_env, chain_id=chain_id)
+    except SignerError as err:
+        raise PricerError(str(err)) from None
 
 
 def _print_event(event: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import pytest
 import requests
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from indexer_support import FlakyProxy, content, dump, gid, time_travel
 from typer.testing import CliRunner
@@ -587,8 +588,13 @@ def test_cli_follows_until_ctrl_c(fresh: World, reference: Outcome, tmp_path: Pa
 
 
 def test_the_key_comes_from_the_environment(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    own = Account.create()
+    monkeypatch.setenv("MY_KEY", "0x" + bytes(own.key).hex())
+    assert load_account("MY_KEY", 11155111).address == own.address
     monkeypatch.setenv("MY_KEY", "0x" + bytes(world.pricer.key).hex())
-    assert load_account("MY_KEY", 11155111).address == world.pricer.address
+    assert load_account("MY_KEY", 31337).address == world.pricer.address
+    with pytest.raises(PricerError, match="development mnemonic"):  # anyone can sign for it
+        load_account("MY_KEY", 11155111)
     monkeypatch.delenv("MY_KEY")
     assert load_account("MY_KEY", 31337).address == world.pricer.address  # devnet: development account 1
     with pytest.raises(PricerError, match="no pricer key: set MY_KEY"):
@@ -623,7 +629,10 @@ def test_cli_needs_a_key_off_the_devnet(fresh: World, tmp_path: Path) -> None:
     args = ["pricer", "--rpc", fresh.rpc_url, "--manifest", str(path), "--once"]
     result = CliRunner().invoke(app, args, env={"CHOIR_PRICER_KEY": ""})
     assert result.exit_code == 1
-    assert result.stderr.strip() == "error: no pricer key: set CHOIR_PRICER_KEY to the pricer's private key (hex)"
+    assert result.stderr.strip() == (
+        "error: no pricer key: set CHOIR_PRICER_KEY to the pricer's private key (hex), or pass --account with an "
+        "Ape keystore account"
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,431 @@
+"""A small demo community on a fresh devnet deployment, from the development accounts (`choir up` runs it).
+
+Four threads with root messages; co-authors who joined through approved specs; specs denied, split, expired
+and left pending; posts and specs citing messages of other threads; a reward per approved message set by the
+pricer account; and a governor for the first thread with an open proposal (a treasury transfer) holding one
+vote. Every message body is kept, so the gateway's content store can serve them (`SeedResult.bodies`).
+
+The script is deterministic: the same deployment gets the same threads, messages, outcomes, shares and proposal
+id every time (block timestamps follow the clock, everything else follows the script). It moves the devnet's
+clock (`evm_increaseTime`, `evm_mine`) past a spec's approval window and a proposal's voting delay, so it needs
+a devnet, never a real chain.
+
+Accounts (development mnemonic, index: role): 0 admin (holds the genesis supply and funds everyone), 1 pricer,
+2 Alice, 3 Bob, 4 Carol, 5 Dave, 6 Erin, 7 Frank, 8 Grace, 9 Heidi.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from choir_chain import artifacts
+from choir_chain.deploy import CHOIR, Deployment
+from choir_chain.devnet import DEVNET_CHAIN_ID
+
+NAMES = ("Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi")
+"""The community: development accounts 2 to 9."""
+ACCOUNTS_NEEDED = 2 + len(NAMES)
+FUNDING = 10_000 * CHOIR
+"""CHOIR the admin sends each member."""
+YEAR = 365 * 24 * 3600
+FOR = 1
+"""`support` of a vote for a proposal (OpenZeppelin GovernorCountingSimple)."""
+PROPOSAL_AMOUNT = 5 * CHOIR
+PROPOSAL_DESCRIPTION = "Pay Grace 5 CHOIR from the treasury for summarising the first week of this thread"
+
+
+class SeedError(RuntimeError):
+    """The deployment or the chain cannot be seeded (not a devnet, too few accounts)."""
+
+
+def gid(thread_id: int, index: int) -> int:
+    """Global message id: `threadId << 64 | index`."""
+    return thread_id << 64 | index
+
+
+def content_hash(body: str) -> str:
+    """`0x` + keccak256 of the body's UTF-8 bytes, as the indexer and the content store write it."""
+    return "0x" + keccak(text=body).hex()
+
+
+@dataclass(frozen=True)
+class SeededThread:
+    thread_id: int
+    address: str
+    creator: str
+    title: str
+
+
+@dataclass(frozen=True)
+class SeededMessage:
+    thread_id: int
+    index: int
+    global_id: int
+    author: str
+    kind: str
+    """`root`, `post` or `spec`."""
+    body: str
+    content_hash: str
+    citations: list[int]
+    status: str | None = None
+    """A spec's outcome: `pending`, `approved`, `denied`, `split` or `expired`."""
+
+
+@dataclass(frozen=True)
+class SeededProposal:
+    thread_id: int
+    governor: str
+    proposal_id: int
+    proposer: str
+    description: str
+    votes_for: int
+
+
+@dataclass
+class SeedResult:
+    """What `seed` created."""
+
+    accounts: dict[str, str]
+    """Name -> address of every account the script used."""
+    threads: list[SeededThread] = field(default_factory=list)
+    messages: list[SeededMessage] = field(default_factory=list)
+    proposal: SeededProposal | None = None
+    rewards: dict[int, int] = field(default_factory=dict)
+    """Epoch -> reward per approved message the pricer account set."""
+    last_block: int = 0
+
+    def bodies(self) -> dict[str, str]:
+        """Content hash -> message body, for every message the script posted."""
+        return {m.content_hash: m.body for m in self.messages}
+
+    def specs(self, status: str | None = None) -> list[SeededMessage]:
+        return [m for m in self.messages if m.kind == "spec" and (status is None or m.status == status)]
+
+    def as_json(self) -> str:
+        """JSON (ids as decimal strings where they exceed 2^53, as the gateway answers them)."""
+        data: dict[str, Any] = asdict(self)
+        for message in data["messages"]:
+            message["global_id"] = str(message["global_id"])
+            message["citations"] = [str(c) for c in message["citations"]]
+        if data["proposal"] is not None:
+            data["proposal"]["proposal_id"] = str(data["proposal"]["proposal_id"])
+            data["proposal"]["votes_for"] = str(data["proposal"]["votes_for"])
+        data["rewards"] = {str(epoch): str(reward) for epoch, reward in self.rewards.items()}
+        return json.dumps(data, indent=2) + "\n"
+
+
+class _Seeder:
+    """The script's accounts and the helpers its steps share."""
+
+    def __init__(self, deployment: Deployment, accounts: Sequence[LocalAccount]) -> None:
+        if len(accounts) < ACCOUNTS_NEEDED:
+            raise SeedError(f"seeding needs {ACCOUNTS_NEEDED} development accounts, got {len(accounts)}")
+        self.deployment = deployment
+        self.chain = deployment.chain
+        self.w3 = deployment.chain.w3
+        if self.chain.chain_id != DEVNET_CHAIN_ID:
+            raise SeedError(
+                f"seeding moves the clock of a devnet (chain {DEVNET_CHAIN_ID}), not chain {self.chain.chain_id}"
+            )
+        self.admin, self.pricer = accounts[0], accounts[1]
+        self.people = dict(zip(NAMES, accounts[2:ACCOUNTS_NEEDED], strict=True))
+        named: dict[str, str] = {"admin": self.admin.address, "pricer": self.pricer.address}
+        named.update((name, account.address) for name, account in self.people.items())
+        self.result = SeedResult(accounts=named)
+        self.threads: dict[int, Contract] = {}
+        self.messages: dict[tuple[int, int], SeededMessage] = {}
+
+    # --- chain helpers --------------------------------------------------------------------------------------
+
+    def send(self, call: ContractFunction, sender: LocalAccount) -> int:
+        """Send `call` from `sender`; the block it was mined in."""
+        return int(self.chain.transact(call, sender)["blockNumber"])
+
+    def advance(self, seconds: int) -> None:
+        """Let `seconds` pass on the devnet and mine a block at the new time."""
+        self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    def person(self, name: str) -> LocalAccount:
+        return self.people[name]
+
+    # --- the protocol's actions -----------------------------------------------------------------------------
+
+    def set_reward(self) -> None:
+        """The pricer sets the current epoch's reward per approved message, as its service would: the emission
+        rate over the approvals of the day before the epoch (none, at every point the script calls this)."""
+        from choir_chain.pricer.rewards import reward_per_message
+
+        distributor = self.deployment.distributor
+        if distributor is None:
+            return
+        epoch = int(distributor.functions.currentEpoch().call())
+        if int(distributor.functions.rewardPerMessage(epoch).call()) != 0:
+            return
+        start = int(distributor.functions.epochStart(epoch).call())
+        launch = int(distributor.functions.launchTime().call())
+        reward = reward_per_message((start - launch) / YEAR, 0)
+        self.send(distributor.functions.setRewardPerMessage(epoch, reward), self.pricer)
+        self.result.rewards[epoch] = reward
+
+    def create_thread(self, name: str, title: str, body: str) -> int:
+        author = self.person(name)
+        self.send(self.deployment.hub.functions.createThread(keccak(text=body)), author)
+        thread_id = int(self.deployment.hub.functions.threadCount().call())
+        thread = self.deployment.thread(thread_id)
+        self.threads[thread_id] = thread
+        self.result.threads.append(SeededThread(thread_id, thread.address, author.address, title))
+        self._record(thread_id, 0, name, "root", body, [])
+        return thread_id
+
+    def post(self, thread_id: int, name: str, body: str, citations: Sequence[int] = ()) -> int:
+        thread = self.threads[thread_id]
+        index = int(thread.functions.messageCount().call())
+        self.send(thread.functions.post(keccak(text=body), list(citations)), self.person(name))
+        self._record(thread_id, index, name, "post", body, citations)
+        return index
+
+    def spec(self, thread_id: int, name: str, body: str, citations: Sequence[int] = (), stake_times: int = 1) -> int:
+        """Stake `stake_times` the thread's current price on a message; its spec id."""
+        thread = self.threads[thread_id]
+        author = self.person(name)
+        stake = int(self.deployment.hub.functions.price(thread_id).call()) * stake_times
+        self.send(self.deployment.token.functions.approve(thread.address, stake), author)
+        index = int(thread.functions.messageCount().call())
+        self.send(thread.functions.submitSpec(keccak(text=body), list(citations), stake), author)
+        self._record(thread_id, index, name, "spec", body, citations, status="pending")
+        return index
+
+    def vote(self, thread_id: int, spec_id: int, votes: dict[str, bool]) -> None:
+        for name, approve in votes.items():
+            self.send(self.threads[thread_id].functions.vote(spec_id, approve), self.person(name))
+
+    def settle(self, thread_id: int, spec_id: int, by: str) -> str:
+        thread = self.threads[thread_id]
+        self.send(thread.functions.settle(spec_id), self.person(by))
+        status = ("none", "pending", "approved", "denied", "split", "expired")[
+            thread.functions.getSpec(spec_id).call()[8]
+        ]
+        message = self.messages[(thread_id, spec_id)]
+        self.messages[(thread_id, spec_id)] = SeededMessage(**{**asdict(message), "status": status})
+        return status
+
+    def claim(self, thread_id: int, spec_ids: list[int], name: str) -> None:
+        self.send(self.threads[thread_id].functions.claimCuratorRewards(spec_ids), self.person(name))
+
+    def propose_transfer(self, thread_id: int, proposer: str, to: str, amount: int, description: str) -> None:
+        """Create the thread's governor, propose a treasury transfer, let the voting delay pass, vote for it."""
+        hub, thread = self.deployment.hub, self.threads[thread_id]
+        self.send(hub.functions.createGovernor(thread_id), self.person(proposer))
+        governor = self.chain.contract(artifacts.load("ThreadGovernor"), hub.functions.governorOf(thread_id).call())
+        self.advance(2)  # proposing needs shares one second before
+        calldata = thread.functions.transferTreasury(self.person(to).address, amount)._encode_transaction_data()
+        targets, values, calldatas = [thread.address], [0], [calldata]
+        self.send(governor.functions.propose(targets, values, calldatas, description), self.person(proposer))
+        proposal_id = int(governor.functions.hashProposal(targets, values, calldatas, keccak(text=description)).call())
+        voting_delay = int(governor.functions.votingDelay().call())
+        self.advance(voting_delay + 1)  # the vote opens
+        self.send(governor.functions.castVote(proposal_id, FOR), self.person(proposer))
+        _against, votes_for, _abstain = governor.functions.proposalVotes(proposal_id).call()
+        self.result.proposal = SeededProposal(
+            thread_id=thread_id,
+            governor=governor.address,
+            proposal_id=proposal_id,
+            proposer=self.person(proposer).address,
+            description=description,
+            votes_for=int(votes_for),
+        )
+
+    def _record(
+        self,
+        thread_id: int,
+        index: int,
+        name: str,
+        kind: str,
+        body: str,
+        citations: Sequence[int],
+        status: str | None = None,
+    ) -> None:
+        self.messages[(thread_id, index)] = SeededMessage(
+            thread_id=thread_id,
+            index=index,
+            global_id=gid(thread_id, index),
+            author=self.person(name).address,
+            kind=kind,
+            body=body,
+            content_hash=content_hash(body),
+            citations=list(citations),
+            status=status,
+        )
+
+
+def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult:
+    """Seed the demo community on a fresh devnet deployment whose pricer is `accounts[1]` (as `choir devnet`
+    and `choir up` deploy it). `accounts`: the first ten development accounts. Raises `SeedError` off the
+    devnet, `TransactionFailed` if a step reverts (e.g. a deployment that is not fresh)."""
+    s = _Seeder(deployment, accounts)
+    token = deployment.token
+    for account in s.people.values():
+        s.send(token.functions.transfer(account.address, FUNDING), s.admin)
+    s.set_reward()
+
+    summaries = s.create_thread(
+        "Alice",
+        "Summaries that stay true to a thread",
+        "What makes a summary of a long thread trustworthy? Let's agree on a checklist: what a summary must keep, "
+        "what it may drop, and how it cites the messages it condenses.",
+    )
+    reading = s.create_thread(
+        "Bob",
+        "A reading list on mechanism design",
+        "A reading list on mechanism design for small online communities: one paper or post per message, each "
+        "with two lines on why it matters.",
+    )
+    garden = s.create_thread(
+        "Carol",
+        "Field notes: a community garden run as a DAO",
+        "Field notes from a year of running our community garden's budget as a DAO: what worked, and what we "
+        "would change.",
+    )
+    voting = s.create_thread(
+        "Dave",
+        "Is quadratic voting worth its complexity?",
+        "Is quadratic voting worth its complexity for a group of ten? Arguments for and against, please; I will "
+        "keep a tally.",
+    )
+    s.advance(2)  # co-authors vote on a spec only with shares one second before its submission
+
+    # Co-authors post freely, citing each other's threads.
+    s.post(
+        summaries,
+        "Alice",
+        "Starting point: a summary cites every message it condenses, so a reader can check it. Bob's reading "
+        "list does this for papers.",
+        [gid(reading, 0)],
+    )
+    s.post(
+        reading,
+        "Bob",
+        "First entry: Hurwicz, 'The Design of Mechanisms for Resource Allocation' (1973). Why: incentive "
+        "compatibility in plain words. Short notes, as Alice's checklist asks.",
+        [gid(summaries, 0)],
+    )
+
+    # Approved specs: their authors join as co-authors; each approval earns the thread the epoch's reward, a
+    # tenth of it shared with the other threads the spec cites.
+    bob_spec = s.spec(
+        summaries,
+        "Bob",
+        "Checklist draft: (1) keep every open question; (2) keep dissent, with its author; (3) cite sources by "
+        "message id; (4) drop greetings and repetition. Carol's garden notes show how dissent gets lost.",
+        [gid(summaries, 1), gid(garden, 0)],
+    )
+    s.vote(summaries, bob_spec, {"Alice": True})
+    s.settle(summaries, bob_spec, by="Bob")
+    erin_spec = s.spec(
+        reading,
+        "Erin",
+        "Entry: Lalley and Weyl, 'Quadratic Voting: How Mechanism Design Can Radicalize Democracy' (2018). Why: "
+        "the cleanest statement of the idea Dave's thread questions.",
+        [gid(voting, 0)],
+        stake_times=2,
+    )
+    s.vote(reading, erin_spec, {"Bob": True})
+    s.settle(reading, erin_spec, by="Erin")
+    frank_spec = s.spec(
+        garden,
+        "Frank",
+        "Note: a weekly summary like the one Alice describes is what kept our newcomers informed; without it "
+        "meetings doubled in length.",
+        [gid(summaries, 0)],
+    )
+    s.vote(garden, frank_spec, {"Carol": True})
+    s.settle(garden, frank_spec, by="Frank")
+    # Nobody will vote on this one: it expires when its approval window ends.
+    heidi_for = s.spec(
+        voting,
+        "Heidi",
+        "For: quadratic voting lets a minority with strong preferences be heard without giving it a veto.",
+    )
+    s.advance(2)  # the new co-authors may vote on the specs that follow
+
+    carol_spec = s.spec(
+        summaries,
+        "Carol",
+        "Add (5): a summary says what changed since the previous one. Without it, readers re-read everything.",
+        [gid(summaries, bob_spec)],
+    )
+    s.vote(summaries, carol_spec, {"Alice": True, "Bob": True})
+    s.settle(summaries, carol_spec, by="Carol")
+    # Denied: both co-authors deny; the stake goes to the deniers (Bob claims his part, Erin not yet).
+    grace_denied = s.spec(
+        reading,
+        "Grace",
+        "Entry: my own blog post on token-weighted polls. Why: it is mine.",
+    )
+    s.vote(reading, grace_denied, {"Bob": False, "Erin": False})
+    s.settle(reading, grace_denied, by="Bob")
+    s.claim(reading, [grace_denied], "Bob")
+    s.advance(2)  # Carol may vote on the next spec of thread 1
+
+    # Split: one approval, two denials; the deniers share two thirds of the stake, the treasury keeps the rest.
+    heidi_split = s.spec(
+        summaries,
+        "Heidi",
+        "Summaries should be written by an editor chosen by lot each week, not by whoever volunteers.",
+        [gid(reading, 0)],
+    )
+    s.vote(summaries, heidi_split, {"Alice": True, "Bob": False, "Carol": False})
+    s.settle(summaries, heidi_split, by="Heidi")
+
+    # The approval window passes: Heidi's spec in Dave's thread expires, its stake goes to the treasury.
+    window = int(s.threads[voting].functions.approvalWindow().call())
+    s.advance(window + 1)
+    s.settle(voting, heidi_for, by="Dave")
+    s.set_reward()  # a new epoch: the pricer sets its reward
+
+    s.post(
+        summaries,
+        "Bob",
+        "Dave's question applies to us as well: whose summary counts when co-authors disagree? Checklist item "
+        "(5) helps a reader see it.",
+        [gid(voting, 0), gid(summaries, carol_spec)],
+    )
+    s.post(
+        voting,
+        "Dave",
+        "Tally so far: one argument for (it expired unreviewed, my fault); Erin's reading-list entry makes the "
+        "case better than I could, and Carol's garden shows a group of ten deciding without it.",
+        [gid(reading, erin_spec), gid(garden, 0)],
+    )
+
+    # Left pending: one with a vote already cast, one untouched.
+    grace_pending = s.spec(
+        garden,
+        "Grace",
+        "Suggestion: publish the garden's weekly summary with change notes, as item (5) of Alice's checklist.",
+        [gid(summaries, carol_spec)],
+    )
+    s.vote(garden, grace_pending, {"Carol": True})
+    s.spec(
+        voting,
+        "Erin",
+        "Against: for ten people a conversation beats any voting rule; the reading list agrees more than it admits.",
+        [gid(reading, 0)],
+    )
+
+    # Thread 1 gets its governor; Alice proposes paying Grace from the treasury and votes for it. The proposal
+    # stays open for the voting period.
+    s.propose_transfer(summaries, "Alice", "Grace", PROPOSAL_AMOUNT, PROPOSAL_DESCRIPTION)
+
+    s.result.messages = [s.messages[key] for key in sorted(s.messages)]
+    s.result.last_block = int(s.w3.eth.block_number)
+    return s.result

@@ -1,0 +1,136 @@
+"""The staged deployment engine behind `scripts/deploy.py`, in process on a devnet (sending by impersonation, as a
+dry run does): resuming after a call mined but not recorded, or a deployment recorded but never sent; resuming
+from a manifest alone; waiting for pending transactions; option and parameter checks. The Ape script itself is
+exercised end to end in test_testnet_deploy.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+from web3.types import Nonce
+from web3.utils.address import get_create_address
+
+from choir_chain.chain import Chain, dev_accounts
+from choir_chain.deploy import CHOIR, deploy
+from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
+from choir_chain.rollout import (
+    PRICER_ROLE,
+    DeployConfig,
+    DeployError,
+    ImpersonatingSender,
+    Outcome,
+    Progress,
+    Rollout,
+    SimulatedFailure,
+    StepRecord,
+    parameters_from,
+)
+
+
+@pytest.fixture
+def devnet(tmp_path: Path) -> Iterator[Devnet]:
+    with Devnet(tmp_path / "anvil") as node:
+        yield node
+
+
+def new_rollout(w3: Web3, progress: Progress, folder: Path, outcomes: list[Outcome], fail: str = "") -> Rollout:
+    sender = ImpersonatingSender(w3, progress.deployer)
+    return Rollout(w3, progress, sender, save=lambda p: p.write(folder), report=outcomes.append, fail_after=fail)
+
+
+def test_resumes_after_a_call_mined_but_not_recorded(devnet: Devnet, tmp_path: Path) -> None:
+    w3 = Web3(Web3.HTTPProvider(devnet.rpc_url))
+    deployer, pricer = dev_accounts(DEV_MNEMONIC, 2)
+    admin = Account.create().address
+    config = DeployConfig(deployer.address, admin, pricer.address, admin)
+    folder, outcomes = tmp_path / "deployments", list[Outcome]()
+    with pytest.raises(SimulatedFailure, match="grant-minter:unrecorded"):
+        new_rollout(w3, Progress.start(31337, config), folder, outcomes, "grant-minter:unrecorded").run()
+    progress = Progress.read(Progress.path_for(folder, 31337))
+    assert progress.steps["grant-minter"].status == "sent"
+    nonce = w3.eth.get_transaction_count(deployer.address)
+    outcomes.clear()
+    manifest = new_rollout(w3, progress, folder, outcomes).run()
+    status = {o.step.name: o.status for o in outcomes}
+    assert [s for s, x in status.items() if x == "done before"] == [
+        "deploy-token", "deploy-hub", "deploy-governor", "set-governance", "deploy-distributor",
+    ]  # fmt: skip
+    assert status["grant-minter"] == "found"  # its effect was on chain: not sent twice
+    assert w3.eth.get_transaction_count(deployer.address) == nonce + 10 == nonce + list(status.values()).count("sent")
+    distributor = manifest.contracts["RewardsDistributor"].address
+    assert manifest.roles == {"admin": admin, "pricer": pricer.address, "minter": distributor, "genesis": admin}
+
+
+def test_a_deployment_recorded_but_never_sent_is_sent(devnet: Devnet, tmp_path: Path) -> None:
+    w3 = Web3(Web3.HTTPProvider(devnet.rpc_url))
+    deployer = dev_accounts(DEV_MNEMONIC, 1)[0]
+    rpc_call(devnet.rpc_url, "eth_sendTransaction", [{"from": deployer.address, "to": deployer.address}])
+    nonce = w3.eth.get_transaction_count(deployer.address)
+    config = DeployConfig(deployer.address, deployer.address, Account.create().address, deployer.address)
+    progress = Progress.start(31337, config)
+    # Recorded as about to go out with the nonce just used by another transaction: nothing was deployed there.
+    progress.steps["deploy-token"] = StepRecord(status="sent", nonce=nonce - 1, sent_after_block=0)
+    outcomes = list[Outcome]()
+    with pytest.raises(SimulatedFailure):
+        new_rollout(w3, progress, tmp_path, outcomes, "deploy-token").run()
+    assert [(o.step.name, o.status) for o in outcomes] == [("deploy-token", "sent")]
+    assert outcomes[0].record.address == get_create_address(deployer.address, Nonce(nonce))
+
+
+def test_resumes_from_a_manifest_alone(devnet: Devnet, tmp_path: Path) -> None:
+    """A chain deployed by `choir_chain.deploy` (the devnet deployer) has a manifest and no progress file: a run
+    finds every step done and sends nothing."""
+    w3 = Web3(Web3.HTTPProvider(devnet.rpc_url))
+    deployer, pricer = dev_accounts(DEV_MNEMONIC, 2)
+    deployment = deploy(Chain.connect(devnet.rpc_url), deployer, pricer=pricer.address)
+    folder = tmp_path / "deployments"
+    deployment.manifest.write(folder)
+    progress = Progress.from_manifest(deployment.manifest)
+    nonce, outcomes = w3.eth.get_transaction_count(deployer.address), list[Outcome]()
+    manifest = new_rollout(w3, progress, folder, outcomes).run()
+    assert {o.status for o in outcomes} <= {"done before", "found"}
+    assert w3.eth.get_transaction_count(deployer.address) == nonce
+    assert {n: c.address for n, c in manifest.contracts.items()} == {
+        n: c.address for n, c in deployment.manifest.contracts.items()
+    }
+
+
+def test_waits_for_pending_transactions(devnet: Devnet, tmp_path: Path) -> None:
+    w3 = Web3(Web3.HTTPProvider(devnet.rpc_url))
+    deployer = dev_accounts(DEV_MNEMONIC, 1)[0]
+    config = DeployConfig(deployer.address, deployer.address, Account.create().address, deployer.address)
+    rollout = new_rollout(w3, Progress.start(31337, config), tmp_path, [])
+    rpc_call(devnet.rpc_url, "evm_setAutomine", [False])
+    rpc_call(devnet.rpc_url, "eth_sendTransaction", [{"from": deployer.address, "to": deployer.address}])
+    with pytest.raises(DeployError, match=r"1 transaction\(s\) of the deployer .* still pending"):
+        rollout.wait_until_idle(timeout=0.3, poll=0.05)
+    rpc_call(devnet.rpc_url, "evm_mine")
+    rollout.wait_until_idle(timeout=0.3, poll=0.05)
+
+
+def test_options_and_parameters_are_checked() -> None:
+    with pytest.raises(DeployError, match="unknown parameter 'min_prize'"):
+        parameters_from({"min_prize": 1})
+    hub, governance = parameters_from({"min_price": 2 * CHOIR, "governance.quorum_bps": 6_000})
+    assert hub.min_price == 2 * CHOIR and governance.quorum_bps == 6_000 and governance.voting_period == 3 * 86_400
+    a, b = Account.create().address, Account.create().address
+    progress = Progress.start(11155111, DeployConfig(a, b, b, b))
+    assert progress.differences(DeployConfig(a, b, b, b)) == []
+    assert progress.differences(DeployConfig(b, a, b, b, hub)) == [
+        f"deployer: started with {a}, now {b}",
+        f"admin: started with {b}, now {a}",
+        f"parameter min_price: started with {CHOIR}, now {2 * CHOIR}",
+    ]
+
+
+def test_a_step_that_would_revert_is_named(devnet: Devnet) -> None:
+    w3 = Web3(Web3.HTTPProvider(devnet.rpc_url))
+    deployer, stranger = dev_accounts(DEV_MNEMONIC, 2)
+    hub = deploy(Chain.connect(devnet.rpc_url), deployer).hub
+    sender = ImpersonatingSender(w3, stranger.address)  # not the hub's admin
+    with pytest.raises(DeployError, match=r"ChoirHub\.grantRole would revert"):
+        sender.transact("ChoirHub", hub.address, "grantRole", (PRICER_ROLE, stranger.address))

@@ -1,0 +1,260 @@
+"""`choir up` (`make run`) end to end: devnet, deployment, seed, indexer, pricer and gateway start; the gateway
+serves the seeded community; Ctrl-C / SIGTERM stop everything and leave no process behind; a busy port is a
+one-line error; `--rpc`/`--manifest` serve an existing chain without touching it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from web3 import Web3
+
+from choir_chain import artifacts
+from choir_chain.chain import Chain, dev_accounts
+from choir_chain.deploy import deploy
+from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port
+
+CHOIR = [sys.executable, "-m", "choir_chain.cli"]
+START_TIMEOUT = 240.0
+"""Seconds for `choir up` to answer (a loaded CI machine imports, deploys and seeds slowly)."""
+STOP_TIMEOUT = 15.0
+ENV = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
+
+
+@dataclass
+class Up:
+    process: subprocess.Popen[bytes]
+    run_dir: Path
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def state(self) -> dict[str, Any]:
+        return dict(json.loads((self.run_dir / "up.json").read_text()))
+
+    def get(self, path: str) -> Any:
+        reply = requests.get(self.url + path, timeout=10)
+        assert reply.status_code == 200, (path, reply.status_code, reply.text[:300])
+        return reply.json()
+
+    def stop(self, signum: int = signal.SIGINT) -> tuple[int, float]:
+        """Send `signum`; the exit status and how long the exit took."""
+        started = time.monotonic()
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=STOP_TIMEOUT)
+        return code, time.monotonic() - started
+
+
+def wait_for(what: str, check: Callable[[], Any], up: Up, timeout: float = START_TIMEOUT) -> Any:
+    """Poll `check` until it returns something truthy (exceptions count as not yet)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        if up.process.poll() is not None:
+            pytest.fail(f"choir up exited ({up.process.returncode}) while waiting for {what}:\n{up.output()}")
+        try:
+            last = check()
+            if last:
+                return last
+        except (requests.RequestException, OSError, ValueError, KeyError) as err:
+            last = err
+        time.sleep(0.25)
+    pytest.fail(f"timed out waiting for {what} (last: {last!r}):\n{up.output()}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (ProcessLookupError, OSError):
+        return False
+    return not stat.split(") ")[-1].startswith("Z")  # a zombie has exited
+
+
+def processes_using(folder: Path) -> list[int]:
+    """Processes whose working folder or command line is inside `folder` (anvil runs with cwd = run folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if (cwd == str(folder) or cwd.startswith(f"{folder}/") or str(folder) in cmdline) and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def choir_up(tmp_path: Path, *args: str) -> Iterator[Up]:
+    """`choir up --port <free> --run-dir <tmp>/run ARGS` in the background; killed (with its anvil) if a test
+    leaves it running."""
+    run_dir, port, log = tmp_path / "run", free_port(), tmp_path / "up.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*CHOIR, "up", "--port", str(port), "--run-dir", str(run_dir), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=ENV,
+            start_new_session=True,
+        )
+    up = Up(process, run_dir, port, log)
+    try:
+        yield up
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for pid in processes_using(run_dir):
+            os.kill(pid, signal.SIGKILL)
+
+
+def hub_of(up: Up) -> Any:
+    state = up.state()
+    manifest = json.loads(Path(state["manifest"]).read_text())
+    w3 = Web3(Web3.HTTPProvider(state["rpc_url"]))
+    return w3.eth.contract(address=manifest["contracts"]["ChoirHub"]["address"], abi=artifacts.load("ChoirHub").abi)
+
+
+def assert_stopped_cleanly(up: Up, code: int, took: float, anvil_pid: int | None) -> None:
+    out = up.output()
+    assert code == 0, out
+    assert took < STOP_TIMEOUT, f"took {took:.1f} s"
+    assert "Traceback" not in out
+    assert "stopped: gateway" in out
+    if anvil_pid is not None:
+        assert not alive(anvil_pid), "anvil survived"
+    assert processes_using(up.run_dir) == []
+    assert not port_open(up.port)
+    assert up.state()["status"] == "stopped"
+
+
+def test_up_serves_the_seeded_community_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    home_foundry = Path.home() / ".foundry"
+    foundry_before = sorted(home_foundry.rglob("*")) if home_foundry.exists() else []
+    started = time.monotonic()
+    with choir_up(tmp_path) as up:
+        health = wait_for("GET /health", lambda: up.get("/health"), up)
+        startup = time.monotonic() - started
+        assert health["chain_id"] == 31337
+        state = up.state()
+        assert state["status"] == "running" and state["dashboard"] == f"{up.url}/"
+        anvil_pid = state["anvil_pid"]
+        assert alive(anvil_pid)
+        out = up.output()
+        for line in (f"dashboard  {up.url}/", f"API docs   {up.url}/docs", "RPC", "manifest", "database"):
+            assert line in out, out
+        seeded = json.loads((up.run_dir / "seed.json").read_text())
+
+        # The gateway serves the seeded threads, specs in every state, the proposal and the message bodies.
+        threads = up.get("/threads")
+        assert threads["total"] == len(seeded["threads"]) == 4
+        assert [t["thread_id"] for t in threads["items"]] == [1, 2, 3, 4]
+        assert all(t["citations_received"] > 0 for t in threads["items"])
+        assert sum(t["coauthor_count"] for t in threads["items"]) == 8  # 4 creators + 4 approved specs
+        statuses = set()
+        for thread_id in (1, 2, 3, 4):
+            statuses |= {s["status"] for s in up.get(f"/threads/{thread_id}/specs?limit=100")["items"]}
+        assert statuses == {"pending", "approved", "denied", "split", "expired"}
+        proposals = up.get("/threads/1/proposals")["items"]
+        assert len(proposals) == 1
+        assert proposals[0]["state"] == "Active"
+        assert int(proposals[0]["votes_for"]) > 0
+        assert proposals[0]["proposal_id"] == seeded["proposal"]["proposal_id"]
+        messages = up.get("/threads/1/messages?limit=100")["items"]
+        bodies = {m["content_hash"]: m["body"] for m in seeded["messages"]}
+        assert messages and all(m["body"] == bodies[m["content_hash"]] for m in messages)
+        root = seeded["messages"][0]
+        assert up.get(f"/content/{root['content_hash']}")["body"] == root["body"]
+
+        # The pricer pushes prices after the seeded settlements; the indexer follows them to the head.
+        hub = hub_of(up)
+        wait_for("a price round", lambda: hub.functions.lastRound().call() > 0, up, timeout=120)
+
+        def caught_up() -> bool:
+            h = up.get("/health")
+            return h["indexer_lag"] == 0 and h["pricer_round"] == hub.functions.lastRound().call() > 0
+
+        wait_for("the indexer to catch up", caught_up, up, timeout=120)
+        assert up.get("/health")["status"] == "ok"
+        assert "pricer   round 1" in up.output()
+
+        code, took = up.stop(signal.SIGINT)
+    assert_stopped_cleanly(up, code, took, anvil_pid)
+    assert (sorted(home_foundry.rglob("*")) if home_foundry.exists() else []) == foundry_before
+    for name in ("anvil.log", "choir.db", "gateway.log", "indexer.log", "pricer.log", "seed.json", "up.json"):
+        assert (up.run_dir / name).is_file(), name
+    print(f"\nstart-up {startup:.1f} s, stop {took:.1f} s")
+
+
+def test_up_no_seed_deploys_only_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with choir_up(tmp_path, "--no-seed") as up:
+        wait_for("GET /health", lambda: up.get("/health"), up)
+        anvil_pid = up.state()["anvil_pid"]
+        assert up.get("/threads")["total"] == 0
+        assert not (up.run_dir / "seed.json").exists()
+        manifest = json.loads(Path(up.state()["manifest"]).read_text())
+        assert set(manifest["contracts"]) >= {"ChoirHub", "ChoirToken", "RewardsDistributor"}
+        code, took = up.stop(signal.SIGTERM)
+    assert_stopped_cleanly(up, code, took, anvil_pid)
+
+
+def test_up_reports_a_port_in_use_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [*CHOIR, "up", "--port", str(port), "--run-dir", str(tmp_path / "run")],
+            capture_output=True, text=True, timeout=120, check=False, env=ENV,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error:")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+    assert not (tmp_path / "run").exists(), "nothing starts when the port is taken"
+
+
+def test_up_serves_an_existing_chain_and_leaves_it_running(tmp_path: Path) -> None:
+    with Devnet(tmp_path / "chain") as node:
+        admin, pricer = dev_accounts(DEV_MNEMONIC, 2)
+        deployment = deploy(Chain.connect(node.rpc_url), admin, pricer=pricer.address)
+        manifest = deployment.manifest.write(tmp_path / "deployments")
+        with choir_up(tmp_path, "--rpc", node.rpc_url, "--manifest", str(manifest)) as up:
+            health = wait_for("GET /health", lambda: up.get("/health"), up)
+            assert health["chain_id"] == 31337
+            state = up.state()
+            assert state["anvil_pid"] is None and state["rpc_url"] == node.rpc_url
+            assert up.get("/threads")["total"] == 0  # no seed on an existing chain
+            hub = deployment.hub
+            wait_for("the indexer", lambda: up.get("/health")["indexer_lag"] == 0, up, timeout=120)
+            code, took = up.stop(signal.SIGINT)
+        assert_stopped_cleanly(up, code, took, None)
+        assert node.running, "choir up stopped a chain it did not start"
+        assert hub.functions.threadCount().call() == 0
