@@ -7,12 +7,15 @@ folder, so nothing is written anywhere else, and stops it (SIGTERM, then SIGKILL
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -111,7 +114,13 @@ class Devnet:
         env = {**os.environ, "HOME": str(home), "FOUNDRY_DISABLE_NIGHTLY_WARNING": "1"}
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.run_dir, start_new_session=True
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.run_dir,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),
             )
         self._wait_ready()
         return self
@@ -157,3 +166,21 @@ class Devnet:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes anvil get SIGTERM when the process that started it dies, even by SIGKILL (Linux
+    `PR_SET_PDEATHSIG`), so a killed test run or service leaves no devnet behind. Only from the main thread: the
+    signal follows the *thread* that forked, and a worker thread ending would stop a devnet still in use."""
+    if platform.system() != "Linux" or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    pr_set_pdeathsig = 1
+
+    def set_parent_death_signal() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+    return set_parent_death_signal
