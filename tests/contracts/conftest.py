@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from support import CHOIR, DAY, GOVERNANCE_DEFAULTS, HUB_DEFAULTS, content  # noqa: F401 (re-exported)
 
+
 @pytest.fixture(scope="module")
 def admin(accounts):
     return accounts[0]

@@ -365,9 +365,7 @@ def test_unknown_thread_in_batch_reverts(hub, pricer, ids, unknown, position):
 
 @pytest.mark.parametrize("bad_price", [0, MIN_PRICE - 1, MAX_PRICE + 1, 2**256 - 1])
 def test_price_out_of_bounds_reverts(hub, pricer, ids, bad_price):
-    with reverts(
-        hub.PriceOutOfBounds, threadId=ids[1], price=bad_price, minPrice=MIN_PRICE, maxPrice=MAX_PRICE
-    ):
+    with reverts(hub.PriceOutOfBounds, threadId=ids[1], price=bad_price, minPrice=MIN_PRICE, maxPrice=MAX_PRICE):
         push(hub, pricer, ids[:2], [10 * CHOIR, bad_price], 1)
     assert hub.lastRound() == 0
     assert hub.price(ids[0]) == FALLBACK
@@ -570,9 +568,7 @@ VALID_SETTINGS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "setter, args, event, fields", VALID_SETTINGS, ids=[f"{s[0]}{s[1]}" for s in VALID_SETTINGS]
-)
+@pytest.mark.parametrize("setter, args, event, fields", VALID_SETTINGS, ids=[f"{s[0]}{s[1]}" for s in VALID_SETTINGS])
 def test_admin_setter_accepts_edge_values_and_emits_event(hub, admin, setter, args, event, fields):
     receipt = getattr(hub, setter)(*args, sender=admin)
     [log] = receipt.decode_logs(getattr(hub, event))
@@ -585,9 +581,7 @@ def test_admin_setter_accepts_edge_values_and_emits_event(hub, admin, setter, ar
 @pytest.mark.parametrize("setter, args", [(s[0], s[1]) for s in VALID_SETTINGS[::2]], ids=lambda v: str(v))
 def test_admin_setters_require_admin_role(hub, pricer, outsiders, setter, args):
     for caller in (pricer, outsiders[0]):
-        with reverts(
-            hub.AccessControlUnauthorizedAccount, account=caller.address, neededRole=DEFAULT_ADMIN_ROLE
-        ):
+        with reverts(hub.AccessControlUnauthorizedAccount, account=caller.address, neededRole=DEFAULT_ADMIN_ROLE):
             getattr(hub, setter)(*args, sender=caller)
     assert parameters(hub) == FRESH_PARAMETERS
 
@@ -621,9 +615,7 @@ INVALID_SETTINGS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "setter, args, name", INVALID_SETTINGS, ids=[f"{s[0]}{s[1]}" for s in INVALID_SETTINGS]
-)
+@pytest.mark.parametrize("setter, args, name", INVALID_SETTINGS, ids=[f"{s[0]}{s[1]}" for s in INVALID_SETTINGS])
 def test_admin_setter_rejects_invalid_value(hub, admin, setter, args, name):
     with reverts(hub.InvalidParameter, parameter=name):
         getattr(hub, setter)(*args, sender=admin)
@@ -633,9 +625,7 @@ def test_admin_setter_rejects_invalid_value(hub, admin, setter, args, name):
 def test_new_price_bounds_take_effect(hub, admin, pricer, ids):
     hub.setPriceBounds(10 * CHOIR, 100 * CHOIR, sender=admin)
     for bad in (10 * CHOIR - 1, 100 * CHOIR + 1):
-        with reverts(
-            hub.PriceOutOfBounds, threadId=ids[0], price=bad, minPrice=10 * CHOIR, maxPrice=100 * CHOIR
-        ):
+        with reverts(hub.PriceOutOfBounds, threadId=ids[0], price=bad, minPrice=10 * CHOIR, maxPrice=100 * CHOIR):
             push(hub, pricer, [ids[0]], [bad], 1)
     push(hub, pricer, ids[:2], [10 * CHOIR, 100 * CHOIR], 1)
     assert [hub.price(i) for i in ids[:2]] == [10 * CHOIR, 100 * CHOIR]

@@ -95,6 +95,4 @@ def test_permit_sets_allowance_and_rejects_replay(token, chain, signer, outsider
     assert token.allowance(signer.address, outsiders[0]) == 7 * CHOIR
     assert token.nonces(signer.address) == 1
     with ape.reverts(token.ERC2612InvalidSigner):
-        token.permit(
-            signer.address, outsiders[0], 7 * CHOIR, deadline, sig.v, r, s, sender=outsiders[0]
-        )
+        token.permit(signer.address, outsiders[0], 7 * CHOIR, deadline, sig.v, r, s, sender=outsiders[0])

@@ -6,7 +6,6 @@ from math import isqrt
 
 import ape
 import pytest
-
 from support import CHOIR, DAY, content
 
 WAD = 10**18
@@ -160,7 +159,9 @@ def test_submit_spec_with_permit(thread, hub, token, chain, outsiders):
     }
     sig = signer.sign_message(encode_typed_data(full_message=typed))
     w3 = chain.provider.web3
-    call = w3.eth.contract(address=thread.address, abi=[abi.model_dump(by_alias=True) for abi in thread.contract_type.abi])
+    call = w3.eth.contract(
+        address=thread.address, abi=[abi.model_dump(by_alias=True) for abi in thread.contract_type.abi]
+    )
     tx = call.functions.submitSpecWithPermit(
         content("permit"), [], price, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
     ).build_transaction({"from": signer.address, "nonce": 0, "chainId": chain.chain_id})
@@ -276,7 +277,11 @@ def test_denied_spec_pays_the_deniers(threads, trio, coauthors, outsiders, token
     receipt = trio.settle(spec_id, sender=outsiders[0])
     settled = receipt.decode_logs(trio.SpecSettled)[0]
     per_denier = stake // 3
-    assert (settled.outcome, settled.payoutPerDenier, settled.treasuryGain) == (DENIED, per_denier, stake - 3 * per_denier)
+    assert (settled.outcome, settled.payoutPerDenier, settled.treasuryGain) == (
+        DENIED,
+        per_denier,
+        stake - 3 * per_denier,
+    )
     assert settled.treasuryGain + 3 * settled.payoutPerDenier == stake
     assert trio.treasury() == treasury_before + stake - 3 * per_denier
     assert trio.lockedBalance() == 3 * per_denier and ledger_holds(token, trio)

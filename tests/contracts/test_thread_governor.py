@@ -186,9 +186,7 @@ def new_dao(threads: Builder, project: Any, hub: Any, members: list[Any], text: 
     thread = threads.create(members[0], text)
     price = hub.price(thread.threadId())
     for index, multiple in ((1, 1), (2, 4), (3, 1)):
-        threads.join(
-            thread, members[index], members[:index], stake=multiple * price, text=f"{text} join {index}"
-        )
+        threads.join(thread, members[index], members[:index], stake=multiple * price, text=f"{text} join {index}")
     governor = create_governor(project, hub, thread, members[0])
     threads.tick()
     return Dao(thread, governor, list(members))
@@ -303,9 +301,7 @@ def test_governor_views(dao, hub, governor_implementation, chain):
     assert governor.CLOCK_MODE() == "mode=timestamp"
     assert governor.COUNTING_MODE() == "support=bravo&quorum=for,abstain"
     assert governor.proposalThreshold() == 1
-    ballot_type = (
-        "BallotWithDeadline(uint256 proposalId,uint8 support,address voter,uint256 nonce,uint256 deadline)"
-    )
+    ballot_type = "BallotWithDeadline(uint256 proposalId,uint8 support,address voter,uint256 nonce,uint256 deadline)"
     assert governor.BALLOT_WITH_DEADLINE_TYPEHASH() == keccak(text=ballot_type)
     domain = governor.eip712Domain()
     assert (domain[1], domain[2], domain[3]) == ("ThreadGovernor", "1", chain.chain_id)
@@ -443,11 +439,7 @@ def test_full_life_cycle_moves_treasury_exactly(chain, dao, token, outsiders):
         assert governor.hasVoted(proposal.id, voter)
     assert proposal.state() == ACTIVE
     weight = {support: sum(dao.shares(v) for v, s in ballots.items() if s == support) for support in range(3)}
-    assert (
-        proposal.votes()
-        == (weight[AGAINST], weight[FOR], weight[ABSTAIN])
-        == (4 * CHOIR // 3, 3 * CHOIR, CHOIR)
-    )
+    assert proposal.votes() == (weight[AGAINST], weight[FOR], weight[ABSTAIN]) == (4 * CHOIR // 3, 3 * CHOIR, CHOIR)
     with ape.reverts(governor.GovernorUnexpectedProposalState):  # not before the vote ends
         governor.queue(*proposal.key, sender=relayer)
 
@@ -492,18 +484,14 @@ def test_votes_are_shares_at_the_snapshot_and_a_flash_join_weighs_nothing(chain,
     governor, thread = dao.governor, dao.thread
     creator, _, third, fourth = dao.members
     latecomer = outsiders[1]
-    proposal = propose(
-        governor, creator, [(thread, thread.setApprovalWindow.encode_input(DAY))], "Shorter window"
-    )
+    proposal = propose(governor, creator, [(thread, thread.setApprovalWindow.encode_input(DAY))], "Shorter window")
     open_vote(chain, proposal)
     cast(proposal, {creator: FOR})
     threads.join(thread, latecomer, dao.members, stake=30 * CHOIR * 100, text="late")  # after the snapshot
     assert thread.joinedAt(latecomer) > proposal.snapshot
     assert thread.getVotes(latecomer) > 0
     assert governor.getVotes(latecomer, proposal.snapshot) == 0
-    assert (
-        thread.totalShares() > governor.getVotes(creator, proposal.snapshot) * 5
-    )  # the join diluted everyone
+    assert thread.totalShares() > governor.getVotes(creator, proposal.snapshot) * 5  # the join diluted everyone
 
     before = proposal.votes()
     receipt = governor.castVote(proposal.id, FOR, sender=latecomer)
@@ -534,9 +522,7 @@ def test_a_latecomer_cannot_propose(chain, threads, dao, outsiders):
     """Proposing needs a share one second before the proposal: no outsider, no co-author of this second."""
     governor, thread = dao.governor, dao.thread
     action = [(thread, thread.setApprovalWindow.encode_input(DAY))]
-    with ape.reverts(
-        governor.GovernorInsufficientProposerVotes, proposer=outsiders[1].address, votes=0, threshold=1
-    ):
+    with ape.reverts(governor.GovernorInsufficientProposerVotes, proposer=outsiders[1].address, votes=0, threshold=1):
         governor.propose(*_plain(action), "outsider", sender=outsiders[1])
     if chain.provider.name == "test":
         pytest.skip(ONLY_ANVIL)
@@ -581,9 +567,7 @@ def test_quorum_not_reached_is_defeated(chain, dao, outsiders):
     without a vote against."""
     governor, thread = dao.governor, dao.thread
     creator, fourth = dao.members[0], dao.members[3]
-    proposal = propose(
-        governor, creator, [(thread, thread.transferTreasury.encode_input(creator, CHOIR))], "Pay me"
-    )
+    proposal = propose(governor, creator, [(thread, thread.transferTreasury.encode_input(creator, CHOIR))], "Pay me")
     open_vote(chain, proposal)
     cast(proposal, {creator: FOR, fourth: ABSTAIN})  # 1e18 + 4e18/3 < quorum 8e18/3
     assert governor.quorum(proposal.snapshot) == (CHOIR + CHOIR + 2 * CHOIR + 4 * CHOIR // 3) // 2
@@ -656,9 +640,7 @@ def test_cast_vote_by_sig_counts_once(chain, dao, outsiders):
     governor, thread = dao.governor, dao.thread
     third = dao.members[2]
     relayer = outsiders[0]
-    proposal = propose(
-        governor, dao.members[0], [(thread, thread.setApprovalWindow.encode_input(DAY))], "sig"
-    )
+    proposal = propose(governor, dao.members[0], [(thread, thread.setApprovalWindow.encode_input(DAY))], "sig")
     open_vote(chain, proposal)
     assert governor.nonces(third) == 0
     signature = sign_ballot(key_of(third), governor, chain.chain_id, proposal.id, FOR, third.address, 0)
@@ -690,18 +672,12 @@ def test_cast_vote_by_sig_with_deadline(chain, threads, project, hub, dao, outsi
     governor, thread = dao.governor, dao.thread
     second, third = dao.members[1], dao.members[2]
     relayer = outsiders[0]
-    proposal = propose(
-        governor, dao.members[0], [(thread, thread.setApprovalWindow.encode_input(DAY))], "sig"
-    )
+    proposal = propose(governor, dao.members[0], [(thread, thread.setApprovalWindow.encode_input(DAY))], "sig")
     open_vote(chain, proposal)
     start = chain.pending_timestamp
     deadline = start + 3600
-    signature = sign_ballot(
-        key_of(second), governor, chain.chain_id, proposal.id, AGAINST, second.address, 0, deadline
-    )
-    receipt = governor.castVoteBySigWithDeadline(
-        proposal.id, AGAINST, second, deadline, signature, sender=relayer
-    )
+    signature = sign_ballot(key_of(second), governor, chain.chain_id, proposal.id, AGAINST, second.address, 0, deadline)
+    receipt = governor.castVoteBySigWithDeadline(proposal.id, AGAINST, second, deadline, signature, sender=relayer)
     event = receipt.decode_logs(governor.VoteCast)[0]
     assert (event.voter, event.support, event.weight) == (second.address, AGAINST, CHOIR)
     assert governor.nonces(second) == 1
@@ -773,9 +749,7 @@ def test_a_fresh_key_joins_and_votes_by_signature(chain, threads, hub, token, ad
     threads.tick()
     assert thread.isCoauthor(signer.address)
 
-    proposal = propose(
-        governor, dao.members[0], [(thread, thread.setApprovalWindow.encode_input(DAY))], "fresh"
-    )
+    proposal = propose(governor, dao.members[0], [(thread, thread.setApprovalWindow.encode_input(DAY))], "fresh")
     open_vote(chain, proposal)
     signature = sign_ballot(signer.key, governor, chain.chain_id, proposal.id, FOR, signer.address, 0)
     receipt = governor.castVoteBySig(proposal.id, FOR, signer.address, signature, sender=admin)
@@ -809,9 +783,7 @@ def test_one_thread_governance_cannot_touch_another_treasury(
     pass_proposals(chain, dao, [raid])
     assert raid.state() == QUEUED
     before = (token.balanceOf(other.thread), other.thread.treasury(), token.balanceOf(thief))
-    with reverts_with(
-        other.thread.OnlyGovernor, "OnlyGovernor(address)", ["address"], [dao.governor.address]
-    ):
+    with reverts_with(other.thread.OnlyGovernor, "OnlyGovernor(address)", ["address"], [dao.governor.address]):
         dao.governor.execute(*raid.key, sender=thief)
     assert (token.balanceOf(other.thread), other.thread.treasury(), token.balanceOf(thief)) == before
     assert raid.state() == QUEUED  # the failed execution left nothing behind
@@ -913,9 +885,7 @@ def test_set_approval_window_through_governance(chain, threads, hub, dao, outsid
     submitted = threads.submit(thread, outsiders[0], text="under the new window")
     assert thread.getSpec(submitted).deadline == chain.blocks.head.timestamp + 2 * DAY
     for proposal, window in zip(proposals[1:3], windows[1:3], strict=True):
-        with reverts_with(
-            thread.InvalidApprovalWindow, "InvalidApprovalWindow(uint256)", ["uint256"], [window]
-        ):
+        with reverts_with(thread.InvalidApprovalWindow, "InvalidApprovalWindow(uint256)", ["uint256"], [window]):
             governor.execute(*proposal.key, sender=outsiders[0])
         assert proposal.state() == QUEUED
     assert thread.approvalWindow() == 2 * DAY
@@ -931,9 +901,7 @@ def test_governor_migration_only_through_a_proposal(
     Here the co-authors hand their treasury to a multisig (an account standing in for one)."""
     governor, thread = dao.governor, dao.thread
     multisig = outsiders[2]
-    migrate = propose(
-        governor, dao.members[0], [(thread, thread.setGovernor.encode_input(multisig))], "Migrate"
-    )
+    migrate = propose(governor, dao.members[0], [(thread, thread.setGovernor.encode_input(multisig))], "Migrate")
     pay = propose(
         governor,
         dao.members[0],

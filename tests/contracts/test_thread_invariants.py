@@ -2,8 +2,10 @@
 
 A Hypothesis `RuleBasedStateMachine` drives thread creation, staked specs (some below the price or zero),
 votes (some by non-co-authors, twice, late), settlements (some too early), exits (some in the cooldown, some
-by the last co-author with specs pending), curator claims, posts, price rounds of the pricer (some replayed,
-some moving too far) and the passage of time. A model written from SPEC sections 2, 3, 5 and 6 predicts, for
+by the last co-author with specs pending), curator claims, posts and specs with citations (some unknown,
+duplicated, too many), price rounds of the pricer (some replayed, some moving too far), rewards per epoch
+(some set twice, for the wrong epoch, too large, by someone else) and the passage of time. A model written
+from SPEC sections 2, 3, 5, 6 and 7 predicts, for
 the block timestamp each transaction lands in, either the new state or the set of custom errors the protocol
 may answer with. After every step the invariants compare the whole chain state with the model:
 
@@ -16,7 +18,25 @@ may answer with. After every step the invariants compare the whole chain state w
    `coauthorCount()` equal the model;
 5. every spec (status, votes, stake, price, snapshot, deadline, eligible voters) equals the model;
 6. no thread holds a pending spec without a co-author (SPEC 5 keeps the last co-author from leaving while
-   specs are pending; a spec nobody can vote on would hand its stake to a treasury nobody owns).
+   specs are pending; a spec nobody can vote on would hand its stake to a treasury nobody owns);
+7. rewards (SPEC 1 and 7): the distributor never minted more than the emission curve allows now
+   (`minted() <= emissionCap(now)`), `minted()` equals the model's, and `totalSupply` is the genesis supply plus
+   exactly what the model minted; the reward of every approval is predicted to the wei: the pricer's
+   `rewardPerMessage` of the epoch the settlement lands in, capped by what the curve has left
+   (`emissionCap(t) - minted`, the contract's `emissionCap` being the oracle for `F`, tested elsewhere against
+   Python), of which every distinct other thread the spec cites gets `total * 10% / n` (rounded down) and the
+   citing thread the rest; the per-epoch rewards the pricer set equal the model's;
+8. citations: `hub.citationsReceived(thread)` equals the model's count for every thread (one per cited message
+   of another thread, by a co-author's post or by a spec when it is approved).
+
+Rewards start at a random point of an example (mostly with the first thread's joins, else later by a rule):
+the machine deploys a fresh `RewardsDistributor` (the curve starting at its deployment, a little earlier, or
+two seconds before an epoch boundary or the end of the curve), then in one block or second wires it, sets the
+first epoch's reward and settles the specs that are ready. Right after launch the curve has room for about
+72 CHOIR a second, so rewards of up to 100 CHOIR per approval settled together are capped there (to a part, or
+to nothing). `settle_ready_together` settles several specs in one block later on too. eth-tester mines such a
+batch as one block; anvil pins every transaction of it to the same second. After every jump in time the
+pricer mostly sets the new epoch's reward at once; now and then it lapses and approvals earn nothing.
 
 On anvil one rule puts a membership change and a new spec in the same second (`evm_setNextBlockTimestamp`),
 where the eligibility snapshot (co-authors one second before submission) is most delicate.
@@ -27,7 +47,9 @@ anvil (about a second each), and a random walk reverts often; here a revert cost
 call is still a real, mined transaction, and its custom error is taken from the chain (anvil's
 `trace_transaction`, or eth-tester replaying it on the block it failed in). Since a failed transaction is
 mined too, the model judges every outcome at the exact timestamp of its block, including anvil's many
-transactions within one second. Ape provides the fixtures, the ABIs, snapshots and `chain.mine`.
+transactions within one second. On eth-tester the reads of a step run on one EVM state of the latest block
+(`InProcessTransport.call_many`), three times faster than one `eth_call` each. Ape provides the fixtures, the
+ABIs, snapshots and `chain.mine`.
 
 Draws have a fixed shape (`pick`: an index modulo the model's current list), because the model's lists follow
 block timestamps, which differ from run to run; Hypothesis needs the same choices to draw the same way.
@@ -64,7 +86,19 @@ from support import CHOIR, DAY, HUB_DEFAULTS, content
 
 WAD = 10**18
 GAS = 3_000_000
+DEPLOY_GAS = 8_000_000
 MAX_THREADS = 3
+YEAR = 365 * DAY
+
+# RewardsDistributor (SPEC 1 and 7)
+MAX_REWARD = 100 * CHOIR  # MAX_REWARD_PER_MESSAGE
+CITATION_SHARE_BPS = 1_000
+EMISSION_END = 4 * YEAR
+MAX_CITATIONS = 8
+# rewards per message the pricer sets: whole CHOIR, the maximum, or any amount (a few wei: citation shares round to 0)
+REWARD_AMOUNTS = st.one_of(
+    st.integers(1, 100).map(lambda choir: choir * CHOIR), st.just(MAX_REWARD), st.integers(0, MAX_REWARD)
+)
 
 # IThreadDAO.SpecStatus
 NONE, PENDING, APPROVED, DENIED, SPLIT, EXPIRED = range(6)
@@ -97,6 +131,7 @@ class Codec:
         self.methods: dict[tuple[str, str], tuple[bytes, list[str], list[str]]] = {}
         self.errors: dict[bytes, tuple[str, list[str], list[str]]] = {}
         self.events: dict[bytes, tuple[str, list[tuple[str, str, bool]]]] = {}
+        self._encoded: dict[tuple, bytes] = {}
         for key, contract_type in contract_types.items():
             for item in contract_type.abi:
                 if item.type == "function":
@@ -116,11 +151,24 @@ class Codec:
                     self.events[keccak(text=item.selector)] = (item.name, inputs)
 
     def encode(self, contract: str, method: str, *args: Any) -> bytes:
+        # the invariants read the same calls after every step: encode each once (eth_abi is slow)
+        try:
+            key = (contract, method, args)
+            return self._encoded[key]
+        except TypeError:  # unhashable arguments (lists)
+            key = None
+        except KeyError:
+            pass
         selector, inputs, _ = self.methods[(contract, method)]
-        return selector + abi_encode(inputs, list(args))
+        encoded = selector + abi_encode(inputs, list(args))
+        if key is not None:
+            self._encoded[key] = encoded
+        return encoded
 
     def decode(self, contract: str, method: str, data: bytes) -> Any:
         _, _, outputs = self.methods[(contract, method)]
+        if len(outputs) == 1 and outputs[0].startswith("uint") and len(data) == 32:
+            return int.from_bytes(data, "big")  # most reads: one unsigned integer
         values = abi_decode(outputs, data)
         return values[0] if len(values) == 1 else values
 
@@ -137,10 +185,7 @@ class Codec:
         indexed = iter(topics[1:])
         plain = iter(abi_decode([t for _, t, ix in inputs if not ix], data))
         args = {n: (abi_decode([t], next(indexed))[0] if ix else next(plain)) for n, t, ix in inputs}
-        args = {
-            k: to_checksum_address(v) if isinstance(v, str) and v.startswith("0x") else v
-            for k, v in args.items()
-        }
+        args = {k: to_checksum_address(v) if isinstance(v, str) and v.startswith("0x") else v for k, v in args.items()}
         return Event(name, to_checksum_address(address), args)
 
 
@@ -156,6 +201,7 @@ class TxResult:
     events: list[Event]
     error: str | None = None
     error_args: dict[str, Any] = field(default_factory=dict)
+    contract_address: str | None = None  # of a contract creation
 
     def all(self, name: str) -> list[dict[str, Any]]:
         return [e.args for e in self.events if e.name == name]
@@ -188,10 +234,15 @@ class AnvilTransport:
         return self._batch([(method, params)])[0]
 
     def call_many(self, calls: list[tuple[str, bytes]]) -> list[bytes]:
-        results = self._batch(
-            [("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]) for to, data in calls]
+        return self.read_at_head(calls)[1]
+
+    def read_at_head(self, calls: list[tuple[str, bytes]]) -> tuple[int, list[bytes]]:
+        """The latest block's timestamp and the calls on it, in one round trip."""
+        head, *results = self._batch(
+            [("eth_getBlockByNumber", ["latest", False])]
+            + [("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]) for to, data in calls]
         )
-        return [bytes.fromhex(r[2:]) for r in results]
+        return int(head["timestamp"], 16), [bytes.fromhex(r[2:]) for r in results]
 
     def head_timestamp(self) -> int:
         return int(self._rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
@@ -200,20 +251,23 @@ class AnvilTransport:
         """Mine the next block with the latest block's timestamp."""
         self._rpc("evm_setNextBlockTimestamp", [hex(self.head_timestamp())])
 
-    def send(self, sender: str, to: str, data: bytes) -> TxResult:
-        tx = {"from": sender, "to": to, "data": "0x" + data.hex(), "gas": hex(GAS)}
+    def send(self, sender: str, to: str | None, data: bytes) -> TxResult:
+        """A transaction (`to` None: a contract creation), mined at once."""
+        tx = {"from": sender, "data": "0x" + data.hex(), "gas": hex(GAS if to else DEPLOY_GAS)}
+        if to:
+            tx["to"] = to
         tx_hash = self._rpc("eth_sendTransaction", [tx])
-        receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
-        while receipt is None:  # automine: normally there at once
+        # automine: the receipt is normally there at once, and its block is the latest one
+        receipt, block = self._batch(
+            [("eth_getTransactionReceipt", [tx_hash]), ("eth_getBlockByNumber", ["latest", False])]
+        )
+        while receipt is None:
             time.sleep(0.002)
-            receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
-        ok = int(receipt["status"], 16) == 1
-        calls: list[tuple[str, list]] = [("eth_getBlockByNumber", [receipt["blockNumber"], False])]
-        if not ok:
-            calls.append(("trace_transaction", [tx_hash]))
-        replies = self._batch(calls)
-        timestamp = int(replies[0]["timestamp"], 16)
-        if ok:
+            receipt, block = self._rpc("eth_getTransactionReceipt", [tx_hash]), None
+        if block is None or block["number"] != receipt["blockNumber"]:
+            block = self._rpc("eth_getBlockByNumber", [receipt["blockNumber"], False])
+        timestamp = int(block["timestamp"], 16)
+        if int(receipt["status"], 16) == 1:
             events = [
                 self.codec.event(
                     log["address"],
@@ -222,11 +276,28 @@ class AnvilTransport:
                 )
                 for log in receipt["logs"]
             ]
-            return TxResult(True, timestamp, [e for e in events if e is not None])
-        top = next(t for t in replies[1] if not t["traceAddress"])
+            created = receipt.get("contractAddress")
+            return TxResult(
+                True,
+                timestamp,
+                [e for e in events if e is not None],
+                contract_address=to_checksum_address(created) if created else None,
+            )
+        top = next(t for t in self._rpc("trace_transaction", [tx_hash]) if not t["traceAddress"])
         output = (top.get("result") or {}).get("output", "0x")
         name, args = self.codec.error(bytes.fromhex(output[2:]))
         return TxResult(False, timestamp, [], name, args)
+
+    def send_together(self, txs: list[tuple[str, str | None, bytes]]) -> list[TxResult]:
+        """Transactions in order, all in the latest block's second (one block each)."""
+        results: list[TxResult] = []
+        for sender, to, data in txs:
+            if results:
+                self._rpc("evm_setNextBlockTimestamp", [hex(results[0].timestamp)])
+            else:
+                self.stay_in_this_second()
+            results.append(self.send(sender, to, data))
+        return results
 
 
 class InProcessTransport:
@@ -238,21 +309,68 @@ class InProcessTransport:
         self.reader = reader
 
     def call_many(self, calls: list[tuple[str, bytes]]) -> list[bytes]:
+        """Every call on one state of the latest block, as `eth_call` at "latest" runs it. This is
+        `EthereumTester.call` without rebuilding the VM, looking up the reader's nonce and validating the
+        request anew for each call, which took about a third of a call's time (most of this machine's time on
+        eth-tester goes into these reads)."""
+        from eth.vm.spoof import SpoofTransaction
+        from eth_tester.backends.pyevm.main import _get_vm_for_block_number
+
+        backend = self.tester.backend
+        state = _get_vm_for_block_number(backend.chain, "latest").state
+        reader = bytes.fromhex(self.reader[2:])
+        nonce = state.get_nonce(reader)
         out = []
         for to, data in calls:
-            result = self.tester.call({"from": self.reader, "to": to, "data": "0x" + data.hex()}, "latest")
-            out.append(bytes.fromhex(result[2:]))
+            request = {"from": reader, "to": bytes.fromhex(to[2:]), "data": data, "value": 0}
+            unsigned = backend._get_normalized_and_unsigned_evm_transaction({**request, "gas": GAS, "nonce": nonce})
+            snapshot = state.snapshot()
+            computation = state.apply_transaction(SpoofTransaction(unsigned, from_=reader))
+            state.revert(snapshot)
+            if computation.is_error:
+                raise RuntimeError(f"call to {to} failed: {computation.error!r}")
+            out.append(bytes(computation.output))
         return out
 
     def head_timestamp(self) -> int:
         return self.tester.get_block_by_number("latest")["timestamp"]
 
+    def read_at_head(self, calls: list[tuple[str, bytes]]) -> tuple[int, list[bytes]]:
+        return self.head_timestamp(), self.call_many(calls)
+
     def stay_in_this_second(self) -> None:
         """Not possible here: py-evm requires every block to be later than its parent."""
 
-    def send(self, sender: str, to: str, data: bytes) -> TxResult:
-        tx = {"from": sender, "to": to, "data": "0x" + data.hex(), "gas": GAS}
-        tx_hash = self.tester.send_transaction(tx)
+    @staticmethod
+    def _tx(sender: str, to: str | None, data: bytes) -> dict[str, Any]:
+        tx: dict[str, Any] = {"from": sender, "data": "0x" + data.hex(), "gas": GAS if to else DEPLOY_GAS}
+        if to:
+            tx["to"] = to
+        return tx
+
+    def send(self, sender: str, to: str | None, data: bytes) -> TxResult:
+        """A transaction (`to` None: a contract creation), mined at once in a block of its own."""
+        tx = self._tx(sender, to, data)
+        return self._result(tx, self.tester.send_transaction(tx))
+
+    def send_together(self, txs: list[tuple[str, str | None, bytes]]) -> list[TxResult]:
+        """Transactions in order, mined together in one block. eth-tester's own batching (auto-mining off)
+        re-validates every transaction against the state before the block and so refuses a sender's second
+        transaction; adding them to the pending block one by one, with explicit nonces, executes each on the
+        state the previous ones left, as a block does."""
+        nonces: dict[str, int] = {}
+        sent = []
+        for sender, to, data in txs:
+            tx = self._tx(sender, to, data)
+            nonce = nonces.setdefault(sender, self.tester.get_nonce(sender))
+            nonces[sender] = nonce + 1
+            sent.append((tx, self.tester._add_transaction_to_pending_block({**tx, "nonce": nonce})))
+        self.tester.mine_blocks(1)
+        # a failed transaction is replayed on the state after the whole block: its error may differ from the one
+        # it met inside the block (a model mismatch is reported either way)
+        return [self._result(tx, tx_hash) for tx, tx_hash in sent]
+
+    def _result(self, tx: dict[str, Any], tx_hash: str) -> TxResult:
         receipt = self.tester.get_transaction_receipt(tx_hash)
         timestamp = self.tester.get_block_by_number(receipt["block_number"])["timestamp"]
         if receipt["status"] == 1:
@@ -264,7 +382,13 @@ class InProcessTransport:
                 )
                 for log in receipt["logs"]
             ]
-            return TxResult(True, timestamp, [e for e in events if e is not None])
+            created = receipt.get("contract_address")
+            return TxResult(
+                True,
+                timestamp,
+                [e for e in events if e is not None],
+                contract_address=to_checksum_address(created) if created else None,
+            )
         try:
             self.tester.call(tx, "latest")  # the block it failed in: same state, same timestamp
         except Exception as err:  # eth-tester's TransactionFailed carries the revert data
@@ -308,6 +432,7 @@ class SpecModel:
     submitted: int
     deadline: int
     eligible: int
+    citations: list[int] = field(default_factory=list)
     votes: dict[str, bool] = field(default_factory=dict)
     status: int = PENDING
     per_denier: int = 0
@@ -335,6 +460,7 @@ class ThreadModel:
     treasury: int = 0
     locked: int = 0
     message_count: int = 1
+    citations_received: int = 0  # the hub's count: cited messages of this thread, by other threads
     shares: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # account -> [(timestamp, shares)]
     total: list[tuple[int, int]] = field(default_factory=list)
     specs: dict[int, SpecModel] = field(default_factory=dict)
@@ -390,6 +516,32 @@ class ThreadModel:
         return (self.thread_id << 64) | index
 
 
+@dataclass
+class RewardsModel:
+    """The rewards distributor (SPEC 1 and 7): flat rewards per epoch, what was minted, the curve's start."""
+
+    address: str
+    launch: int
+    wired: bool = False  # the hub calls it on approval (and it may mint)
+    per_epoch: dict[int, int] = field(default_factory=dict)  # set by the pricer, once per epoch
+    minted: int = 0
+
+    def epoch_at(self, timestamp: int) -> int:
+        return (timestamp - self.launch) // DAY
+
+    def epoch_start(self, epoch: int) -> int:
+        return self.launch + epoch * DAY
+
+
+def split_reward(total: int, cited_threads: int) -> tuple[int, int]:
+    """SPEC 7: (to each cited thread, to the citing thread): 10% split equally among the distinct other threads
+    cited, rounded down; the citing thread gets the rest."""
+    if cited_threads == 0:
+        return 0, total
+    per = total * CITATION_SHARE_BPS // 10_000 // cited_threads
+    return per, total - per * cited_threads
+
+
 # ----------------------------------------------------------------------------------------------------
 # The machine
 # ----------------------------------------------------------------------------------------------------
@@ -408,11 +560,26 @@ class Context:
     admin: str
     pricer: str
     actors: list[str]
+    distributor_code: bytes  # RewardsDistributor's deployment bytecode
+    distributor_args: list[str]  # its constructor's ABI types
     stats: Counter = field(default_factory=Counter)
 
     @property
     def accounts(self) -> list[str]:
         return [self.admin, self.pricer, *self.actors]
+
+
+@dataclass
+class Tx:
+    """A transaction and what the model makes of it: `expect(t)` gives the errors the model allows at block
+    time `t` (none: it must succeed); `apply` updates the model (and checks the events) after a success."""
+
+    label: str
+    sender: str
+    to: str | None  # None: a contract creation
+    data: bytes
+    expect: Callable[[int], set[str]]
+    apply: Callable[[TxResult], None] | None = None
 
 
 def pick(data: st.DataObject, items: list, label: str) -> Any:
@@ -443,12 +610,17 @@ class ThreadMachine(RuleBasedStateMachine):
         self.settlements: list[tuple[ThreadModel, int, dict[str, Any], tuple[int, int, int], int]] = []
         self.messages = 0
         self._view: dict[str, Any] | None = None
+        self.rewards: RewardsModel | None = None  # until rewards are launched
+        self._caps: dict[int, int] = {}  # emissionCap(t) of the distributor, read once per timestamp
+        self._last_head = 0  # the latest block's timestamp at the last view
         reads = self._read(
             [("token", ctx.token, "balanceOf", a) for a in ctx.accounts]
-            + [("hub", ctx.hub, "threadCount"), ("hub", ctx.hub, "lastRound")]
+            + [("hub", ctx.hub, "threadCount"), ("hub", ctx.hub, "lastRound"), ("token", ctx.token, "totalSupply")]
+            + [("hub", ctx.hub, "rewardsDistributor")]
         )
         self.balances = dict(zip(ctx.accounts, reads[: len(ctx.accounts)], strict=True))
-        self.base_thread_id, self.last_round = reads[len(ctx.accounts) :]
+        self.base_thread_id, self.last_round, self.genesis_supply, wired = reads[len(ctx.accounts) :]
+        assert int(wired, 16) == 0, "the machine launches rewards itself: the hub must start without a distributor"
         ctx.stats["examples"] += 1
 
     def teardown(self) -> None:
@@ -457,30 +629,53 @@ class ThreadMachine(RuleBasedStateMachine):
     # --- plumbing ------------------------------------------------------------------------------------
 
     def _read(self, calls: list[tuple]) -> list[Any]:
+        return self._read_at_head(calls)[1]
+
+    def _read_at_head(self, calls: list[tuple]) -> tuple[int, list[Any]]:
+        """The latest block's timestamp and the calls `(abi, address, method, *args)` decoded, read on it."""
         encoded = [(to, self.ctx.codec.encode(kind, method, *args)) for kind, to, method, *args in calls]
-        raw = self.ctx.transport.call_many(encoded)
-        return [self.ctx.codec.decode(c[0], c[2], r) for c, r in zip(calls, raw, strict=True)]
+        head, raw = self.ctx.transport.read_at_head(encoded)
+        return head, [self.ctx.codec.decode(c[0], c[2], r) for c, r in zip(calls, raw, strict=True)]
 
     def _send(
-        self, label: str, sender: str, to: str, data: bytes, expect: Callable[[int], set[str]]
+        self, label: str, sender: str, to: str | None, data: bytes, expect: Callable[[int], set[str]]
     ) -> TxResult:
         """Send a real transaction; `expect(t)` gives the errors the model allows at block time `t` (none:
         it must succeed). The chain state is compared with the model by the invariants afterwards."""
+        return self._run(Tx(label, sender, to, data, expect))
+
+    def _run(self, tx: Tx) -> TxResult:
         self._view = None
-        result = self.ctx.transport.send(sender, to, data)
-        allowed = expect(result.timestamp)
+        result = self.ctx.transport.send(tx.sender, tx.to, tx.data)
+        self._judge(tx, result)
+        return result
+
+    def _run_together(self, txs: list[Tx]) -> list[TxResult]:
+        """Send transactions in one block (eth-tester) or one second (anvil), then judge them in order: each
+        against the model as the ones before it left it."""
+        if not txs:
+            return []
+        self._view = None
+        results = self.ctx.transport.send_together([(tx.sender, tx.to, tx.data) for tx in txs])
+        assert len({r.timestamp for r in results}) == 1, "transactions sent together span several seconds"
+        for tx, result in zip(txs, results, strict=True):
+            self._judge(tx, result)
+        self.ctx.stats["batches of transactions in one block/second"] += 1
+        return results
+
+    def _judge(self, tx: Tx, result: TxResult) -> None:
+        allowed = tx.expect(result.timestamp)
         if result.ok:
-            assert not allowed, (
-                f"{label}: expected a revert with one of {sorted(allowed)} at t={result.timestamp}"
-            )
+            assert not allowed, f"{tx.label}: expected a revert with one of {sorted(allowed)} at t={result.timestamp}"
         else:
             assert result.error in allowed, (
-                f"{label}: reverted with {result.error}{result.error_args} at t={result.timestamp}, "
+                f"{tx.label}: reverted with {result.error}{result.error_args} at t={result.timestamp}, "
                 f"the model expected {sorted(allowed) or 'success'}"
             )
-        self.ctx.stats[f"{label}: {'ok' if result.ok else result.error}"] += 1
+        self.ctx.stats[f"{tx.label}: {'ok' if result.ok else result.error}"] += 1
         self.ctx.stats["transactions"] += 1
-        return result
+        if result.ok and tx.apply is not None:
+            tx.apply(result)
 
     def _thread_call(self, sender: str, th: ThreadModel, method: str, *args: Any) -> tuple[str, str, bytes]:
         return sender, th.address, self.ctx.codec.encode("thread", method, *args)
@@ -492,12 +687,27 @@ class ThreadMachine(RuleBasedStateMachine):
         self.messages += 1
         return content(f"{kind} {self.messages}")
 
-    def _draw_citations(self, data: st.DataObject, th: ThreadModel) -> list[int]:
-        existing = [t.message_id(i) for t in self.threads for i in range(t.message_count)]
-        citations = pick_many(data, existing, 2, "citations")
-        if data.draw(st.integers(0, 9), label="bad citation") == 9:
+    def _draw_citations(self, data: st.DataObject, th: ThreadModel, bad: bool = True) -> list[int]:
+        """Citations of a new message of `th`: mostly of other threads (rewarded and counted), else of its own
+        (neither) or both; none now and then. With `bad`, one in ten is refused: an unknown message, a
+        duplicate, more than `MAX_CITATIONS`."""
+        own = [th.message_id(i) for i in range(th.message_count)]
+        other = [t.message_id(i) for t in self.threads if t is not th for i in range(t.message_count)]
+        scope = data.draw(
+            st.sampled_from(["other threads", "other threads", "both", "own thread", "none"]), label="cite"
+        )
+        pools = {"other threads": other, "own thread": own, "both": own + other, "none": []}
+        citations = pick_many(data, pools[scope] or own, 3, "citations", min_size=1) if scope != "none" else []
+        if bad and data.draw(st.integers(0, 9), label="bad citation") == 9:
+            kind = data.draw(st.sampled_from(["unknown", "duplicate", "too many"]), label="bad citation kind")
             unknown = [th.message_id(th.message_count), (self.base_thread_id + 9) << 64, 0]
-            citations = [*citations, pick(data, unknown, "unknown message")]
+            if kind == "duplicate" and citations:
+                citations = [*citations, citations[0]]
+            elif kind == "too many":
+                citations = [*citations, *own, *other][: MAX_CITATIONS + 1]
+                citations += [own[0]] * (MAX_CITATIONS + 1 - len(citations))  # duplicates if too few exist
+            else:
+                citations = [*citations, pick(data, unknown, "unknown message")]
         return citations
 
     def _draw_thread(self, data: st.DataObject) -> ThreadModel:
@@ -506,12 +716,30 @@ class ThreadMachine(RuleBasedStateMachine):
     def _thread_of(self, message_id: int) -> ThreadModel | None:
         return next((t for t in self.threads if t.thread_id == message_id >> 64), None)
 
-    def _citations_valid(self, citations: list[int]) -> bool:
+    def _citation_errors(self, citations: list[int]) -> set[str]:
+        errors = set()
+        if len(citations) > MAX_CITATIONS:
+            errors.add("TooManyCitations")
+        if len(set(citations)) < len(citations):
+            errors.add("DuplicateCitation")
         for cited in citations:
             th = self._thread_of(cited)
             if th is None or (cited & (2**64 - 1)) >= th.message_count:
-                return False
-        return True
+                errors.add("UnknownMessage")
+        return errors
+
+    def _record_citations(self, th: ThreadModel, message_id: int, citations: list[int], result: TxResult) -> None:
+        """The hub counts every cited message of another thread (a post's at once, a spec's on approval)."""
+        counted = [c for c in citations if c >> 64 != th.thread_id]
+        recorded = [
+            (e["citedThreadId"], e["citedMessageId"], e["citingMessageId"]) for e in result.all("CitationRecorded")
+        ]
+        assert recorded == [(c >> 64, c, message_id) for c in counted], f"message {message_id:#x}: citations"
+        for cited in counted:
+            cited_thread = self._thread_of(cited)
+            assert cited_thread is not None
+            cited_thread.citations_received += 1
+        self.ctx.stats["citations counted at the hub"] += len(counted)
 
     def _ensure_allowance(self, owner: str, th: ThreadModel) -> None:
         if (owner, th.address) in self.allowances:
@@ -552,8 +780,7 @@ class ThreadMachine(RuleBasedStateMachine):
                 errors.add("NoEligibleVoters")
             if stake < th.price_at(t):
                 errors.add("StakeBelowPrice")
-            if not self._citations_valid(citations):
-                errors.add("UnknownMessage")
+            errors |= self._citation_errors(citations)
             if stake > self.balances[author]:
                 errors.add("ERC20InsufficientBalance")
             return errors
@@ -567,8 +794,17 @@ class ThreadMachine(RuleBasedStateMachine):
         assert (event["specId"], event["author"], event["stake"]) == (spec_id, author, stake)
         assert event["price"] == th.price_at(t), "the spec records the price in force at submission"
         assert event["deadline"] == t + th.window
+        assert list(event["citations"]) == citations
+        assert not result.all("CitationRecorded"), "a spec's citations count only once it is approved"
         th.specs[spec_id] = SpecModel(
-            spec_id, author, stake, th.price_at(t), t, t + th.window, eligible=th.coauthors_at(t - 1)
+            spec_id,
+            author,
+            stake,
+            th.price_at(t),
+            t,
+            t + th.window,
+            eligible=th.coauthors_at(t - 1),
+            citations=citations,
         )
         th.message_count += 1
         th.locked += stake
@@ -596,10 +832,21 @@ class ThreadMachine(RuleBasedStateMachine):
 
         result = self._send("vote", *self._thread_call(voter, th, "vote", spec_id, approve), expect)
         if result.ok:
-            assert result.one("VoteCast") == {"specId": spec_id, "voter": voter, "approve": approve}
+            assert spec is not None and result.one("VoteCast") == {
+                "specId": spec_id,
+                "voter": voter,
+                "approve": approve,
+            }
             spec.votes[voter] = approve
 
     def _settle(self, th: ThreadModel, spec_id: int, caller: str) -> None:
+        self._run(self._settle_tx(th, spec_id, caller))
+
+    @staticmethod
+    def _settleable(spec: SpecModel, t: int) -> bool:
+        return spec.status == PENDING and (len(spec.votes) >= spec.eligible or t > spec.deadline)
+
+    def _settle_tx(self, th: ThreadModel, spec_id: int, caller: str) -> Tx:
         spec = th.specs.get(spec_id)
 
         def expect(t: int) -> set[str]:
@@ -607,13 +854,18 @@ class ThreadMachine(RuleBasedStateMachine):
                 return {"UnknownSpec"}
             if spec.status != PENDING:
                 return {"SpecNotPending"}
-            if len(spec.votes) < spec.eligible and t <= spec.deadline:
+            if not self._settleable(spec, t):
                 return {"SettleTooEarly"}
             return set()
 
-        result = self._send("settle", *self._thread_call(caller, th, "settle", spec_id), expect)
-        if not result.ok:
-            return
+        def apply(result: TxResult) -> None:
+            assert spec is not None
+            self._apply_settlement(th, spec, result)
+
+        return Tx("settle", *self._thread_call(caller, th, "settle", spec_id), expect, apply)
+
+    def _apply_settlement(self, th: ThreadModel, spec: SpecModel, result: TxResult) -> None:
+        spec_id = spec.spec_id
         t = result.timestamp
         outcome, gain, per = divide(spec.stake, spec.approvals, spec.denials)
         event = result.one("SpecSettled")
@@ -635,11 +887,77 @@ class ThreadMachine(RuleBasedStateMachine):
             }
             th.set_shares(spec.author, t, held + added)
             th.set_total(t, total + added)
+            self._reward_approval(th, spec, result)
         else:
-            assert not result.all("CoauthorJoined"), "only an approved spec adds a co-author"
+            for name in ("CoauthorJoined", "CitationRecorded", "ApprovalRewarded", "RewardCredited"):
+                assert not result.all(name), f"only an approved spec emits {name}"
         if th.total_shares() == 0 and gain:
             self.ctx.stats["note: stake went to a treasury nobody holds shares in"] += 1
         self.ctx.stats[f"settled {STATUS_NAMES[outcome]}"] += 1
+
+    def _emission_cap(self, timestamp: int) -> int:
+        """F at `timestamp`, from the contract (the curve itself is tested against Python elsewhere)."""
+        assert self.rewards is not None
+        if timestamp not in self._caps:
+            (self._caps[timestamp],) = self._read([("distributor", self.rewards.address, "emissionCap", timestamp)])
+        return self._caps[timestamp]
+
+    def _thread_by_id(self, thread_id: int) -> ThreadModel:
+        th = next((t for t in self.threads if t.thread_id == thread_id), None)
+        assert th is not None, f"thread {thread_id} is not in the model"
+        return th
+
+    def _reward_approval(self, th: ThreadModel, spec: SpecModel, result: TxResult) -> None:
+        """SPEC 7: the approved spec's citations are counted; the distributor mints the epoch's flat reward,
+        capped by what the curve has left at the settlement's timestamp, to the thread and the threads it cites."""
+        message_id = th.message_id(spec.spec_id)
+        self._record_citations(th, message_id, spec.citations, result)
+        stats = self.ctx.stats
+        rewards = self.rewards
+        if rewards is None or not rewards.wired:
+            assert not result.all("ApprovalRewarded") and not result.all("RewardCredited"), "rewards are off"
+            stats["reward: approvals before rewards were launched"] += 1
+            return
+        t = result.timestamp
+        requested = rewards.per_epoch.get(rewards.epoch_at(t), 0)
+        room = max(self._emission_cap(t) - rewards.minted, 0)
+        total = min(requested, room)
+        cited = list(dict.fromkeys(c >> 64 for c in spec.citations if c >> 64 != th.thread_id))
+        per, to_thread = split_reward(total, len(cited))
+        # nothing asked for (no reward set for the epoch): no event either
+        expected_event = (
+            []
+            if requested == 0
+            else [{"messageId": message_id, "requested": requested, "total": total, "toThread": to_thread}]
+        )
+        assert result.all("ApprovalRewarded") == expected_event, (
+            f"thread {th.thread_id} spec {spec.spec_id}: reward at t={t} (epoch {rewards.epoch_at(t)}, room {room})"
+        )
+        expected = [(th.address, message_id, to_thread)] if total else []
+        expected += [(self._thread_by_id(c).address, message_id, per) for c in cited if per]
+        credited = [
+            (e.address, e.args["messageId"], e.args["amount"]) for e in result.events if e.name == "RewardCredited"
+        ]
+        assert sorted(credited) == sorted(expected), f"thread {th.thread_id} spec {spec.spec_id}: credits"
+        by_citation = [(e["threadId"], e["messageId"], e["amount"]) for e in result.all("CitationRewarded")]
+        assert by_citation == [(c, message_id, per) for c in cited if per]
+        rewards.minted += total
+        th.treasury += to_thread
+        for c in cited:
+            self._thread_by_id(c).treasury += per
+        if requested == 0:
+            stats["reward: approvals in an epoch without a reward"] += 1
+        elif total == 0:
+            stats["reward: capped to nothing (curve exhausted)"] += 1
+        elif total < requested:
+            stats["reward: capped to a part"] += 1
+        if total:
+            stats["reward: rewarded approvals"] += 1
+            stats["reward: citation credits"] += len(cited) if per else 0
+            if cited:
+                stats["reward: rewarded approvals citing other threads"] += 1
+            elif spec.citations:
+                stats["reward: rewarded approvals citing only their own thread"] += 1
 
     @staticmethod
     def _joined_after(th: ThreadModel, spec: SpecModel) -> list[str]:
@@ -651,17 +969,210 @@ class ThreadMachine(RuleBasedStateMachine):
             return []
         return [a for a in th.coauthors() if th.shares_at(a, spec.submitted - 1) > 0 and a not in spec.votes]
 
+    # --- rewards ---------------------------------------------------------------------------------------
+
+    def _launch_rewards(self, data: st.DataObject) -> None:
+        """Deploy a fresh distributor (its curve starting at deployment, or a little earlier, or a day or the
+        whole curve minus two seconds earlier), then in one block (one second on anvil), at once or a second
+        later: give it the minter role and the pricer its role, wire it into the hub, maybe set the first
+        epoch's reward, and settle every spec that is ready. Right after launch the curve has room for about
+        72 CHOIR a second, so rewards settled together here are often capped."""
+        ctx = self.ctx
+        # mostly at deployment (where the cap binds), else earlier: by 0 s (the latest block), 5 s, or two seconds
+        # before the first epoch ends or before the curve's end
+        starts: list[int | None] = [None] * 6 + [0, 5, DAY - 2, EMISSION_END - 2]
+        ago = starts[data.draw(st.integers(0, len(starts) - 1), label="launch: curve started seconds ago")]
+        # wired in the next block (eth-tester: a second later) or the same second (anvil), else a little later
+        delay = int(data.draw(st.integers(0, 2), label="launch: wired later") == 2)
+        set_first = data.draw(st.integers(0, 4), label="launch: no first reward") != 4
+        amount = data.draw(st.one_of(st.integers(73 * CHOIR, MAX_REWARD), REWARD_AMOUNTS), label="launch: reward")
+        reward = amount if set_first else None
+        now = self._now()
+        launch_arg = 0 if ago is None else now - ago
+        code = ctx.distributor_code + abi_encode(ctx.distributor_args, [ctx.token, ctx.hub, ctx.admin, launch_arg])
+        result = self._send("deploy RewardsDistributor", ctx.admin, None, code, lambda t: set())
+        address = result.contract_address
+        assert address is not None
+        launch, minter_role, pricer_role = self._read(
+            [
+                ("distributor", address, "launchTime"),
+                ("token", ctx.token, "MINTER_ROLE"),
+                ("distributor", address, "PRICER_ROLE"),
+            ]
+        )
+        assert launch == (result.timestamp if ago is None else launch_arg), "launchTime"
+        rewards = RewardsModel(address, launch)
+        self.rewards = rewards
+        ctx.stats[f"launch: {'at deployment' if ago is None else f'{ago} s before deployment'}"] += 1
+        if delay:
+            ctx.chain.mine(deltatime=delay)
+
+        def wired(result: TxResult) -> None:
+            assert result.one("RewardsDistributorSet") == {"distributor": address}
+            rewards.wired = True
+
+        codec = ctx.codec
+        txs = [
+            Tx(
+                "grant MINTER_ROLE",
+                ctx.admin,
+                ctx.token,
+                codec.encode("token", "grantRole", minter_role, address),
+                lambda t: set(),
+            ),
+            Tx(
+                "grant PRICER_ROLE",
+                ctx.admin,
+                address,
+                codec.encode("distributor", "grantRole", pricer_role, ctx.pricer),
+                lambda t: set(),
+            ),
+            Tx(
+                "setRewardsDistributor",
+                ctx.admin,
+                ctx.hub,
+                codec.encode("hub", "setRewardsDistributor", address),
+                lambda t: set(),
+                wired,
+            ),
+        ]
+        now = self._now()
+        if reward is not None:
+            txs.append(self._set_reward_tx(ctx.pricer, rewards.epoch_at(now), reward))
+        ready = [(th, s) for th in self.threads for s in th.pending() if self._settleable(s, now)]
+        txs += [self._settle_tx(th, s.spec_id, s.author) for th, s in ready]
+        self._run_together(txs)
+        if reward is not None:  # the first reward landed in the next epoch (a launch just before its end): retry
+            self._pricer_keeps_up(True, reward)
+
+    def _set_reward_tx(self, sender: str, epoch: int, amount: int) -> Tx:
+        rewards = self.rewards
+        assert rewards is not None
+
+        def expect(t: int) -> set[str]:
+            errors = set()
+            if sender != self.ctx.pricer:
+                errors.add("AccessControlUnauthorizedAccount")
+            if epoch != rewards.epoch_at(t):
+                errors.add("NotCurrentEpoch")
+            elif epoch in rewards.per_epoch:
+                errors.add("EpochAlreadySet")
+            if amount > MAX_REWARD:
+                errors.add("RewardTooLarge")
+            return errors
+
+        def apply(result: TxResult) -> None:
+            assert result.one("RewardPerMessageSet") == {"epoch": epoch, "reward": amount}
+            rewards.per_epoch[epoch] = amount
+
+        data = self.ctx.codec.encode("distributor", "setRewardPerMessage", epoch, amount)
+        return Tx("setRewardPerMessage", sender, rewards.address, data, expect, apply)
+
+    @precondition(lambda self: self.rewards is None)
+    @rule(data=st.data())
+    def launch_rewards(self, data: st.DataObject) -> None:
+        self._launch_rewards(data)
+
+    @precondition(lambda self: self.rewards is not None)
+    @rule(
+        data=st.data(),
+        mode=st.sampled_from(["current"] * 4 + ["twice", "wrong epoch", "too large", "intruder"]),
+        amount=REWARD_AMOUNTS,
+        again=REWARD_AMOUNTS,
+    )
+    def set_reward(self, data: st.DataObject, mode: str, amount: int, again: int) -> None:
+        """The pricer sets the current epoch's reward per approved message (SPEC 7): once per epoch; a second
+        time in the same epoch, for another epoch, above the maximum or by someone else, it is refused."""
+        rewards = self.rewards
+        assert rewards is not None
+        epoch = rewards.epoch_at(self._now())  # the transaction may land in the next epoch: the model sees it
+        wrong = pick(data, [epoch + 1, epoch - 1 if epoch else epoch + 2, epoch + 1_000, 2**256 - 1], "wrong epoch")
+        too_large = pick(data, [MAX_REWARD + 1, 2 * MAX_REWARD, 2**256 - 1], "too large")
+        intruder = pick(data, [self.ctx.admin, *self.ctx.actors], "intruder")
+        sender = intruder if mode == "intruder" else self.ctx.pricer
+        target = wrong if mode == "wrong epoch" else epoch
+        self._run(self._set_reward_tx(sender, target, too_large if mode == "too large" else amount))
+        if mode == "twice":
+            self._run(self._set_reward_tx(self.ctx.pricer, epoch, again))
+
+    @rule(
+        data=st.data(),
+        what=st.sampled_from(["creditReward", "rewardApproval", "recordCitations", "setRewardsDistributor", "mint"]),
+        amount=st.integers(1, 1_000 * CHOIR),
+    )
+    def intrude(self, data: st.DataObject, what: str, amount: int) -> None:
+        """Someone other than the distributor, a thread or the admin tries to mint, credit a treasury, count
+        citations or rewire rewards: refused, nothing changes (the invariants check the ledgers after it)."""
+        ctx = self.ctx
+        intruder = pick(data, [ctx.pricer, *ctx.actors], "intruder")
+        th = self._draw_thread(data)
+        message = th.message_id(pick(data, list(range(th.message_count)), "message"))
+        other = pick(data, self.threads, "cited thread").message_id(0)
+        codec = ctx.codec
+        if what == "rewardApproval" and self.rewards is None:
+            what = "creditReward"  # no distributor yet
+        if what == "rewardApproval" and self.rewards is not None:  # (for mypy: the line above)
+            to, call = self.rewards.address, codec.encode("distributor", "rewardApproval", message, [other])
+            errors = {"NotMessageThread"}
+        elif what == "recordCitations":
+            to, call, errors = ctx.hub, codec.encode("hub", "recordCitations", message, [other]), {"NotThread"}
+        elif what == "setRewardsDistributor":
+            call = codec.encode("hub", "setRewardsDistributor", intruder)
+            to, errors = ctx.hub, {"AccessControlUnauthorizedAccount"}
+        elif what == "mint":
+            to, call = ctx.token, codec.encode("token", "mint", intruder, amount)
+            errors = {"AccessControlUnauthorizedAccount"}
+        else:
+            to, call = th.address, codec.encode("thread", "creditReward", message, amount)
+            errors = {"OnlyRewardsDistributor"}
+        self._send(f"{what} by an intruder", intruder, to, call, lambda t: errors)
+
+    @rule(data=st.data())
+    def settle_ready_together(self, data: st.DataObject) -> None:
+        """Up to four specs that are ready settled in one block (one second on anvil): several approvals meet
+        the same cap and the same epoch's reward, and shares change more than once in a second."""
+        now = self._now()
+        ready = [(th, s.spec_id) for th in self.threads for s in th.pending() if self._settleable(s, now)]
+        chosen = pick_many(data, ready, 4, "ready specs", min_size=1)
+        self._run_together([self._settle_tx(th, i, th.specs[i].author) for th, i in chosen])
+
     # --- rules: threads and messages -----------------------------------------------------------------
 
     @initialize(
         creator=st.integers(0, 7),
         joiners=st.integers(0, 3),
         extras=st.lists(st.integers(0, 3_000), min_size=3, max_size=3),
+        rewards_later=st.integers(0, 3),
+        second=st.booleans(),
+        data=st.data(),
     )
-    def first_thread(self, creator: int, joiners: int, extras: list[int]) -> None:
+    def first_thread(
+        self, creator: int, joiners: int, extras: list[int], rewards_later: int, second: bool, data: st.DataObject
+    ) -> None:
         """A first thread, and up to three more co-authors who join it the ordinary way (stake, all approve,
-        settle), so that votes can split and members can leave from the first step on."""
+        settle), so that votes can split and members can leave from the first step on.
+
+        Most examples launch rewards here: at least one joiner's spec (citing the root message, which earns
+        nothing, and the root of a second thread if there is one, which earns a citation share) is approved by
+        the creator, and they are settled together in the launch block, the first approvals the curve meets,
+        so their rewards are mostly capped. The other examples join one after another (later joiners vote on
+        the next) and launch rewards later by a rule."""
         th = self._create(self.ctx.actors[creator])
+        if second:  # by another account: so that specs can cite another thread from the first step on
+            self._create(self.ctx.actors[(creator + 1) % len(self.ctx.actors)])
+        if rewards_later != 3:  # mostly
+            self.ctx.chain.mine(deltatime=1)  # voters need shares one second before the spec
+            authors = [a for a in self.ctx.actors if a not in th.shares][: max(joiners, 1)]
+            citations = [t.message_id(0) for t in self.threads]
+            for author, extra in zip(authors, extras, strict=False):
+                price = th.price_at(self._now())
+                spec_id = self._submit(th, author, price + price * extra // 1_000, citations)
+                assert spec_id is not None
+                for voter in self._can_vote(th, spec_id):
+                    self._vote(th, spec_id, voter, True)
+            self._launch_rewards(data)
+            self.ctx.chain.mine(deltatime=1)
+            return
         for extra in extras[:joiners]:
             self.ctx.chain.mine(deltatime=1)  # voters need shares one second before the spec
             author = next(a for a in self.ctx.actors if th.shares_of(a) == 0 and a not in th.shares)
@@ -689,17 +1200,16 @@ class ThreadMachine(RuleBasedStateMachine):
         index = th.message_count
 
         def expect(t: int) -> set[str]:
-            errors = set()
+            errors = self._citation_errors(citations)
             if th.shares_of(author) == 0:
                 errors.add("NotCoauthor")
-            if not self._citations_valid(citations):
-                errors.add("UnknownMessage")
             return errors
 
         call = self._thread_call(author, th, "post", self._content("post"), citations)
         result = self._send("post", *call, expect)
         if result.ok:
             assert result.one("MessagePosted")["index"] == index
+            self._record_citations(th, th.message_id(index), citations, result)
             th.message_count += 1
 
     @rule(data=st.data())
@@ -730,16 +1240,34 @@ class ThreadMachine(RuleBasedStateMachine):
         settle_now=st.booleans(),
     )
     def spec_round(self, data: st.DataObject, extra: int, votes: list[bool], settle_now: bool) -> None:
-        """The main path in one step: a spec at the price plus `extra` thousandths, votes (approve or deny)
-        of some of its eligible voters, and settlement right away or left for later."""
+        """The main path in one step: a spec at the price plus `extra` thousandths, mostly citing other threads
+        (its approval then rewards them), votes (approve or deny) of some of its eligible voters, and settlement
+        right away or left for later."""
         th = self._draw_thread(data)
         author = pick(data, [a for a in self.ctx.actors if th.shares_of(a) == 0] or self.ctx.actors, "author")
+        citations = self._draw_citations(data, th, bad=False)
         price = th.price_at(self._now())
-        spec_id = self._submit(th, author, price + price * extra // 1_000, [])
+        spec_id = self._submit(th, author, price + price * extra // 1_000, citations)
         if spec_id is None:
             return
         for voter, approve in zip(self._can_vote(th, spec_id), votes, strict=False):
             self._vote(th, spec_id, voter, approve)
+        if settle_now:
+            self._settle(th, spec_id, author)
+
+    @rule(data=st.data(), extra=st.integers(0, 3_000), settle_now=st.booleans())
+    def spec_approved_by_all(self, data: st.DataObject, extra: int, settle_now: bool) -> None:
+        """The path rewards follow: a spec, mostly citing other threads, that every eligible co-author
+        approves; settled at once, or left ready for `settle_ready_together` or `settle`."""
+        th = self._draw_thread(data)
+        author = pick(data, [a for a in self.ctx.actors if th.shares_of(a) == 0] or self.ctx.actors, "author")
+        citations = self._draw_citations(data, th, bad=False)
+        price = th.price_at(self._now())
+        spec_id = self._submit(th, author, price + price * extra // 1_000, citations)
+        if spec_id is None:
+            return
+        for voter in self._can_vote(th, spec_id):
+            self._vote(th, spec_id, voter, True)
         if settle_now:
             self._settle(th, spec_id, author)
 
@@ -761,9 +1289,7 @@ class ThreadMachine(RuleBasedStateMachine):
         th, spec_id = self._draw_spec(data)
         who = data.draw(st.sampled_from(["eligible"] * 5 + ["joined later", "co-author", "anyone"]))
         # a pending spec with a co-author who joined after its submission, and so may not vote on it
-        late = [
-            (t, s.spec_id, a) for t in self.threads for s in t.pending() for a in self._joined_after(t, s)
-        ]
+        late = [(t, s.spec_id, a) for t in self.threads for s in t.pending() for a in self._joined_after(t, s)]
         late_pick = pick(data, late or [None], "joined later")
         if who == "joined later" and late_pick:
             th, spec_id, voter = late_pick
@@ -808,9 +1334,7 @@ class ThreadMachine(RuleBasedStateMachine):
                 taken.add(spec_id)
             return set()
 
-        result = self._send(
-            "claimCuratorRewards", *self._thread_call(curator, th, "claimCuratorRewards", ids), expect
-        )
+        result = self._send("claimCuratorRewards", *self._thread_call(curator, th, "claimCuratorRewards", ids), expect)
         if not result.ok:
             return
         paid = result.all("CuratorRewardClaimed")
@@ -877,20 +1401,14 @@ class ThreadMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def update_prices(self, data: st.DataObject) -> None:
-        batch = list(
-            dict.fromkeys([pick(data, self.threads, "thread"), *pick_many(data, self.threads, 2, "more")])
-        )
+        batch = list(dict.fromkeys([pick(data, self.threads, "thread"), *pick_many(data, self.threads, 2, "more")]))
         bps = HUB_DEFAULTS["maxDeviationBps"]
         lo_bound, hi_bound = HUB_DEFAULTS["minPrice"], HUB_DEFAULTS["maxPrice"]
         prices = []
         for th in batch:
-            mode = data.draw(
-                st.sampled_from(["move", "move", "move", "too far", "out of bounds"]), label="mode"
-            )
+            mode = data.draw(st.sampled_from(["move", "move", "move", "too far", "out of bounds"]), label="mode")
             first = data.draw(st.integers(5 * CHOIR, 100 * CHOIR), label="first price")
-            move = data.draw(
-                st.one_of(st.integers(-bps, bps), st.sampled_from([bps, -bps])), label="move (bps)"
-            )
+            move = data.draw(st.one_of(st.integers(-bps, bps), st.sampled_from([bps, -bps])), label="move (bps)")
             bad = data.draw(st.sampled_from([lo_bound - 1, hi_bound + 1]), label="price out of bounds")
             if th.price == 0:
                 price = first  # no previous price: any price within the bounds
@@ -936,15 +1454,26 @@ class ThreadMachine(RuleBasedStateMachine):
                 th.price, th.updated_at = price, result.timestamp
             self.last_round = round_
 
+    def _pricer_keeps_up(self, keep_up: bool, amount: int) -> None:
+        """After time moved on: mostly the pricer sets the new epoch's reward at once (its daily job), else the
+        epoch stays without one for a while (approvals then earn nothing)."""
+        rewards = self.rewards
+        if rewards is None or not keep_up:
+            return
+        epoch = rewards.epoch_at(self._now())
+        if epoch not in rewards.per_epoch:
+            self._run(self._set_reward_tx(self.ctx.pricer, epoch, amount))
+
     @rule(
-        seconds=st.one_of(
-            st.sampled_from([1, 2, DAY - 1, DAY, 7 * DAY, 7 * DAY + 1]), st.integers(1, 8 * DAY)
-        )
+        seconds=st.one_of(st.sampled_from([1, 2, DAY - 1, DAY, 7 * DAY, 7 * DAY + 1]), st.integers(1, 8 * DAY)),
+        lapse=st.integers(0, 5),
+        amount=REWARD_AMOUNTS,
     )
-    def advance_time(self, seconds: int) -> None:
+    def advance_time(self, seconds: int, lapse: int, amount: int) -> None:
         self._view = None
         self.ctx.chain.mine(deltatime=seconds)
         self.ctx.stats["advance time"] += 1
+        self._pricer_keeps_up(lapse != 5, amount)
 
     @rule(data=st.data())
     def advance_to_a_boundary(self, data: st.DataObject) -> None:
@@ -953,13 +1482,18 @@ class ThreadMachine(RuleBasedStateMachine):
         marks = {s.deadline for t in self.threads for s in t.pending()}
         marks |= {t.joined_at(a) + DAY for t in self.threads for a in t.coauthors()}
         marks |= {t.updated_at + HUB_DEFAULTS["heartbeat"] for t in self.threads if t.updated_at}
+        if self.rewards is not None:  # the next epoch (a new reward), the end of the curve
+            marks |= {self.rewards.epoch_start(self.rewards.epoch_at(now) + 1), self.rewards.launch + EMISSION_END}
         ahead = sorted(m + d for m in marks for d in (-1, 0, 1) if m + d > now)
         target = pick(data, ahead or [None], "boundary")
+        # drawn whatever the target: the draws must not depend on the model's state (see `pick`)
+        lapse, amount = data.draw(st.integers(0, 5), label="pricer lapses"), data.draw(REWARD_AMOUNTS, label="reward")
         if target is None:
             return
         self._view = None
         self.ctx.chain.mine(deltatime=target - now)
         self.ctx.stats["advance to a boundary"] += 1
+        self._pricer_keeps_up(lapse != 5, amount)
 
     # --- invariants ----------------------------------------------------------------------------------
 
@@ -968,7 +1502,10 @@ class ThreadMachine(RuleBasedStateMachine):
         if self._view is not None:
             return self._view
         ctx = self.ctx
+        rewards = self.rewards
         holders = [*ctx.accounts, *(t.address for t in self.threads), ctx.hub, ctx.implementation]
+        if rewards is not None:
+            holders.append(rewards.address)
         calls: list[tuple] = [("token", ctx.token, "totalSupply"), ("hub", ctx.hub, "lastRound")]
         calls += [("token", ctx.token, "balanceOf", a) for a in holders]
         for th in self.threads:
@@ -976,8 +1513,18 @@ class ThreadMachine(RuleBasedStateMachine):
             calls += [("thread", th.address, m) for m in ("coauthorCount", "pendingSpecs", "messageCount")]
             calls += [("thread", th.address, "sharesOf", a) for a in ctx.actors]
             calls += [("thread", th.address, "getSpec", i) for i in sorted(th.specs)]
-            calls += [("hub", ctx.hub, "pricePoint", th.thread_id)]
-        values = iter(self._read(calls))
+            calls += [("hub", ctx.hub, "pricePoint", th.thread_id), ("hub", ctx.hub, "citationsReceived", th.thread_id)]
+        epochs: list[int] = []
+        if rewards is not None:
+            # the epochs the pricer set, and the one the latest block was in at the last view (see below)
+            epochs = sorted({*rewards.per_epoch, rewards.epoch_at(max(self._last_head, rewards.launch))})
+            calls += [("distributor", rewards.address, "minted")]
+            calls += [
+                ("distributor", rewards.address, m, e) for e in epochs for m in ("rewardPerMessage", "rewardEpoch")
+            ]
+        now, values_list = self._read_at_head(calls)
+        self._last_head = now
+        values = iter(values_list)
         view: dict[str, Any] = {"supply": next(values), "last round": next(values)}
         view["balances"] = {a: next(values) for a in holders}
         view["threads"] = {}
@@ -986,7 +1533,19 @@ class ThreadMachine(RuleBasedStateMachine):
             entry["shares"] = {a: next(values) for a in ctx.actors}
             entry["specs"] = {i: next(values) for i in sorted(th.specs)}
             entry["price point"] = next(values)
+            entry["citations"] = next(values)
             view["threads"][th.address] = entry
+        if rewards is not None:
+            view["minted"], view["cap now"] = next(values), self._emission_cap(now)
+            view["epochs"] = {e: (next(values), next(values)) for e in epochs}
+            current = rewards.epoch_at(now)
+            if current not in view["epochs"]:  # time moved into a new epoch: one more read
+                address = rewards.address
+                calls = [
+                    ("distributor", address, "rewardPerMessage", current),
+                    ("distributor", address, "rewardEpoch", current),
+                ]
+                view["epochs"][current] = tuple(self._read(calls))
         self._view = view
         return view
 
@@ -1015,16 +1574,12 @@ class ThreadMachine(RuleBasedStateMachine):
         view = self.view()
         for th in self.threads:
             entry = view["threads"][th.address]
-            assert view["balances"][th.address] == entry["treasury"] + entry["locked"], (
-                f"thread {th.thread_id}"
-            )
+            assert view["balances"][th.address] == entry["treasury"] + entry["locked"], f"thread {th.thread_id}"
             expected_locked = sum(s.stake for s in th.pending()) + sum(
                 s.per_denier * len(s.unclaimed()) for s in th.specs.values()
             )
             assert th.locked == expected_locked, "model bookkeeping"  # the model agrees with itself
-            assert (entry["treasury"], entry["locked"]) == (th.treasury, th.locked), (
-                f"thread {th.thread_id} ledger"
-            )
+            assert (entry["treasury"], entry["locked"]) == (th.treasury, th.locked), f"thread {th.thread_id} ledger"
 
     @invariant()
     def equity_matches(self) -> None:
@@ -1046,9 +1601,7 @@ class ThreadMachine(RuleBasedStateMachine):
             assert entry["pending"] == len(th.pending())
             assert entry["price point"][:2] == (th.price, th.updated_at)
             for spec_id, spec in th.specs.items():
-                author, stake, price, snapshot, deadline, eligible, approvals, denials, status = entry[
-                    "specs"
-                ][spec_id]
+                author, stake, price, snapshot, deadline, eligible, approvals, denials, status = entry["specs"][spec_id]
                 assert (STATUS_NAMES[status], to_checksum_address(author)) == (
                     STATUS_NAMES[spec.status],
                     spec.author,
@@ -1064,6 +1617,30 @@ class ThreadMachine(RuleBasedStateMachine):
                 )
 
     @invariant()
+    def rewards_follow_the_curve(self) -> None:
+        """SPEC 1 and 7: nothing is minted beyond F(now), and the supply grows by exactly what the model
+        minted; the pricer's rewards per epoch are the model's."""
+        view = self.view()
+        rewards = self.rewards
+        minted = rewards.minted if rewards is not None else 0
+        assert view["supply"] == self.genesis_supply + minted, "totalSupply: genesis supply + rewards minted"
+        if rewards is None:
+            return
+        assert view["minted"] <= view["cap now"], f"minted {view['minted']} above the curve's {view['cap now']}"
+        assert view["minted"] == minted, f"minted: chain {view['minted']}, model {minted}"
+        expected = {e: (rewards.per_epoch.get(e, 0), e in rewards.per_epoch) for e in view["epochs"]}
+        assert view["epochs"] == expected, "rewardPerMessage / rewardEpoch"
+
+    @invariant()
+    def citation_counts_match(self) -> None:
+        view = self.view()
+        for th in self.threads:
+            got = view["threads"][th.address]["citations"]
+            assert got == th.citations_received, (
+                f"thread {th.thread_id}: citationsReceived {got}, model {th.citations_received}"
+            )
+
+    @invariant()
     def pending_specs_have_a_coauthor(self) -> None:
         """SPEC 5: the last co-author cannot leave while specs are pending, so that someone is there to decide
         them. So no thread may hold a pending spec and no co-author: such a spec can never be voted on, and
@@ -1076,16 +1653,16 @@ class ThreadMachine(RuleBasedStateMachine):
             )
 
 
-def test_thread_protocol_state_machine(
-    chain, project, accounts, token, hub, admin, pricer, coauthors, outsiders
-):
+def test_thread_protocol_state_machine(chain, project, accounts, token, hub, admin, pricer, coauthors, outsiders):
     codec = Codec(
         {
             "token": project.ChoirToken.contract_type,
             "hub": project.ChoirHub.contract_type,
             "thread": project.ThreadDAO.contract_type,
+            "distributor": project.RewardsDistributor.contract_type,
         }
     )
+    distributor_type = project.RewardsDistributor.contract_type
     network = chain.provider.name
     if network == "test":
         transport: AnvilTransport | InProcessTransport = InProcessTransport(
@@ -1103,6 +1680,8 @@ def test_thread_protocol_state_machine(
         admin=admin.address,
         pricer=pricer.address,
         actors=[a.address for a in [*coauthors, *outsiders]],
+        distributor_code=bytes.fromhex(distributor_type.deployment_bytecode.bytecode.removeprefix("0x")),
+        distributor_args=[i.canonical_type for i in distributor_type.constructor.inputs],
     )
     budget = RUN_SETTINGS.get(network, RUN_SETTINGS["foundry"])
     run_settings = settings(
@@ -1117,6 +1696,13 @@ def test_thread_protocol_state_machine(
     print(
         f"\n{network}: {elapsed:.1f} s, {stats['examples']} examples, {stats['transactions']} transactions, "
         f"{stats['advance time'] + stats['advance to a boundary']} time jumps"
+    )
+    print(
+        f"rewards: {stats['reward: rewarded approvals']} rewarded approvals, "
+        f"{stats['reward: capped to a part'] + stats['reward: capped to nothing (curve exhausted)']} capped "
+        f"({stats['reward: capped to nothing (curve exhausted)']} to nothing), "
+        f"{stats['reward: citation credits']} citation credits; "
+        f"{stats['citations counted at the hub']} citations counted at the hub"
     )
     for key, count in sorted(ctx.stats.items()):
         print(f"  {key}: {count}")
