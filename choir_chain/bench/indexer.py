@@ -99,9 +99,7 @@ def run(target_events: int = TARGET_EVENTS, extra_dbs: tuple[str, ...] = ()) -> 
             sender = BatchSender(devnet.rpc_url)
             sender.call("anvil_setBlockTimestampInterval", [1])
             start = time.perf_counter()
-            workload = CommunityWorkload(deployment, sender, pricer=pricer.address).run(
-                deployer.address, target_events
-            )
+            workload = CommunityWorkload(deployment, sender, pricer=pricer.address).run(deployer.address, target_events)
             generated = time.perf_counter() - start
             sender.close()
             urls = [("sqlite", f"sqlite:///{run_dir / 'bench.db'}", False)]

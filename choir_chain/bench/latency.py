@@ -108,9 +108,7 @@ class PricerProcess:
             raise LatencyError(f"the pricer exited with status {self.process.returncode}: {' | '.join(tail)}")
 
     def last_warning(self) -> str:
-        warnings = [
-            line for line in self.stderr.read_text(errors="replace").splitlines() if "WARNING" in line
-        ]
+        warnings = [line for line in self.stderr.read_text(errors="replace").splitlines() if "WARNING" in line]
         return warnings[-1] if warnings else "none"
 
     def stop(self) -> None:
@@ -165,15 +163,9 @@ class Scenario:
                 for a in self.stakers
             ]
         )
-        create = [
-            self.hub.encode_abi("createThread", args=[content(f"root {i}")])
-            for i in range(len(self.creators))
-        ]
+        create = [self.hub.encode_abi("createThread", args=[content(f"root {i}")]) for i in range(len(self.creators))]
         receipts = self._run(
-            [
-                Tx(c, self.hub.address, data, GAS["createThread"])
-                for c, data in zip(self.creators, create, strict=True)
-            ]
+            [Tx(c, self.hub.address, data, GAS["createThread"]) for c, data in zip(self.creators, create, strict=True)]
         )
         for creator, receipt in zip(self.creators, receipts, strict=True):
             (log,) = [e for e in receipt["logs"] if bytes.fromhex(e["topics"][0][2:]) == THREAD_CREATED]
@@ -196,13 +188,9 @@ class Scenario:
             self.token.encode_abi("approve", args=[spender, stake]),
             GAS["approve"],
         )
-        spec = self._thread_tx(
-            thread_id, staker, "submitSpec", [content(f"spec {thread_id} {staker}"), [], stake]
-        )
+        spec = self._thread_tx(thread_id, staker, "submitSpec", [content(f"spec {thread_id} {staker}"), [], stake])
         spec_id = spec_id_from_receipt(self._run([approval, spec])[1])
-        self._run(
-            [self._thread_tx(thread_id, m, "vote", [spec_id, approve]) for m in self.members[thread_id]]
-        )
+        self._run([self._thread_tx(thread_id, m, "vote", [spec_id, approve]) for m in self.members[thread_id]])
         (receipt,) = self._run([self._thread_tx(thread_id, staker, "settle", [spec_id])])
         if approve:
             self.members[thread_id].append(staker)
@@ -254,9 +242,7 @@ def _wait_priced(scenario: Scenario, pricer: PricerProcess) -> float:
     raise LatencyError(f"the pricer priced no new thread within {START_TIMEOUT}s; see {pricer.stderr}")
 
 
-def run(
-    settlements: int = SETTLEMENTS, threads: int = THREADS, poll_interval: float = POLL_INTERVAL
-) -> dict[str, Any]:
+def run(settlements: int = SETTLEMENTS, threads: int = THREADS, poll_interval: float = POLL_INTERVAL) -> dict[str, Any]:
     run_dir = run_root() / f"bench-latency-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     pricer: PricerProcess | None = None
     try:

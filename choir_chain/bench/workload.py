@@ -115,9 +115,7 @@ class CommunityWorkload:
         self.pricer = pricer
         self.hub = deployment.hub
         self.token = deployment.token
-        self.thread_abi: type[Contract] = deployment.chain.w3.eth.contract(
-            abi=artifacts.load("ThreadDAO").abi
-        )
+        self.thread_abi: type[Contract] = deployment.chain.w3.eth.contract(abi=artifacts.load("ThreadDAO").abi)
         self.creators = [address(f"creator {i}") for i in range(threads)]
         self.stakers = [address(f"staker {i}") for i in range(stakers)]
         self.posts_per_round = posts_per_round
@@ -170,10 +168,7 @@ class CommunityWorkload:
     def round(self, number: int) -> None:
         stakers = self._posts_and_specs(number)
         receipts = self.sender.mine()
-        specs = {
-            thread_id: (staker, spec_id_from_receipt(receipts[i]))
-            for thread_id, (staker, i) in stakers.items()
-        }
+        specs = {thread_id: (staker, spec_id_from_receipt(receipts[i])) for thread_id, (staker, i) in stakers.items()}
         ballots = self._votes(specs)
         self.sender.mine()
         self._settle(specs, ballots)
@@ -261,9 +256,7 @@ class CommunityWorkload:
         txs: list[Tx] = []
         for t in self.threads:
             staker, spec_id = specs[t.thread_id]
-            txs.append(
-                self._thread_call(t, staker, "settle", [spec_id], f"thread {t.thread_id} spec {spec_id}")
-            )
+            txs.append(self._thread_call(t, staker, "settle", [spec_id], f"thread {t.thread_id} spec {spec_id}"))
             approvals = sum(1 for _, approve in ballots[t.thread_id] if approve)
             deniers = len(ballots[t.thread_id]) - approvals
             self.events += 1  # SpecSettled

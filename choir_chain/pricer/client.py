@@ -104,8 +104,7 @@ class Contract:
         if not calls:
             return []
         params = [
-            [{"to": self.address, "data": "0x" + self.calldata(name, *args).hex()}, "latest"]
-            for name, args in calls
+            [{"to": self.address, "data": "0x" + self.calldata(name, *args).hex()}, "latest"] for name, args in calls
         ]
         results = self.rpc.batch("eth_call", params)
         return [self.function(name).decode(r) for (name, _), r in zip(calls, results, strict=True)]

@@ -123,8 +123,7 @@ class RewardSetter:
         (allowed,) = self.distributor.call("hasRole", role, self.sender.address)
         if not allowed:
             raise PricerError(
-                f"account {self.sender.address} lacks PRICER_ROLE on RewardsDistributor "
-                f"{self.distributor.address}"
+                f"account {self.sender.address} lacks PRICER_ROLE on RewardsDistributor {self.distributor.address}"
             )
 
     def step(self, nonce: int) -> bool:

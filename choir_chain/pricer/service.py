@@ -161,9 +161,7 @@ class Pricer:
             raise PricerError("the manifest has no ChoirHub contract")
         self.hub = Contract(self.rpc, hub.address, artifacts.load("ChoirHub").abi)
         self.sender = Sender(self.rpc, account, manifest.chain_id)
-        self.rewards = RewardSetter.from_manifest(
-            manifest, self.rpc, self.sender, self.engine, self.emit, self.stop
-        )
+        self.rewards = RewardSetter.from_manifest(manifest, self.rpc, self.sender, self.engine, self.emit, self.stop)
         self._position: Position | None = None
         self._last_round: int | None = None
         """The round this process last saw on chain (its own, or read at resume)."""
@@ -334,11 +332,7 @@ class Pricer:
         if cached is not None:
             return cached
         with Session(self.engine) as session:
-            ids = (
-                threads_up_to(session, position.block)
-                if position.full
-                else affected_threads(session, position.block)
-            )
+            ids = threads_up_to(session, position.block) if position.full else affected_threads(session, position.block)
             timestamp = block_timestamp(session, position.block)
             if not ids or timestamp is None:
                 states = {}
@@ -382,9 +376,7 @@ class Pricer:
             raise PricerError(f"the node does not have transaction {tx_hash} of round {last}")
         tagged = decode_tag(bytes.fromhex(str(tx.get("input", "0x"))[2:]))
         if tagged is not None:
-            self.emit(
-                {"event": "resume", "last_round": last, "trigger_block": tagged.block, "mode": tagged.mode}
-            )
+            self.emit({"event": "resume", "last_round": last, "trigger_block": tagged.block, "mode": tagged.mode})
             return tagged
         head = self.indexer.last_block
         with Session(self.engine) as session:

@@ -50,9 +50,7 @@ def trigger_blocks(session: Session, after: int, until: int) -> list[int]:
         block_column = query.subquery().c[0]
         found.update(
             int(b)
-            for b in session.scalars(
-                select(block_column).where(block_column > after, block_column <= until).distinct()
-            )
+            for b in session.scalars(select(block_column).where(block_column > after, block_column <= until).distinct())
         )
     return sorted(found)
 
@@ -87,9 +85,7 @@ def affected_threads(session: Session, block: int) -> set[int]:
         affected.add(int(thread_id))
         if outcome == "approved":
             affected.update(_cited_other_threads(session, int(thread_id), int(spec_id)))
-    affected.update(
-        int(t) for t in session.scalars(select(Thread.thread_id).where(Thread.created_block == block))
-    )
+    affected.update(int(t) for t in session.scalars(select(Thread.thread_id).where(Thread.created_block == block)))
     affected.update(
         int(t)
         for t in session.scalars(
@@ -97,9 +93,7 @@ def affected_threads(session: Session, block: int) -> set[int]:
         )
     )
     posts = session.execute(
-        select(Message.thread_id, Message.message_index).where(
-            Message.block == block, _post_citing_other_threads()
-        )
+        select(Message.thread_id, Message.message_index).where(Message.block == block, _post_citing_other_threads())
     ).all()
     for thread_id, index in posts:
         affected.update(_cited_other_threads(session, int(thread_id), int(index)))

@@ -22,9 +22,7 @@ def stake_price(  # type: ignore[overload-overlap]
     n: Scalar, k0: Scalar, m: Scalar, params: QahoParams = _DEFAULT
 ) -> float: ...
 @overload
-def stake_price(
-    n: ArrayLike, k0: ArrayLike, m: ArrayLike, params: QahoParams = _DEFAULT
-) -> NDArray[np.float64]: ...
+def stake_price(n: ArrayLike, k0: ArrayLike, m: ArrayLike, params: QahoParams = _DEFAULT) -> NDArray[np.float64]: ...
 def stake_price(
     n: ArrayLike, k0: ArrayLike, m: ArrayLike, params: QahoParams = _DEFAULT
 ) -> float | NDArray[np.float64]:

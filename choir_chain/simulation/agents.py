@@ -104,9 +104,7 @@ class Behaviour:
             return ()
         threads, cumulative = state.citation_weights
         while True:  # drawing again on the own thread is drawing from the other threads' distribution
-            cited = threads[
-                int(np.searchsorted(cumulative, self.rng.random() * cumulative[-1], side="right"))
-            ]
+            cited = threads[int(np.searchsorted(cumulative, self.rng.random() * cumulative[-1], side="right"))]
             if cited != own:
                 return ((cited, int(self.rng.integers(state.messages[cited]))),)
 
@@ -142,9 +140,7 @@ class Behaviour:
                     break
         return out
 
-    def ballots(
-        self, submissions: Sequence[Submission], spec_ids: Sequence[int], state: DayState
-    ) -> list[Ballot]:
+    def ballots(self, submissions: Sequence[Submission], spec_ids: Sequence[int], state: DayState) -> list[Ballot]:
         """Every co-author eligible for a spec (a co-author at its submission) votes with `participation`,
         then approves with `approve_probability` (two draws per eligible co-author, in order)."""
         slots = [

@@ -57,9 +57,7 @@ class ChainLedgerError(RuntimeError):
 class ChainLedger:
     """`Ledger` on a deployed devnet (see the module docstring)."""
 
-    def __init__(
-        self, params: SimParams, rpc_url: str, deployment: Deployment, *, funder: str, pricer: str
-    ) -> None:
+    def __init__(self, params: SimParams, rpc_url: str, deployment: Deployment, *, funder: str, pricer: str) -> None:
         self.params = params
         self.deployment = deployment
         self.hub: Contract = deployment.hub
@@ -92,9 +90,7 @@ class ChainLedger:
         ids = []
         for i, creator in enumerate(creators):
             data = self.hub.encode_abi("createThread", args=[keccak(text=f"simulation root {i}")])
-            self.sender.send(
-                [Tx(self.agents[creator], self.hub.address, data, GAS["createThread"], "create")]
-            )
+            self.sender.send([Tx(self.agents[creator], self.hub.address, data, GAS["createThread"], "create")])
             (receipt,) = self.sender.mine()
             (event,) = self._events(receipt, self.hub, "ThreadCreated")
             thread_id = int(event["args"]["threadId"])
@@ -117,9 +113,7 @@ class ChainLedger:
     # -- transactions ---------------------------------------------------------------------------------------
 
     def _thread_tx(self, thread: int, sender: str, fn: str, args: list[Any]) -> Tx:
-        return Tx(
-            sender, self.addresses[thread], self.dao.encode_abi(fn, args=args), GAS[fn], f"{fn} {thread}"
-        )
+        return Tx(sender, self.addresses[thread], self.dao.encode_abi(fn, args=args), GAS[fn], f"{fn} {thread}")
 
     def _run(self, txs: list[Tx]) -> list[dict[str, Any]]:
         if not txs:
@@ -158,9 +152,7 @@ class ChainLedger:
         return [int(self._single(r, self.dao, "SpecSubmitted")["args"]["specId"]) for r in receipts[1::2]]
 
     def vote(self, ballots: list[Ballot]) -> None:
-        self._run(
-            [self._thread_tx(b.thread, self.agents[b.voter], "vote", [b.spec, b.approve]) for b in ballots]
-        )
+        self._run([self._thread_tx(b.thread, self.agents[b.voter], "vote", [b.spec, b.approve]) for b in ballots])
 
     def settle(self, specs: list[tuple[int, int]]) -> list[Settled]:
         receipts = self._run([self._thread_tx(t, self.keeper, "settle", [spec]) for t, spec in specs])
@@ -215,20 +207,14 @@ class ChainLedger:
         calls: list[tuple[str, str]] = []
         for t in threads:
             where = self.addresses[t]
+            calls += [(where, self.dao.encode_abi(fn, args=[])) for fn in ("treasury", "lockedBalance", "totalShares")]
             calls += [
-                (where, self.dao.encode_abi(fn, args=[]))
-                for fn in ("treasury", "lockedBalance", "totalShares")
-            ]
-            calls += [
-                (where, self.dao.encode_abi("sharesOf", args=[self.agents[a]]))
-                for a in sorted(self.candidates[t])
+                (where, self.dao.encode_abi("sharesOf", args=[self.agents[a]])) for a in sorted(self.candidates[t])
             ]
             calls.append((self.hub.address, self.hub.encode_abi("pricePoint", args=[t])))
         calls += [(self.token.address, self.token.encode_abi("balanceOf", args=[a])) for a in self.agents]
         calls.append((self.token.address, self.token.encode_abi("totalSupply", args=[])))
-        answers = self.sender.batch(
-            [("eth_call", [{"to": to, "data": data}, "latest"]) for to, data in calls]
-        )
+        answers = self.sender.batch([("eth_call", [{"to": to, "data": data}, "latest"]) for to, data in calls])
         words = iter(int(answer[:66], 16) for answer in answers)  # the first 32-byte word of each answer
         treasury, locked, total, shares, prices = {}, {}, {}, {}, {}
         for t in threads:

@@ -26,24 +26,18 @@ def simulate(
     threads: Annotated[
         int | None, typer.Option(min=1, help="Threads (default: 5 on a devnet, 200 with --model).")
     ] = None,
-    days: Annotated[
-        int | None, typer.Option(min=1, help="Days (default: 30 on a devnet, 365 with --model).")
-    ] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Days (default: 30 on a devnet, 365 with --model).")] = None,
     agents: Annotated[
         int | None, typer.Option(min=2, help="Agents (default: 50 on a devnet, 2000 with --model).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 1,
     spec_rate: Annotated[float, typer.Option(min=0.0, help="Mean specs per thread per day.")] = 1.0,
-    exit_rate: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Chance per co-author per day of leaving.")
-    ] = 0.01,
+    exit_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Chance per co-author per day of leaving.")] = 0.01,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: simulation-<time> in the run folder)."),
     ] = None,
-    csv: Annotated[
-        bool, typer.Option("--csv/--no-csv", help="Write threads.csv (one row per thread per day).")
-    ] = True,
+    csv: Annotated[bool, typer.Option("--csv/--no-csv", help="Write threads.csv (one row per thread per day).")] = True,
 ) -> None:
     """Simulate a community of authors (varying quality) and co-authors (varying strictness).
 

@@ -65,9 +65,7 @@ class SimulationResult:
 class Simulation:
     """Runs `params` on `ledger`; `on_day(day)` is called after each day (progress bars)."""
 
-    def __init__(
-        self, params: SimParams, ledger: Ledger, on_day: Callable[[int], None] | None = None
-    ) -> None:
+    def __init__(self, params: SimParams, ledger: Ledger, on_day: Callable[[int], None] | None = None) -> None:
         self.params = params
         self.ledger = ledger
         self.on_day = on_day
@@ -229,9 +227,7 @@ class Simulation:
                 total_shares=view.total_shares[t],
                 gini=gini(holders.values()),
                 top_share=top_share(holders.values()),
-                mean_strictness=sum(strictness[a] for a in sorted(holders)) / len(holders)
-                if holders
-                else 0.0,
+                mean_strictness=sum(strictness[a] for a in sorted(holders)) / len(holders) if holders else 0.0,
                 posts=posted.get(t, 0),
                 submitted=submitted.get(t, 0),
                 **counts,

@@ -78,9 +78,7 @@ class SimParams:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if self.agents < self.threads + 1:
-            raise ValueError(
-                f"agents ({self.agents}) must exceed threads ({self.threads}): each has a creator"
-            )
+            raise ValueError(f"agents ({self.agents}) must exceed threads ({self.threads}): each has a creator")
         if self.hub.approval_window % DAY:
             raise ValueError("the approval window must be whole days (the simulation steps a day at a time)")
 

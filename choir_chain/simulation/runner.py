@@ -51,9 +51,7 @@ def run_devnet(
         chain = Chain.connect(devnet.rpc_url)
         deployer, pricer = dev_accounts(DEV_MNEMONIC, 2)
         deployment = deploy(chain, deployer, pricer=pricer.address, parameters=params.hub)
-        ledger = ChainLedger(
-            params, devnet.rpc_url, deployment, funder=deployer.address, pricer=pricer.address
-        )
+        ledger = ChainLedger(params, devnet.rpc_url, deployment, funder=deployer.address, pricer=pricer.address)
         try:
             result = Simulation(params, ledger, on_day).run()
             balances = {t: ledger.balance_of(t) for t in result.final.treasury}
