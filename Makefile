@@ -52,6 +52,10 @@ compile: setup .build/.compiled.stamp ## Compile the contracts with Ape (solcjs 
 CONTRACT_SOURCES := $(shell find contracts -name '*.sol' -not -path 'contracts/.cache/*')
 .build/.compiled.stamp: $(CONTRACT_SOURCES) ape-config.yaml .build/.deps.stamp
 	$(BIN)/ape compile --force
+	@# Ape copies the dependencies' sources (OpenZeppelin, Solady: ~600 files) into contracts/.cache to compile, but
+	@# lists a project's sources with a 500-file cap: with the copies present, contracts in sub-folders drop out of
+	@# `project` in every later Ape process. The compiled output in .build/ is all that is needed afterwards.
+	rm -rf contracts/.cache
 	@touch $@
 
 run: compile ## Devnet, contracts, demo community, indexer, pricer, gateway (ARGS="--port 9000"); Ctrl-C stops all

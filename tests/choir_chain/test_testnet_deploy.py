@@ -137,6 +137,12 @@ def testnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
         chain = Chain.connect(devnet.rpc_url)
         deployer, admin, pricer = Account.create(), Account.create(), Account.create()
         ape_data = root / "ape"
+        # Accounts are this test's own; the installed dependency packages (OpenZeppelin, Solady) are shared. A data
+        # folder without them makes `ape run` install and rewrite them, and the project's compiled contracts then
+        # no longer match in other Ape processes (seen: contracts missing from `project` in the rest of the run).
+        ape_data.mkdir(parents=True)
+        shared = Path(os.environ.get("APE_DATA_FOLDER", Path.home() / ".ape")) / "packages"
+        (ape_data / "packages").symlink_to(shared, target_is_directory=True)
         keystore(ape_data, "deployer", deployer)
         keystore(ape_data, "pricer", pricer)
         funder = chain.w3.eth.accounts[0]  # a devnet account, unlocked in anvil
