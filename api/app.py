@@ -10,10 +10,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import content_store, errors, metrics
+from api import errors, metrics
 from api.routes import content, events, reads, tx
 from api.settings import GatewaySettings
 from api.state import Gateway
+from choir_chain import content_store
 
 STATIC = Path(__file__).parent / "static"
 

@@ -489,7 +489,7 @@ class Stack:
 
     def store_bodies(self, bodies: dict[str, str]) -> None:
         """The seeded messages' bodies into the gateway's content store (its table in the same database)."""
-        from api import content_store
+        from choir_chain import content_store
         from choir_chain.indexer.db import make_engine
 
         engine = make_engine(self.database_url)

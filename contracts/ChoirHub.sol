@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {IChoirHub} from "./interfaces/IChoirHub.sol";
+import {IThreadDAO} from "./interfaces/IThreadDAO.sol";
 import {StakePriceOracle} from "./hub/StakePriceOracle.sol";
 import {ThreadDAO} from "./thread/ThreadDAO.sol";
 
@@ -64,11 +65,14 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
     }
 
     /// @inheritdoc IChoirHub
-    function createThread(bytes32 contentHash) external returns (uint256 threadId, address thread) {
+    function createThread(bytes32 contentHash, uint8 authorKind) external returns (uint256 threadId, address thread) {
         if (contentHash == bytes32(0)) revert EmptyContent();
+        if (authorKind > uint8(type(IThreadDAO.AuthorKind).max)) revert UnknownAuthorKind(authorKind);
         threadId = ++_threadCount;
         thread = Clones.cloneDeterministic(threadImplementation, bytes32(threadId));
-        ThreadDAO(thread).initialize(uint64(threadId), msg.sender, contentHash, _defaultApprovalWindow);
+        ThreadDAO(thread).initialize(
+            uint64(threadId), msg.sender, contentHash, _defaultApprovalWindow, IThreadDAO.AuthorKind(authorKind)
+        );
         emit ThreadCreated(threadId, thread, msg.sender, contentHash);
     }
 

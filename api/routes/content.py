@@ -2,7 +2,7 @@
 
 `POST /content` stores a body only if `keccak256(utf8(body))` is the content hash of a message the indexer has
 seen (a thread root, a post or a spec). The request is checked in full before anything is written, and the
-write is one idempotent statement (`api.content_store`), so a refused or failed request leaves the table as it
+write is one idempotent statement (`choir_chain.content_store`), so a refused or failed request leaves the table as it
 was, and the same body posted many times, even concurrently, is stored once.
 
 The body is read and parsed here rather than by FastAPI, so that every bad input gets its own error in the
@@ -27,10 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api import content_store
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.schemas import ContentIn, ContentOut, ContentStored
 from api.state import Gateway, gateway
+from choir_chain import content_store
 from choir_chain.indexer.models import Message
 
 router = APIRouter(tags=["content"])

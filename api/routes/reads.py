@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, func, literal, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from api import content_store, live, metrics
+from api import live, metrics
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import (
     AccountOut,
@@ -38,6 +38,7 @@ from api.schemas import (
     ThreadSort,
 )
 from api.state import Gateway, gateway
+from choir_chain import content_store
 from choir_chain.indexer.models import Citation, Coauthor, Message, Price, PriceRound, Settlement, Spec, Thread, Vote
 from choir_chain.indexer.uint import Uint256
 

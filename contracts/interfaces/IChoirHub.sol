@@ -25,6 +25,8 @@ interface IChoirHub is IStakePriceOracle {
 
     /// @notice The content hash is zero (no content).
     error EmptyContent();
+    /// @notice An author kind other than 0 (human), 1 (AI) or 2 (AI on a person's prompt).
+    error UnknownAuthorKind(uint256 authorKind);
     /// @notice The caller is not the thread the message belongs to.
     error NotThread(address caller, uint256 messageId);
     /// @notice The thread already has a governor.
@@ -33,7 +35,9 @@ interface IChoirHub is IStakePriceOracle {
     error GovernanceNotSet();
 
     /// @notice Create a thread; the caller becomes its first co-author.
-    function createThread(bytes32 contentHash) external returns (uint256 threadId, address thread);
+    /// @param contentHash keccak256 of the root message's body
+    /// @param authorKind who wrote the root message: 0 human, 1 AI, 2 AI on a person's prompt
+    function createThread(bytes32 contentHash, uint8 authorKind) external returns (uint256 threadId, address thread);
 
     /// @notice The CHOIR token.
     function token() external view returns (IERC20);

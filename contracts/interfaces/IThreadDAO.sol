@@ -13,6 +13,14 @@ interface IThreadDAO {
         Expired
     }
 
+    /// @notice Who wrote a message, as its submitter declares (SPEC section 7): a person (ugc), an AI (aigc), or an AI
+    ///         acting on a person's prompt (aiugc). Passed to the message functions as a `uint8`.
+    enum AuthorKind {
+        Human,
+        AI,
+        AIPrompted
+    }
+
     /// @notice A co-author's vote on a spec; `DenyClaimed` once the curator took its share.
     enum Ballot {
         None,
@@ -37,7 +45,9 @@ interface IThreadDAO {
     /// @notice A message became part of the thread (the root message, a co-author's post or an approved spec's
     ///         submission). `index` is the thread-local message index; the global message id is
     ///         `threadId << 64 | index`.
-    event MessagePosted(uint256 indexed index, address indexed author, bytes32 contentHash, uint256[] citations);
+    event MessagePosted(
+        uint256 indexed index, address indexed author, bytes32 contentHash, uint256[] citations, AuthorKind authorKind
+    );
     /// @notice A non-co-author staked on a message; it is spec `specId` (also its message index).
     event SpecSubmitted(
         uint256 indexed specId,
@@ -46,7 +56,8 @@ interface IThreadDAO {
         uint256 stake,
         uint256 price,
         uint256 deadline,
-        uint256[] citations
+        uint256[] citations,
+        AuthorKind authorKind
     );
     /// @notice A co-author voted on a spec.
     event VoteCast(uint256 indexed specId, address indexed voter, bool approve);
@@ -133,12 +144,16 @@ interface IThreadDAO {
     error InvalidApprovalWindow(uint256 approvalWindow);
     /// @notice A zero address where an account is needed.
     error ZeroAddress();
+    /// @notice An author kind other than 0 (human), 1 (AI) or 2 (AI on a person's prompt).
+    error UnknownAuthorKind(uint256 authorKind);
 
     /// @notice Post a message as a co-author, free of stake.
-    function post(bytes32 contentHash, uint256[] calldata citations) external returns (uint256 index);
+    function post(bytes32 contentHash, uint256[] calldata citations, uint8 authorKind)
+        external
+        returns (uint256 index);
 
     /// @notice Stake `stake` CHOIR on a message; the thread escrows it until the co-authors decide.
-    function submitSpec(bytes32 contentHash, uint256[] calldata citations, uint256 stake)
+    function submitSpec(bytes32 contentHash, uint256[] calldata citations, uint256 stake, uint8 authorKind)
         external
         returns (uint256 specId);
 

@@ -102,7 +102,14 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @param creator the first co-author, holding `INITIAL_SHARES`
     /// @param contentHash keccak256 of the root message
     /// @param approvalWindow_ seconds co-authors have to vote on a spec
-    function initialize(uint64 threadId_, address creator, bytes32 contentHash, uint32 approvalWindow_) external {
+    /// @param authorKind who wrote the root message (checked by the hub)
+    function initialize(
+        uint64 threadId_,
+        address creator,
+        bytes32 contentHash,
+        uint32 approvalWindow_,
+        AuthorKind authorKind
+    ) external {
         if (msg.sender != address(hub)) revert OnlyHub();
         if (_ledger.threadId != 0) revert AlreadyInitialized();
         uint48 now_ = clock();
@@ -118,7 +125,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             approvalWindow: approvalWindow_
         });
         emit CoauthorJoined(creator, 0, INITIAL_SHARES, INITIAL_SHARES);
-        emit MessagePosted(0, creator, contentHash, new uint256[](0));
+        emit MessagePosted(0, creator, contentHash, new uint256[](0), authorKind);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -126,24 +133,28 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     // ------------------------------------------------------------------------------------------------------------
 
     /// @inheritdoc IThreadDAO
-    function post(bytes32 contentHash, uint256[] calldata citations) external returns (uint256 index) {
+    function post(bytes32 contentHash, uint256[] calldata citations, uint8 authorKind)
+        external
+        returns (uint256 index)
+    {
         if (contentHash == bytes32(0)) revert EmptyContent();
+        AuthorKind kind = _authorKind(authorKind);
         if (_members[msg.sender].shares == 0) revert NotCoauthor(msg.sender);
         uint64 count = _state.messageCount;
         if (citations.length != 0) _checkCitations(citations, _ledger.threadId, count);
         index = count;
         _state.messageCount = count + 1;
-        emit MessagePosted(index, msg.sender, contentHash, citations);
+        emit MessagePosted(index, msg.sender, contentHash, citations, kind);
         if (citations.length != 0) hub.recordCitations(_messageId(_ledger.threadId, index), citations);
     }
 
     /// @inheritdoc IThreadDAO
-    function submitSpec(bytes32 contentHash, uint256[] calldata citations, uint256 stake)
+    function submitSpec(bytes32 contentHash, uint256[] calldata citations, uint256 stake, uint8 authorKind)
         external
         nonReentrant
         returns (uint256 specId)
     {
-        specId = _submitSpec(contentHash, citations, stake);
+        specId = _submitSpec(contentHash, citations, stake, authorKind);
     }
 
     /// @notice `submitSpec` with an EIP-2612 permit instead of a prior `approve`, in one transaction.
@@ -151,19 +162,21 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @param contentHash keccak256 of the message body
     /// @param citations global ids of cited messages (`threadId << 64 | index`), at most `MAX_CITATIONS`
     /// @param stake CHOIR to escrow, at least `hub.price(threadId)`
+    /// @param authorKind who wrote the message: 0 human, 1 AI, 2 AI on a person's prompt
     /// @param deadline, v, r, s the permit signature of the caller for `stake` to this thread
     /// @return specId the spec's id, also its message index
     function submitSpecWithPermit(
         bytes32 contentHash,
         uint256[] calldata citations,
         uint256 stake,
+        uint8 authorKind,
         uint256 deadline,
         uint8 v,
         bytes32 r,
         bytes32 s
     ) external nonReentrant returns (uint256 specId) {
         try IERC20Permit(address(token)).permit(msg.sender, address(this), stake, deadline, v, r, s) {} catch {}
-        specId = _submitSpec(contentHash, citations, stake);
+        specId = _submitSpec(contentHash, citations, stake, authorKind);
     }
 
     /// @inheritdoc IThreadDAO
@@ -448,11 +461,12 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     // Internals
     // ------------------------------------------------------------------------------------------------------------
 
-    function _submitSpec(bytes32 contentHash, uint256[] calldata citations, uint256 stake)
+    function _submitSpec(bytes32 contentHash, uint256[] calldata citations, uint256 stake, uint8 authorKind)
         private
         returns (uint256 specId)
     {
         if (contentHash == bytes32(0)) revert EmptyContent();
+        _authorKind(authorKind);
         if (stake == 0) revert ZeroStake();
         if (stake > type(uint96).max) revert StakeTooLarge(stake);
         if (_members[msg.sender].shares != 0) revert AlreadyCoauthor(msg.sender);
@@ -469,13 +483,12 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         _checkCitations(citations, ledger.threadId, state.messageCount);
 
         specId = state.messageCount;
-        uint256 deadline = block.timestamp + state.approvalWindow;
         _specs[specId] = Spec({
             author: msg.sender,
             stake: uint96(stake),
             price: currentPrice.toUint96(),
             snapshot: uint40(block.timestamp - 1),
-            deadline: uint40(deadline),
+            deadline: uint40(block.timestamp + state.approvalWindow),
             eligible: eligible.toUint24(),
             approvals: 0,
             denials: 0,
@@ -487,7 +500,16 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         ledger.locked += uint96(stake);
         _state = state;
         _ledger = ledger;
-        emit SpecSubmitted(specId, msg.sender, contentHash, stake, currentPrice, deadline, citations);
+        emit SpecSubmitted(
+            specId,
+            msg.sender,
+            contentHash,
+            stake,
+            currentPrice,
+            block.timestamp + state.approvalWindow,
+            citations,
+            AuthorKind(authorKind)
+        );
         token.safeTransferFrom(msg.sender, address(this), stake);
     }
 
@@ -504,6 +526,11 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             _ledger.treasury += reward.toUint96();
             emit RewardCredited(messageId, reward);
         }
+    }
+
+    function _authorKind(uint8 authorKind) private pure returns (AuthorKind) {
+        if (authorKind > uint8(type(AuthorKind).max)) revert UnknownAuthorKind(authorKind);
+        return AuthorKind(authorKind);
     }
 
     function _messageId(uint64 threadId_, uint256 index) private pure returns (uint256) {

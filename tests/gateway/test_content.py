@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from indexer_support import dump, gid
 from sqlalchemy import Engine, inspect, select
 
-from api import content_store
 from api.app import create_app
 from api.errors import ErrorBody
+from choir_chain import content_store
 from choir_chain.indexer import Indexer
 from choir_chain.indexer.db import make_engine
 

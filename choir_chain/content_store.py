@@ -1,4 +1,5 @@
-"""Message bodies by content hash: the gateway's own table (`content_bodies`), in its own SQLAlchemy metadata.
+"""Message bodies by content hash (`content_bodies`): the store behind the gateway's `POST /content`, read by the
+novelty scorer, the search and the dataset export; kept in its own SQLAlchemy metadata.
 
 The table lives in `settings.content_url` (default: the indexer's database) and is created at the gateway's
 start-up; nothing here reads or writes the indexer's tables. A body is only stored after the route checked that
