@@ -5,6 +5,11 @@ and left pending; posts and specs citing messages of other threads; a reward per
 pricer account; and a governor for the first thread with an open proposal (a treasury transfer) holding one
 vote. Every message body is kept, so the gateway's content store can serve them (`SeedResult.bodies`).
 
+Every message declares its author kind (SPEC section 7): most are written by people (`human`), a few by an AI
+on a member's prompt (`ai_prompted`) and a few by an AI agent on its own (`ai`; Heidi runs one). One pending
+spec is a deliberate near-duplicate: an AI rewording of Frank's approved garden note, so the novelty scorer
+finds it almost identical to an earlier message (similarity above 0.95: no novelty reward).
+
 The script is deterministic: the same deployment gets the same threads, messages, outcomes, shares and proposal
 id every time (block timestamps follow the clock, everything else follows the script). It moves the devnet's
 clock (`evm_increaseTime`, `evm_mine`) past a spec's approval window and a proposal's voting delay, so it needs
@@ -27,6 +32,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.deploy import CHOIR, Deployment
 from choir_chain.devnet import DEVNET_CHAIN_ID
 
@@ -40,6 +46,17 @@ FOR = 1
 """`support` of a vote for a proposal (OpenZeppelin GovernorCountingSimple)."""
 PROPOSAL_AMOUNT = 5 * CHOIR
 PROPOSAL_DESCRIPTION = "Pay Grace 5 CHOIR from the treasury for summarising the first week of this thread"
+NEAR_DUPLICATE_OF = (
+    "Note: a weekly summary like the one Alice describes is what kept our newcomers informed; without it "
+    "meetings doubled in length."
+)
+"""Frank's approved spec in the garden thread."""
+NEAR_DUPLICATE = (
+    "Note: a weekly summary like the one Alice describes is what kept our newcomers informed; without it, our "
+    "meetings doubled in length."
+)
+"""Grace's pending spec in the garden thread: an AI's light rewording of `NEAR_DUPLICATE_OF`, posted later (cosine
+similarity 0.97 with all-MiniLM-L6-v2, above the 0.95 at which the novelty reward drops to zero)."""
 
 
 class SeedError(RuntimeError):
@@ -75,6 +92,10 @@ class SeededMessage:
     body: str
     content_hash: str
     citations: list[int]
+    author_kind: str
+    """The declared author kind: `human`, `ai` or `ai_prompted` (`choir_chain.author_kind`)."""
+    block: int
+    """The block the message (or spec) was submitted in: messages in block order are in chain order."""
     status: str | None = None
     """A spec's outcome: `pending`, `approved`, `denied`, `split` or `expired`."""
 
@@ -108,6 +129,13 @@ class SeedResult:
 
     def specs(self, status: str | None = None) -> list[SeededMessage]:
         return [m for m in self.messages if m.kind == "spec" and (status is None or m.status == status)]
+
+    def author_kinds(self) -> dict[str, int]:
+        """Author kind name -> number of messages declaring it (every kind present, possibly 0)."""
+        counts = dict.fromkeys((kind.label for kind in AuthorKind), 0)
+        for message in self.messages:
+            counts[message.author_kind] += 1
+        return counts
 
     def as_json(self) -> str:
         """JSON (ids as decimal strings where they exceed 2^53, as the gateway answers them)."""
@@ -176,32 +204,47 @@ class _Seeder:
         self.send(distributor.functions.setRewardPerMessage(epoch, reward), self.pricer)
         self.result.rewards[epoch] = reward
 
-    def create_thread(self, name: str, title: str, body: str) -> int:
+    def create_thread(self, name: str, title: str, body: str, author_kind: AuthorKind = AuthorKind.HUMAN) -> int:
         author = self.person(name)
-        self.send(self.deployment.hub.functions.createThread(keccak(text=body)), author)
+        block = self.send(self.deployment.hub.functions.createThread(keccak(text=body), author_kind), author)
         thread_id = int(self.deployment.hub.functions.threadCount().call())
         thread = self.deployment.thread(thread_id)
         self.threads[thread_id] = thread
         self.result.threads.append(SeededThread(thread_id, thread.address, author.address, title))
-        self._record(thread_id, 0, name, "root", body, [])
+        self._record(thread_id, 0, name, "root", body, [], author_kind, block)
         return thread_id
 
-    def post(self, thread_id: int, name: str, body: str, citations: Sequence[int] = ()) -> int:
+    def post(
+        self,
+        thread_id: int,
+        name: str,
+        body: str,
+        citations: Sequence[int] = (),
+        author_kind: AuthorKind = AuthorKind.HUMAN,
+    ) -> int:
         thread = self.threads[thread_id]
         index = int(thread.functions.messageCount().call())
-        self.send(thread.functions.post(keccak(text=body), list(citations)), self.person(name))
-        self._record(thread_id, index, name, "post", body, citations)
+        block = self.send(thread.functions.post(keccak(text=body), list(citations), author_kind), self.person(name))
+        self._record(thread_id, index, name, "post", body, citations, author_kind, block)
         return index
 
-    def spec(self, thread_id: int, name: str, body: str, citations: Sequence[int] = (), stake_times: int = 1) -> int:
+    def spec(
+        self,
+        thread_id: int,
+        name: str,
+        body: str,
+        citations: Sequence[int] = (),
+        stake_times: int = 1,
+        author_kind: AuthorKind = AuthorKind.HUMAN,
+    ) -> int:
         """Stake `stake_times` the thread's current price on a message; its spec id."""
         thread = self.threads[thread_id]
         author = self.person(name)
         stake = int(self.deployment.hub.functions.price(thread_id).call()) * stake_times
         self.send(self.deployment.token.functions.approve(thread.address, stake), author)
         index = int(thread.functions.messageCount().call())
-        self.send(thread.functions.submitSpec(keccak(text=body), list(citations), stake), author)
-        self._record(thread_id, index, name, "spec", body, citations, status="pending")
+        block = self.send(thread.functions.submitSpec(keccak(text=body), list(citations), stake, author_kind), author)
+        self._record(thread_id, index, name, "spec", body, citations, author_kind, block, status="pending")
         return index
 
     def vote(self, thread_id: int, spec_id: int, votes: dict[str, bool]) -> None:
@@ -252,6 +295,8 @@ class _Seeder:
         kind: str,
         body: str,
         citations: Sequence[int],
+        author_kind: AuthorKind,
+        block: int,
         status: str | None = None,
     ) -> None:
         self.messages[(thread_id, index)] = SeededMessage(
@@ -263,6 +308,8 @@ class _Seeder:
             body=body,
             content_hash=content_hash(body),
             citations=list(citations),
+            author_kind=author_kind.label,
+            block=block,
             status=status,
         )
 
@@ -272,6 +319,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     and `choir up` deploy it). `accounts`: the first ten development accounts. Raises `SeedError` off the
     devnet, `TransactionFailed` if a step reverts (e.g. a deployment that is not fresh)."""
     s = _Seeder(deployment, accounts)
+    ai, ai_prompted = AuthorKind.AI, AuthorKind.AI_PROMPTED  # every other message: human
     token = deployment.token
     for account in s.people.values():
         s.send(token.functions.transfer(account.address, FUNDING), s.admin)
@@ -317,6 +365,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         "First entry: Hurwicz, 'The Design of Mechanisms for Resource Allocation' (1973). Why: incentive "
         "compatibility in plain words. Short notes, as Alice's checklist asks.",
         [gid(summaries, 0)],
+        author_kind=ai_prompted,  # Bob had an assistant draft the note from his outline
     )
 
     # Approved specs: their authors join as co-authors; each approval earns the thread the epoch's reward, a
@@ -337,16 +386,11 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         "the cleanest statement of the idea Dave's thread questions.",
         [gid(voting, 0)],
         stake_times=2,
+        author_kind=ai_prompted,
     )
     s.vote(reading, erin_spec, {"Bob": True})
     s.settle(reading, erin_spec, by="Erin")
-    frank_spec = s.spec(
-        garden,
-        "Frank",
-        "Note: a weekly summary like the one Alice describes is what kept our newcomers informed; without it "
-        "meetings doubled in length.",
-        [gid(summaries, 0)],
-    )
+    frank_spec = s.spec(garden, "Frank", NEAR_DUPLICATE_OF, [gid(summaries, 0)])
     s.vote(garden, frank_spec, {"Carol": True})
     s.settle(garden, frank_spec, by="Frank")
     # Nobody will vote on this one: it expires when its approval window ends.
@@ -354,6 +398,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         voting,
         "Heidi",
         "For: quadratic voting lets a minority with strong preferences be heard without giving it a veto.",
+        author_kind=ai,  # Heidi's debate agent
     )
     s.advance(2)  # the new co-authors may vote on the specs that follow
 
@@ -382,6 +427,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         "Heidi",
         "Summaries should be written by an editor chosen by lot each week, not by whoever volunteers.",
         [gid(reading, 0)],
+        author_kind=ai,
     )
     s.vote(summaries, heidi_split, {"Alice": True, "Bob": False, "Carol": False})
     s.settle(summaries, heidi_split, by="Heidi")
@@ -405,14 +451,17 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         "Tally so far: one argument for (it expired unreviewed, my fault); Erin's reading-list entry makes the "
         "case better than I could, and Carol's garden shows a group of ten deciding without it.",
         [gid(reading, erin_spec), gid(garden, 0)],
+        author_kind=ai_prompted,  # Dave asked an assistant to tally the thread
     )
 
-    # Left pending: one with a vote already cast, one untouched.
+    # Left pending: one with a vote already cast, one untouched. Grace's is an AI's rewording of Frank's approved
+    # note (a near-duplicate: the novelty scorer gives it no reward); Carol approved it without noticing.
     grace_pending = s.spec(
         garden,
         "Grace",
-        "Suggestion: publish the garden's weekly summary with change notes, as item (5) of Alice's checklist.",
+        NEAR_DUPLICATE,
         [gid(summaries, carol_spec)],
+        author_kind=ai,
     )
     s.vote(garden, grace_pending, {"Carol": True})
     s.spec(

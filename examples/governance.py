@@ -35,6 +35,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet
@@ -123,7 +124,7 @@ class Example:
             self.send(token.functions.transfer(person.address, 1_000 * CHOIR), self.admin)
 
         print("\n1. Alice creates a thread")
-        self.send(hub.functions.createThread(keccak(text="What makes a good summary?")), self.alice)
+        self.send(hub.functions.createThread(keccak(text="What makes a good summary?"), AuthorKind.HUMAN), self.alice)
         thread_id = int(hub.functions.threadCount().call())
         thread = self.deployment.thread(thread_id)
         print(f"   thread {thread_id} at {thread.address}")
@@ -138,7 +139,7 @@ class Example:
         ):
             self.send(token.functions.approve(thread.address, stake), author)
             body = keccak(text=f"A spec by {self.names[author.address]}")
-            self.send(thread.functions.submitSpec(body, [], stake), author)
+            self.send(thread.functions.submitSpec(body, [], stake, AuthorKind.HUMAN), author)
             spec_id = int(thread.functions.messageCount().call()) - 1
             for voter in approvers:
                 self.send(thread.functions.vote(spec_id, True), voter)
@@ -165,9 +166,7 @@ class Example:
 
         print("\n4. The thread gets its governor (anyone may ask the hub, once)")
         self.send(hub.functions.createGovernor(thread_id), self.alice)
-        governor = self.chain.contract(
-            artifacts.load("ThreadGovernor"), hub.functions.governorOf(thread_id).call()
-        )
+        governor = self.chain.contract(artifacts.load("ThreadGovernor"), hub.functions.governorOf(thread_id).call())
         assert thread.functions.governor().call() == governor.address
         print(f"   governor {governor.address} (thread.governor() agrees)")
         self.advance(1)
@@ -210,9 +209,7 @@ class Example:
         )
         self.send(vote_by_sig, self.relayer)
         weight = shares(governor.functions.getVotes(self.carol.address, snapshot).call())
-        print(
-            f"   Carol signs a vote for (BallotWithDeadline, nonce {nonce}, valid until {signature_deadline})"
-        )
+        print(f"   Carol signs a vote for (BallotWithDeadline, nonce {nonce}, valid until {signature_deadline})")
         print(f"   and the relayer submits it: castVoteBySigWithDeadline ({weight} shares)")
         print(f"   replaying Carol's signature is refused: {self.refusal(vote_by_sig, self.relayer)}")
         against, for_, abstain = (int(v) for v in governor.functions.proposalVotes(proposal_id).call())
@@ -243,9 +240,7 @@ class Example:
             f"\nfinal balances: recipient {fmt(after['recipient'])}, treasury {fmt(after['treasury'])}, "
             f"thread holds {fmt(after['thread'])}"
         )
-        print(
-            f"addresses: thread {thread.address}, governor {governor.address}, recipient {self.dave.address}"
-        )
+        print(f"addresses: thread {thread.address}, governor {governor.address}, recipient {self.dave.address}")
         return after
 
     def state(self, governor: Contract, proposal_id: int) -> str:

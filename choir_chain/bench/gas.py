@@ -19,7 +19,8 @@ pricer) to the thread, or nothing while the epoch's reward is unset; ``settle.ap
 
 The run is deterministic: the devnet clock moves exactly one second per block
 (``anvil_setBlockTimestampInterval``) and longer jumps are explicit, so no branch depends on wall-clock time;
-amounts, addresses and the permit deadline are fixed, so calldata (and its gas) is the same on every run.
+amounts, addresses and the permit deadline are fixed, so calldata (and its gas) is the same on every run. Every
+message declares a human author (author kind 0, a zero calldata byte like the other small arguments).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
@@ -439,7 +441,9 @@ class ChoirScenario:
     # -- helpers ---------------------------------------------------------------------------------------------
 
     def _create(self, creator: LocalAccount, op: str | None = None, note: str = "") -> Contract:
-        call = self.hub.functions.createThread(content(f"root {self.hub.functions.threadCount().call() + 1}"))
+        call = self.hub.functions.createThread(
+            content(f"root {self.hub.functions.threadCount().call() + 1}"), AuthorKind.HUMAN
+        )
         receipt = self.bench.send(call, creator)
         if op:
             self.bench.record(op, receipt, note)
@@ -467,7 +471,9 @@ class ChoirScenario:
                 receipt,
                 "CHOIR approve of exactly the stake, which submitSpec needs first (not in submitSpec's gas)",
             )
-        call = thread.functions.submitSpec(content(f"spec {thread.address} {spec_id}"), citations or [], stake)
+        call = thread.functions.submitSpec(
+            content(f"spec {thread.address} {spec_id}"), citations or [], stake, AuthorKind.HUMAN
+        )
         receipt = self.bench.send(call, staker)
         if op:
             self.bench.record(op, receipt, note)
@@ -510,7 +516,7 @@ class ChoirScenario:
         alice = self.actors.alice
         self.bench.measure(
             "post",
-            main.functions.post(content("post"), []),
+            main.functions.post(content("post"), [], AuthorKind.HUMAN),
             alice,
             "co-author post, no citation",
         )
@@ -522,7 +528,7 @@ class ChoirScenario:
         )
         self.bench.measure(
             "post.cite2",
-            main.functions.post(content("post citing two threads"), citations),
+            main.functions.post(content("post citing two threads"), citations, AuthorKind.HUMAN),
             alice,
             "co-author post citing the root messages of two other threads (each checked by a call to its "
             "clone), recorded at the hub: these are the first citations the two threads receive (each counter "
@@ -579,7 +585,7 @@ class ChoirScenario:
         spec_id = int(thread.functions.messageCount().call())
         v, r, s = self._permit(staker, thread.address, stake)
         call = thread.functions.submitSpecWithPermit(
-            content(f"spec {thread.address} {spec_id}"), [], stake, PERMIT_DEADLINE, v, r, s
+            content(f"spec {thread.address} {spec_id}"), [], stake, AuthorKind.HUMAN, PERMIT_DEADLINE, v, r, s
         )
         self.bench.measure(
             "submitSpec.permit",

@@ -37,6 +37,7 @@ from web3.contract import Contract
 from web3.exceptions import Web3RPCError
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.bench.workload import THREAD_CREATED, address, content, spec_id_from_receipt
 from choir_chain.chain import Chain, dev_accounts
@@ -163,7 +164,10 @@ class Scenario:
                 for a in self.stakers
             ]
         )
-        create = [self.hub.encode_abi("createThread", args=[content(f"root {i}")]) for i in range(len(self.creators))]
+        create = [
+            self.hub.encode_abi("createThread", args=[content(f"root {i}"), AuthorKind.HUMAN])
+            for i in range(len(self.creators))
+        ]
         receipts = self._run(
             [Tx(c, self.hub.address, data, GAS["createThread"]) for c, data in zip(self.creators, create, strict=True)]
         )
@@ -188,7 +192,9 @@ class Scenario:
             self.token.encode_abi("approve", args=[spender, stake]),
             GAS["approve"],
         )
-        spec = self._thread_tx(thread_id, staker, "submitSpec", [content(f"spec {thread_id} {staker}"), [], stake])
+        spec = self._thread_tx(
+            thread_id, staker, "submitSpec", [content(f"spec {thread_id} {staker}"), [], stake, AuthorKind.HUMAN]
+        )
         spec_id = spec_id_from_receipt(self._run([approval, spec])[1])
         self._run([self._thread_tx(thread_id, m, "vote", [spec_id, approve]) for m in self.members[thread_id]])
         (receipt,) = self._run([self._thread_tx(thread_id, staker, "settle", [spec_id])])

@@ -10,6 +10,9 @@ joined in one round votes on every spec of the next):
 4. the deniers claim their curator rewards and the pricer pushes one round of QAHO prices for every thread
    (`choir_chain.pricing` on the workload's own tally, stepped as the pricer service steps them).
 
+Every message declares an author kind (SPEC section 7): a fixed, mostly human mix (`author_kind`), derived from the
+message's label rather than the random generator, so the workload's other choices do not depend on it.
+
 Rounds repeat until the workload has produced at least `target_events` events. Every transaction's receipt is
 checked (`BatchSender.mine`), so the count is of events that are on the chain.
 """
@@ -25,6 +28,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.deploy import CHOIR, Deployment, HubParameters
 from choir_chain.pricer.compute import OracleBounds, next_price
@@ -44,7 +48,7 @@ GAS = {
 """Gas limits: generous (blocks are large), explicit so nothing is estimated against a state not yet mined."""
 
 THREAD_CREATED = keccak(text="ThreadCreated(uint256,address,address,bytes32)")
-SPEC_SUBMITTED = keccak(text="SpecSubmitted(uint256,address,bytes32,uint256,uint256,uint256,uint256[])")
+SPEC_SUBMITTED = keccak(text="SpecSubmitted(uint256,address,bytes32,uint256,uint256,uint256,uint256[],uint8)")
 HUB = HubParameters()
 BOUNDS = OracleBounds(HUB.min_price, HUB.max_price, HUB.max_deviation_bps)
 FUNDS = 1_000_000 * CHOIR
@@ -57,6 +61,13 @@ def address(label: str) -> str:
 
 def content(label: str) -> str:
     return "0x" + keccak(text=f"choir bench message {label}").hex()
+
+
+def author_kind(label: str) -> AuthorKind:
+    """The declared author kind of message `label`: 70% human, 20% AI on a person's prompt, 10% AI, fixed per
+    label (a hash, not a random draw)."""
+    bucket = keccak(text=f"choir bench author kind {label}")[0] % 10
+    return AuthorKind.HUMAN if bucket < 7 else AuthorKind.AI_PROMPTED if bucket < 9 else AuthorKind.AI
 
 
 def spec_id_from_receipt(receipt: dict[str, Any]) -> int:
@@ -146,7 +157,7 @@ class CommunityWorkload:
                 Tx(
                     c,
                     self.hub.address,
-                    self.hub.encode_abi("createThread", args=[content(f"root {i}")]),
+                    self.hub.encode_abi("createThread", args=[content(f"root {i}"), author_kind(f"root {i}")]),
                     GAS["createThread"],
                     f"createThread {i}",
                 )
@@ -193,7 +204,7 @@ class CommunityWorkload:
                 author = self.rng.choice(t.coauthors)
                 citations = self._citations(t, existing)
                 label = f"round {number} thread {t.thread_id} post {p}"
-                txs.append(self._thread_call(t, author, "post", [content(label), citations], label))
+                txs.append(self._thread_call(t, author, "post", [content(label), citations, author_kind(label)], label))
                 t.messages += 1
                 self.events += 1
             staker = self._pick_staker(t)
@@ -208,7 +219,9 @@ class CommunityWorkload:
                     f"{label} approve",
                 )
             )
-            txs.append(self._thread_call(t, staker, "submitSpec", [content(label), [], stake], label))
+            txs.append(
+                self._thread_call(t, staker, "submitSpec", [content(label), [], stake, author_kind(label)], label)
+            )
             specs[t.thread_id] = (staker, len(txs) - 1)
             t.messages += 1
             self.events += 1

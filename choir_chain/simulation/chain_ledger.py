@@ -11,6 +11,8 @@ Where the order of transactions changes the result, the order is forced: threads
 order (an approved author's shares depend on who joined before); a thread's exits go one block per exit.
 Elsewhere the order inside a block does not matter. The clock moves one second a block, and each day starts
 exactly `DAY` seconds after the previous one.
+
+The simulated agents model stakes and votes, not who writes: every message declares a human author (SPEC 7).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.deploy import Deployment
 from choir_chain.simulation.ledger import OUTCOMES, Ballot, LedgerView, Post, Settled, Submission
@@ -89,7 +92,7 @@ class ChainLedger:
     def create_threads(self, creators: list[int]) -> list[int]:
         ids = []
         for i, creator in enumerate(creators):
-            data = self.hub.encode_abi("createThread", args=[keccak(text=f"simulation root {i}")])
+            data = self.hub.encode_abi("createThread", args=[keccak(text=f"simulation root {i}"), AuthorKind.HUMAN])
             self.sender.send([Tx(self.agents[creator], self.hub.address, data, GAS["createThread"], "create")])
             (receipt,) = self.sender.mine()
             (event,) = self._events(receipt, self.hub, "ThreadCreated")
@@ -131,7 +134,10 @@ class ChainLedger:
         self._run(
             [
                 self._thread_tx(
-                    p.thread, self.agents[p.author], "post", [_hash("post", self.day, i), _ids(p.citations)]
+                    p.thread,
+                    self.agents[p.author],
+                    "post",
+                    [_hash("post", self.day, i), _ids(p.citations), AuthorKind.HUMAN],
                 )
                 for i, p in enumerate(posts)
             ]
@@ -145,7 +151,10 @@ class ChainLedger:
             txs.append(Tx(author, self.token.address, approve, GAS["approve"], "approve"))
             txs.append(
                 self._thread_tx(
-                    s.thread, author, "submitSpec", [_hash("spec", self.day, i), _ids(s.citations), s.stake]
+                    s.thread,
+                    author,
+                    "submitSpec",
+                    [_hash("spec", self.day, i), _ids(s.citations), s.stake, AuthorKind.HUMAN],
                 )
             )
         receipts = self._run(txs)

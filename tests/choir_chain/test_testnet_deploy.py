@@ -32,6 +32,7 @@ from web3.types import Nonce, Wei
 from web3.utils.address import get_create_address
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain
 from choir_chain.deploy import CHOIR, GovernanceParameters, HubParameters
 from choir_chain.devnet import Devnet, free_port, rpc_call
@@ -283,13 +284,13 @@ def test_the_pricer_reprices_from_a_keystore_account(testnet: Rehearsal, tmp_pat
         tx = chain.w3.eth.send_transaction({"from": funder, "to": account.address, "value": Wei(10**18)})
         chain.w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.01)
         chain.transact(token.functions.transfer(account.address, 10_000 * CHOIR), admin)  # from the genesis supply
-    chain.transact(hub.functions.createThread(keccak(text="a testnet thread")), creator)
+    chain.transact(hub.functions.createThread(keccak(text="a testnet thread"), AuthorKind.HUMAN), creator)
     rpc_call(testnet.rpc_url, "evm_increaseTime", [2])  # the creator's shares count from the next second on
     rpc_call(testnet.rpc_url, "evm_mine")
     thread_id = int(hub.functions.threadCount().call())
     thread = chain.contract(artifacts.load("ThreadDAO"), hub.functions.threadAddress(thread_id).call())
     chain.transact(token.functions.approve(thread.address, STAKE), staker)
-    chain.transact(thread.functions.submitSpec(keccak(text="a spec"), [], STAKE), staker)
+    chain.transact(thread.functions.submitSpec(keccak(text="a spec"), [], STAKE, AuthorKind.HUMAN), staker)
     spec_id = int(thread.functions.messageCount().call()) - 1
     chain.transact(thread.functions.vote(spec_id, True), creator)
     chain.transact(thread.functions.settle(spec_id), creator)

@@ -6,9 +6,10 @@ Ape isolates every test (chain snapshot and revert), so module-scoped deployment
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from support import CHOIR, DAY, GOVERNANCE_DEFAULTS, HUB_DEFAULTS, content  # noqa: F401 (re-exported)
+from support import CHOIR, DAY, GOVERNANCE_DEFAULTS, HUB_DEFAULTS, HUMAN, content  # noqa: F401 (re-exported)
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +78,13 @@ def distributor(project, admin, pricer, token, hub):
 class Threads:
     """Creates threads and drives them through the usual steps."""
 
-    project: object
-    chain: object
-    hub: object
-    token: object
+    project: Any
+    chain: Any
+    hub: Any
+    token: Any
 
-    def create(self, creator, text: str = "root"):
-        receipt = self.hub.createThread(content(text), sender=creator)
+    def create(self, creator, text: str = "root", kind: int = HUMAN):
+        receipt = self.hub.createThread(content(text), kind, sender=creator)
         thread_id = receipt.decode_logs(self.hub.ThreadCreated)[0].threadId
         thread = self.project.ThreadDAO.at(self.hub.threadAddress(thread_id))
         self.tick()
@@ -93,10 +94,10 @@ class Threads:
         """Mine a block `seconds` later (votes need shares one second before a spec's submission)."""
         self.chain.mine(deltatime=seconds)
 
-    def submit(self, thread, author, stake: int | None = None, text: str = "spec", citations=()):
+    def submit(self, thread, author, stake: int | None = None, text: str = "spec", citations=(), kind: int = HUMAN):
         stake = stake if stake is not None else self.hub.price(thread.threadId())
         self.token.approve(thread, stake, sender=author)
-        receipt = thread.submitSpec(content(text), list(citations), stake, sender=author)
+        receipt = thread.submitSpec(content(text), list(citations), stake, kind, sender=author)
         return receipt.decode_logs(thread.SpecSubmitted)[0].specId
 
     def join(self, thread, author, approvers, stake: int | None = None, text: str = "join"):

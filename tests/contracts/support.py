@@ -10,6 +10,8 @@ from ape.exceptions import CustomError
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
+from choir_chain.author_kind import AuthorKind
+
 CHOIR = 10**18
 DAY = 24 * 3600
 HUB_DEFAULTS = {
@@ -20,6 +22,9 @@ HUB_DEFAULTS = {
     "heartbeat": DAY,
     "approvalWindow": 7 * DAY,
 }
+
+# The `uint8` author kinds of `post`, `submitSpec`, `submitSpecWithPermit` and `createThread` (IThreadDAO.AuthorKind).
+HUMAN, AI, AI_PROMPTED = (int(kind) for kind in AuthorKind)
 
 GOVERNANCE_DEFAULTS = {
     "votingDelay": 1,  # the snapshot is one second after the proposal

@@ -13,6 +13,7 @@ from ape.exceptions import CustomError
 from ape_ethereum import trace as ape_trace
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
+from support import HUMAN
 
 # Mirrors tests/contracts/conftest.py (conftest modules are not importable); the first test checks that the
 # hub fixture really has these parameters.
@@ -116,7 +117,7 @@ def create_threads(hub, creator, count: int) -> list[int]:
     """Create `count` threads and return their ids."""
     first = hub.threadCount() + 1
     for i in range(count):
-        hub.createThread(content(f"thread {first + i}"), sender=creator)
+        hub.createThread(content(f"thread {first + i}"), HUMAN, sender=creator)
     return list(range(first, first + count))
 
 
@@ -199,8 +200,8 @@ def test_create_thread_assigns_ids_from_one_and_emits_event(project, hub, creato
     created = []
     for number, author in enumerate([creator, outsiders[0]], start=1):
         hash_ = content(f"root {number}")
-        expected_id, expected_address = hub.createThread.call(hash_, sender=author)
-        receipt = hub.createThread(hash_, sender=author)
+        expected_id, expected_address = hub.createThread.call(hash_, HUMAN, sender=author)
+        receipt = hub.createThread(hash_, HUMAN, sender=author)
         [log] = receipt.decode_logs(hub.ThreadCreated)
         assert log.threadId == expected_id == number
         assert log.thread == expected_address == hub.threadAddress(number)
@@ -227,7 +228,7 @@ def test_thread_is_an_eip1167_clone_at_its_create2_address(project, chain, hub, 
 
 
 def test_creator_is_first_coauthor_with_initial_shares(project, hub, token, creator, outsiders):
-    receipt = hub.createThread(content("root"), sender=creator)
+    receipt = hub.createThread(content("root"), HUMAN, sender=creator)
     thread = project.ThreadDAO.at(hub.threadAddress(1))
     assert thread.sharesOf(creator) == 10**18
     assert thread.totalShares() == 10**18
@@ -245,7 +246,7 @@ def test_creator_is_first_coauthor_with_initial_shares(project, hub, token, crea
 
 def test_create_thread_rejects_empty_content(hub, creator):
     with reverts(hub.EmptyContent):
-        hub.createThread(b"\x00" * 32, sender=creator)
+        hub.createThread(b"\x00" * 32, HUMAN, sender=creator)
     assert hub.threadCount() == 0
 
 
@@ -262,13 +263,13 @@ def test_implementation_can_never_be_initialised(project, hub, token, creator, a
     assert implementation.threadId() == UINT64_MAX  # the sentinel that blocks initialize
     for caller in (creator, admin):
         with reverts(implementation.OnlyHub):
-            implementation.initialize(1, caller, content("x"), WINDOW, sender=caller)
+            implementation.initialize(1, caller, content("x"), WINDOW, HUMAN, sender=caller)
     # Only the hub passes the OnlyHub check, and the hub never calls its implementation. A ThreadDAO deployed
     # by an account has that account as its hub: even its hub cannot initialise it.
     standalone = admin.deploy(project.ThreadDAO, token)
     assert standalone.hub() == admin.address
     with reverts(standalone.AlreadyInitialized):
-        standalone.initialize(1, admin, content("x"), WINDOW, sender=admin)
+        standalone.initialize(1, admin, content("x"), WINDOW, HUMAN, sender=admin)
     assert standalone.threadId() == UINT64_MAX
     assert standalone.coauthorCount() == 0
 
@@ -277,7 +278,7 @@ def test_clone_initialize_is_hub_only(project, hub, creator, admin, outsiders):
     thread = project.ThreadDAO.at(hub.threadAddress(create_threads(hub, creator, 1)[0]))
     for caller in (creator, admin, outsiders[0]):
         with reverts(thread.OnlyHub):
-            thread.initialize(7, caller, content("hijack"), HOUR, sender=caller)
+            thread.initialize(7, caller, content("hijack"), HOUR, HUMAN, sender=caller)
     assert thread.threadId() == 1
     assert not thread.isCoauthor(outsiders[0])
     assert thread.approvalWindow() == WINDOW

@@ -8,7 +8,7 @@ Citations of the citing thread's own messages never count. Mirrors `ThreadDAO.po
 from __future__ import annotations
 
 import pytest
-from support import CHOIR, DAY, content, reverts
+from support import CHOIR, DAY, HUMAN, content, reverts
 
 APPROVED, DENIED, SPLIT, EXPIRED = 2, 3, 4, 5
 
@@ -18,7 +18,7 @@ def network(threads, thread, coauthors):
     """Thread A (the `thread` fixture, by the creator), B (by coauthors[1], two messages) and C (by coauthors[2])."""
     other_b = threads.create(coauthors[1], "thread b")
     other_c = threads.create(coauthors[2], "thread c")
-    other_b.post(content("b one"), [], sender=coauthors[1])
+    other_b.post(content("b one"), [], HUMAN, sender=coauthors[1])
     return thread, other_b, other_c
 
 
@@ -57,7 +57,7 @@ def test_message_id_is_thread_id_shifted_left_64_or_index(network, creator):
     for index in (0, 1, 7, 2**64 - 1):
         assert thread_a.messageId(index) == (1 << 64) | index
         assert other_b.messageId(index) == (2 << 64) | index
-    receipt = thread_a.post(content("a one"), [], sender=creator)
+    receipt = thread_a.post(content("a one"), [], HUMAN, sender=creator)
     index = receipt.decode_logs(thread_a.MessagePosted)[0].index
     assert index == 1 and thread_a.messageId(index) == 2**64 + 1
 
@@ -71,7 +71,7 @@ def test_post_citations_count_at_the_cited_threads(network, hub, creator):
     thread_a, other_b, other_c = network
     assert counts(hub, thread_a, other_b, other_c) == [0, 0, 0]
     cited = [other_b.messageId(0), other_c.messageId(0), other_b.messageId(1)]
-    receipt = thread_a.post(content("cites b twice and c"), cited, sender=creator)
+    receipt = thread_a.post(content("cites b twice and c"), cited, HUMAN, sender=creator)
     citing = thread_a.messageId(1)
     assert list(receipt.decode_logs(thread_a.MessagePosted)[0].citations) == cited
     assert recorded(receipt, hub) == [
@@ -84,26 +84,26 @@ def test_post_citations_count_at_the_cited_threads(network, hub, creator):
 
 def test_citations_add_up_across_messages_and_threads(network, hub, creator, coauthors):
     thread_a, other_b, other_c = network
-    thread_a.post(content("a cites b"), [other_b.messageId(0)], sender=creator)
-    other_c.post(content("c cites b"), [other_b.messageId(0)], sender=coauthors[2])
-    other_b.post(content("b cites a and c"), [thread_a.messageId(1), other_c.messageId(1)], sender=coauthors[1])
+    thread_a.post(content("a cites b"), [other_b.messageId(0)], HUMAN, sender=creator)
+    other_c.post(content("c cites b"), [other_b.messageId(0)], HUMAN, sender=coauthors[2])
+    other_b.post(content("b cites a and c"), [thread_a.messageId(1), other_c.messageId(1)], HUMAN, sender=coauthors[1])
     assert counts(hub, thread_a, other_b, other_c) == [1, 2, 1]
 
 
 def test_own_thread_citations_do_not_count(network, hub, creator):
     thread_a, other_b, other_c = network
-    thread_a.post(content("a one"), [], sender=creator)
-    receipt = thread_a.post(content("own only"), [thread_a.messageId(0), thread_a.messageId(1)], sender=creator)
+    thread_a.post(content("a one"), [], HUMAN, sender=creator)
+    receipt = thread_a.post(content("own only"), [thread_a.messageId(0), thread_a.messageId(1)], HUMAN, sender=creator)
     assert recorded(receipt, hub) == []
     assert counts(hub, thread_a, other_b, other_c) == [0, 0, 0]
-    receipt = thread_a.post(content("mixed"), [thread_a.messageId(2), other_c.messageId(0)], sender=creator)
+    receipt = thread_a.post(content("mixed"), [thread_a.messageId(2), other_c.messageId(0)], HUMAN, sender=creator)
     assert recorded(receipt, hub) == [(other_c.threadId(), other_c.messageId(0), thread_a.messageId(3))]
     assert counts(hub, thread_a, other_b, other_c) == [0, 0, 1]
 
 
 def test_post_without_citations_records_nothing(network, hub, creator):
     thread_a, other_b, other_c = network
-    receipt = thread_a.post(content("plain"), [], sender=creator)
+    receipt = thread_a.post(content("plain"), [], HUMAN, sender=creator)
     assert recorded(receipt, hub) == []
     assert counts(hub, thread_a, other_b, other_c) == [0, 0, 0]
 
@@ -111,7 +111,7 @@ def test_post_without_citations_records_nothing(network, hub, creator):
 def test_post_by_a_coauthor_who_joined_counts(network, threads, hub, creator, outsiders):
     thread_a, other_b, _ = network
     threads.join(thread_a, outsiders[0], [creator])
-    receipt = thread_a.post(content("newcomer cites b"), [other_b.messageId(1)], sender=outsiders[0])
+    receipt = thread_a.post(content("newcomer cites b"), [other_b.messageId(1)], HUMAN, sender=outsiders[0])
     assert recorded(receipt, hub) == [(other_b.threadId(), other_b.messageId(1), thread_a.messageId(2))]
     assert hub.citationsReceived(other_b.threadId()) == 1
 
@@ -144,7 +144,7 @@ def test_spec_submission_emits_no_citation(network, hub, token, outsiders):
     thread_a, other_b, _ = network
     price = hub.price(thread_a.threadId())
     token.approve(thread_a, price, sender=outsiders[0])
-    receipt = thread_a.submitSpec(content("spec"), [other_b.messageId(1)], price, sender=outsiders[0])
+    receipt = thread_a.submitSpec(content("spec"), [other_b.messageId(1)], price, HUMAN, sender=outsiders[0])
     assert recorded(receipt, hub) == []
     event = receipt.decode_logs(thread_a.SpecSubmitted)[0]
     assert list(event.citations) == [other_b.messageId(1)]
@@ -203,7 +203,7 @@ def test_unknown_message_reverts_a_post_and_changes_nothing(network, hub, creato
     before = (thread_a.messageCount(), counts(hub, thread_a, other_b, other_c))
     for bad in unknown_ids(hub, thread_a, other_b):
         with reverts(thread_a.UnknownMessage, messageId=bad):
-            thread_a.post(content("bad"), [other_c.messageId(0), bad], sender=creator)  # a valid one first
+            thread_a.post(content("bad"), [other_c.messageId(0), bad], HUMAN, sender=creator)  # a valid one first
     assert (thread_a.messageCount(), counts(hub, thread_a, other_b, other_c)) == before
 
 
@@ -215,7 +215,7 @@ def test_unknown_message_reverts_a_spec_and_changes_nothing(network, hub, token,
     before = (thread_a.messageCount(), thread_a.lockedBalance(), token.balanceOf(staker), thread_a.pendingSpecs())
     for bad in unknown_ids(hub, thread_a, other_b)[:4]:
         with reverts(thread_a.UnknownMessage, messageId=bad):
-            thread_a.submitSpec(content("bad"), [bad], price, sender=staker)
+            thread_a.submitSpec(content("bad"), [bad], price, HUMAN, sender=staker)
     after = (thread_a.messageCount(), thread_a.lockedBalance(), token.balanceOf(staker), thread_a.pendingSpecs())
     assert after == before
     assert counts(hub, thread_a, other_b, other_c) == [0, 0, 0]
@@ -224,16 +224,16 @@ def test_unknown_message_reverts_a_spec_and_changes_nothing(network, hub, token,
 def test_at_most_eight_citations(threads, thread, hub, creator, coauthors, outsiders, token):
     other = threads.create(coauthors[1], "many")
     for i in range(8):
-        other.post(content(f"m{i}"), [], sender=coauthors[1])
+        other.post(content(f"m{i}"), [], HUMAN, sender=coauthors[1])
     ids = [other.messageId(i) for i in range(9)]
     with reverts(thread.TooManyCitations, count=9, max=8):
-        thread.post(content("nine"), ids, sender=creator)
+        thread.post(content("nine"), ids, HUMAN, sender=creator)
     price = hub.price(thread.threadId())
     token.approve(thread, price, sender=outsiders[0])
     with reverts(thread.TooManyCitations, count=9, max=8):
-        thread.submitSpec(content("nine"), ids, price, sender=outsiders[0])
+        thread.submitSpec(content("nine"), ids, price, HUMAN, sender=outsiders[0])
     assert thread.messageCount() == 1 and hub.citationsReceived(other.threadId()) == 0
-    thread.post(content("eight"), ids[:8], sender=creator)  # eight is the limit
+    thread.post(content("eight"), ids[:8], HUMAN, sender=creator)  # eight is the limit
     assert hub.citationsReceived(other.threadId()) == 8
     assert thread.MAX_CITATIONS() == 8
 
@@ -242,18 +242,20 @@ def test_duplicate_citation_reverts(network, hub, token, creator, outsiders):
     thread_a, other_b, other_c = network
     with reverts(thread_a.DuplicateCitation, messageId=other_b.messageId(0)):
         thread_a.post(
-            content("dup"), [other_b.messageId(0), other_c.messageId(0), other_b.messageId(0)], sender=creator
+            content("dup"), [other_b.messageId(0), other_c.messageId(0), other_b.messageId(0)], HUMAN, sender=creator
         )
     with reverts(thread_a.DuplicateCitation, messageId=thread_a.messageId(0)):
-        thread_a.post(content("own dup"), [thread_a.messageId(0), thread_a.messageId(0)], sender=creator)
+        thread_a.post(content("own dup"), [thread_a.messageId(0), thread_a.messageId(0)], HUMAN, sender=creator)
     price = hub.price(thread_a.threadId())
     token.approve(thread_a, price, sender=outsiders[0])
     with reverts(thread_a.DuplicateCitation, messageId=other_c.messageId(0)):
-        thread_a.submitSpec(content("dup"), [other_c.messageId(0), other_c.messageId(0)], price, sender=outsiders[0])
+        thread_a.submitSpec(
+            content("dup"), [other_c.messageId(0), other_c.messageId(0)], price, HUMAN, sender=outsiders[0]
+        )
     assert thread_a.messageCount() == 1 and thread_a.pendingSpecs() == 0
     assert counts(hub, thread_a, other_b, other_c) == [0, 0, 0]
     # Two different messages of one thread are not duplicates.
-    thread_a.post(content("b twice"), [other_b.messageId(0), other_b.messageId(1)], sender=creator)
+    thread_a.post(content("b twice"), [other_b.messageId(0), other_b.messageId(1)], HUMAN, sender=creator)
     assert hub.citationsReceived(other_b.threadId()) == 2
 
 

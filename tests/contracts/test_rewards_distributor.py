@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, getcontext
 
 import pytest
-from support import CHOIR, DAY, content, reverts
+from support import CHOIR, DAY, HUMAN, content, reverts
 from web3.utils.address import get_create_address
 
 from choir_chain.pricing.emission import REWARD_POOL as PY_REWARD_POOL
@@ -568,7 +568,7 @@ def test_citation_share_goes_to_each_distinct_cited_thread(
 ):
     other_b = threads.create(coauthors[1], "thread b")
     other_c = threads.create(coauthors[2], "thread c")
-    other_b.post(content("b one"), [], sender=coauthors[1])
+    other_b.post(content("b one"), [], HUMAN, sender=coauthors[1])
     reward = 33 * CHOIR + 7  # leaves a remainder in both divisions
     set_reward(distributor, pricer, reward)
     citations = [thread.messageId(0), other_b.messageId(0), other_b.messageId(1), other_c.messageId(0)]
@@ -609,7 +609,7 @@ def test_citation_share_goes_to_each_distinct_cited_thread(
 
 
 def test_self_citations_only_keep_the_whole_reward(distributor, pricer, threads, thread, creator, outsiders):
-    thread.post(content("own post"), [], sender=creator)
+    thread.post(content("own post"), [], HUMAN, sender=creator)
     set_reward(distributor, pricer, 10 * CHOIR)
     treasury = thread.treasury()
     spec_id, receipt = approve(

@@ -6,7 +6,7 @@ from math import isqrt
 
 import ape
 import pytest
-from support import CHOIR, DAY, content
+from support import CHOIR, DAY, HUMAN, content
 
 WAD = 10**18
 PENDING, APPROVED, DENIED, SPLIT, EXPIRED = 1, 2, 3, 4, 5
@@ -36,34 +36,34 @@ def ledger_holds(token, thread) -> bool:
 
 def test_coauthor_posts_free_and_others_cannot(thread, creator, outsiders, token):
     balance = token.balanceOf(creator)
-    receipt = thread.post(content("hello"), [], sender=creator)
+    receipt = thread.post(content("hello"), [], HUMAN, sender=creator)
     event = receipt.decode_logs(thread.MessagePosted)[0]
     assert event.index == 1 and event.author == creator.address and event.contentHash == content("hello")
     assert thread.messageCount() == 2
     assert token.balanceOf(creator) == balance
     with ape.reverts(thread.NotCoauthor):
-        thread.post(content("spam"), [], sender=outsiders[0])
+        thread.post(content("spam"), [], HUMAN, sender=outsiders[0])
     with ape.reverts(thread.EmptyContent):
-        thread.post(b"\x00" * 32, [], sender=creator)
+        thread.post(b"\x00" * 32, [], HUMAN, sender=creator)
 
 
 def test_citations_must_name_existing_messages(threads, thread, creator, coauthors, hub):
     other = threads.create(coauthors[1], "other thread")
     own_root, other_root = thread.messageId(0), other.messageId(0)
-    receipt = thread.post(content("cites"), [own_root, other_root], sender=creator)
+    receipt = thread.post(content("cites"), [own_root, other_root], HUMAN, sender=creator)
     assert list(receipt.decode_logs(thread.MessagePosted)[0].citations) == [own_root, other_root]
     with ape.reverts(thread.UnknownMessage):
-        thread.post(content("x"), [thread.messageId(99)], sender=creator)  # no such index yet
+        thread.post(content("x"), [thread.messageId(99)], HUMAN, sender=creator)  # no such index yet
     with ape.reverts(thread.UnknownMessage):
-        thread.post(content("x"), [other.messageId(1)], sender=creator)
+        thread.post(content("x"), [other.messageId(1)], HUMAN, sender=creator)
     with ape.reverts(thread.UnknownMessage):
-        thread.post(content("x"), [(hub.threadCount() + 1) << 64], sender=creator)  # no such thread
+        thread.post(content("x"), [(hub.threadCount() + 1) << 64], HUMAN, sender=creator)  # no such thread
     with ape.reverts(thread.UnknownMessage):
-        thread.post(content("x"), [0], sender=creator)  # thread 0 does not exist
+        thread.post(content("x"), [0], HUMAN, sender=creator)  # thread 0 does not exist
     with ape.reverts(thread.DuplicateCitation):
-        thread.post(content("x"), [own_root, own_root], sender=creator)
+        thread.post(content("x"), [own_root, own_root], HUMAN, sender=creator)
     with ape.reverts(thread.TooManyCitations):
-        thread.post(content("x"), [own_root] * 9, sender=creator)
+        thread.post(content("x"), [own_root] * 9, HUMAN, sender=creator)
     assert thread.messageCount() == 2  # only the first post landed
 
 
@@ -76,7 +76,7 @@ def test_submit_spec_escrows_the_stake(threads, thread, hub, token, outsiders):
     assert price == 30 * CHOIR  # fallback: no price pushed yet
     before = token.balanceOf(staker)
     token.approve(thread, price + 5, sender=staker)
-    receipt = thread.submitSpec(content("spec"), [], price + 5, sender=staker)
+    receipt = thread.submitSpec(content("spec"), [], price + 5, HUMAN, sender=staker)
     event = receipt.decode_logs(thread.SpecSubmitted)[0]
     assert (event.specId, event.author, event.stake, event.price) == (1, staker.address, price + 5, price)
     assert event.deadline == receipt.timestamp + 7 * DAY
@@ -94,19 +94,19 @@ def test_submit_spec_refusals_change_nothing(threads, thread, hub, token, creato
     token.approve(thread, 10 * price, sender=staker)
     before = (token.balanceOf(staker), thread.messageCount(), thread.lockedBalance())
     with ape.reverts(thread.StakeBelowPrice):
-        thread.submitSpec(content("cheap"), [], price - 1, sender=staker)
+        thread.submitSpec(content("cheap"), [], price - 1, HUMAN, sender=staker)
     with ape.reverts(thread.ZeroStake):
-        thread.submitSpec(content("zero"), [], 0, sender=staker)
+        thread.submitSpec(content("zero"), [], 0, HUMAN, sender=staker)
     with ape.reverts(thread.EmptyContent):
-        thread.submitSpec(b"\x00" * 32, [], price, sender=staker)
+        thread.submitSpec(b"\x00" * 32, [], price, HUMAN, sender=staker)
     with ape.reverts(thread.StakeTooLarge):
-        thread.submitSpec(content("huge"), [], 2**96, sender=staker)
+        thread.submitSpec(content("huge"), [], 2**96, HUMAN, sender=staker)
     with ape.reverts(thread.AlreadyCoauthor):
-        thread.submitSpec(content("mine"), [], price, sender=creator)
+        thread.submitSpec(content("mine"), [], price, HUMAN, sender=creator)
     with ape.reverts(thread.UnknownMessage):
-        thread.submitSpec(content("cites"), [thread.messageId(5)], price, sender=staker)
+        thread.submitSpec(content("cites"), [thread.messageId(5)], price, HUMAN, sender=staker)
     with ape.reverts(token.ERC20InsufficientAllowance):
-        thread.submitSpec(content("too much"), [], 11 * price, sender=staker)
+        thread.submitSpec(content("too much"), [], 11 * price, HUMAN, sender=staker)
     assert (token.balanceOf(staker), thread.messageCount(), thread.lockedBalance()) == before
 
 
@@ -114,12 +114,12 @@ def test_no_spec_before_any_coauthor_can_vote(hub, token, creator, outsiders, pr
     """Votes need shares one second before submission; a thread created this second has no such voter."""
     if chain.provider.name == "test":
         pytest.skip("eth-tester mines every block at least one second after its parent: no two blocks share a second")
-    receipt = hub.createThread(content("brand new"), sender=creator)
+    receipt = hub.createThread(content("brand new"), HUMAN, sender=creator)
     thread = project.ThreadDAO.at(receipt.decode_logs(hub.ThreadCreated)[0].thread)
     token.approve(thread, 30 * CHOIR, sender=outsiders[0])
     chain.pending_timestamp = receipt.timestamp  # same second as the creation
     with ape.reverts(thread.NoEligibleVoters):
-        thread.submitSpec(content("too soon"), [], 30 * CHOIR, sender=outsiders[0])
+        thread.submitSpec(content("too soon"), [], 30 * CHOIR, HUMAN, sender=outsiders[0])
 
 
 def test_submit_spec_with_permit(thread, hub, token, chain, outsiders):
@@ -163,7 +163,7 @@ def test_submit_spec_with_permit(thread, hub, token, chain, outsiders):
         address=thread.address, abi=[abi.model_dump(by_alias=True) for abi in thread.contract_type.abi]
     )
     tx = call.functions.submitSpecWithPermit(
-        content("permit"), [], price, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
+        content("permit"), [], price, HUMAN, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
     ).build_transaction({"from": signer.address, "nonce": 0, "chainId": chain.chain_id})
     signed = signer.sign_transaction(tx)
     receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
@@ -385,7 +385,7 @@ def test_last_coauthor_cannot_leave_with_pending_specs(threads, thread, creator,
     chain.mine(deltatime=1)
     token.approve(thread, 30 * CHOIR, sender=outsiders[1])
     with ape.reverts(thread.NoEligibleVoters):  # an abandoned thread takes no more stakes
-        thread.submitSpec(content("anyone?"), [], 30 * CHOIR, sender=outsiders[1])
+        thread.submitSpec(content("anyone?"), [], 30 * CHOIR, HUMAN, sender=outsiders[1])
 
 
 def test_no_spec_in_the_second_the_last_coauthor_left(hub, token, creator, outsiders, project, chain):
@@ -394,7 +394,7 @@ def test_no_spec_in_the_second_the_last_coauthor_left(hub, token, creator, outsi
     decide the spec; it must be refused rather than locked until expiry in a treasury nobody owns."""
     if chain.provider.name == "test":
         pytest.skip("eth-tester mines every block at least one second after its parent: no two blocks share a second")
-    receipt = hub.createThread(content("short-lived"), sender=creator)
+    receipt = hub.createThread(content("short-lived"), HUMAN, sender=creator)
     thread = project.ThreadDAO.at(receipt.decode_logs(hub.ThreadCreated)[0].thread)
     chain.mine(deltatime=DAY)
     token.approve(thread, 30 * CHOIR, sender=outsiders[0])
@@ -402,7 +402,7 @@ def test_no_spec_in_the_second_the_last_coauthor_left(hub, token, creator, outsi
     chain.pending_timestamp = exit_receipt.timestamp  # same second as the exit
     before = (token.balanceOf(outsiders[0]), thread.messageCount(), thread.pendingSpecs())
     with ape.reverts(thread.NoEligibleVoters):
-        thread.submitSpec(content("into the void"), [], 30 * CHOIR, sender=outsiders[0])
+        thread.submitSpec(content("into the void"), [], 30 * CHOIR, HUMAN, sender=outsiders[0])
     assert (token.balanceOf(outsiders[0]), thread.messageCount(), thread.pendingSpecs()) == before
 
 

@@ -23,7 +23,7 @@ from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
-from support import CHOIR, DAY, GOVERNANCE_DEFAULTS, HUB_DEFAULTS, content
+from support import CHOIR, DAY, GOVERNANCE_DEFAULTS, HUB_DEFAULTS, HUMAN, content
 
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
 AGAINST, FOR, ABSTAIN = 0, 1, 2
@@ -161,7 +161,7 @@ class Builder:
     token: Any
 
     def create(self, creator: Any, text: str) -> Any:
-        receipt = self.hub.createThread(content(text), sender=creator)
+        receipt = self.hub.createThread(content(text), HUMAN, sender=creator)
         thread = self.project.ThreadDAO.at(receipt.decode_logs(self.hub.ThreadCreated)[0].thread)
         self.tick()
         return thread
@@ -171,7 +171,7 @@ class Builder:
 
     def join(self, thread: Any, author: Any, approvers: Sequence[Any], stake: int, text: str) -> None:
         self.token.approve(thread, stake, sender=author)
-        receipt = thread.submitSpec(content(text), [], stake, sender=author)
+        receipt = thread.submitSpec(content(text), [], stake, HUMAN, sender=author)
         spec_id = receipt.decode_logs(thread.SpecSubmitted)[0].specId
         for voter in approvers:
             thread.vote(spec_id, True, sender=voter)
@@ -354,7 +354,7 @@ def test_create_governor_once_per_existing_thread(threads, thread, hub, project,
 
 def test_create_governor_needs_governance_settings(project, admin, token, creator):
     bare = admin.deploy(project.ChoirHub, token, (admin, *HUB_DEFAULTS.values()))
-    receipt = bare.createThread(content("no governance yet"), sender=creator)
+    receipt = bare.createThread(content("no governance yet"), HUMAN, sender=creator)
     thread_id = receipt.decode_logs(bare.ThreadCreated)[0].threadId
     with ape.reverts(bare.GovernanceNotSet):
         bare.createGovernor(thread_id, sender=creator)
@@ -729,7 +729,7 @@ def test_a_fresh_key_joins_and_votes_by_signature(chain, threads, hub, token, ad
     }
     for name, address, call in (
         ("token", token.address, lambda c: c.functions.approve(thread.address, 2 * price)),
-        ("thread", thread.address, lambda c: c.functions.submitSpec(content("fresh key"), [], 2 * price)),
+        ("thread", thread.address, lambda c: c.functions.submitSpec(content("fresh key"), [], 2 * price, HUMAN)),
     ):
         contract = w3.eth.contract(address=to_checksum_address(address), abi=abis[name])
         tx = call(contract).build_transaction(

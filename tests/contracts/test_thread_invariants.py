@@ -82,7 +82,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from support import CHOIR, DAY, HUB_DEFAULTS, content
+from support import AI, AI_PROMPTED, CHOIR, DAY, HUB_DEFAULTS, HUMAN, content
 
 WAD = 10**18
 GAS = 3_000_000
@@ -99,6 +99,10 @@ MAX_CITATIONS = 8
 REWARD_AMOUNTS = st.one_of(
     st.integers(1, 100).map(lambda choir: choir * CHOIR), st.just(MAX_REWARD), st.integers(0, MAX_REWARD)
 )
+
+# IThreadDAO.AuthorKind: declared kinds (mostly human), and values the contracts refuse with UnknownAuthorKind
+AUTHOR_KINDS = st.sampled_from([HUMAN, HUMAN, AI, AI_PROMPTED])
+BAD_AUTHOR_KINDS = st.sampled_from([AI_PROMPTED + 1, 255])
 
 # IThreadDAO.SpecStatus
 NONE, PENDING, APPROVED, DENIED, SPLIT, EXPIRED = range(6)
@@ -710,6 +714,11 @@ class ThreadMachine(RuleBasedStateMachine):
                 citations = [*citations, pick(data, unknown, "unknown message")]
         return citations
 
+    def _draw_author_kind(self, data: st.DataObject) -> int:
+        """A declared author kind; one in ten is out of range (`UnknownAuthorKind`)."""
+        bad = data.draw(st.integers(0, 9), label="bad author kind") == 9
+        return data.draw(BAD_AUTHOR_KINDS if bad else AUTHOR_KINDS, label="author kind")
+
     def _draw_thread(self, data: st.DataObject) -> ThreadModel:
         return pick(data, self.threads, "thread")
 
@@ -750,12 +759,18 @@ class ThreadMachine(RuleBasedStateMachine):
 
     # --- actions: each sends one transaction and checks it against the model ------------------------
 
-    def _create(self, creator: str) -> ThreadModel:
-        data = self.ctx.codec.encode("hub", "createThread", self._content("root"))
-        result = self._send("createThread", creator, self.ctx.hub, data, lambda t: set())
+    def _create(self, creator: str, author_kind: int = HUMAN) -> ThreadModel | None:
+        """A new thread whose root message declares `author_kind`; None if the hub refused the kind."""
+        data = self.ctx.codec.encode("hub", "createThread", self._content("root"), author_kind)
+        expected = {"UnknownAuthorKind"} if author_kind > AI_PROMPTED else set()
+        result = self._send("createThread", creator, self.ctx.hub, data, lambda t: expected)
+        if not result.ok:
+            return None
         event = result.one("ThreadCreated")
         thread_id = self.base_thread_id + len(self.threads) + 1
         assert event["threadId"] == thread_id and event["creator"] == creator
+        root = result.one("MessagePosted")
+        assert (root["index"], root["author"], root["authorKind"]) == (0, creator, author_kind)
         (address,) = self._read([("hub", self.ctx.hub, "threadAddress", thread_id)])
         assert to_checksum_address(address) == event["thread"]
         th = ThreadModel(thread_id, event["thread"], HUB_DEFAULTS["approvalWindow"])
@@ -764,7 +779,9 @@ class ThreadMachine(RuleBasedStateMachine):
         self.threads.append(th)
         return th
 
-    def _submit(self, th: ThreadModel, author: str, stake: int, citations: list[int]) -> int | None:
+    def _submit(
+        self, th: ThreadModel, author: str, stake: int, citations: list[int], author_kind: int = HUMAN
+    ) -> int | None:
         """Stake on a spec; its id, or None if the protocol refused it (as the model expected)."""
         self._ensure_allowance(author, th)
         spec_id = th.message_count
@@ -783,9 +800,11 @@ class ThreadMachine(RuleBasedStateMachine):
             errors |= self._citation_errors(citations)
             if stake > self.balances[author]:
                 errors.add("ERC20InsufficientBalance")
+            if author_kind > AI_PROMPTED:
+                errors.add("UnknownAuthorKind")
             return errors
 
-        call = self._thread_call(author, th, "submitSpec", self._content("spec"), citations, stake)
+        call = self._thread_call(author, th, "submitSpec", self._content("spec"), citations, stake, author_kind)
         result = self._send("submitSpec", *call, expect)
         if not result.ok:
             return None
@@ -795,7 +814,9 @@ class ThreadMachine(RuleBasedStateMachine):
         assert event["price"] == th.price_at(t), "the spec records the price in force at submission"
         assert event["deadline"] == t + th.window
         assert list(event["citations"]) == citations
+        assert event["authorKind"] == author_kind
         assert not result.all("CitationRecorded"), "a spec's citations count only once it is approved"
+        assert not result.all("MessagePosted"), "a spec's message is its SpecSubmitted"
         th.specs[spec_id] = SpecModel(
             spec_id,
             author,
@@ -869,6 +890,7 @@ class ThreadMachine(RuleBasedStateMachine):
         t = result.timestamp
         outcome, gain, per = divide(spec.stake, spec.approvals, spec.denials)
         event = result.one("SpecSettled")
+        assert not result.all("MessagePosted"), "settling emits no MessagePosted: SpecSubmitted carried the message"
         self.settlements.append((th, spec_id, event, (outcome, gain, per), spec.stake))
         spec.status, spec.per_denier = outcome, per
         th.locked -= gain  # the deniers' payouts stay locked until claimed
@@ -1158,6 +1180,7 @@ class ThreadMachine(RuleBasedStateMachine):
         so their rewards are mostly capped. The other examples join one after another (later joiners vote on
         the next) and launch rewards later by a rule."""
         th = self._create(self.ctx.actors[creator])
+        assert th is not None
         if second:  # by another account: so that specs can cite another thread from the first step on
             self._create(self.ctx.actors[(creator + 1) % len(self.ctx.actors)])
         if rewards_later != 3:  # mostly
@@ -1185,10 +1208,10 @@ class ThreadMachine(RuleBasedStateMachine):
         self.ctx.chain.mine(deltatime=1)
 
     @precondition(lambda self: len(self.threads) < MAX_THREADS)
-    @rule(creator=st.integers(0, 7), wait=st.integers(0, 3))
-    def create_thread(self, creator: int, wait: int) -> None:
+    @rule(creator=st.integers(0, 7), wait=st.integers(0, 3), data=st.data())
+    def create_thread(self, creator: int, wait: int, data: st.DataObject) -> None:
         """A new thread; mostly a second passes after it (`wait` 0-2), else new specs find no voters."""
-        self._create(self.ctx.actors[creator])
+        self._create(self.ctx.actors[creator], self._draw_author_kind(data))
         if wait != 3:
             self.ctx.chain.mine(deltatime=1)
 
@@ -1197,18 +1220,22 @@ class ThreadMachine(RuleBasedStateMachine):
         th = self._draw_thread(data)
         author = pick_mostly(data, th.coauthors(), self.ctx.actors, "author")
         citations = self._draw_citations(data, th)
+        author_kind = self._draw_author_kind(data)
         index = th.message_count
 
         def expect(t: int) -> set[str]:
             errors = self._citation_errors(citations)
             if th.shares_of(author) == 0:
                 errors.add("NotCoauthor")
+            if author_kind > AI_PROMPTED:
+                errors.add("UnknownAuthorKind")
             return errors
 
-        call = self._thread_call(author, th, "post", self._content("post"), citations)
+        call = self._thread_call(author, th, "post", self._content("post"), citations, author_kind)
         result = self._send("post", *call, expect)
         if result.ok:
-            assert result.one("MessagePosted")["index"] == index
+            posted = result.one("MessagePosted")
+            assert (posted["index"], posted["author"], posted["authorKind"]) == (index, author, author_kind)
             self._record_citations(th, th.message_id(index), citations, result)
             th.message_count += 1
 
@@ -1231,7 +1258,7 @@ class ThreadMachine(RuleBasedStateMachine):
             stake = 0
         else:
             stake = price + price * extra // 1_000
-        self._submit(th, author, stake, citations)
+        self._submit(th, author, stake, citations, self._draw_author_kind(data))
 
     @rule(
         data=st.data(),
