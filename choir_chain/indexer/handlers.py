@@ -18,9 +18,11 @@ from collections.abc import Callable
 
 from eth_utils import keccak
 
+from choir_chain.author_kind import AuthorKind
 from choir_chain.indexer.decode import Event
 from choir_chain.indexer.errors import InconsistentEvent
 from choir_chain.indexer.models import (
+    ApprovalReward,
     Citation,
     Coauthor,
     CuratorClaim,
@@ -28,6 +30,7 @@ from choir_chain.indexer.models import (
     EquityEvent,
     HubParameter,
     Message,
+    NoveltyScore,
     Price,
     PriceRound,
     RoleMember,
@@ -41,6 +44,10 @@ from choir_chain.indexer.store import Store
 
 HUB = "hub"
 THREAD = "thread"
+REWARDS = "rewards"
+"""The RewardsDistributor (when the manifest has one)."""
+
+WAD = 10**18
 
 Handler = Callable[[Store, Event], None]
 HANDLERS: dict[tuple[str, str], Handler] = {}
@@ -97,7 +104,18 @@ def _add_citations(store: Store, thread_id: int, index: int, citations: list[int
         )
 
 
-def _add_message(store: Store, event: Event, thread: Thread, index: int, author: str, kind: str) -> None:
+def _author_kind(event: Event) -> str:
+    """The declared author kind's name; the contracts revert on any value outside the enum."""
+    value = event.args["authorKind"]
+    try:
+        return AuthorKind(value).label
+    except ValueError as err:
+        raise InconsistentEvent(f"{event.name} at block {event.block} carries unknown author kind {value}") from err
+
+
+def _add_message(
+    store: Store, event: Event, thread: Thread, index: int, author: str, kind: str, author_kind: str
+) -> None:
     store.insert(
         Message,
         thread_id=thread.thread_id,
@@ -106,6 +124,7 @@ def _add_message(store: Store, event: Event, thread: Thread, index: int, author:
         author=author,
         content_hash=event.args["contentHash"],
         kind=kind,
+        author_kind=author_kind,
         block=event.block,
         tx_hash=event.tx_hash,
         log_index=event.log_index,
@@ -229,20 +248,23 @@ def role_revoked(store: Store, event: Event) -> None:
 def message_posted(store: Store, event: Event) -> None:
     thread = store.require(Thread, _thread_id(event))
     index = event.args["index"]
-    _add_message(store, event, thread, index, event.args["author"], "root" if index == 0 else "post")
+    kind = "root" if index == 0 else "post"
+    _add_message(store, event, thread, index, event.args["author"], kind, _author_kind(event))
 
 
 @handles(THREAD, "SpecSubmitted")
 def spec_submitted(store: Store, event: Event) -> None:
     thread = store.require(Thread, _thread_id(event))
     spec_id, author, stake = event.args["specId"], event.args["author"], event.args["stake"]
-    _add_message(store, event, thread, spec_id, author, "spec")
+    author_kind = _author_kind(event)
+    _add_message(store, event, thread, spec_id, author, "spec", author_kind)
     store.create(
         Spec(
             thread_id=thread.thread_id,
             spec_id=spec_id,
             author=author,
             content_hash=event.args["contentHash"],
+            author_kind=author_kind,
             stake=stake,
             price=event.args["price"],
             deadline=event.args["deadline"],
@@ -460,3 +482,56 @@ def citation_recorded(store: Store, event: Event) -> None:
 def governor_set(store: Store, event: Event) -> None:
     """The governor the hub created, or one a governance migration installed later."""
     store.require(Thread, _thread_id(event)).governor = event.args["governor"]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Rewards distributor
+# ------------------------------------------------------------------------------------------------------------
+
+
+def _split_id(message_id: int) -> tuple[int, int]:
+    return message_id >> MESSAGE_INDEX_BITS, message_id & ((1 << MESSAGE_INDEX_BITS) - 1)
+
+
+@handles(REWARDS, "NoveltyScoresSet")
+def novelty_scores_set(store: Store, event: Event) -> None:
+    """One row per scored message; a later round (or a repeat within the batch) overwrites, as on chain."""
+    round_, ids, similarities = event.args["round"], event.args["messageIds"], event.args["maxSimilarities"]
+    if len(ids) != len(similarities):
+        raise InconsistentEvent(f"NoveltyScoresSet round {round_}: {len(ids)} ids, {len(similarities)} scores")
+    for message_id, wad in zip(ids, similarities, strict=True):
+        thread_id, index = _split_id(message_id)
+        values = {
+            "thread_id": thread_id,
+            "message_index": index,
+            "max_similarity": wad / WAD,
+            "round": round_,
+            "block": event.block,
+            "tx_hash": event.tx_hash,
+            "log_index": event.log_index,
+        }
+        row = store.get(NoveltyScore, message_id)
+        if row is None:
+            store.create(NoveltyScore(message_id=message_id, **values), message_id)
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+
+
+@handles(REWARDS, "ApprovalRewarded")
+def approval_rewarded(store: Store, event: Event) -> None:
+    message_id = event.args["messageId"]
+    thread_id, index = _split_id(message_id)
+    store.insert(
+        ApprovalReward,
+        message_id=message_id,
+        thread_id=thread_id,
+        message_index=index,
+        requested=event.args["requested"],
+        total=event.args["total"],
+        to_thread=event.args["toThread"],
+        block=event.block,
+        tx_hash=event.tx_hash,
+        log_index=event.log_index,
+        timestamp=_timestamp(event),
+    )

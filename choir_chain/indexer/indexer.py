@@ -2,7 +2,8 @@
 
 Per block range `[first, last]`, `last = min(first + batch - 1, head - confirmations)`:
 
-1. `eth_getLogs` of the hub's address: its events, and the addresses of threads created in the range;
+1. `eth_getLogs` of the hub's address (and the rewards distributor's, when the manifest has one): their events,
+   and the addresses of threads created in the range;
 2. `eth_getLogs` of the ThreadDAO event signatures that have a handler, for any address, keeping the logs of
    known threads (the database's plus those just discovered): one query however many threads exist;
 3. order by (block, transaction, log index), the hub's `ThreadCreated` first within its transaction (the
@@ -32,7 +33,7 @@ from choir_chain import artifacts
 from choir_chain.indexer.db import create_schema, drop_schema, make_engine
 from choir_chain.indexer.decode import Event, EventDecoder
 from choir_chain.indexer.errors import ChainMismatch, ConcurrentWriter, IndexerError, ReorgDetected
-from choir_chain.indexer.handlers import HANDLERS, HUB, THREAD, handled_events
+from choir_chain.indexer.handlers import HANDLERS, HUB, REWARDS, THREAD, handled_events
 from choir_chain.indexer.models import SCHEMA_VERSION, Cursor, Thread
 from choir_chain.indexer.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
 from choir_chain.indexer.store import Store
@@ -90,6 +91,9 @@ class Indexer:
         self._owns_engine = not isinstance(db, Engine)
         self.engine = db if isinstance(db, Engine) else make_engine(db)
         self.hub = self._contract_address("ChoirHub")
+        distributor = self.manifest.contracts.get("RewardsDistributor")
+        self.distributor: str | None = distributor.address if distributor is not None else None
+        """Followed for novelty scores and approval rewards; None for a deployment without rewards."""
         self.decoder = EventDecoder(abis or self._load_abis())
         self._thread_topics = self.decoder.topics(THREAD, handled_events(THREAD))
         self.rpc = RpcClient(rpc_url, retry=self.retry, stop=self.stop)
@@ -117,7 +121,10 @@ class Indexer:
 
     def _load_abis(self) -> dict[str, list[dict[str, Any]]]:
         abis = {}
-        for source, name in ((HUB, "ChoirHub"), (THREAD, "ThreadDAO")):
+        sources = [(HUB, "ChoirHub"), (THREAD, "ThreadDAO")]
+        if self.distributor is not None:
+            sources.append((REWARDS, "RewardsDistributor"))
+        for source, name in sources:
             artifact = artifacts.load(name)
             deployed = self.manifest.contracts.get(name)
             if deployed is not None and deployed.abi_hash != artifact.abi_hash:
@@ -204,7 +211,8 @@ class Indexer:
             return None
         first, end = last + 1, min(last + self.batch_blocks, target)
 
-        hub_logs, end = self._get_logs(first, end, address=self.hub)
+        own = [self.hub] if self.distributor is None else [self.hub, self.distributor]
+        hub_logs, end = self._get_logs(first, end, address=own)
         thread_logs, thread_end = self._get_logs(first, end, topics=[self._thread_topics])
         if thread_end < end:
             hub_logs = [entry for entry in hub_logs if int(entry["blockNumber"], 16) <= thread_end]
@@ -213,9 +221,11 @@ class Indexer:
 
         discovered: dict[str, int] = {}
         events: list[Event] = []
+        distributor = self.distributor.lower() if self.distributor is not None else None
         for entry in hub_logs:
-            event = self.decoder.decode(HUB, entry)
-            if event is None or (HUB, event.name) not in HANDLERS:
+            source = REWARDS if entry["address"].lower() == distributor else HUB
+            event = self.decoder.decode(source, entry)
+            if event is None or (source, event.name) not in HANDLERS:
                 continue
             if event.name == "ThreadCreated":
                 discovered[event.args["thread"].lower()] = event.args["threadId"]

@@ -11,16 +11,20 @@ and shares `Uint256` (exact beyond 64 bits). Thread ids, message indexes, blocks
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, String
+from sqlalchemy import BigInteger, Float, ForeignKey, ForeignKeyConstraint, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from choir_chain.indexer.uint import Uint256
 
-SCHEMA_VERSION = 3
-"""Bumped whenever a table changes; a database of another version must be re-indexed (`--reset`)."""
+SCHEMA_VERSION = 4
+"""Bumped whenever a table changes; a database of another version must be re-indexed (`--reset`).
+
+4: `author_kind` on messages and specs; `novelty_scores` and `approval_rewards` from the rewards distributor."""
 
 ADDRESS = String(42)
 HASH = String(66)
+AUTHOR_KIND = String(12)
+"""`human`, `ai` or `ai_prompted` (`choir_chain.author_kind.AuthorKind.label`)."""
 
 
 def _fk(target: str) -> ForeignKey:
@@ -93,6 +97,8 @@ class Message(Base):
     content_hash: Mapped[str] = mapped_column(HASH)
     kind: Mapped[str] = mapped_column(String(8))
     """`root`, `post` or `spec`."""
+    author_kind: Mapped[str] = mapped_column(AUTHOR_KIND)
+    """What the submitter declared on chain: `human`, `ai` or `ai_prompted`."""
     block: Mapped[int]
     tx_hash: Mapped[str] = mapped_column(HASH)
     log_index: Mapped[int]
@@ -129,6 +135,8 @@ class Spec(Base):
     spec_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     author: Mapped[str] = mapped_column(ADDRESS)
     content_hash: Mapped[str] = mapped_column(HASH)
+    author_kind: Mapped[str] = mapped_column(AUTHOR_KIND)
+    """As on its message row: `human`, `ai` or `ai_prompted`."""
     stake: Mapped[int] = mapped_column(Uint256)
     price: Mapped[int] = mapped_column(Uint256)
     deadline: Mapped[int]
@@ -302,3 +310,43 @@ class RoleMember(Base):
     active: Mapped[bool]
     block: Mapped[int]
     log_index: Mapped[int]
+
+
+class NoveltyScore(Base):
+    """A message's novelty score, from the rewards distributor's `NoveltyScoresSet`: its body's highest cosine
+    similarity to any earlier message. A later round scoring the same message overwrites the row (the contract
+    keeps only the latest score too). No foreign key: the oracle may score a message id before this database
+    holds the message, or one that never existed."""
+
+    __tablename__ = "novelty_scores"
+    __table_args__ = (Index("ix_novelty_scores_thread", "thread_id", "message_index"),)
+
+    message_id: Mapped[int] = mapped_column(Uint256, primary_key=True)
+    """Global id, `thread_id << 64 | message_index`."""
+    thread_id: Mapped[int]
+    message_index: Mapped[int]
+    max_similarity: Mapped[float] = mapped_column(Float)
+    """The on-chain WAD value / 1e18, in [-1, 1]."""
+    round: Mapped[int] = mapped_column(Uint256)
+    block: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    log_index: Mapped[int]
+
+
+class ApprovalReward(Base):
+    """What the rewards distributor minted for an approved message (`ApprovalRewarded`): `total` of the
+    `requested` reward (less only when the emission curve had no more room), `to_thread` of it to the message's
+    own thread and the rest to the threads it cites (their `treasury_movements` rows of kind `reward`)."""
+
+    __tablename__ = "approval_rewards"
+
+    message_id: Mapped[int] = mapped_column(Uint256, primary_key=True)
+    thread_id: Mapped[int]
+    message_index: Mapped[int]
+    requested: Mapped[int] = mapped_column(Uint256)
+    total: Mapped[int] = mapped_column(Uint256)
+    to_thread: Mapped[int] = mapped_column(Uint256)
+    block: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    log_index: Mapped[int]
+    timestamp: Mapped[int]

@@ -163,8 +163,11 @@ class RpcClient:
         results = self.batch("eth_getBlockByNumber", [[hex(n), False] for n in numbers])
         return [r if isinstance(r, dict) else None for r in results]
 
-    def get_logs(self, first: int, last: int, *, address: str | None = None, topics: Any = None) -> list[Any]:
-        """`eth_getLogs` over blocks `first..last`; an error answer raises `RpcError` (not retried)."""
+    def get_logs(
+        self, first: int, last: int, *, address: str | list[str] | None = None, topics: Any = None
+    ) -> list[Any]:
+        """`eth_getLogs` over blocks `first..last` (of one address or any of a list); an error answer raises
+        `RpcError` (not retried)."""
         flt: dict[str, Any] = {"fromBlock": hex(first), "toBlock": hex(last)}
         if address is not None:
             flt["address"] = address

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from web3.contract import Contract
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port, rpc_call
@@ -92,6 +93,8 @@ class Workload:
 
     spec_outcomes: dict[tuple[int, int], str] = field(default_factory=dict)
     citations: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    author_kinds: dict[tuple[int, int], AuthorKind] = field(default_factory=dict)
+    """(thread id, message index) -> the author kind declared for every message and spec (a mix of all three)."""
     exit_payout: int = 0
     donation: int = 0
     reward: int = 0
@@ -148,28 +151,35 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
     epoch = distributor.functions.currentEpoch().call()
     send(distributor.functions.setRewardPerMessage(epoch, w.reward), a.pricer)
 
-    w.blocks["thread1"] = send(hub.functions.createThread(content("root 1")), a.alice)
-    send(hub.functions.createThread(content("root 2")), a.bob)
+    human, ai, ai_prompted = AuthorKind.HUMAN, AuthorKind.AI, AuthorKind.AI_PROMPTED
+    w.blocks["thread1"] = send(hub.functions.createThread(content("root 1"), human), a.alice)
+    send(hub.functions.createThread(content("root 2"), ai), a.bob)
+    w.author_kinds[(1, 0)], w.author_kinds[(2, 0)] = human, ai
     t1, t2 = deployment.thread(1), deployment.thread(2)
     time_travel(rpc_url, 2)  # co-authors need shares one second before a spec's submission to vote on it
 
-    def submit(thread: Contract, user: LocalAccount, text: str, stake: int, citations: list[int]) -> None:
+    def submit(
+        thread: Contract, user: LocalAccount, text: str, stake: int, citations: list[int], kind: AuthorKind
+    ) -> None:
         send(token.functions.approve(thread.address, stake), user)
-        send(thread.functions.submitSpec(content(text), citations, stake), user)
+        send(thread.functions.submitSpec(content(text), citations, stake, kind), user)
+        thread_id = int(thread.functions.threadId().call())
+        w.author_kinds[(thread_id, int(thread.functions.messageCount().call()) - 1)] = kind
 
-    send(t1.functions.post(content("alice post"), [gid(2, 0), gid(1, 0)]), a.alice)
+    send(t1.functions.post(content("alice post"), [gid(2, 0), gid(1, 0)], ai_prompted), a.alice)
     w.citations[(1, 1)] = [gid(2, 0), gid(1, 0)]
+    w.author_kinds[(1, 1)] = ai_prompted
 
     # thread 1, spec 2: approved, carol joins; thread 1 is rewarded, 10% of it goes to thread 2 (cited)
-    submit(t1, a.carol, "carol spec", 30 * CHOIR, [gid(1, 1), gid(2, 0)])
+    submit(t1, a.carol, "carol spec", 30 * CHOIR, [gid(1, 1), gid(2, 0)], ai)
     w.citations[(1, 2)] = [gid(1, 1), gid(2, 0)]
     send(t1.functions.vote(2, True), a.alice)
     send(t1.functions.settle(2), a.bob)
     w.spec_outcomes[(1, 2)] = "approved"
 
     # thread 2, specs 1 and 2: denied by bob, who claims both shares in one transaction
-    submit(t2, a.dave, "dave spec", 35 * CHOIR, [])
-    submit(t2, a.grace, "grace spec", 31 * CHOIR, [gid(1, 0)])
+    submit(t2, a.dave, "dave spec", 35 * CHOIR, [], human)
+    submit(t2, a.grace, "grace spec", 31 * CHOIR, [gid(1, 0)], ai_prompted)
     send(t2.functions.vote(1, False), a.bob)
     send(t2.functions.vote(2, False), a.bob)
     send(t2.functions.settle(1), a.dave)
@@ -179,7 +189,7 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
 
     # thread 1, spec 3: alice approves, carol denies: split; carol claims
     time_travel(rpc_url, 2)
-    submit(t1, a.erin, "erin spec", 41 * CHOIR + 7, [])
+    submit(t1, a.erin, "erin spec", 41 * CHOIR + 7, [], human)
     send(t1.functions.vote(3, True), a.alice)
     send(t1.functions.vote(3, False), a.carol)
     send(t1.functions.settle(3), a.erin)
@@ -187,7 +197,7 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
     send(t1.functions.claimCuratorRewards([3]), a.carol)
 
     # thread 2, spec 3: nobody votes; expires after the window
-    submit(t2, a.frank, "frank spec", 30 * CHOIR, [])
+    submit(t2, a.frank, "frank spec", 30 * CHOIR, [], ai)
     w.blocks["round1"] = send(hub.functions.updatePrices([1, 2], [40 * CHOIR, 20 * CHOIR], 1), a.pricer)
     time_travel(rpc_url, 8 * DAY)
     send(t2.functions.settle(3), a.heidi)
@@ -206,8 +216,9 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
     w.donation = 5 * CHOIR + 3
     send(token.functions.transfer(t2.address, w.donation), a.admin)
     w.blocks["donation"] = send(t2.functions.absorbDonations(), a.heidi)
-    send(t1.functions.post(content("alice cites a denied spec"), [gid(2, 2)]), a.alice)
+    send(t1.functions.post(content("alice cites a denied spec"), [gid(2, 2)], human), a.alice)
     w.citations[(1, 4)] = [gid(2, 2)]
+    w.author_kinds[(1, 4)] = human
 
     send(hub.functions.setMaxDeviationBps(4_000), a.admin)
     pricer_role = hub.functions.PRICER_ROLE().call()
@@ -233,7 +244,7 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
 
     # thread 1, spec 5: still pending at the end (its stake stays locked)
     time_travel(rpc_url, 2)
-    submit(t1, a.heidi, "heidi spec", 50 * CHOIR, [gid(1, 4)])
+    submit(t1, a.heidi, "heidi spec", 50 * CHOIR, [gid(1, 4)], ai_prompted)
     w.citations[(1, 5)] = [gid(1, 4)]
     w.spec_outcomes[(1, 5)] = "pending"
     w.blocks["last"] = head(rpc_url)

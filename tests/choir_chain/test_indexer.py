@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from indexer_support import (
+    Actors,
     ChainRun,
     FlakyProxy,
     assert_matches_chain,
@@ -23,6 +24,7 @@ from indexer_support import (
     dump,
     gid,
     head,
+    time_travel,
 )
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 from sqlalchemy.exc import OperationalError, StatementError
@@ -30,7 +32,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.cli import app
+from choir_chain.deploy import CHOIR, Deployment
 from choir_chain.devnet import free_port, rpc_call
 from choir_chain.indexer import (
     ChainMismatch,
@@ -42,11 +46,13 @@ from choir_chain.indexer import (
 )
 from choir_chain.indexer.decode import EventDecoder
 from choir_chain.indexer.models import (
+    ApprovalReward,
     Citation,
     CuratorClaim,
     Donation,
     EquityEvent,
     Message,
+    NoveltyScore,
     Price,
     PriceRound,
     RoleMember,
@@ -141,6 +147,14 @@ def test_rows_equal_the_chain_state(run: ChainRun, tmp_path: Path) -> None:
             (1, "reward", w.reward - cited_share, (1 << 64) | 2, None),
             (1, "governance", w.governance_transfer, None, a.heidi.address),
         ]
+        approval = session.scalars(select(ApprovalReward)).one()
+        assert (approval.message_id, approval.requested, approval.total, approval.to_thread) == (
+            (1 << 64) | 2,
+            w.reward,
+            w.reward,
+            w.reward - cited_share,
+        )
+        assert session.scalars(select(NoveltyScore)).all() == []  # the workload scores nothing
         threads = {t.thread_id: t for t in session.scalars(select(Thread))}
         # thread 2: two posts and one approved spec of thread 1 cite it; thread 2's denied spec citing 1 counts nothing
         assert (threads[1].citations_received, threads[2].citations_received) == (0, 3)
@@ -188,7 +202,7 @@ def test_restart_resumes_from_the_last_committed_block(run: ChainRun, tmp_path: 
 
 def test_confirmation_depth_is_respected(run: ChainRun, tmp_path: Path) -> None:
     alice, thread = run.actors.alice, run.deployment.thread(1)
-    receipt = run.chain.transact(thread.functions.post(content("late post"), []), alice)
+    receipt = run.chain.transact(thread.functions.post(content("late post"), [], AuthorKind.HUMAN), alice)
     latest = int(receipt["blockNumber"])
     index_ = thread.functions.messageCount().call() - 1
 
@@ -225,7 +239,11 @@ def test_an_unreliable_node_changes_nothing(run: ChainRun, tmp_path: Path) -> No
 def test_events_without_a_handler_or_abi_entry_are_skipped(run: ChainRun, tmp_path: Path) -> None:
     """An ABI lacking an event (as an older build would) skips its logs instead of failing."""
     thread_abi = [e for e in artifacts.load("ThreadDAO").abi if e.get("name") != "VoteCast"]
-    abis = {"hub": artifacts.load("ChoirHub").abi, "thread": thread_abi}
+    abis = {
+        "hub": artifacts.load("ChoirHub").abi,
+        "thread": thread_abi,
+        "rewards": artifacts.load("RewardsDistributor").abi,
+    }
     engine = make_engine(sqlite_url(tmp_path / "partial.db"))
     with Indexer(run.rpc_url, run.deployment.manifest, engine, abis=abis) as indexer:
         indexer.sync()
@@ -246,14 +264,15 @@ def test_events_without_a_handler_or_abi_entry_are_skipped(run: ChainRun, tmp_pa
 
 
 def test_fast_decoder_agrees_with_eth_abi(run: ChainRun) -> None:
-    decoder = EventDecoder({"hub": artifacts.load("ChoirHub").abi, "thread": artifacts.load("ThreadDAO").abi})
-    types = {(t.source, t.topic0): t for source in ("hub", "thread") for t in decoder.event_types(source)}
+    sources = {"hub": "ChoirHub", "thread": "ThreadDAO", "rewards": "RewardsDistributor"}
+    decoder = EventDecoder({source: artifacts.load(name).abi for source, name in sources.items()})
+    types = {(t.source, t.topic0): t for source in sources for t in decoder.event_types(source)}
     assert all(t.fast is not None for t in types.values())  # every protocol event takes the fast path
     logs = rpc_call(run.rpc_url, "eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest"}])
     assert isinstance(logs, list)
     seen = set()
     for log in logs:
-        for source in ("hub", "thread"):
+        for source in sources:
             event_type = types.get((source, log["topics"][0]))
             if event_type is not None:
                 seen.add(event_type.name)
@@ -266,6 +285,7 @@ def test_fast_decoder_agrees_with_eth_abi(run: ChainRun) -> None:
         "MessagePosted",
         "SpecSettled",
         "VoteCast",
+        "ApprovalRewarded",
     } <= seen
 
 
@@ -304,6 +324,70 @@ def test_a_different_chain_under_the_same_database_is_detected(run: ChainRun, tm
             indexer.sync()
         with Indexer(devnet.rpc_url, deployment.manifest, db, reset=True) as indexer:
             assert indexer.sync() == head(devnet.rpc_url)
+
+
+def _author_kinds_and_novelty(rpc_url: str, deployment: Deployment, a: Actors) -> dict[str, int]:
+    """Messages of all three author kinds, two novelty rounds (the second re-scores a message) and an approval
+    rewarded at its novelty score; returns the distributor's view of what the approval requested."""
+    chain, hub, token, distributor = deployment.chain, deployment.hub, deployment.token, deployment.distributor
+    assert distributor is not None
+    human, ai, prompted = AuthorKind.HUMAN, AuthorKind.AI, AuthorKind.AI_PROMPTED
+    chain.transact(token.functions.transfer(a.carol.address, 100 * CHOIR), a.admin)
+    epoch = distributor.functions.currentEpoch().call()
+    chain.transact(distributor.functions.setRewardPerMessage(epoch, 10 * CHOIR), a.pricer)
+    chain.transact(hub.functions.createThread(content("human root"), human), a.alice)
+    chain.transact(hub.functions.createThread(content("ai root"), ai), a.bob)
+    t1 = deployment.thread(1)
+    time_travel(rpc_url, 2)
+    chain.transact(t1.functions.post(content("prompted post"), [], prompted), a.alice)
+    chain.transact(token.functions.approve(t1.address, 30 * CHOIR), a.carol)
+    chain.transact(t1.functions.submitSpec(content("ai spec"), [gid(2, 0)], 30 * CHOIR, ai), a.carol)
+    wad = 10**18
+    oracle = a.pricer  # deploy() grants the distributor's ORACLE_ROLE to the pricer
+    chain.transact(
+        distributor.functions.setNoveltyScores(1, [gid(1, 2), gid(1, 1)], [9 * wad // 10, -wad // 4]), oracle
+    )
+    chain.transact(distributor.functions.setNoveltyScores(2, [gid(1, 2)], [4 * wad // 5]), oracle)
+    requested = distributor.functions.rewardOf(gid(1, 2)).call()
+    assert requested == distributor.functions.noveltyReward(4 * wad // 5).call() != 10 * CHOIR
+    chain.transact(t1.functions.vote(2, True), a.alice)
+    chain.transact(t1.functions.settle(2), a.bob)
+    return {"requested": requested, "minted": distributor.functions.minted().call()}
+
+
+def test_author_kinds_novelty_scores_and_approval_rewards(tmp_path: Path) -> None:
+    with deployed_devnet(tmp_path / "devnet") as (devnet, deployment, actors):
+        seen = _author_kinds_and_novelty(devnet.rpc_url, deployment, actors)
+        engine = make_engine(sqlite_url(tmp_path / "kinds.db"))
+        with Indexer(devnet.rpc_url, deployment.manifest, engine) as indexer:
+            indexer.sync()
+        with Session(engine) as session:
+            kinds = {(m.thread_id, m.message_index): m.author_kind for m in session.scalars(select(Message))}
+            assert kinds == {(1, 0): "human", (2, 0): "ai", (1, 1): "ai_prompted", (1, 2): "ai"}
+            assert [(s.spec_id, s.author_kind) for s in session.scalars(select(Spec))] == [(2, "ai")]
+
+            scores = session.scalars(select(NoveltyScore).order_by(NoveltyScore.message_index)).all()
+            assert [(s.message_id, s.thread_id, s.message_index, s.round, s.max_similarity) for s in scores] == [
+                (gid(1, 1), 1, 1, 1, -0.25),
+                (gid(1, 2), 1, 2, 2, 0.8),  # round 2 overwrote round 1's 0.9
+            ]
+            assert scores[0].block < scores[1].block
+
+            reward = session.scalars(select(ApprovalReward)).one()
+            assert (reward.message_id, reward.thread_id, reward.message_index) == (gid(1, 2), 1, 2)
+            assert reward.requested == seen["requested"] and reward.total == seen["minted"] == reward.requested
+            cited_share = reward.total * 1_000 // 10_000  # the spec cites thread 2
+            assert reward.to_thread == reward.total - cited_share
+            moves = session.scalars(
+                select(TreasuryMovement).order_by(TreasuryMovement.block, TreasuryMovement.log_index)
+            )
+            assert [(m.thread_id, m.amount) for m in moves] == [(2, cited_share), (1, reward.to_thread)]
+        single = make_engine(sqlite_url(tmp_path / "single.db"))
+        with Indexer(devnet.rpc_url, deployment.manifest, single, batch_blocks=1) as indexer:
+            indexer.sync()
+        assert dump(single) == dump(engine)  # re-scoring within or across ranges ends the same
+        single.dispose()
+        engine.dispose()
 
 
 def test_uint256_is_exact_and_sorts_numerically(tmp_path: Path) -> None:
@@ -361,9 +445,12 @@ def test_cli_follows_new_blocks_and_stops_on_ctrl_c(run: ChainRun, tmp_path: Pat
     try:
         _wait_for(lambda: _cursor_or_none(engine) == head(run.rpc_url))
         thread = run.deployment.thread(2)
-        run.chain.transact(thread.functions.post(content("bob follows"), []), run.actors.bob)
+        run.chain.transact(thread.functions.post(content("bob follows"), [], AuthorKind.AI), run.actors.bob)
         index_ = thread.functions.messageCount().call() - 1
         _wait_for(lambda: Session(engine).get(Message, (2, index_)) is not None)
+        with Session(engine) as session:
+            followed = session.get(Message, (2, index_))
+            assert followed is not None and followed.author_kind == "ai"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     finally:
