@@ -18,6 +18,7 @@ from rich.table import Table
 
 from choir_chain.artifacts import ArtifactError
 from choir_chain.chain import Chain, TransactionFailed, dev_accounts
+from choir_chain.dataset.cli import dataset as dataset_app
 from choir_chain.deploy import deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, DevnetError
 from choir_chain.indexer.cli import index as index_command
@@ -36,6 +37,7 @@ KNOWN_ERRORS = (DevnetError, ArtifactError, TransactionFailed, SeedError, UpErro
 app.command("index")(index_command)
 app.command("pricer")(pricer_command)
 app.command("simulate")(simulate_command)
+app.add_typer(dataset_app, name="dataset")
 
 
 @app.callback()
