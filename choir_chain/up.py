@@ -12,6 +12,11 @@ The indexer and the pricer both bring the database up to the chain (the pricer i
 one of them applies a block range the other just applied, the indexer refuses with `ConcurrentWriter`; each
 service then reopens its cursor and goes on.
 
+The pricer also scores the novelty of every stored message body (`choir_chain.pricer.novelty`) unless
+`--no-novelty`: the embedding model (about 10 s to load) is warmed in a background thread from the start, while
+the devnet is deployed and seeded, and the pricer's first novelty round goes out as soon as it is ready, so the
+demo community's seeded messages are all scored within seconds of the dashboard opening.
+
 A service that fails for good (e.g. the pricer giving up after repeated rejected rounds) stops the whole stack
 with a one-line error and exit status 1, rather than leaving a dashboard over a stale chain.
 """
@@ -51,6 +56,7 @@ if TYPE_CHECKING:
     from choir_chain.manifest import Manifest
     from choir_chain.pricer.service import Pricer
     from choir_chain.seed import SeedResult
+    from choir_chain.semantics.embedder import Embedder
 
 DEFAULT_PORT = 8000
 DEFAULT_HOST = "127.0.0.1"
@@ -80,6 +86,8 @@ class UpOptions:
     pricer: bool = True
     pricer_account: str | None = None
     """Ape keystore alias of the pricer on an existing chain (else `CHOIR_PRICER_KEY`)."""
+    novelty: bool = True
+    """The pricer scores stored message bodies and submits their novelty (loads the embedding model)."""
     reset: bool = False
     """Re-index an existing chain's database from scratch."""
 
@@ -282,6 +290,8 @@ class Stack:
     signalled: int | None = None
     stopping: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    model_loader: threading.Thread | None = None
+    """Loads the embedding model in the background (`semantics.embedder.warm_up`) when novelty is on."""
 
     def __post_init__(self) -> None:
         self.run_dir = self.options.run_dir.resolve() if self.options.run_dir is not None else run_root() / "up"
@@ -370,7 +380,16 @@ class Stack:
                 highlight=False,
                 soft_wrap=True,
             )
-        elif kind in ("retry", "stuck", "reward_failed"):
+        elif kind == "novelty":
+            scored = len(event["messages"])
+            most = max(event["rewards"]) if event["rewards"] else 0.0
+            self.console.print(
+                f"[dim]pricer   novelty round {event['round']} (block {event['block']}): {scored} messages scored, "
+                f"rewards up to {most:g} CHOIR, {event['remaining']} waiting[/dim]",
+                highlight=False,
+                soft_wrap=True,
+            )
+        elif kind in ("retry", "stuck", "reward_failed", "novelty_failed", "novelty_disabled"):
             detail = escape(json.dumps({k: v for k, v in event.items() if k != "event"}))
             self.console.print(f"[yellow]pricer   {kind}[/yellow] {detail}", highlight=False, soft_wrap=True)
 
@@ -540,7 +559,8 @@ class Stack:
         from choir_chain.pricer.service import Pricer, PricerConfig
 
         assert self.manifest is not None and self.pricer_account is not None
-        config = PricerConfig(confirmations=self.confirmations, poll_interval=self.poll_interval)
+        novelty = self.model_loader is not None
+        config = PricerConfig(confirmations=self.confirmations, poll_interval=self.poll_interval, novelty=novelty)
         log = self.pricer_log
         assert log is not None
         return Pricer(
@@ -551,7 +571,25 @@ class Stack:
             config=config,
             stop=self.stop,
             emit=lambda event: self.on_pricer_event(event, log),
+            embedder=self.warm_embedder if novelty else None,
         )
+
+    def warm_up_model(self) -> None:
+        """Start loading the embedding model in the background, if the pricer will score novelty."""
+        if self.options.pricer and self.options.novelty and self.model_loader is None:
+            from choir_chain.semantics.embedder import warm_up
+
+            self.model_loader = warm_up()
+
+    def warm_embedder(self) -> Embedder | None:
+        """The embedding model once the background load finished (None before); `EmbedderError` if it failed."""
+        from choir_chain.semantics.embedder import EmbedderError, loaded_embedder
+
+        embedder = loaded_embedder()
+        if embedder is None and self.model_loader is not None and not self.model_loader.is_alive():
+            error = getattr(self.model_loader, "error", None)
+            raise EmbedderError(f"the embedding model did not load: {error}")
+        return embedder
 
     def start_indexer(self) -> None:
         started = time.monotonic()
@@ -700,6 +738,7 @@ def up(options: UpOptions, console: Console) -> int:
                 if options.existing_chain:
                     stack.read_manifest()
                 stack.prepare_run_dir()
+                stack.warm_up_model()
                 console.print(f"[bold]choir up[/bold]: run folder {escape(shown_path(stack.run_dir))}", highlight=False)
                 if options.existing_chain:
                     stack.use_existing_chain()

@@ -1,4 +1,4 @@
-"""Test-suite set-up shared by every test: the devnet.
+"""Test-suite set-up shared by every test: the devnet, and the embedding model for the tests that need it.
 
 Contract tests run on anvil by default. Ape connects to its network after collection, so `pytest_configure`
 starts anvil through the project's own launcher (the one `choir devnet` uses) and points Ape's foundry provider
@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from choir_chain.devnet import Devnet
 from choir_chain.paths import run_root
+
+if TYPE_CHECKING:
+    from choir_chain.semantics.embedder import Embedder
 
 _devnet: Devnet | None = None
 
@@ -45,3 +49,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _devnet.stop()
         os.environ.pop("APE_FOUNDRY_HOST", None)
         _devnet = None
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real sentence-embedding model (all-MiniLM-L6-v2, offline, CPU), loaded once per test session (~10 s)."""
+    from choir_chain.semantics.embedder import load_embedder
+
+    return load_embedder()

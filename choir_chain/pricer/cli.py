@@ -9,6 +9,10 @@ The pricer's private key comes from an Ape keystore account (`--account ALIAS`, 
 never from a file in the repository or the command line (both end up in shell histories and process lists); see
 `choir_chain.keys`. On the devnet (chain id 31337) it defaults to development account 1, which `choir devnet`
 gives the pricer role; anywhere else the development mnemonic's keys are refused.
+
+With `--novelty` the pricer also scores the message bodies stored through the gateway and submits their
+novelty (`choir_chain.pricer.novelty`); it loads the embedding model first (about 10 s) and needs ORACLE_ROLE on
+the RewardsDistributor.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -81,6 +86,23 @@ def pricer(
     batch_size: Annotated[int, typer.Option(min=1, help="Most threads per round.")] = 100,
     poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds between looks at the chain when idle.")] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Submit every round due now, then exit.")] = False,
+    novelty: Annotated[
+        bool,
+        typer.Option(
+            "--novelty/--no-novelty",
+            help="Also score stored message bodies and submit their novelty (loads the embedding model, ~10 s; "
+            "needs ORACLE_ROLE on the RewardsDistributor).",
+        ),
+    ] = False,
+    novelty_batch_size: Annotated[int, typer.Option(min=1, help="Most messages per novelty round.")] = 64,
+    content_db: Annotated[
+        str | None,
+        typer.Option(
+            "--content-db",
+            envvar="CHOIR_CONTENT_DB_URL",
+            help="Database of the message bodies the gateway stores (default: the --db database).",
+        ),
+    ] = None,
 ) -> None:
     """Price every thread after each settlement and push the prices on chain in rounds.
 
@@ -88,14 +110,25 @@ def pricer(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from choir_chain.semantics.embedder import EmbedderError
+
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("choir_chain.indexer")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     try:
-        _run(rpc, manifest, db, account_alias, key_env, confirmations, batch_size, poll_interval, once)
-    except (PricerError, IndexerError, ArtifactError, OSError, ValidationError, SQLAlchemyError) as err:
+        novelty_options = NoveltyOptions(novelty, novelty_batch_size, content_db)
+        _run(rpc, manifest, db, account_alias, key_env, confirmations, batch_size, poll_interval, once, novelty_options)
+    except (
+        PricerError,
+        IndexerError,
+        ArtifactError,
+        OSError,
+        ValidationError,
+        SQLAlchemyError,
+        EmbedderError,
+    ) as err:
         console.print(f"[red]error:[/red] {_one_line(err)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
@@ -112,6 +145,7 @@ def _run(
     batch_size: int,
     poll_interval: float,
     once: bool,
+    novelty: NoveltyOptions,
 ) -> None:
     from choir_chain.indexer.db import default_url, normalize_url
     from choir_chain.pricer.service import Pricer, PricerConfig
@@ -125,11 +159,24 @@ def _run(
     if confirmations is None:
         devnet = manifest.chain_id == DEVNET_CHAIN_ID
         confirmations = DEVNET_CONFIRMATIONS if devnet else DEFAULT_CONFIRMATIONS
-    config = PricerConfig(confirmations=confirmations, batch_size=batch_size, poll_interval=poll_interval)
+    config = PricerConfig(
+        confirmations=confirmations,
+        batch_size=batch_size,
+        poll_interval=poll_interval,
+        novelty=novelty.enabled,
+        novelty_batch_size=novelty.batch_size,
+    )
     url = db or default_url()
     stop = threading.Event()
-    with Pricer(rpc, manifest, account, url, config=config, stop=stop, emit=_print_event) as service:
+    with Pricer(
+        rpc, manifest, account, url, config=config, stop=stop, emit=_print_event, content_db=novelty.content_db
+    ) as service:
         service.check_role()
+        if novelty.enabled:
+            from choir_chain.semantics.embedder import load_embedder
+
+            console.print("loading the embedding model for novelty scores", highlight=False)
+            load_embedder()
         shown = normalize_url(url).render_as_string(hide_password=True)
         console.print(
             f"pricing hub {service.hub.address} on chain {manifest.chain_id} as {account.address}, "
@@ -150,6 +197,13 @@ def _run(
                     signal.signal(signum, handler)
         (last,) = service.hub.call("lastRound")
         console.print(f"pricer stopped at round {last}", highlight=False)
+
+
+@dataclass(frozen=True)
+class NoveltyOptions:
+    enabled: bool
+    batch_size: int
+    content_db: str | None
 
 
 def load_account(key_env: str, chain_id: int, *, alias: str | None = None) -> LocalAccount:

@@ -25,7 +25,12 @@ at the level of the whole step, which re-reads everything from the chain. `max_f
 failures stop the service with a `PricerError`.
 
 Every event is reported to `emit` as one flat dict (the CLI prints each as one JSON line): one `round` line
-per round, plus `resume`, `waiting`, `retry`, `stuck` and `reward` lines.
+per round, plus `resume`, `waiting`, `retry`, `stuck` and `reward` lines, and with novelty scoring on
+(`PricerConfig.novelty`, see `novelty.py`) one `novelty` line per round of novelty scores.
+
+**Order of work in a step.** A price round comes first; when none is due, the epoch's reward per message; when
+that is set, a round of novelty scores. One step sends at most one transaction, so all three share the same
+nonce discipline, and neither rewards nor novelty ever delays a price round.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from choir_chain.manifest import Manifest
 from choir_chain.pricer.client import Contract, Sender, Sent
 from choir_chain.pricer.compute import OracleBounds, Step, clamp_to_bounds, model_prices, pending_steps
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
+from choir_chain.pricer.novelty import DEFAULT_BATCH_SIZE, EmbedderSource, NoveltyScorer
 from choir_chain.pricer.progress import Position, decode_tag, encode_tag
 from choir_chain.pricer.rewards import RewardSetter
 from choir_chain.pricer.state import thread_states
@@ -88,6 +94,10 @@ class PricerConfig:
     max_failures: int = 8
     """Consecutive failed steps (rejected rounds, error answers) before the service gives up."""
     params: QahoParams = field(default_factory=QahoParams)
+    novelty: bool = False
+    """Score stored message bodies and submit novelty rounds (needs ORACLE_ROLE and the embedding model)."""
+    novelty_batch_size: int = DEFAULT_BATCH_SIZE
+    """Most messages per novelty round (per `setNoveltyScores` call)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,12 @@ class Pricer:
         config: PricerConfig | None = None,
         stop: threading.Event | None = None,
         emit: Emit | None = None,
+        content_db: str | Engine | None = None,
+        embedder: EmbedderSource | None = None,
     ) -> None:
+        """`content_db` is where the message bodies (and their embeddings) are, by default `db`; `embedder`
+        gives the embedding model for novelty scoring (default: `load_embedder`, which loads it at the first
+        novelty step). Both matter only with `config.novelty`."""
         self.manifest = manifest
         self.config = config or PricerConfig()
         self.stop = stop or threading.Event()
@@ -162,6 +177,10 @@ class Pricer:
         self.hub = Contract(self.rpc, hub.address, artifacts.load("ChoirHub").abi)
         self.sender = Sender(self.rpc, account, manifest.chain_id)
         self.rewards = RewardSetter.from_manifest(manifest, self.rpc, self.sender, self.engine, self.emit, self.stop)
+        self.novelty: NoveltyScorer | None = None
+        self._content_engine: Engine | None = None
+        if self.config.novelty:
+            self.novelty = self._new_scorer(content_db, embedder)
         self._position: Position | None = None
         self._last_round: int | None = None
         """The round this process last saw on chain (its own, or read at resume)."""
@@ -185,18 +204,47 @@ class Pricer:
             stop=self.stop,
         )
 
+    def _new_scorer(self, content_db: str | Engine | None, embedder: EmbedderSource | None) -> NoveltyScorer:
+        if content_db is None:
+            content_engine = self.engine
+        elif isinstance(content_db, Engine):
+            content_engine = content_db
+        else:
+            content_engine = self._content_engine = make_engine(content_db)
+        if embedder is None:
+            from choir_chain.semantics.embedder import load_embedder
+
+            embedder = load_embedder
+        return NoveltyScorer.from_manifest(
+            self.manifest,
+            self.rpc,
+            self.sender,
+            self.engine,
+            content_engine,
+            embedder,
+            self.emit,
+            self.stop,
+            batch_size=self.config.novelty_batch_size,
+            receipt_timeout=self.config.receipt_timeout,
+        )
+
     def check_role(self) -> None:
-        """Fail at once, with a clear message, if the account may not push prices."""
+        """Fail at once, with a clear message, if the account may not push prices (or, with novelty scoring,
+        submit novelty scores)."""
         (role,) = self.hub.call("PRICER_ROLE")
         (allowed,) = self.hub.call("hasRole", role, self.sender.address)
         if not allowed:
             raise PricerError(f"account {self.sender.address} lacks PRICER_ROLE on hub {self.hub.address}")
         if self.rewards is not None:
             self.rewards.check_role()
+        if self.novelty is not None:
+            self.novelty.check_role()
 
     def close(self) -> None:
         self.indexer.close()
         self.rpc.close()
+        if self._content_engine is not None:
+            self._content_engine.dispose()
         if self._owns_engine:
             self.engine.dispose()
 
@@ -236,7 +284,7 @@ class Pricer:
 
     def step(self) -> bool:
         """Do the next unit of work: wait for a transaction of ours in flight, or send and confirm one round,
-        or set the epoch's reward. False when there is nothing to do now.
+        or set the epoch's reward, or submit a round of novelty scores. False when there is nothing to do now.
 
         The database is brought up to the chain only when the blocks it already holds give no round: while
         a trigger block is being worked through, new blocks cannot change its rounds."""
@@ -256,7 +304,9 @@ class Pricer:
             self.sync()
             plan = self.plan(mined, started)
         if plan is None:
-            return self.rewards is not None and self.rewards.step(mined)
+            if self.rewards is not None and self.rewards.step(mined):
+                return True
+            return self.novelty is not None and self.novelty.step(mined)
         sent = self.send(plan)
         self.confirm(plan, sent)
         return True

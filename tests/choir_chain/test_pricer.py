@@ -30,6 +30,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
 from web3.types import TxParams
 
+from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.cli import app
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
@@ -149,18 +150,18 @@ def run_workload(devnet: Devnet, deployment: Deployment, accounts: list[LocalAcc
     def submit(thread_id: int, user: LocalAccount, text: str, cites: list[int]) -> int:
         thread = deployment.thread(thread_id)
         send(token.functions.approve(thread.address, STAKE), user)
-        send(thread.functions.submitSpec(content(text), cites, STAKE), user)
+        send(thread.functions.submitSpec(content(text), cites, STAKE, AuthorKind.HUMAN), user)
         return int(thread.functions.messageCount().call()) - 1
 
     for user in (alice, bob, carol, *users):
         send(token.functions.transfer(user.address, 10_000 * CHOIR), admin)
     for creator in (alice, bob, carol):
-        send(hub.functions.createThread(content(f"root of {creator.address}")), creator)
+        send(hub.functions.createThread(content(f"root of {creator.address}"), AuthorKind.HUMAN), creator)
     e.coauthors = {1: {alice.address}, 2: {bob.address}, 3: {carol.address}}
     t1, t2, t3 = (deployment.thread(i) for i in (1, 2, 3))
     time_travel(devnet.rpc_url, 2)
 
-    send(t1.functions.post(content("alice cites 2 and 1"), [gid(2, 0), gid(1, 0)]), alice)
+    send(t1.functions.post(content("alice cites 2 and 1"), [gid(2, 0), gid(1, 0)], AuthorKind.HUMAN), alice)
     e.citations[2] = 1  # the self-citation of thread 1 does not count
 
     spec = submit(1, users[0], "u0 joins 1, citing 3", [gid(3, 0)])
@@ -210,7 +211,7 @@ def run_workload(devnet: Devnet, deployment: Deployment, accounts: list[LocalAcc
     e.coauthors[3].update(u.address for u in joiners)
     jump_target = e.price(3, _timestamp(chain, block))
 
-    block = send(t1.functions.post(content("alice cites 3"), [gid(3, 0)]), alice)
+    block = send(t1.functions.post(content("alice cites 3"), [gid(3, 0)], AuthorKind.HUMAN), alice)
     e.citations[3] += 1
     top = e.price(3, _timestamp(chain, block))
 

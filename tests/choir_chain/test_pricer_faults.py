@@ -33,6 +33,7 @@ from web3.exceptions import Web3RPCError
 from web3.types import TxParams
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
@@ -148,7 +149,7 @@ class Workload:
         if (author.address, thread_id) not in self.approved:
             self.send(self.deployment.token.functions.approve(thread.address, 2**255), author)
             self.approved.add((author.address, thread_id))
-        self.send(thread.functions.submitSpec(self.text(), cites, STAKE), author)
+        self.send(thread.functions.submitSpec(self.text(), cites, STAKE, AuthorKind.HUMAN), author)
         return self.new_message(thread_id), author
 
     def new_message(self, thread_id: int) -> int:
@@ -168,7 +169,9 @@ class Workload:
             self.coauthors[thread_id].append(author)
 
     def post(self, thread_id: int, cites: list[int]) -> None:
-        self.send(self.thread(thread_id).functions.post(self.text(), cites), self.coauthors[thread_id][0])
+        self.send(
+            self.thread(thread_id).functions.post(self.text(), cites, AuthorKind.HUMAN), self.coauthors[thread_id][0]
+        )
         self.new_message(thread_id)
 
     def exit(self, thread_id: int) -> None:
@@ -187,7 +190,7 @@ class Workload:
         for account in [*creators, *self.outsiders]:
             self.send(token.functions.transfer(account.address, 20_000 * CHOIR), self.admin)
         for i, creator in enumerate(creators, start=1):
-            self.send(hub.functions.createThread(self.text()), creator)
+            self.send(hub.functions.createThread(self.text(), AuthorKind.HUMAN), creator)
             self.coauthors[i] = [creator]
         yield
 

@@ -15,16 +15,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 from web3 import Web3
 
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port
+from choir_chain.pricing.novelty import NOVELTY_THRESHOLD, novelty_reward
+from choir_chain.seed import NEAR_DUPLICATE, NEAR_DUPLICATE_OF, seed
+
+if TYPE_CHECKING:
+    from choir_chain.semantics.embedder import Embedder
 
 CHOIR = [sys.executable, "-m", "choir_chain.cli"]
 START_TIMEOUT = 240.0
@@ -186,9 +192,13 @@ def test_up_serves_the_seeded_community_and_stops_on_ctrl_c(tmp_path: Path) -> N
         assert proposals[0]["state"] == "Active"
         assert int(proposals[0]["votes_for"]) > 0
         assert proposals[0]["proposal_id"] == seeded["proposal"]["proposal_id"]
-        messages = up.get("/threads/1/messages?limit=100")["items"]
+        messages = [m for t in (1, 2, 3, 4) for m in up.get(f"/threads/{t}/messages?limit=100")["items"]]
+        assert len(messages) == len(seeded["messages"]) == 17  # 4 roots, 4 posts, 9 specs
         bodies = {m["content_hash"]: m["body"] for m in seeded["messages"]}
-        assert messages and all(m["body"] == bodies[m["content_hash"]] for m in messages)
+        assert all(m["body"] == bodies[m["content_hash"]] for m in messages)
+        # every message's author kind, as the seed declared it on chain, indexed and served
+        kinds = {m["content_hash"]: m["author_kind"] for m in seeded["messages"]}
+        assert [m["author_kind"] for m in messages] == [kinds[m["content_hash"]] for m in messages]
         root = seeded["messages"][0]
         assert up.get(f"/content/{root['content_hash']}")["body"] == root["body"]
 
@@ -258,3 +268,52 @@ def test_up_serves_an_existing_chain_and_leaves_it_running(tmp_path: Path) -> No
         assert_stopped_cleanly(up, code, took, None)
         assert node.running, "choir up stopped a chain it did not start"
         assert hub.functions.threadCount().call() == 0
+
+
+def test_seed_declares_author_kinds_and_one_near_duplicate(tmp_path: Path, embedder: Embedder) -> None:
+    """The demo community (`choir_chain.seed`): mostly human messages, some by an AI on a member's prompt, some by
+    an AI alone, each declared on chain; varied bodies, all far from every earlier message (a full novelty
+    reward) but for one deliberate near-duplicate of an earlier message, which earns none."""
+    with Devnet(tmp_path / "chain") as node:
+        accounts = dev_accounts(DEV_MNEMONIC, 10)
+        deployment = deploy(Chain.connect(node.rpc_url), accounts[0], pricer=accounts[1].address)
+        seeded = seed(deployment, accounts)
+        logs = [
+            (int(log["blockNumber"]), int(log["args"]["index"]), int(log["args"]["authorKind"]), log["address"])
+            for thread in (deployment.thread(t) for t in range(1, 5))
+            for log in thread.events.MessagePosted().get_logs(from_block=0)
+        ] + [
+            (int(log["blockNumber"]), int(log["args"]["specId"]), int(log["args"]["authorKind"]), log["address"])
+            for thread in (deployment.thread(t) for t in range(1, 5))
+            for log in thread.events.SpecSubmitted().get_logs(from_block=0)
+        ]
+    assert seeded.author_kinds() == {"human": 11, "ai": 3, "ai_prompted": 3}
+    assert len(seeded.specs()) == 9
+    assert {s: len(seeded.specs(s)) for s in ("approved", "denied", "split", "expired", "pending")} == {
+        "approved": 4,
+        "denied": 1,
+        "split": 1,
+        "expired": 1,
+        "pending": 2,
+    }
+    # the chain carries each message's declared kind (one event per message: approval emits no MessagePosted)
+    addresses = {t.thread_id: t.address for t in seeded.threads}
+    on_chain = {(addr, index): (block, AuthorKind(kind).label) for block, index, kind, addr in logs}
+    assert len(on_chain) == len(logs) == len(seeded.messages)
+    assert on_chain == {(addresses[m.thread_id], m.index): (m.block, m.author_kind) for m in seeded.messages}
+
+    # novelty: each message against every earlier one, in chain order
+    ordered = sorted(seeded.messages, key=lambda m: (m.block, m.global_id))
+    vectors = embedder.encode([m.body for m in ordered])
+    similarity = vectors @ vectors.T
+    nearest = {
+        ordered[i].body: (float(similarity[i, :i].max()), ordered[int(similarity[i, :i].argmax())].body)
+        for i in range(1, len(ordered))
+    }
+    duplicate_similarity, original = nearest.pop(NEAR_DUPLICATE)
+    assert original == NEAR_DUPLICATE_OF
+    assert duplicate_similarity > NOVELTY_THRESHOLD + 0.01 and novelty_reward(duplicate_similarity) == 0
+    [duplicate] = [m for m in seeded.messages if m.body == NEAR_DUPLICATE]
+    assert (duplicate.kind, duplicate.status, duplicate.author_kind) == ("spec", "pending", "ai")
+    assert max(s for s, _ in nearest.values()) < 0.75  # everything else is new enough for the capped reward
+    assert len(set(seeded.bodies())) == len(seeded.messages)  # no two bodies share a content hash

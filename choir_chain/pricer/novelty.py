@@ -1,0 +1,296 @@
+"""Novelty scores on chain: each message's highest cosine similarity to the messages before it, submitted to the
+RewardsDistributor in round-numbered batches (`setNoveltyScores`) by the pricer's account (ORACLE_ROLE).
+
+**What is scored.** Every indexed message (root, post or spec) whose body is in `content_bodies` (it arrived
+through the gateway's `POST /content`) and that has no novelty score yet: neither a row in the indexer's
+`novelty_scores` table nor `isScored` on chain (the chain is asked too, because a round this process just sent
+is not indexed yet). Messages are scored in chain order (block, log index), `batch_size` per round.
+
+**The score.** `maxSim` is the highest cosine similarity of the message's embedding to the embeddings of the
+messages *before it in chain order* whose bodies are stored when it is scored (`semantics.ChainIndex`). A
+message with no such earlier message gets 0.0 (nothing to repeat, so the highest reward). A score is final: a
+body of an earlier message stored after the later message was scored does not change the later score.
+Similarities go on chain as WAD integers in [-1e18, 1e18].
+
+**Never a round twice.** Like the price rounds: a round is sent only when nothing of the account is in flight
+(the service checks), with round number `lastNoveltyRound() + 1` read from the chain and the mined nonce; a
+second transaction for the same round would need the same nonce. After a crash between sending and
+confirming, the next start waits for the transaction in flight, and its messages then read `isScored`.
+
+**Failures never hold prices up.** A rejected or reverted round, or an RPC error, is reported
+(`novelty_failed`) and tried again after `RETRY_AFTER` seconds while price rounds go on. A model that cannot be
+loaded disables scoring (`novelty_disabled`), and so does a deployment without the functions the scorer calls.
+
+Embeddings are cached in `content_embeddings` (`semantics.store`), so a restart encodes nothing twice; the
+index itself is rebuilt in memory from the cached vectors at start.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from choir_chain import artifacts, content_store
+from choir_chain.indexer.models import Message, NoveltyScore
+from choir_chain.indexer.rpc import RpcClient, RpcError
+from choir_chain.manifest import Manifest
+from choir_chain.pricer.client import Contract, Sender
+from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
+from choir_chain.pricing.novelty import novelty_reward
+from choir_chain.semantics.embedder import Embedder, EmbedderError
+from choir_chain.semantics.index import ChainIndex, position_key
+from choir_chain.semantics.store import create_schema, ensure_embeddings, vectors_of
+
+WAD = 10**18
+REQUIRED_FUNCTIONS = ("ORACLE_ROLE", "hasRole", "lastNoveltyRound", "isScored", "setNoveltyScores")
+"""What the scorer calls on the RewardsDistributor."""
+RETRY_AFTER = 60.0
+"""Seconds before a failed novelty round is tried again (prices go on meanwhile)."""
+DEFAULT_BATCH_SIZE = 64
+"""Messages per `setNoveltyScores` round."""
+LOOKUP_CHUNK = 500
+"""Ids per `IN (...)` query of the score table."""
+
+EmbedderSource = Callable[[], Embedder | None]
+"""Gives the embedder, or None while it is still loading; raises `EmbedderError` if it cannot be loaded."""
+
+
+def to_wad(similarity: float) -> int:
+    """A cosine similarity as a WAD integer, clamped to [-1e18, 1e18] (what the distributor accepts)."""
+    return max(-WAD, min(WAD, round(similarity * WAD)))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An indexed message with a stored body, not known to be scored."""
+
+    message_id: int
+    thread_id: int
+    message_index: int
+    position: int
+    vector: npt.NDArray[np.float32]
+
+
+class NoveltyScorer:
+    """Scores newly stored message bodies and submits the scores; one `step` sends at most one round."""
+
+    def __init__(
+        self,
+        distributor: Contract,
+        sender: Sender,
+        engine: Engine,
+        content_engine: Engine,
+        embedder: EmbedderSource,
+        emit: Callable[[dict[str, Any]], None],
+        stop: threading.Event,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        receipt_timeout: float = 120.0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"the novelty batch size must be at least 1, got {batch_size}")
+        self.distributor = distributor
+        self.sender = sender
+        self.engine = engine
+        self.content_engine = content_engine
+        self.embedder_source = embedder
+        self.emit = emit
+        self.stop = stop
+        self.batch_size = batch_size
+        self.receipt_timeout = receipt_timeout
+        self.disabled = False
+        self.index = ChainIndex()
+        self._retry_at = 0.0
+        self._schema_ready = False
+        self._seen_block = -1
+        """Messages of blocks up to this one have been read from the database."""
+        self._waiting: dict[str, list[tuple[int, int, int, int]]] = {}
+        """Content hash -> (message id, thread id, index, position) of messages whose body is not stored yet."""
+        self._bodies_seen = -1
+        """`content_bodies` row count at the last look for bodies."""
+        self._unscored: dict[int, Candidate] = {}
+
+    @classmethod
+    def from_manifest(
+        cls,
+        manifest: Manifest,
+        rpc: RpcClient,
+        sender: Sender,
+        engine: Engine,
+        content_engine: Engine,
+        embedder: EmbedderSource,
+        emit: Callable[[dict[str, Any]], None],
+        stop: threading.Event,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        receipt_timeout: float = 120.0,
+    ) -> NoveltyScorer:
+        """The scorer of the manifest's RewardsDistributor; `PricerError` if the deployment has none, or one
+        without the novelty functions (scoring was asked for explicitly, so this stops the start)."""
+        entry = manifest.contracts.get("RewardsDistributor")
+        if entry is None:
+            raise PricerError("novelty scoring needs a RewardsDistributor, and the manifest has none")
+        abi = artifacts.load("RewardsDistributor").abi
+        names = {e.get("name") for e in abi if e.get("type") == "function"}
+        missing = [name for name in REQUIRED_FUNCTIONS if name not in names]
+        if missing:
+            raise PricerError(f"novelty scoring: the RewardsDistributor has no {', '.join(missing)}")
+        distributor = Contract(rpc, entry.address, abi)
+        return cls(
+            distributor,
+            sender,
+            engine,
+            content_engine,
+            embedder,
+            emit,
+            stop,
+            batch_size=batch_size,
+            receipt_timeout=receipt_timeout,
+        )
+
+    def check_role(self) -> None:
+        (role,) = self.distributor.call("ORACLE_ROLE")
+        (allowed,) = self.distributor.call("hasRole", role, self.sender.address)
+        if not allowed:
+            raise PricerError(
+                f"account {self.sender.address} lacks ORACLE_ROLE on RewardsDistributor {self.distributor.address} "
+                "(needed for novelty scores: grant it, or turn scoring off with --no-novelty)"
+            )
+
+    @property
+    def pending(self) -> int:
+        """Messages with a stored body that are waiting for a score (as far as this process knows)."""
+        return len(self._unscored)
+
+    # --------------------------------------------------------------------------------------------------------
+
+    def step(self, nonce: int) -> bool:
+        """Score and submit the next batch (sent with `nonce`; nothing of the account may be in flight). False
+        when nothing was done: nothing to score, the model still loading, or waiting to retry."""
+        if self.disabled or time.monotonic() < self._retry_at:
+            return False
+        try:
+            embedder = self.embedder_source()
+        except EmbedderError as err:
+            self.disabled = True
+            self.emit({"event": "novelty_disabled", "reason": str(err)})
+            return False
+        if embedder is None:
+            return False  # still loading
+        try:
+            self.refresh(embedder)
+            return self._step(nonce)
+        except (RpcError, RoundRejected, RoundReverted) as err:
+            self._retry_at = time.monotonic() + RETRY_AFTER
+            self.emit({"event": "novelty_failed", "error": str(err), "retry_in": RETRY_AFTER})
+            return False
+
+    def refresh(self, embedder: Embedder) -> int:
+        """Read newly indexed messages and newly stored bodies into the index; how many messages were added."""
+        if not self._schema_ready:
+            create_schema(self.content_engine)
+            self._schema_ready = True
+        new_messages = self._read_messages()
+        stored = content_store.count(self.content_engine)
+        if not new_messages and stored == self._bodies_seen:
+            return 0
+        self._bodies_seen = stored
+        if not self._waiting:
+            return 0
+        ensure_embeddings(self.content_engine, embedder)
+        found = vectors_of(self.content_engine, self._waiting)
+        ids: list[int] = []
+        positions: list[int] = []
+        vectors: list[npt.NDArray[np.float32]] = []
+        for content_hash in sorted(found):
+            vector = found[content_hash]
+            for message_id, thread_id, index, position in self._waiting.pop(content_hash):
+                ids.append(message_id)
+                positions.append(position)
+                vectors.append(vector)
+                self._unscored[message_id] = Candidate(message_id, thread_id, index, position, vector)
+        if not ids:
+            return 0
+        self.index.add(ids, positions, np.stack(vectors))
+        self._drop_indexed_scores(ids)
+        return len(ids)
+
+    def _read_messages(self) -> int:
+        """Messages of blocks after `_seen_block` (the indexer commits whole blocks, so none is half-read)."""
+        m = Message
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(m.global_id, m.thread_id, m.message_index, m.content_hash, m.block, m.log_index)
+                .where(m.block > self._seen_block)
+                .order_by(m.block, m.log_index)
+            ).all()
+        for global_id, thread_id, index, content_hash, block, log_index in rows:
+            entry = (int(global_id), int(thread_id), int(index), position_key(int(block), int(log_index)))
+            self._waiting.setdefault(str(content_hash), []).append(entry)
+            self._seen_block = max(self._seen_block, int(block))
+        return len(rows)
+
+    def _drop_indexed_scores(self, ids: list[int]) -> None:
+        """Forget candidates the indexer has a score for (scored by an earlier run or another oracle)."""
+        with Session(self.engine) as session:
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                chunk = ids[start : start + LOOKUP_CHUNK]
+                scored = session.scalars(select(NoveltyScore.message_id).where(NoveltyScore.message_id.in_(chunk)))
+                for message_id in scored:
+                    self._unscored.pop(int(message_id), None)
+
+    def _step(self, nonce: int) -> bool:
+        if not self._unscored:
+            return False
+        ordered = sorted(self._unscored.values(), key=lambda c: c.position)[: self.batch_size]
+        on_chain = self.distributor.call_many([("isScored", (c.message_id,)) for c in ordered])
+        batch = []
+        for candidate, (scored,) in zip(ordered, on_chain, strict=True):
+            if scored:
+                self._unscored.pop(candidate.message_id)
+            else:
+                batch.append(candidate)
+        if not batch:
+            return True  # the chain had them all; the next step takes the next ones
+        similarities = self.index.max_similarities(np.stack([c.vector for c in batch]), [c.position for c in batch])
+        ids = [c.message_id for c in batch]
+        wads = [to_wad(float(s)) for s in similarities]
+        (last,) = self.distributor.call("lastNoveltyRound")
+        round_ = int(last) + 1
+        data = self.distributor.calldata("setNoveltyScores", round_, ids, wads)
+        try:
+            gas = self.sender.estimate(self.distributor.address, data)
+            sent = self.sender.send(self.distributor.address, data, nonce, gas)
+        except RpcError as err:
+            raise RoundRejected(f"novelty round {round_} was refused: {err}") from err
+        receipt = self.sender.receipt(sent.tx_hash, self.receipt_timeout, self.stop)
+        if receipt is None:
+            return True  # in flight; the next step waits for it, then finds these messages scored
+        if int(receipt["status"], 16) != 1:
+            raise RoundReverted(f"novelty round {round_} reverted in {sent.tx_hash}")
+        for message_id in ids:
+            self._unscored.pop(message_id, None)
+        self.emit(
+            {
+                "event": "novelty",
+                "round": round_,
+                "messages": [str(i) for i in ids],
+                "threads": [c.thread_id for c in batch],
+                "indexes": [c.message_index for c in batch],
+                "max_similarities": [round(w / WAD, 6) for w in wads],
+                "rewards": [round(novelty_reward(w / WAD), 6) for w in wads],
+                "remaining": len(self._unscored),
+                "tx": sent.tx_hash,
+                "block": int(receipt["blockNumber"], 16),
+                "gas": int(receipt["gasUsed"], 16),
+            }
+        )
+        return True
