@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, metrics
-from api.routes import content, events, reads, tx
+from api.routes import content, events, knowledge, reads, tx
 from api.settings import GatewaySettings
 from api.state import Gateway
 from choir_chain import content_store
@@ -26,6 +26,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.gateway = Gateway.connect(settings)
         content_store.create_schema(app.state.gateway.content_engine)
+        if settings.search_enabled and settings.search_preload:
+            from choir_chain.semantics.embedder import warm_up
+
+            warm_up()  # a daemon thread; a search meanwhile waits for the same load (a process-wide singleton)
         try:
             yield
         finally:
@@ -35,12 +39,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         title="Choir gateway",
         version="1.0.0",
         description="Threads, prices, specs and accounts of a Choir deployment; unsigned transactions for every "
-        'user action; message bodies by hash; a live event stream. Errors: `{"error": {code, message, field}}`.',
+        "user action; message bodies by hash; semantic search and the citation graph; a live event stream. "
+        'Errors: `{"error": {code, message, field}}`.',
         lifespan=lifespan,
     )
     errors.install(app)
     metrics.install(app)
-    for module in (reads, content, tx, events):
+    for module in (reads, knowledge, content, tx, events):
         app.include_router(module.router)
     if STATIC.is_dir():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="dashboard")

@@ -44,6 +44,8 @@ ThreadSort = Literal["price", "activity", "created"]
 SortOrder = Literal["asc", "desc"]
 SpecStatus = Literal["pending", "approved", "denied", "split", "expired"]
 MessageKind = Literal["root", "post", "spec"]
+AuthorKindName = Literal["human", "ai", "ai_prompted"]
+"""`choir_chain.author_kind.AuthorKind.label`: a person (ugc), an AI (aigc), an AI on a person's prompt (aiugc)."""
 ProposalState = Literal["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
 
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -154,11 +156,33 @@ MESSAGE_EXAMPLE: dict[str, Any] = {
     "timestamp": 1767225602,
     "citations": ["36893488147419103232", "18446744073709551616"],
     "body": "alice post",
+    "author_kind": "human",
+    "max_similarity": 0.82,
+    "novelty": 0.18,
+    "novelty_reward": 3.981071705534973,
 }
+
+AuthorKindOut = Annotated[
+    AuthorKindName, Field(description="What the submitter declared on chain: `human`, `ai` or `ai_prompted`.")
+]
+MaxSimilarity = Annotated[
+    float | None,
+    Field(ge=-1, le=1, description="Highest cosine similarity of its body to any earlier message (null: not scored)."),
+]
+Novelty = Annotated[float | None, Field(ge=0, le=2, description="`1 - max_similarity` (null: not scored).")]
+NoveltyReward = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=100,
+        description="Its novelty reward in CHOIR (a number, not wei): `0.01 * exp((ln 10 / 0.05) * (0.95 - "
+        "max_similarity))`, 0 above 0.95, at most 100 (null: not scored, the epoch's flat reward applies).",
+    ),
+]
 
 
 class MessageOut(BaseModel):
-    """A message of a thread; `body` once someone stored it with `POST /content`."""
+    """A message of a thread; `body` once someone stored it with `POST /content`; its novelty once scored."""
 
     model_config = _examples(MESSAGE_EXAMPLE)
 
@@ -170,6 +194,10 @@ class MessageOut(BaseModel):
     timestamp: Count
     citations: list[GlobalId]
     body: str | None
+    author_kind: AuthorKindOut
+    max_similarity: MaxSimilarity
+    novelty: Novelty
+    novelty_reward: NoveltyReward
 
 
 class MessagePage(Page[MessageOut]):
@@ -195,11 +223,15 @@ SPEC_EXAMPLE: dict[str, Any] = {
     "eligible": 1,
     "votes": [{"voter": ALICE, "approve": True}],
     "citations": ["18446744073709551617"],
+    "author_kind": "ai_prompted",
+    "max_similarity": None,
+    "novelty": None,
+    "novelty_reward": None,
 }
 
 
 class SpecOut(BaseModel):
-    """A staked submission and the co-authors' votes on it."""
+    """A staked submission and the co-authors' votes on it; its novelty once scored."""
 
     model_config = _examples(SPEC_EXAMPLE)
 
@@ -214,6 +246,10 @@ class SpecOut(BaseModel):
     eligible: Count = Field(description="Co-authors allowed to vote on it (those at its submission).")
     votes: list[VoteOut]
     citations: list[GlobalId]
+    author_kind: AuthorKindOut
+    max_similarity: MaxSimilarity
+    novelty: Novelty
+    novelty_reward: NoveltyReward
 
 
 class SpecPage(Page[SpecOut]):
@@ -406,3 +442,127 @@ class ContentOut(BaseModel):
 
     content_hash: Hash32
     body: str
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The knowledge network: semantic search and the citation graph
+# ------------------------------------------------------------------------------------------------------------
+
+
+class SearchMessage(BaseModel):
+    """A message whose body is the hit."""
+
+    thread_id: int = Field(ge=1)
+    index: Count
+    global_id: GlobalId
+    kind: MessageKind
+    author: Address
+    author_kind: AuthorKindOut
+
+
+SEARCH_HIT_EXAMPLE: dict[str, Any] = {
+    "content_hash": HASH,
+    "score": 0.71,
+    "body": "alice post",
+    "messages": [
+        {
+            "thread_id": 1,
+            "index": 1,
+            "global_id": "18446744073709551617",
+            "kind": "post",
+            "author": ALICE,
+            "author_kind": "human",
+        }
+    ],
+}
+
+
+class SearchHit(BaseModel):
+    """A stored body, its cosine similarity to the query, and the messages that carry it."""
+
+    model_config = _examples(SEARCH_HIT_EXAMPLE)
+
+    content_hash: Hash32
+    score: float = Field(ge=-1, le=1, description="Cosine similarity of the body to the query.")
+    body: str
+    messages: list[SearchMessage] = Field(description="Indexed messages with this content hash, by global id.")
+
+
+class SearchResult(BaseModel):
+    """The top `k` stored bodies by cosine similarity to the query's sentence embedding, best first."""
+
+    model_config = _examples({"query": "alice", "k": 10, "searched": 12, "items": [SEARCH_HIT_EXAMPLE]})
+
+    query: str
+    k: int = Field(ge=1)
+    searched: Count = Field(description="Stored bodies the search looked through.")
+    items: list[SearchHit]
+
+
+GRAPH_NODE_EXAMPLE: dict[str, Any] = {
+    "thread_id": 1,
+    "address": THREAD_1,
+    "creator": ALICE,
+    "title": "root 1",
+    "message_count": 6,
+    "citations_received": 3,
+    "citations_made": 2,
+}
+GRAPH_EDGE_EXAMPLE: dict[str, Any] = {"source": 1, "target": 2, "citations": 2, "choir": "1000000000000000000"}
+
+
+class GraphNode(BaseModel):
+    """A thread of the citation network."""
+
+    model_config = _examples(GRAPH_NODE_EXAMPLE)
+
+    thread_id: int = Field(ge=1)
+    address: Address
+    creator: Address
+    title: str | None = Field(description="The start of its root message's body, if stored (null: not stored).")
+    message_count: Count
+    citations_received: Count = Field(description="Counted citations from other threads (hub.citationsReceived).")
+    citations_made: Count = Field(description="Counted citations of other threads by this thread's messages.")
+
+
+class GraphEdge(BaseModel):
+    """Citations of thread `target` by messages of thread `source`, counted as the hub counts them: a post at
+    once, a spec once approved, never a thread citing itself."""
+
+    model_config = _examples(GRAPH_EDGE_EXAMPLE)
+
+    source: int = Field(ge=1, description="The citing thread.")
+    target: int = Field(ge=1, description="The cited thread.")
+    citations: int = Field(ge=0, description="Counted citation links from source to target (the edge's weight).")
+    choir: Wei = Field(description="CHOIR (wei) credited to target through citation rewards of source's messages.")
+
+
+class NetworkGraph(BaseModel):
+    """Every thread as a node, every pair of threads with counted citations between them as a weighted edge."""
+
+    model_config = _examples({"nodes": [GRAPH_NODE_EXAMPLE], "edges": [GRAPH_EDGE_EXAMPLE]})
+
+    nodes: list[GraphNode] = Field(description="By thread id.")
+    edges: list[GraphEdge] = Field(description="By source, then target.")
+
+
+class ThreadGraph(NetworkGraph):
+    """A thread's citations in and out: the thread, the threads it cites or is cited by, and those edges."""
+
+    model_config = _examples(
+        {
+            "thread_id": 1,
+            "nodes": [GRAPH_NODE_EXAMPLE],
+            "edges": [GRAPH_EDGE_EXAMPLE],
+            "citations_in": 0,
+            "citations_out": 2,
+            "choir_in": "0",
+            "choir_out": "1000000000000000000",
+        }
+    )
+
+    thread_id: int = Field(ge=1)
+    citations_in: Count
+    citations_out: Count
+    choir_in: Wei = Field(description="CHOIR credited to this thread through citation rewards.")
+    choir_out: Wei = Field(description="CHOIR this thread's messages sent to cited threads as citation rewards.")

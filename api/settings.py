@@ -20,3 +20,13 @@ class GatewaySettings(BaseModel):
     )
     max_content_bytes: int = Field(default=64 * 1024, gt=0, description="Largest message body accepted.")
     page_size_limit: int = Field(default=100, gt=0, description="Largest page a list endpoint returns.")
+    search_enabled: bool = Field(
+        default=True,
+        description="Serve `GET /search` (semantic search; loads the ~90 MB embedding model on the first search, "
+        "about 10 s). When false the route answers 503 `search_disabled`.",
+    )
+    search_preload: bool = Field(
+        default=False,
+        description="Load the embedding model in a background thread at start-up, so the first search does not "
+        "wait for it (only with `search_enabled`).",
+    )

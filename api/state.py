@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -11,9 +13,12 @@ from web3 import Web3
 from web3.contract import Contract
 
 from api.settings import GatewaySettings
-from choir_chain import artifacts
+from choir_chain import artifacts, content_store
 from choir_chain.indexer.db import make_engine
 from choir_chain.manifest import Manifest
+
+if TYPE_CHECKING:
+    from choir_chain.semantics.search import SemanticSearch
 
 
 @dataclass
@@ -25,6 +30,9 @@ class Gateway:
     content_engine: Engine
     w3: Web3
     manifest: Manifest
+    _search: SemanticSearch | None = field(default=None, init=False, repr=False)
+    _search_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _bodies_indexed: int = field(default=-1, init=False, repr=False)
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Gateway:
@@ -45,6 +53,26 @@ class Gateway:
     @cached_property
     def token(self) -> Contract:
         return self.contract("ChoirToken")
+
+    def semantic_search(self) -> SemanticSearch:
+        """The app's semantic search over the content database's bodies, up to date with them.
+
+        Made on first use, which loads the process-wide embedding model (`load_embedder()`, ~10 s, once per
+        process); later calls return the same index, refreshed (bodies stored since encoded and added) whenever
+        the number of stored bodies changed: bodies are only ever added, so an unchanged count means nothing new
+        and a search costs no scan of the embeddings table. Raises `choir_chain.semantics.embedder.EmbedderError`
+        if the model cannot be loaded."""
+        with self._search_lock:
+            if self._search is None:
+                from choir_chain.semantics.embedder import load_embedder
+                from choir_chain.semantics.search import SemanticSearch
+
+                self._search = SemanticSearch(self.content_engine, load_embedder())
+            stored = content_store.count(self.content_engine)
+            if stored != self._bodies_indexed:
+                self._search.refresh()
+                self._bodies_indexed = stored
+            return self._search
 
     def close(self) -> None:
         self.engine.dispose()

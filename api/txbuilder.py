@@ -56,6 +56,7 @@ ERROR_FIELDS: dict[str, tuple[str, ...]] = {
     "ERC20InsufficientAllowance": ("stake", "amount"),
     "ERC20InsufficientBalance": ("stake", "amount"),
     "EmptyContent": ("content_hash",),
+    "UnknownAuthorKind": ("author_kind",),
     "TooManyCitations": ("citations",),
     "UnknownMessage": ("citations",),
     "DuplicateCitation": ("citations",),

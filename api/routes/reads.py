@@ -39,8 +39,20 @@ from api.schemas import (
 )
 from api.state import Gateway, gateway
 from choir_chain import content_store
-from choir_chain.indexer.models import Citation, Coauthor, Message, Price, PriceRound, Settlement, Spec, Thread, Vote
+from choir_chain.indexer.models import (
+    Citation,
+    Coauthor,
+    Message,
+    NoveltyScore,
+    Price,
+    PriceRound,
+    Settlement,
+    Spec,
+    Thread,
+    Vote,
+)
 from choir_chain.indexer.uint import Uint256
+from choir_chain.pricing.novelty import novelty_reward
 
 router = APIRouter(tags=["reads"])
 
@@ -94,6 +106,29 @@ def _thread(session: Session, thread_id: int) -> Thread:
 
 def _global_id(thread_id: int, index: int) -> str:
     return str(thread_id << 64 | index)
+
+
+NOT_SCORED: dict[str, Any] = {"max_similarity": None, "novelty": None, "novelty_reward": None}
+
+
+def novelty_of(session: Session, global_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """global id -> `max_similarity`, `novelty` and `novelty_reward` (CHOIR) of the scored ones among them."""
+    wanted = sorted(set(global_ids))
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(NoveltyScore.message_id, NoveltyScore.max_similarity).where(
+                NoveltyScore.message_id.in_(wanted[start : start + 500])
+            )
+        )
+        for message_id, similarity in rows:
+            similarity = min(1.0, max(-1.0, float(similarity)))
+            out[int(message_id)] = {
+                "max_similarity": similarity,
+                "novelty": 1.0 - similarity,
+                "novelty_reward": novelty_reward(similarity),
+            }
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -237,6 +272,7 @@ def list_messages(gw: GatewayDep, thread_id: ThreadId, page: PageDep) -> dict[st
             .offset(page.offset)
         ).all()
         cited = _citations(session, thread_id, [m.message_index for m in rows])
+        scores = novelty_of(session, (m.global_id for m in rows))
         total = int(
             session.scalar(select(func.count()).select_from(Message).where(Message.thread_id == thread_id)) or 0
         )
@@ -251,6 +287,8 @@ def list_messages(gw: GatewayDep, thread_id: ThreadId, page: PageDep) -> dict[st
             "timestamp": m.timestamp,
             "citations": cited.get(m.message_index, []),
             "body": bodies.get(m.content_hash),
+            "author_kind": m.author_kind,
+            **scores.get(m.global_id, NOT_SCORED),
         }
         for m in rows
     ]
@@ -304,6 +342,7 @@ def list_specs(
             ):
                 votes[v.spec_id].append({"voter": v.voter, "approve": v.approve})
         cited = _citations(session, thread_id, ids)
+        scores = novelty_of(session, (thread_id << 64 | i for i in ids))
     get_spec = live.fn("ThreadDAO", "getSpec")
     onchain = live.call_many(gw, [get_spec.call(t.address, i) for i in ids])
     items = [
@@ -319,6 +358,8 @@ def list_specs(
             "eligible": int(onchain[n][5]),
             "votes": votes.get(s.spec_id, []),
             "citations": cited.get(s.spec_id, []),
+            "author_kind": s.author_kind,
+            **scores.get(thread_id << 64 | s.spec_id, NOT_SCORED),
         }
         for n, s in enumerate(specs)
     ]

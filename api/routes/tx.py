@@ -30,6 +30,7 @@ from api import relay, txbuilder
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.state import Gateway, gateway
 from api.txbuilder import UnsignedTx, encode, governor_contract, simulate, thread_address, thread_contract
+from choir_chain.author_kind import parse_author_kind
 
 router = APIRouter(prefix="/tx", tags=["transactions"])
 
@@ -84,15 +85,30 @@ Bytes32 = Annotated[
 # ----------------------------------------------------------------------------------------------------------------
 
 
-class TxRequest(BaseModel):
+AUTHOR_KIND_DOC = (
+    "Who wrote the message, declared on chain: `human` (a person, ugc), `ai` (an AI on its own, aigc) or "
+    "`ai_prompted` (an AI on a person's prompt, aiugc)."
+)
+AuthorKindIn = Literal["human", "ai", "ai_prompted"]
+
+
+class ActionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     sender: Address = Field(alias="from", description="The account that will sign and send the transaction.")
-    thread_id: Uint256
 
     def fields(self) -> set[str]:
         """Names of the request's fields, as the client spells them."""
         return {"from", *(name for name in type(self).model_fields if name != "sender")}
+
+
+class TxRequest(ActionRequest):
+    thread_id: Uint256
+
+
+class CreateThreadRequest(ActionRequest):
+    content_hash: Bytes32 = Field(description="keccak256 of the root message's UTF-8 body.")
+    author_kind: AuthorKindIn = Field(default="human", description=AUTHOR_KIND_DOC)
 
 
 class ApproveRequest(TxRequest):
@@ -103,11 +119,13 @@ class SubmitSpecRequest(TxRequest):
     content_hash: Bytes32 = Field(description="keccak256 of the UTF-8 body.")
     citations: list[Uint256] = Field(default_factory=list, max_length=64, description="Global ids of cited messages.")
     stake: Uint256 = Field(description="CHOIR (wei) to escrow, at least the thread's price.")
+    author_kind: AuthorKindIn = Field(default="human", description=AUTHOR_KIND_DOC)
 
 
 class PostRequest(TxRequest):
     content_hash: Bytes32
     citations: list[Uint256] = Field(default_factory=list, max_length=64)
+    author_kind: AuthorKindIn = Field(default="human", description=AUTHOR_KIND_DOC)
 
 
 class VoteRequest(TxRequest):
@@ -196,13 +214,24 @@ RESPONSES = {**ERROR_RESPONSES, 503: {"model": ErrorBody, "description": "The ch
 DOCS: dict[str, Any] = {"response_model_by_alias": True, "responses": RESPONSES}
 
 
-def _checked(gw: Gateway, body: TxRequest, to: str, data: str) -> UnsignedTransaction:
+def _checked(gw: Gateway, body: ActionRequest, to: str, data: str) -> UnsignedTransaction:
     return UnsignedTransaction.of(simulate(gw, body.sender, to, data, body.fields()))
+
+
+def _kind(name: str) -> int:
+    """The on-chain `uint8` of an author kind name (already validated by the request model)."""
+    return int(parse_author_kind(name))
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Actions
 # ----------------------------------------------------------------------------------------------------------------
+
+
+@router.post("/createThread", summary="Create a thread with its root message", **DOCS)
+def create_thread(body: CreateThreadRequest, gw: Gw) -> UnsignedTransaction:
+    call = gw.hub.functions.createThread(body.content_hash, _kind(body.author_kind))
+    return _checked(gw, body, gw.hub.address, encode(call))
 
 
 @router.post("/approve", summary="Allow a thread to pull CHOIR (a spec's stake)", **DOCS)
@@ -214,14 +243,15 @@ def approve(body: ApproveRequest, gw: Gw) -> UnsignedTransaction:
 @router.post("/submitSpec", summary="Submit a spec with a stake", **DOCS)
 def submit_spec(body: SubmitSpecRequest, gw: Gw) -> UnsignedTransaction:
     thread = thread_contract(gw, body.thread_id)
-    call = thread.functions.submitSpec(body.content_hash, body.citations, body.stake)
+    call = thread.functions.submitSpec(body.content_hash, body.citations, body.stake, _kind(body.author_kind))
     return _checked(gw, body, thread.address, encode(call))
 
 
 @router.post("/post", summary="Post as a co-author", **DOCS)
 def post(body: PostRequest, gw: Gw) -> UnsignedTransaction:
     thread = thread_contract(gw, body.thread_id)
-    return _checked(gw, body, thread.address, encode(thread.functions.post(body.content_hash, body.citations)))
+    call = thread.functions.post(body.content_hash, body.citations, _kind(body.author_kind))
+    return _checked(gw, body, thread.address, encode(call))
 
 
 @router.post("/vote", summary="Approve or deny a spec", **DOCS)

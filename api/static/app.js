@@ -1,5 +1,6 @@
-// The Choir dashboard: threads with live prices, a page per thread, and wallet actions (EIP-1193) through the
-// gateway's unsigned transactions. Plain ES modules, no dependencies, nothing fetched from anywhere but the gateway.
+// The Choir dashboard: threads with live prices, a page per thread, the citation network with semantic search, and
+// wallet actions (EIP-1193) through the gateway's unsigned transactions. Plain ES modules, no dependencies, nothing
+// fetched from anywhere but the gateway.
 
 import { priceChart } from "./chart.js";
 import { keccak256 } from "./keccak.js";
@@ -11,6 +12,12 @@ const RECEIPT_TIMEOUT_MS = 180000;
 const CONTENT_WAIT_MS = 45000; // how long to wait for the indexer to see a new spec before storing its body
 const WEI = 10n ** 18n;
 const INDEX_MASK = (1n << 64n) - 1n;
+const SVG_NS = "http://www.w3.org/2000/svg";
+const AUTHOR_KINDS = [
+  ["human", "Human (ugc)"],
+  ["ai", "AI (aigc)"],
+  ["ai_prompted", "AI on a person's prompt (aiugc)"],
+];
 
 // ------------------------------------------------------------------------------------------------------------
 // DOM and formatting helpers
@@ -40,6 +47,17 @@ function append(node, children) {
 
 function replace(node, ...children) {
   node.replaceChildren();
+  return append(node, children);
+}
+
+/** Create an SVG element: attributes as given (event handlers as on<event>), children appended. */
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, String(value));
+  }
   return append(node, children);
 }
 
@@ -148,6 +166,22 @@ function messageRef(globalId) {
 
 function shares(value) {
   return h("span", { title: `${big(value)}` }, units(value, 4));
+}
+
+function authorKind(kind) {
+  const label = (AUTHOR_KINDS.find(([k]) => k === kind) || [kind, kind ?? "unknown"])[1];
+  return h("span", { class: `author-kind ak-${kind}`, "data-testid": "author-kind", "data-kind": kind, title: label }, kind === "ai_prompted" ? "ai·prompted" : kind);
+}
+
+/** A scored message's novelty (1 - max similarity) and its novelty reward; nothing when not scored. */
+function novelty(m) {
+  if (m.novelty === null || m.novelty === undefined) return null;
+  const reward = Number(m.novelty_reward ?? 0);
+  return h(
+    "span",
+    { class: "novelty", "data-testid": "novelty", title: `max similarity ${Number(m.max_similarity).toFixed(3)} to earlier messages` },
+    `novelty ${Number(m.novelty).toFixed(2)} · reward ${reward.toLocaleString(undefined, { maximumFractionDigits: reward < 1 ? 3 : 2 })} CHOIR`,
+  );
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -760,12 +794,18 @@ function threadView(threadId) {
     proposals: h("div", { class: "table-wrap" }),
     messages: h("div"),
     settled: h("div", { class: "table-wrap" }),
+    citations: h("div", { "data-testid": "thread-citations" }),
   };
 
   // The spec form is built once, so live refreshes never clear what the user types.
   const bodyInput = h("textarea", { id: "spec-body", rows: 5, placeholder: "Your message", "data-testid": "spec-body" });
   const stakeInput = h("input", { id: "spec-stake", inputmode: "decimal", "data-testid": "spec-stake", oninput: () => (stakeTouched = true) });
   const citationsInput = h("input", { id: "spec-citations", placeholder: "e.g. 1:0, 2:0 (thread:index) or global ids", "data-testid": "spec-citations" });
+  const kindInput = h(
+    "select",
+    { id: "spec-author-kind", "data-testid": "spec-author-kind" },
+    AUTHOR_KINDS.map(([value, label]) => h("option", { value }, label)),
+  );
   const hashOut = h("code", { "data-testid": "spec-hash" }, keccak256(""));
   bodyInput.addEventListener("input", () => (hashOut.textContent = keccak256(bodyInput.value)));
   const formError = h("div");
@@ -808,7 +848,21 @@ function threadView(threadId) {
       if (!body.trim()) throw new UiError("write the message first", "empty_body", "body");
       const stake = stakeWei().toString();
       const content_hash = keccak256(body);
-      const receipt = await sendAction("submitSpec", { thread_id: threadId, content_hash, citations: citations(), stake }, `Submit spec to thread ${threadId}`);
+      const fields = { thread_id: threadId, content_hash, citations: citations(), stake, author_kind: kindInput.value };
+      const receipt = await sendAction("submitSpec", fields, `Submit spec to thread ${threadId}`);
+      if (!receipt) return;
+      const stored = await storeBody(body);
+      if (stored) bodyInput.value = "";
+    });
+  }
+
+  /** A co-author's post: no stake, no vote; the same body, citations and author kind fields. */
+  async function postMessage() {
+    await guarded(async () => {
+      const body = bodyInput.value;
+      if (!body.trim()) throw new UiError("write the message first", "empty_body", "body");
+      const fields = { thread_id: threadId, content_hash: keccak256(body), citations: citations(), author_kind: kindInput.value };
+      const receipt = await sendAction("post", fields, `Post to thread ${threadId}`);
       if (!receipt) return;
       const stored = await storeBody(body);
       if (stored) bodyInput.value = "";
@@ -819,16 +873,18 @@ function threadView(threadId) {
     "section",
     { class: "card", id: "submit-spec" },
     h("h3", {}, "Submit a spec"),
-    h("p", { class: "muted" }, "Non-co-authors stake at least the thread's price; co-authors approve or deny. Approve the stake first, then submit."),
+    h("p", { class: "muted" }, "Non-co-authors stake at least the thread's price; co-authors approve or deny. Approve the stake first, then submit. Co-authors post directly."),
     h("label", { for: "spec-body" }, "Message"),
     bodyInput,
     h("div", { class: "hash" }, "keccak256: ", hashOut),
     h("div", { class: "row" }, h("label", { for: "spec-stake" }, "Stake (CHOIR)", stakeInput), h("label", { for: "spec-citations" }, "Citations", citationsInput)),
+    h("label", { for: "spec-author-kind" }, "Author (declared on chain)", kindInput),
     h(
       "div",
       { class: "row buttons" },
       h("button", { class: "action", "data-testid": "approve-stake", onclick: approveStake }, "1. Approve stake"),
       h("button", { class: "action primary", "data-testid": "submit-spec", onclick: submitSpec }, "2. Submit spec"),
+      h("button", { class: "action", "data-testid": "post-message", title: "Co-authors post without a stake", onclick: postMessage }, "Post as co-author"),
     ),
     formError,
   );
@@ -927,12 +983,15 @@ function threadView(threadId) {
                 h("strong", {}, `Spec ${s.spec_id}`),
                 " by ",
                 address(s.author),
+                " ",
+                authorKind(s.author_kind),
                 " · stake ",
                 choir(s.stake),
                 " · price then ",
                 choir(s.price),
                 " · deadline ",
                 time(s.deadline),
+                novelty(s) ? [" · ", novelty(s)] : null,
               ),
               body !== null && body !== undefined ? h("blockquote", { class: "body" }, body) : h("p", { class: "muted" }, "body not stored"),
               h(
@@ -1018,8 +1077,11 @@ function threadView(threadId) {
                   h("span", { class: "kind" }, m.kind),
                   " ",
                   address(m.author),
+                  " ",
+                  authorKind(m.author_kind),
                   " · ",
                   time(m.timestamp),
+                  novelty(m) ? [" · ", novelty(m)] : null,
                   m.citations && m.citations.length ? [" · cites ", m.citations.map((c, i) => [i ? ", " : "", messageRef(c)])] : null,
                 ),
                 m.body !== null && m.body !== undefined ? h("div", { class: "body" }, m.body) : h("div", { class: "muted hashline", title: m.content_hash }, "body not stored · ", h("code", {}, short(m.content_hash, 10, 8))),
@@ -1061,6 +1123,20 @@ function threadView(threadId) {
     );
   }
 
+  function renderCitations(graph) {
+    const edgesOf = (out) => graph.edges.filter((e) => Number(out ? e.source : e.target) === threadId);
+    const line = (e, out) => {
+      const other = out ? e.target : e.source;
+      const reward = big(e.choir);
+      return h("li", {}, h("a", { href: `#/thread/${other}` }, `thread ${other}`), ` · ${e.citations} citation${Number(e.citations) === 1 ? "" : "s"}`, reward ? [" · ", choir(reward)] : null);
+    };
+    const list = (out) => {
+      const found = edgesOf(out);
+      return found.length ? h("ul", {}, found.map((e) => line(e, out))) : h("p", { class: "muted" }, "none");
+    };
+    replace(sections.citations, h("h4", {}, `Cites (${graph.citations_out})`), list(true), h("h4", {}, `Cited by (${graph.citations_in})`), list(false), h("a", { href: "#/network" }, "the whole network →"));
+  }
+
   function sectionError(node, err) {
     replace(node, errorBox(err));
   }
@@ -1075,7 +1151,7 @@ function threadView(threadId) {
           "div",
           { class: "columns" },
           h("div", {}, h("section", { class: "card" }, h("h3", {}, "Pending specs"), sections.pending), form),
-          h("div", {}, h("section", { class: "card" }, h("h3", {}, "Equity"), sections.coauthors), h("section", { class: "card" }, h("h3", {}, "Proposals"), sections.proposals), h("section", { class: "card" }, h("h3", {}, "Settled specs"), sections.settled)),
+          h("div", {}, h("section", { class: "card" }, h("h3", {}, "Equity"), sections.coauthors), h("section", { class: "card" }, h("h3", {}, "Citations"), sections.citations), h("section", { class: "card" }, h("h3", {}, "Proposals"), sections.proposals), h("section", { class: "card" }, h("h3", {}, "Settled specs"), sections.settled)),
         ),
         h("section", { class: "card" }, h("h3", {}, "Messages"), sections.messages),
       );
@@ -1088,12 +1164,13 @@ function threadView(threadId) {
         const total = Number(first.total ?? 0);
         return total > pageSize ? apiPage(path, total - pageSize) : first;
       };
-      const [t, page, specs, proposals, prices] = await Promise.allSettled([
+      const [t, page, specs, proposals, prices, graph] = await Promise.allSettled([
         api(`/threads/${threadId}`),
         messagesPath(),
         apiAll(`/threads/${threadId}/specs`),
         api(`/threads/${threadId}/proposals`).then(itemsOf),
         api("/prices").then(itemsOf),
+        api(`/threads/${threadId}/graph`),
       ]);
       if (!alive) return;
       if (t.status === "rejected") {
@@ -1121,6 +1198,174 @@ function threadView(threadId) {
       }
       if (proposals.status === "fulfilled") renderProposals(proposals.value);
       else sectionError(sections.proposals, proposals.reason);
+      if (graph.status === "fulfilled") renderCitations(graph.value);
+      else sectionError(sections.citations, graph.reason);
+    },
+    unmount() {
+      alive = false;
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// The knowledge network: the citation graph and semantic search
+// ------------------------------------------------------------------------------------------------------------
+
+const GRAPH_SIZE = 640;
+
+/** Node positions on a circle (thread 1 at the top, clockwise by thread id): deterministic, no overlaps. */
+function circleLayout(nodes, size) {
+  const center = size / 2;
+  const radius = nodes.length > 1 ? size / 2 - 70 : 0;
+  const at = new Map();
+  nodes.forEach((n, i) => {
+    const angle = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, nodes.length);
+    at.set(Number(n.thread_id), { x: center + radius * Math.cos(angle), y: center + radius * Math.sin(angle) });
+  });
+  return at;
+}
+
+function nodeRadius(n) {
+  return 14 + 4 * Math.sqrt(Number(n.citations_received ?? 0));
+}
+
+/** The citation graph as SVG: a circle per thread (size by citations received), an arrow per citing pair of
+ * threads (width by counted citations); clicking a thread opens it. */
+function citationGraph(graph) {
+  const nodes = [...(graph.nodes || [])].sort((a, b) => Number(a.thread_id) - Number(b.thread_id));
+  const edges = graph.edges || [];
+  const at = circleLayout(nodes, GRAPH_SIZE);
+  const byId = new Map(nodes.map((n) => [Number(n.thread_id), n]));
+  const heaviest = Math.max(1, ...edges.map((e) => Number(e.citations)));
+  const arrow = svg("marker", { id: "graph-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse" }, svg("path", { d: "M0,0 L10,5 L0,10 z", class: "graph-arrowhead" }));
+  const lines = edges.map((e) => {
+    const from = at.get(Number(e.source)), to = at.get(Number(e.target));
+    if (!from || !to) return null;
+    const dx = to.x - from.x, dy = to.y - from.y;
+    const length = Math.hypot(dx, dy) || 1;
+    const startGap = nodeRadius(byId.get(Number(e.source))) + 2, endGap = nodeRadius(byId.get(Number(e.target))) + 4;
+    // a pair citing each other gets two parallel arrows, offset to either side
+    const offset = edges.some((o) => Number(o.source) === Number(e.target) && Number(o.target) === Number(e.source)) ? 6 : 0;
+    const ox = (-dy / length) * offset, oy = (dx / length) * offset;
+    const width = 1.5 + (6 * Number(e.citations)) / heaviest;
+    const reward = big(e.choir);
+    return svg(
+      "line",
+      {
+        class: "graph-edge",
+        "data-testid": "graph-edge",
+        "data-source": e.source,
+        "data-target": e.target,
+        "data-weight": e.citations,
+        "data-choir": String(reward),
+        x1: (from.x + (dx / length) * startGap + ox).toFixed(1),
+        y1: (from.y + (dy / length) * startGap + oy).toFixed(1),
+        x2: (to.x - (dx / length) * endGap + ox).toFixed(1),
+        y2: (to.y - (dy / length) * endGap + oy).toFixed(1),
+        "stroke-width": width.toFixed(2),
+        "marker-end": "url(#graph-arrow)",
+      },
+      svg("title", {}, `thread ${e.source} cites thread ${e.target}: ${e.citations} counted citation${Number(e.citations) === 1 ? "" : "s"}${reward ? `, ${units(reward)} CHOIR in citation rewards` : ""}`),
+    );
+  });
+  const circles = nodes.map((n) => {
+    const p = at.get(Number(n.thread_id));
+    const open = () => (location.hash = `#/thread/${n.thread_id}`);
+    return svg(
+      "g",
+      {
+        class: "graph-node",
+        "data-testid": "graph-node",
+        "data-thread": n.thread_id,
+        tabindex: 0,
+        role: "link",
+        onclick: open,
+        onkeydown: (event) => { if (event.key === "Enter") open(); },
+      },
+      svg("circle", { cx: p.x.toFixed(1), cy: p.y.toFixed(1), r: nodeRadius(n).toFixed(1) }),
+      svg("text", { x: p.x.toFixed(1), y: (p.y + 4).toFixed(1), "text-anchor": "middle", class: "graph-id" }, `#${n.thread_id}`),
+      n.title ? svg("text", { x: p.x.toFixed(1), y: (p.y + nodeRadius(n) + 14).toFixed(1), "text-anchor": "middle", class: "graph-title" }, n.title.length > 28 ? n.title.slice(0, 27) + "…" : n.title) : null,
+      svg("title", {}, `thread ${n.thread_id}${n.title ? `: ${n.title}` : ""} · ${n.message_count} messages · cited ${n.citations_received}× · cites ${n.citations_made}×`),
+    );
+  });
+  return svg(
+    "svg",
+    { class: "graph", "data-testid": "graph", viewBox: `0 0 ${GRAPH_SIZE} ${GRAPH_SIZE}`, width: GRAPH_SIZE, height: GRAPH_SIZE, role: "img", "aria-label": "citation graph of the threads" },
+    svg("defs", {}, arrow),
+    svg("g", { class: "graph-edges" }, lines),
+    svg("g", { class: "graph-nodes" }, circles),
+  );
+}
+
+function searchHit(hit) {
+  return h(
+    "li",
+    { class: "search-hit", "data-testid": "search-hit", "data-hash": hit.content_hash },
+    h("div", { class: "hit-head" }, h("span", { class: "score", title: "cosine similarity to the query" }, Number(hit.score).toFixed(3)), " ", (hit.messages || []).map((m, i) => [i ? ", " : "", h("a", { href: `#/thread/${m.thread_id}`, class: "ref", title: `global id ${m.global_id}` }, `${m.thread_id}:${m.index}`), " ", h("span", { class: "kind" }, m.kind), " ", address(m.author), " ", authorKind(m.author_kind)])),
+    h("div", { class: "body" }, hit.body),
+  );
+}
+
+function networkView() {
+  let alive = true;
+  const status = h("div", { class: "status" });
+  const graphBox = h("div", { class: "graph-box" }, h("p", { class: "muted" }, "Loading…"));
+  const legend = h("div", { class: "muted graph-legend" });
+  const input = h("input", { type: "search", id: "search-q", placeholder: "Search message bodies by meaning, e.g. “how are stakes priced?”", maxlength: 1000, "data-testid": "search-input" });
+  const results = h("ol", { class: "search-results", "data-testid": "search-results" });
+  const searchStatus = h("div", { class: "muted", "data-testid": "search-status" });
+
+  async function runSearch(event) {
+    event?.preventDefault();
+    const q = input.value.trim();
+    if (!q) return replace(searchStatus, "type what you are looking for");
+    replace(searchStatus, "searching… (the first search loads the model, about 10 s)");
+    replace(results);
+    try {
+      const found = await api(`/search?q=${encodeURIComponent(q)}&k=10`);
+      if (!alive) return;
+      replace(searchStatus, `${found.items.length} of ${found.searched} stored bodies, most similar first`);
+      replace(results, found.items.map(searchHit));
+    } catch (err) {
+      if (alive) replace(searchStatus, errorBox(err));
+    }
+  }
+
+  return {
+    mount(root) {
+      replace(
+        root,
+        h(
+          "section",
+          { class: "card" },
+          h("div", { class: "card-head" }, h("h2", {}, "Citation network"), status),
+          h("p", { class: "muted" }, "Threads and the citations between them, counted as the hub counts them: a post at once, a spec once approved, never a thread citing itself. Arrow width: citations; click a thread to open it."),
+          graphBox,
+          legend,
+        ),
+        h(
+          "section",
+          { class: "card", id: "search" },
+          h("h3", {}, "Semantic search"),
+          h("form", { class: "search-form", onsubmit: runSearch }, input, h("button", { class: "primary", type: "submit", "data-testid": "search-button" }, "Search")),
+          searchStatus,
+          results,
+        ),
+      );
+    },
+    async update() {
+      try {
+        const graph = await api("/graph");
+        if (!alive) return;
+        const links = (graph.edges || []).reduce((n, e) => n + Number(e.citations), 0);
+        const plural = (n, word) => `${n} ${word}${Number(n) === 1 ? "" : "s"}`;
+        replace(status, `${plural(graph.nodes.length, "thread")} · ${plural(graph.edges.length, "citing pair")} · ${plural(links, "citation")}`);
+        replace(graphBox, graph.nodes.length ? citationGraph(graph) : h("p", { class: "muted" }, "no threads yet"));
+        const rewards = (graph.edges || []).reduce((sum, e) => sum + big(e.choir), 0n);
+        replace(legend, rewards ? `${units(rewards)} CHOIR credited through citation rewards` : "no citation rewards yet");
+      } catch (err) {
+        if (alive) replace(graphBox, errorBox(err));
+      }
     },
     unmount() {
       alive = false;
@@ -1174,6 +1419,7 @@ function route() {
   let m;
   if ((m = hash.match(/^#\/thread\/(\d+)\/?$/))) return threadView(Number(m[1]));
   if ((m = hash.match(/^#\/account\/(0x[0-9a-fA-F]{40})\/?$/))) return accountView(m[1]);
+  if (/^#\/network\/?$/.test(hash)) return networkView();
   return threadsView();
 }
 

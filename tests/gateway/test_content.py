@@ -23,6 +23,7 @@ from sqlalchemy import Engine, inspect, select
 from api.app import create_app
 from api.errors import ErrorBody
 from choir_chain import content_store
+from choir_chain.author_kind import AuthorKind
 from choir_chain.indexer import Indexer
 from choir_chain.indexer.db import make_engine
 
@@ -104,7 +105,8 @@ def test_unicode_body(world: World, content: Content, fresh_chain: World) -> Non
     touched: the post is indexed into the content test's own copy)."""
     text = "Ünïcödé — 合唱 🎶\nline two"
     run = fresh_chain.run
-    run.chain.transact(run.deployment.thread(1).functions.post(keccak(text=text), []), run.actors.alice)
+    post = run.deployment.thread(1).functions.post(keccak(text=text), [], AuthorKind.HUMAN)
+    run.chain.transact(post, run.actors.alice)
     engine = make_engine(f"sqlite:///{Path(str(content.engine.url.database)).parent / 'own-index.db'}")
     with Indexer(run.rpc_url, run.deployment.manifest, engine) as indexer:
         indexer.sync()

@@ -3,9 +3,12 @@
 The gateway runs under uvicorn on a loopback port in a background thread, an indexer follows the chain into the
 gateway's database in another, and headless Chromium (Debian's, driven by Playwright) opens the dashboard with an
 injected EIP-1193 provider that forwards JSON-RPC to anvil, whose dev accounts are unlocked. Grace (not a
-co-author of thread 1) approves her stake and submits a spec through the dashboard; the gateway stores its body;
-Alice (thread 1's co-author) approves and settles it from a second browser context with her own provider; one
-pricer pass then moves thread 1's price, and the new price, equal to `hub.price(1)`, appears on the page.
+co-author of thread 1) approves her stake and submits a spec through the dashboard, declared as written by an AI on
+her prompt and citing thread 2's root; the gateway stores its body; Alice (thread 1's co-author) approves and
+settles it from a second browser context with her own provider; one pricer pass then moves thread 1's price, and
+the new price, equal to `hub.price(1)`, appears on the page. The network view then draws a node per thread and an
+arrow per citing pair of threads, weighted as the hub's `CitationRecorded` logs count them (Grace's approved spec
+included), and a semantic search finds Grace's body.
 
 Screenshots go to the test's tmp folder and to `.run/test-artifacts/` (git-ignored); their paths are printed.
 """
@@ -28,12 +31,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from api.app import create_app
 from api.settings import GatewaySettings
+from choir_chain.author_kind import AuthorKind
 from choir_chain.indexer import Indexer, RetryPolicy
 from choir_chain.paths import PROJECT_ROOT
 from choir_chain.pricer import Pricer, PricerConfig
 
 if TYPE_CHECKING:
     from conftest import World
+
+    from choir_chain.semantics.embedder import Embedder
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -197,7 +203,17 @@ def spec_card(page: Page, author: str) -> Any:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path) -> None:
+def counted_links(world: World) -> dict[tuple[int, int], int]:
+    """(citing thread, cited thread) -> citations the hub counted, from its `CitationRecorded` logs."""
+    out: dict[tuple[int, int], int] = {}
+    for entry in world.run.deployment.hub.events.CitationRecorded().get_logs(from_block=0, to_block="latest"):
+        pair = (entry["args"]["citingMessageId"] >> 64, entry["args"]["citedThreadId"])
+        out[pair] = out.get(pair, 0) + 1
+    return out
+
+
+def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path, embedder: Embedder) -> None:
+    """`embedder`: the model is loaded before the browser starts, so the search's wait is not the model's load."""
     started = time.monotonic()
     executable = chromium_executable()
     run = world.run
@@ -235,6 +251,8 @@ def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path) -
             expect(page.get_by_test_id("messages")).to_contain_text("body not stored")
             connect(page, grace.address)
             page.get_by_test_id("spec-body").fill(body)
+            page.get_by_test_id("spec-citations").fill("2:0")
+            page.get_by_test_id("spec-author-kind").select_option("ai_prompted")
             expect(page.get_by_test_id("spec-hash")).to_have_text("0x" + keccak(text=body).hex())
 
             # submitting before the allowance: the gateway refuses, and the page shows its error verbatim
@@ -256,6 +274,10 @@ def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path) -
             expect(card).to_contain_text(body)
             spec_id = int(card.get_attribute("data-spec") or "0")
             assert dao.functions.getSpec(spec_id).call()[0] == grace.address
+            (submitted,) = dao.events.SpecSubmitted().get_logs(from_block=0, argument_filters={"specId": spec_id})
+            assert submitted["args"]["authorKind"] == AuthorKind.AI_PROMPTED
+            assert list(submitted["args"]["citations"]) == [2 << 64]
+            expect(card.get_by_test_id("author-kind")).to_have_attribute("data-kind", "ai_prompted")
             print(f"\nspec {spec_id} submitted through the dashboard after {time.monotonic() - started:.1f}s")
 
             # Alice, a co-author, approves and settles it from her own browser context and wallet; her event
@@ -296,6 +318,45 @@ def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path) -
             shots.insert(0, tmp_path / "dashboard.png")
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(shots[0]), full_page=True)
+
+            # the network view: a node per thread, an arrow per citing pair weighted by the hub's count (Grace's
+            # approved spec adds one citation of thread 2 to the workload's three)
+            page.get_by_test_id("nav-network").click()
+            links = counted_links(world)
+            assert links[(THREAD, 2)] == 4, links
+            nodes, edges = page.get_by_test_id("graph-node"), page.get_by_test_id("graph-edge")
+            expect(nodes).to_have_count(hub.functions.threadCount().call())
+            expect(edges).to_have_count(len(links))
+            drawn = {
+                (int(e.get_attribute("data-source") or 0), int(e.get_attribute("data-target") or 0)): int(
+                    e.get_attribute("data-weight") or 0
+                )
+                for e in edges.all()
+            }
+            assert drawn == links
+            assert all(float(e.get_attribute("stroke-width") or 0) > 0 for e in edges.all())
+
+            # a search finds Grace's spec by meaning (not by its exact words) among the stored bodies, linked to
+            # its message
+            for other in ("root 1", "root 2", "alice post", "carol spec", "dave spec", "alice cites a denied spec"):
+                stored = page.request.post(base + "/content", data={"body": other})
+                assert stored.status == 201, stored.text()
+            page.get_by_test_id("search-input").fill("an end to end test of the web dashboard")
+            page.get_by_test_id("search-button").click()
+            first_hit = page.get_by_test_id("search-hit").first
+            expect(first_hit).to_contain_text(body)
+            expect(first_hit.locator(f'a[href="#/thread/{THREAD}"]')).to_have_text(f"{THREAD}:{spec_id}")
+            expect(first_hit.get_by_test_id("author-kind")).to_have_attribute("data-kind", "ai_prompted")
+            expect(page.get_by_test_id("search-hit")).to_have_count(7)  # k=10 > 7 stored bodies
+            expect(page.get_by_test_id("search-status")).to_have_text("7 of 7 stored bodies, most similar first")
+            shots.append(tmp_path / "network.png")
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+
+            # clicking a thread's node opens it
+            page.locator('[data-testid="graph-node"][data-thread="2"]').click()
+            expect(page.get_by_test_id("thread-citations")).to_contain_text("Cited by (4)")
+            assert page.evaluate("location.hash") == "#/thread/2"
             grace_context.close()
         finally:
             browser.close()

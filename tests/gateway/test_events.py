@@ -20,6 +20,7 @@ from indexer_support import content, gid, time_travel
 from api import eventstream
 from api.app import create_app
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.devnet import free_port
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ def test_live_vote_is_streamed(server: str, fresh_chain: World) -> None:
         stake = world.run.deployment.hub.functions.price(1).call()
         chain.transact(token.functions.approve(t1.address, stake), a.dave)
         spec_id = t1.functions.messageCount().call()
-        chain.transact(t1.functions.submitSpec(content("streamed"), [], stake), a.dave)
+        chain.transact(t1.functions.submitSpec(content("streamed"), [], stake, AuthorKind.AI), a.dave)
         sent = time.monotonic()
         receipt = chain.transact(t1.functions.vote(spec_id, True), a.alice)
         got = read(response, lambda got: any(e["event"] == "VoteCast" for e in got.events), timeout=5)
@@ -138,6 +139,7 @@ def test_live_vote_is_streamed(server: str, fresh_chain: World) -> None:
     assert vote["id"] == f"{receipt['blockNumber']}-{receipt['logs'][0]['logIndex']}"
     submitted = next(e["data"] for e in got.events if e["event"] == "SpecSubmitted")
     assert submitted["args"]["stake"] == str(stake) and submitted["args"]["citations"] == []
+    assert submitted["args"]["authorKind"] == str(int(AuthorKind.AI))  # the enum's value, as integers are
 
 
 def test_replay_is_every_event_of_the_deployment(server: str, world: World) -> None:
@@ -183,7 +185,7 @@ def test_new_thread_and_governor_are_followed(server: str, fresh_chain: World) -
     a, chain, hub = world.run.actors, world.run.chain, world.run.deployment.hub
     with open_stream(server) as response:
         read(response, lambda got: bool(got.comments))
-        chain.transact(hub.functions.createThread(content("thread three")), a.grace)
+        chain.transact(hub.functions.createThread(content("thread three"), AuthorKind.HUMAN), a.grace)
         thread_id = hub.functions.threadCount().call()
         t3 = world.run.deployment.thread(thread_id)
         chain.transact(hub.functions.createGovernor(thread_id), a.grace)
@@ -191,7 +193,7 @@ def test_new_thread_and_governor_are_followed(server: str, fresh_chain: World) -
         time_travel(world.run.rpc_url, 2)
         call = t3.functions.setApprovalWindow(7200)._encode_transaction_data()
         chain.transact(governor.functions.propose([t3.address], [0], [call], "window"), a.grace)
-        chain.transact(t3.functions.post(content("grace posts"), [gid(1, 0)]), a.grace)
+        chain.transact(t3.functions.post(content("grace posts"), [gid(1, 0)], AuthorKind.AI_PROMPTED), a.grace)
         got = read(
             response,
             lambda got: any(e["event"] == "CitationRecorded" for e in got.events),

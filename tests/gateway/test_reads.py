@@ -21,6 +21,7 @@ from web3.contract import Contract
 from api.app import create_app, settings_from_env
 from api.errors import ErrorBody
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.deploy import CHOIR
 from choir_chain.devnet import free_port, rpc_call
 from choir_chain.indexer import Indexer
@@ -195,6 +196,16 @@ def _citations_on_chain(dao: Contract) -> dict[int, list[int]]:
     return out
 
 
+def _author_kinds_on_chain(dao: Contract) -> dict[int, str]:
+    """message index -> the author kind's name, from the thread's MessagePosted and SpecSubmitted logs."""
+    out: dict[int, str] = {}
+    for entry in dao.events.SpecSubmitted().get_logs(from_block=0, to_block="latest"):
+        out[entry["args"]["specId"]] = AuthorKind(entry["args"]["authorKind"]).label
+    for entry in dao.events.MessagePosted().get_logs(from_block=0, to_block="latest"):
+        out[entry["args"]["index"]] = AuthorKind(entry["args"]["authorKind"]).label
+    return out
+
+
 def test_messages(world: World, client: TestClient) -> None:
     deployment, workload = world.run.deployment, world.run.workload
     for thread_id in (1, 2):
@@ -203,8 +214,12 @@ def test_messages(world: World, client: TestClient) -> None:
         count = dao.functions.messageCount().call()
         assert page["total"] == count == len(page["items"])
         cited = _citations_on_chain(dao)
+        kinds = _author_kinds_on_chain(dao)
+        assert len(kinds) == count
         for m in page["items"]:
             i = m["index"]
+            assert m["author_kind"] == kinds[i] == workload.author_kinds[(thread_id, i)].label
+            assert (m["max_similarity"], m["novelty"], m["novelty_reward"]) == (None, None, None)  # none scored
             assert m["global_id"] == str(dao.functions.messageId(i).call()) == str(gid(thread_id, i))
             assert m["citations"] == [str(c) for c in cited.get(i, [])]
             if (thread_id, i) in workload.citations:
@@ -240,6 +255,8 @@ def test_specs(world: World, client: TestClient) -> None:
             )
             assert s["citations"] == [str(c) for c in dao.functions.specCitations(s["spec_id"]).call()]
             assert len(s["votes"]) == approvals + denials
+            assert s["author_kind"] == workload.author_kinds[(thread_id, s["spec_id"])].label
+            assert s["novelty"] is None
     actors = world.run.actors
     split = client.get("/threads/1/specs?status=split").json()
     assert split["total"] == 1
@@ -249,7 +266,7 @@ def test_specs(world: World, client: TestClient) -> None:
     ]
     assert split["items"][0]["stake"] == str(41 * CHOIR + 7)
     grace = client.get("/threads/2/specs?status=denied&limit=1&offset=1").json()["items"][0]
-    assert (grace["spec_id"], grace["citations"]) == (2, [str(gid(1, 0))])
+    assert (grace["spec_id"], grace["citations"], grace["author_kind"]) == (2, [str(gid(1, 0))], "ai_prompted")
     pending = client.get("/threads/1/specs?status=pending").json()["items"]
     assert [(s["spec_id"], s["author"]) for s in pending] == [(5, actors.heidi.address)]
     assert client.get("/threads/2/specs?status=approved").json() == {"items": [], "total": 0, "limit": 20, "offset": 0}

@@ -1,6 +1,7 @@
 """Property-based tests of the whole API from its own OpenAPI schema (schemathesis 4).
 
-Every GET route, `POST /content` and every `POST /tx/...` route the schema lists gets generated requests, valid
+Every GET route (`GET /search` with the real embedding model, loaded once per process), `POST /content` and every
+`POST /tx/...` route the schema lists gets generated requests, valid
 and invalid (schemathesis' positive and negative modes), against the devnet of `conftest.py`. Checks: no 5xx,
 an answer that matches the documented schema and media type for its status, and every 4xx body in the one
 error model `{"error": {"code", "message", "field"}}`. Bounded: `MAX_EXAMPLES` per operation, no shrinking
@@ -27,14 +28,17 @@ from api.errors import ErrorBody
 if TYPE_CHECKING:
     from conftest import World
 
+    from choir_chain.semantics.embedder import Embedder
+
 MAX_EXAMPLES = 25
 STREAM_SECONDS = 0.5
 """How long one request to the (endless) event stream is read before it is cut."""
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    """An app of its own (its own content database), whose lifespan schemathesis starts on first use."""
+def fuzz_app(world: World, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[FastAPI]:
+    """An app of its own (its own content database), whose lifespan schemathesis starts on first use. `embedder`
+    loads the model beforehand: its ~10 s load would otherwise fall into the first `/search` request's timeout."""
     content_db = tmp_path_factory.mktemp("fuzz") / "content.db"
     app = create_app(world.settings.model_copy(update={"content_url": f"sqlite:///{Path(content_db)}"}))
     yield app
@@ -108,12 +112,28 @@ def test_schema_lists_the_routes(fuzz_app: FastAPI) -> None:
         "/metrics",
         "/ping",
         "/content/{content_hash}",
+        "/search",
+        "/graph",
+        "/threads/{thread_id}/graph",
     ):
         assert "get" in paths[path], path
-    assert "post" in paths["/content"]
+    assert "post" in paths["/content"] and "post" in paths["/tx/createThread"]
     components = schema["components"]["schemas"]
-    for name in ("ThreadSummary", "ThreadDetail", "MessageOut", "SpecOut", "ProposalOut", "AccountOut", "HealthOut"):
+    for name in (
+        "ThreadSummary",
+        "ThreadDetail",
+        "MessageOut",
+        "SpecOut",
+        "ProposalOut",
+        "AccountOut",
+        "HealthOut",
+        "SearchResult",
+        "NetworkGraph",
+        "ThreadGraph",
+    ):
         assert components[name].get("examples"), name
+    kinds = components["PostRequest"]["properties"]["author_kind"]
+    assert kinds["enum"] == ["human", "ai", "ai_prompted"] and kinds["default"] == "human"
     assert paths["/threads/{thread_id}"]["get"]["responses"]["404"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorBody"
     }

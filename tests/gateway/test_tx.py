@@ -24,6 +24,7 @@ from web3.logs import DISCARD
 from api import deployment as dep
 from api import revert
 from choir_chain import artifacts
+from choir_chain.author_kind import AuthorKind
 from choir_chain.deploy import CHOIR
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def submit_directly(world: World, account: LocalAccount, thread_id: int, text: s
     stake = price(world, thread_id)
     chain.transact(world.run.deployment.token.functions.approve(t.address, stake), account)
     spec_id = int(t.functions.messageCount().call())
-    chain.transact(t.functions.submitSpec(content(text), [], stake), account)
+    chain.transact(t.functions.submitSpec(content(text), [], stake, AuthorKind.HUMAN), account)
     return spec_id
 
 
@@ -146,7 +147,7 @@ def test_submit_spec(client: TestClient, chain: World) -> None:
     balance = token.functions.balanceOf(dave.address).call()
     act(client, chain, dave, "approve", thread_id=1, amount=str(stake))
     citations = [str(gid(2, 0)), gid(1, 1)]  # decimal strings and JSON integers alike
-    act(
+    receipt = act(
         client,
         chain,
         dave,
@@ -155,12 +156,15 @@ def test_submit_spec(client: TestClient, chain: World) -> None:
         content_hash="0x" + content("dave").hex(),
         citations=citations,
         stake=str(stake),
+        author_kind="ai",
     )
     assert t1.functions.messageCount().call() == count + 1
     author, held, *_, status = t1.functions.getSpec(count).call()
     assert (author, held, status) == (dave.address, stake, SPEC_PENDING)
     assert t1.functions.specCitations(count).call() == [gid(2, 0), gid(1, 1)]
     assert token.functions.balanceOf(dave.address).call() == balance - stake
+    (submitted,) = t1.events.SpecSubmitted().process_receipt(receipt, errors=DISCARD)
+    assert submitted["args"]["authorKind"] == AuthorKind.AI
 
 
 def test_post_with_citations(client: TestClient, chain: World) -> None:
@@ -173,6 +177,28 @@ def test_post_with_citations(client: TestClient, chain: World) -> None:
     assert hub.functions.citationsReceived(2).call() == cited + 1
     (posted,) = t1.events.MessagePosted().process_receipt(receipt, errors=DISCARD)
     assert posted["args"]["contentHash"] == content("hi") and posted["args"]["author"] == alice.address
+    assert posted["args"]["authorKind"] == AuthorKind.HUMAN  # the default
+    receipt = act(
+        client, chain, alice, "post", thread_id=1, content_hash="0x" + content("hey").hex(), author_kind="ai_prompted"
+    )
+    (posted,) = t1.events.MessagePosted().process_receipt(receipt, errors=DISCARD)
+    assert posted["args"]["authorKind"] == AuthorKind.AI_PROMPTED and posted["args"]["citations"] == []
+
+
+def test_create_thread(client: TestClient, chain: World) -> None:
+    erin, hub = chain.run.actors.erin, chain.run.deployment.hub
+    count = hub.functions.threadCount().call()
+    tx = build(client, erin, "createThread", content_hash="0x" + content("erin's thread").hex(), author_kind="ai")
+    assert tx["to"] == hub.address
+    receipt = relay(client, chain, sign(chain, erin, tx))
+    assert hub.functions.threadCount().call() == count + 1
+    t = thread(chain, count + 1)
+    assert t.functions.isCoauthor(erin.address).call()
+    (root,) = t.events.MessagePosted().process_receipt(receipt, errors=DISCARD)
+    assert (root["args"]["index"], root["args"]["author"]) == (0, erin.address)
+    assert (root["args"]["contentHash"], root["args"]["authorKind"]) == (content("erin's thread"), AuthorKind.AI)
+    error = refused(client, erin, "createThread", content_hash="0x" + "00" * 32)
+    assert (error["code"], error["field"]) == ("EmptyContent", "content_hash")
 
 
 def test_vote_then_settle(client: TestClient, chain: World) -> None:
@@ -390,6 +416,18 @@ def test_unknown_thread(client: TestClient, world: World) -> None:
         ),
         ("propose", {"thread_id": 1, "approval_window": 7200, "description": ""}, "description"),
         ("claimCuratorRewards", {"thread_id": 1, "spec_ids": []}, "spec_ids"),
+        ("post", {"thread_id": 1, "content_hash": "0x" + "11" * 32, "author_kind": "robot"}, "author_kind"),
+        ("post", {"thread_id": 1, "content_hash": "0x" + "11" * 32, "author_kind": 1}, "author_kind"),
+        ("post", {"thread_id": 1, "content_hash": "0x" + "11" * 32, "author_kind": "Human"}, "author_kind"),
+        (
+            "submitSpec",
+            {"thread_id": 1, "content_hash": "0x" + "11" * 32, "stake": "1", "author_kind": "aigc"},
+            "author_kind",
+        ),
+        ("createThread", {"content_hash": "0x" + "11" * 32, "author_kind": ["human"]}, "author_kind"),
+        ("createThread", {"content_hash": "0x" + "11" * 32, "author_kind": ""}, "author_kind"),
+        ("createThread", {"content_hash": "0x11"}, "content_hash"),
+        ("createThread", {"content_hash": "0x" + "11" * 32, "thread_id": 1}, "thread_id"),
     ],
 )
 def test_invalid_requests(client: TestClient, world: World, action: str, fields: dict[str, Any], field: str) -> None:
