@@ -3,7 +3,9 @@
 In order: `pricing` (vectorised `stake_price` against a plain loop, 1,000,000 threads), `indexer` (fresh
 index of >= 10,000 events on anvil), `latency` (settle receipt to the covering `updatePrices` receipt, 100
 settlements, the pricer service running as `choir pricer`), `gas` (`make bench-gas`'s lines) and `gateway`
-(requests/s and latency of thread reads beside `/ping`, uvicorn with 1 and 2 workers). A benchmark
+(requests/s and latency of thread reads beside `/ping`, uvicorn with 1 and 2 workers), `novelty` (scoring
+throughput with the real embedding model at 1,000 and 100,000 stored messages, NumPy beside faiss) and `export`
+(the training-data export's records/s, JSON Lines and Parquet). A benchmark
 that fails prints ``{"bench": name, "error": ...}`` and the others still run; the exit status is then 1.
 Each devnet benchmark starts its own anvil and removes its folder when it succeeds.
 """
@@ -15,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from choir_chain.bench import gas, gateway, indexer, latency, pricing
+from choir_chain.bench import export, gas, gateway, indexer, latency, novelty, pricing
 
 
 def _pricing() -> None:
@@ -40,12 +42,23 @@ def _gateway() -> None:
         _print(line)
 
 
+def _novelty() -> None:
+    for line in novelty.run():
+        _print(line)
+
+
+def _export() -> None:
+    _print(export.run())
+
+
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "pricing": _pricing,
     "indexer": _indexer,
     "latency": _latency,
     "gas": _gas,
     "gateway": _gateway,
+    "novelty": _novelty,
+    "export": _export,
 }
 
 
