@@ -64,12 +64,19 @@ run: compile ## Devnet, contracts, demo community, indexer, pricer, gateway (ARG
 devnet: compile ## The chain only: a devnet with the contracts deployed, until Ctrl-C
 	$(BIN)/choir devnet
 
-test: compile ## Run every test: contracts on anvil and on eth-tester, then the Python package
-	$(BIN)/ape test tests
-	$(BIN)/ape test tests/contracts --network ethereum:local:test
+# The three suites are independent (each starts its own anvil, or none on eth-tester) and none keeps both cores
+# busy, so they run side by side; each suite's output is printed whole when it ends.
+test: compile ## Run every test: the Python package and gateway, contracts on anvil and on eth-tester, side by side
+	@$(MAKE) --no-print-directory --output-sync=target -j3 test-python test-contracts test-ethtester
 
-test-contracts: compile ## Contract tests on anvil only
+test-python: compile ## Tests of the Python package and the gateway (on anvil)
+	$(BIN)/ape test tests/choir_chain tests/gateway
+
+test-contracts: compile ## Contract tests on anvil
 	$(BIN)/ape test tests/contracts
+
+test-ethtester: compile ## Contract tests on Ape's in-process eth-tester chain
+	$(BIN)/ape test tests/contracts --network ethereum:local:test
 
 bench: compile ## Every benchmark (pricing batch, indexer ingest, pricer latency, gas), one JSON object per line
 	$(BIN)/python -m choir_chain.bench
