@@ -52,6 +52,11 @@ class Stats:
         self.last_block = block if self.last_block is None else max(self.last_block, block)
 
 
+def counted(count: int, noun: str) -> str:
+    """`count` and `noun`, plural unless `count` is 1 ("1 thread", "2 preference pairs")."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
@@ -104,10 +109,11 @@ def render(stats: Stats, source: Source, *, fmt: str, context_limit: int, max_pa
         "",
         "## Files",
         "",
-        f"- `{records_file}`: {stats.records} records from {stats.threads} threads"
+        f"- `{records_file}`: {counted(stats.records, 'record')} from {counted(stats.threads, 'thread')}"
         + (f" (message blocks {stats.first_block} to {stats.last_block})" if stats.records else ""),
-        f"- `{pairs_file}`: {stats.pairs} preference pairs from {stats.threads_with_pairs} threads",
-        f"- `missing_bodies.json`: {len(stats.missing)} messages whose body was never stored",
+        f"- `{pairs_file}`: {counted(stats.pairs, 'preference pair')} "
+        f"from {counted(stats.threads_with_pairs, 'thread')}",
+        f"- `missing_bodies.json`: {counted(len(stats.missing), 'message')} whose body was never stored",
         "",
         "## Records",
         "",

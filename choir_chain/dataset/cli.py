@@ -35,7 +35,11 @@ def export_command(
     fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
     db: Annotated[
         str | None,
-        typer.Option("--db", envvar="CHOIR_DB_URL", help="Indexer database URL (default: choir.db in the run folder)."),
+        typer.Option(
+            "--db",
+            envvar="CHOIR_DB_URL",
+            help="Indexer database: a URL, or an SQLite file's path (default: choir.db in the run folder).",
+        ),
     ] = None,
     content_db: Annotated[
         str | None,
@@ -58,10 +62,11 @@ def export_command(
     from sqlalchemy import Engine
     from sqlalchemy.exc import SQLAlchemyError
 
+    from choir_chain.dataset.card import counted
     from choir_chain.dataset.export import export
     from choir_chain.dataset.records import DatasetError
     from choir_chain.dataset.writer import FORMATS
-    from choir_chain.indexer.db import default_url, make_engine
+    from choir_chain.indexer.db import as_url, default_url, make_engine
 
     if fmt not in FORMATS:
         raise _fail(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -77,7 +82,7 @@ def export_command(
     )
     task = bar.add_task("export", total=None)
     try:
-        url = db or default_url()
+        url = as_url(db) if db else default_url()
         if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
             raise DatasetError(f"no database at {url} (run `choir index`, or pass --db)")
         engines.append(make_engine(url))
@@ -114,7 +119,8 @@ def export_command(
             markup=False,
         )
     console.print(
-        f"exported {stats.records} records and {stats.pairs} preference pairs ({fmt}) to {result.out}",
+        f"exported {counted(stats.records, 'record')} and {counted(stats.pairs, 'preference pair')} ({fmt}) "
+        f"to {result.out}",
         soft_wrap=True,
         highlight=False,
         markup=False,

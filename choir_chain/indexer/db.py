@@ -1,7 +1,8 @@
 """The indexer's database: an engine from a URL, with SQLite set up for one writer and many readers.
 
-The default is an SQLite file in the run folder. A `postgresql://` URL (driver psycopg 3) serves deployments
-that outgrow one machine; a plain `postgresql://` or `postgres://` URL is read as `postgresql+psycopg://`.
+The default is an SQLite file in the run folder; a plain file path stands for that SQLite file. A `postgresql://`
+URL (driver psycopg 3) serves deployments that outgrow one machine; a plain `postgresql://` or `postgres://` URL is
+read as `postgresql+psycopg://`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,17 @@ def default_url() -> str:
     return f"sqlite:///{run_root() / 'choir.db'}"
 
 
+def as_url(value: str) -> str:
+    """`value` as a database URL: a URL as it is, a plain file path (no `://`) as that SQLite file's URL."""
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
 def normalize_url(url: str) -> URL:
-    """Parse `url`, choosing psycopg 3 for PostgreSQL URLs that name no driver."""
+    """Parse `url` (or an SQLite file's path, see `as_url`), choosing psycopg 3 for PostgreSQL URLs that name no
+    driver."""
+    url = as_url(url)
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     parsed = make_url(url)

@@ -66,6 +66,8 @@ def _expected_records(c: Community) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_records_match_the_chain(community: tuple[Community, str], tmp_path: Path, fmt: str) -> None:
     c, db = community
+    if fmt == "parquet":
+        db = db.removeprefix("sqlite:///")  # --db takes an SQLite file's plain path too
     result = _export(db, tmp_path / "out", fmt)
     assert "exported 11 records and 2 preference pairs" in result.stderr
     assert "1 message bodies were never stored" in result.stderr
@@ -170,7 +172,7 @@ def test_card_and_missing_bodies(community: tuple[Community, str], tmp_path: Pat
     assert f"- chain id: {chain_id}" in card and c.deployment.hub.address in card
     assert f"blocks exported: {c.deployment.manifest.deploy_block} (deployment)" in card
     assert "`records.jsonl`: 11 records from 2 threads" in card
-    assert "`preferences.jsonl`: 2 preference pairs from 1 threads" in card
+    assert "`preferences.jsonl`: 2 preference pairs from 1 thread" in card
     for line in (
         "| posted | 5 | 45.5% |",
         "| approved | 1 | 9.1% |",
