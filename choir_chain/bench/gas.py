@@ -73,6 +73,8 @@ REWARD_PER_MESSAGE = 10 * CHOIR
 """The flat reward per approved message the pricer sets for the epoch of the rewarded settlements."""
 
 NOVELTY_BATCH = 10
+SCORED_SIMILARITY = 850_000_000_000_000_000
+"""Highest similarity (WAD) of the spec measured as `settle.approved.novelty`: a novelty reward of 1 CHOIR."""
 """Messages in the measured novelty-score batch."""
 
 SUPPORT_FOR = 1
@@ -129,6 +131,7 @@ OPS: tuple[str, ...] = (
     "settle.approved.norewards",
     "settle.approved.firstreward",
     "settle.approved.cite2",
+    "settle.approved.novelty",
     "settle.denied",
     "settle.split",
     "settle.expired",
@@ -404,6 +407,7 @@ class MainSpecs:
     norewards: int  # settle.approved.norewards (before the epoch's reward is set)
     firstreward: int  # settle.approved.firstreward (the distributor's first mint)
     cite2: int  # settle.approved.cite2 (cites one message of each of two other threads)
+    novelty: int  # settle.approved.novelty (scored by the oracle: its novelty reward, not the flat one)
 
 
 class ChoirScenario:
@@ -570,6 +574,7 @@ class ChoirScenario:
             "(3 fresh slots: array length and 2 ids)",
             citations=citations,
         )
+        spec_h = self._submit(main, self.actors.stakers[8])
         return MainSpecs(
             approved=spec_a,
             denied=spec_b,
@@ -578,6 +583,7 @@ class ChoirScenario:
             norewards=spec_e,
             firstreward=spec_f,
             cite2=spec_g,
+            novelty=spec_h,
         )
 
     def _submit_with_permit(self, thread: Contract, staker: LocalAccount) -> int:
@@ -644,7 +650,7 @@ class ChoirScenario:
             "approve; first vote on the spec, thread with 3 co-authors (all eligible at its snapshot)",
         )
         self._vote_all(main, specs.approved, {"bob": True, "carol": True})
-        for spec_id in (specs.norewards, specs.firstreward, specs.cite2):
+        for spec_id in (specs.norewards, specs.firstreward, specs.cite2, specs.novelty):
             self._vote_all(main, spec_id, all_approve)
 
         self._settle_approved(
@@ -689,6 +695,19 @@ class ChoirScenario:
             "the spec cites one message of each of two other threads: both citations counted at the hub "
             "(counters already non-zero), 10 CHOIR reward of which 9 to this thread and 0.5 to each cited "
             "thread (both already hold CHOIR; 3 mints, 2 treasury credits in the cited threads)",
+        )
+        novelty_id = int(main.functions.messageId(specs.novelty).call())
+        self.bench.send(
+            self.distributor.functions.setNoveltyScores(self.next_novelty_round(), [novelty_id], [SCORED_SIMILARITY]),
+            a.pricer,
+        )
+        self._settle_approved(
+            main,
+            "settle.approved.novelty",
+            specs.novelty,
+            int(self.distributor.functions.noveltyReward(SCORED_SIMILARITY).call()),
+            "the oracle scored the spec (highest similarity 0.85 to earlier messages): its novelty reward, 1 "
+            "CHOIR, minted to the thread instead of the epoch's flat 10 CHOIR; no citation",
         )
         bench.measure(
             "vote.deny",
@@ -875,6 +894,9 @@ class ChoirScenario:
                 gas_per_thread=round(receipt["gasUsed"] / count),
             )
 
+    def next_novelty_round(self) -> int:
+        return int(self.distributor.functions.lastNoveltyRound().call()) + 1
+
     def _novelty_scores(self) -> None:
         """The oracle's novelty scores: a first round (not measured) and a batch of new messages' scores."""
         bench, oracle = self.bench, self.actors.pricer
@@ -883,12 +905,15 @@ class ChoirScenario:
         message_ids = [thread_id << 64 for thread_id in range(last - NOVELTY_BATCH, last + 1)]
         # Realistic similarities: 18-digit WAD values between 0.70 and 0.99 (some above the 0.95 threshold).
         similarities = [int(x) for x in np.linspace(0.70, 0.99, NOVELTY_BATCH + 1) * 1e18 + 123_456_789]
-        bench.send(self.distributor.functions.setNoveltyScores(1, message_ids[:1], similarities[:1]), oracle)
-        receipt = bench.send(self.distributor.functions.setNoveltyScores(2, message_ids[1:], similarities[1:]), oracle)
+        first = self.next_novelty_round()
+        bench.send(self.distributor.functions.setNoveltyScores(first, message_ids[:1], similarities[:1]), oracle)
+        receipt = bench.send(
+            self.distributor.functions.setNoveltyScores(first + 1, message_ids[1:], similarities[1:]), oracle
+        )
         bench.record(
             f"setNoveltyScores@{NOVELTY_BATCH}",
             receipt,
-            f"oracle scores {NOVELTY_BATCH} new messages (a fresh slot each) in its second round (the round "
+            f"oracle scores {NOVELTY_BATCH} new messages (a fresh slot each) in a later round (the round "
             "counter already non-zero); similarities 0.73-0.99 in 18-digit WAD: 7 rewards computed on chain "
             "(expWad), 1 at the cap (below 0.75), 2 zero (above the 0.95 threshold)",
             gas_per_message=round(receipt["gasUsed"] / NOVELTY_BATCH),
