@@ -78,7 +78,7 @@ test-contracts: compile ## Contract tests on anvil
 test-ethtester: compile ## Contract tests on Ape's in-process eth-tester chain
 	$(BIN)/ape test tests/contracts --network ethereum:local:test
 
-bench: compile ## Every benchmark (pricing batch, indexer ingest, pricer latency, gas), one JSON object per line
+bench: compile ## Every benchmark (pricing, indexer, pricer latency, gas, gateway, novelty, export), JSON lines
 	$(BIN)/python -m choir_chain.bench
 
 bench-gas: compile ## Gas per operation on a fresh anvil, beside OpenZeppelin reference operations (JSON lines)

@@ -46,6 +46,7 @@ from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.paths import run_root
+from choir_chain.permit import sign_permit
 from choir_chain.pricing import stake_price, to_wei
 
 ACCOUNTS = 18
@@ -604,40 +605,10 @@ class ChoirScenario:
 
     def _permit(self, owner: LocalAccount, spender: str, value: int) -> tuple[int, bytes, bytes]:
         """An EIP-2612 permit signature of `owner` for `value` CHOIR to `spender`."""
-        chain = self.bench.chain
-        message = {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Permit": [
-                    {"name": "owner", "type": "address"},
-                    {"name": "spender", "type": "address"},
-                    {"name": "value", "type": "uint256"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ],
-            },
-            "primaryType": "Permit",
-            "domain": {
-                "name": self.token.functions.name().call(),
-                "version": "1",
-                "chainId": chain.chain_id,
-                "verifyingContract": self.token.address,
-            },
-            "message": {
-                "owner": owner.address,
-                "spender": spender,
-                "value": value,
-                "nonce": self.token.functions.nonces(owner.address).call(),
-                "deadline": PERMIT_DEADLINE,
-            },
-        }
-        signed = owner.sign_typed_data(full_message=message)
-        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+        nonce = int(self.token.functions.nonces(owner.address).call())
+        name = self.token.functions.name().call()
+        chain_id = self.bench.chain.chain_id
+        return sign_permit(owner, self.token.address, chain_id, spender, value, nonce, PERMIT_DEADLINE, token_name=name)
 
     def _decide(self, main: Contract, specs: MainSpecs) -> None:
         """Votes and the kinds of settlement, on specs each voted on by all 3 eligible co-authors."""

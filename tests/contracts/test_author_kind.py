@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from support import AI, AI_PROMPTED, HUMAN, content, reverts
 
 from choir_chain.author_kind import AuthorKind
+from choir_chain.permit import sign_permit
 
 KINDS = [HUMAN, AI, AI_PROMPTED]
 BAD_KINDS = [AI_PROMPTED + 1, 255]  # the first value past the enum, and the largest uint8
@@ -33,34 +33,8 @@ def test_kinds_match_the_python_enum(project):
 
 def permit_signature(token, chain, owner, spender: str, value: int, deadline: int) -> tuple[int, bytes, bytes]:
     """`owner`'s EIP-2612 permit of `value` CHOIR to `spender` (v, r, s), signed with its test key."""
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": "Choir", "version": "1", "chainId": chain.chain_id, "verifyingContract": token.address},
-        "message": {
-            "owner": owner.address,
-            "spender": spender,
-            "value": value,
-            "nonce": token.nonces(owner),
-            "deadline": deadline,
-        },
-    }
-    sig = Account.from_key(owner.private_key).sign_message(encode_typed_data(full_message=typed))
-    return sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
+    signer = Account.from_key(owner.private_key)
+    return sign_permit(signer, token.address, chain.chain_id, spender, value, token.nonces(owner), deadline)
 
 
 def spec_state(token, thread, staker) -> tuple:

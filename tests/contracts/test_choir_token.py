@@ -5,7 +5,8 @@ from __future__ import annotations
 import ape
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+
+from choir_chain.permit import sign_permit
 
 CHOIR = 10**18
 
@@ -52,47 +53,11 @@ def signer():
     return Account.create()
 
 
-def _permit_signature(token, chain, owner, spender, value, nonce, deadline):
-    data = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": "Choir",
-            "version": "1",
-            "chainId": chain.chain_id,
-            "verifyingContract": token.address,
-        },
-        "message": {
-            "owner": owner.address,
-            "spender": spender,
-            "value": value,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
-    }
-    return owner.sign_message(encode_typed_data(full_message=data))
-
-
 def test_permit_sets_allowance_and_rejects_replay(token, chain, signer, outsiders):
     deadline = chain.pending_timestamp + 3600
-    sig = _permit_signature(token, chain, signer, outsiders[0].address, 7 * CHOIR, 0, deadline)
-    r, s = sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")  # ints lose leading zero bytes
-    token.permit(signer.address, outsiders[0], 7 * CHOIR, deadline, sig.v, r, s, sender=outsiders[0])
+    v, r, s = sign_permit(signer, token.address, chain.chain_id, outsiders[0].address, 7 * CHOIR, 0, deadline)
+    token.permit(signer.address, outsiders[0], 7 * CHOIR, deadline, v, r, s, sender=outsiders[0])
     assert token.allowance(signer.address, outsiders[0]) == 7 * CHOIR
     assert token.nonces(signer.address) == 1
     with ape.reverts(token.ERC2612InvalidSigner):
-        token.permit(signer.address, outsiders[0], 7 * CHOIR, deadline, sig.v, r, s, sender=outsiders[0])
+        token.permit(signer.address, outsiders[0], 7 * CHOIR, deadline, v, r, s, sender=outsiders[0])

@@ -124,47 +124,22 @@ def test_no_spec_before_any_coauthor_can_vote(hub, token, creator, outsiders, pr
 
 def test_submit_spec_with_permit(thread, hub, token, chain, outsiders):
     from eth_account import Account
-    from eth_account.messages import encode_typed_data
+
+    from choir_chain.permit import sign_permit
 
     signer = Account.create()
     token.transfer(signer.address, 100 * CHOIR, sender=outsiders[0])
     outsiders[0].transfer(signer.address, 10**18)  # ether for gas
     price = hub.price(thread.threadId())
     deadline = chain.pending_timestamp + 3600
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": "Choir", "version": "1", "chainId": chain.chain_id, "verifyingContract": token.address},
-        "message": {
-            "owner": signer.address,
-            "spender": thread.address,
-            "value": price,
-            "nonce": 0,
-            "deadline": deadline,
-        },
-    }
-    sig = signer.sign_message(encode_typed_data(full_message=typed))
+    v, r, s = sign_permit(signer, token.address, chain.chain_id, thread.address, price, 0, deadline)
     w3 = chain.provider.web3
     call = w3.eth.contract(
         address=thread.address, abi=[abi.model_dump(by_alias=True) for abi in thread.contract_type.abi]
     )
-    tx = call.functions.submitSpecWithPermit(
-        content("permit"), [], price, HUMAN, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
-    ).build_transaction({"from": signer.address, "nonce": 0, "chainId": chain.chain_id})
+    tx = call.functions.submitSpecWithPermit(content("permit"), [], price, HUMAN, deadline, v, r, s).build_transaction(
+        {"from": signer.address, "nonce": 0, "chainId": chain.chain_id}
+    )
     signed = signer.sign_transaction(tx)
     receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
     assert receipt["status"] == 1
