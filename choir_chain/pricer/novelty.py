@@ -38,11 +38,12 @@ import numpy.typing as npt
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from choir_chain import artifacts, content_store
+from choir_chain import content_store
 from choir_chain.indexer.models import Message, NoveltyScore
 from choir_chain.indexer.rpc import RpcClient, RpcError
 from choir_chain.manifest import Manifest
 from choir_chain.pricer.client import Contract, Sender
+from choir_chain.pricer.distributor import find_distributor, holds_role
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricing.novelty import novelty_reward
 from choir_chain.semantics.embedder import Embedder, EmbedderError
@@ -135,17 +136,13 @@ class NoveltyScorer:
     ) -> NoveltyScorer:
         """The scorer of the manifest's RewardsDistributor; `PricerError` if the deployment has none, or one
         without the novelty functions (scoring was asked for explicitly, so this stops the start)."""
-        entry = manifest.contracts.get("RewardsDistributor")
-        if entry is None:
+        found = find_distributor(manifest, rpc, REQUIRED_FUNCTIONS)
+        if found.absent:
             raise PricerError("novelty scoring needs a RewardsDistributor, and the manifest has none")
-        abi = artifacts.load("RewardsDistributor").abi
-        names = {e.get("name") for e in abi if e.get("type") == "function"}
-        missing = [name for name in REQUIRED_FUNCTIONS if name not in names]
-        if missing:
-            raise PricerError(f"novelty scoring: the RewardsDistributor has no {', '.join(missing)}")
-        distributor = Contract(rpc, entry.address, abi)
+        if found.contract is None:
+            raise PricerError(f"novelty scoring: the RewardsDistributor has no {', '.join(found.missing)}")
         return cls(
-            distributor,
+            found.contract,
             sender,
             engine,
             content_engine,
@@ -157,9 +154,7 @@ class NoveltyScorer:
         )
 
     def check_role(self) -> None:
-        (role,) = self.distributor.call("ORACLE_ROLE")
-        (allowed,) = self.distributor.call("hasRole", role, self.sender.address)
-        if not allowed:
+        if not holds_role(self.distributor, "ORACLE_ROLE", self.sender.address):
             raise PricerError(
                 f"account {self.sender.address} lacks ORACLE_ROLE on RewardsDistributor {self.distributor.address} "
                 "(needed for novelty scores: grant it, or turn scoring off with --no-novelty)"

@@ -24,11 +24,11 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from choir_chain import artifacts
 from choir_chain.indexer.models import Cursor, Spec
 from choir_chain.indexer.rpc import RpcClient, RpcError
 from choir_chain.manifest import Manifest
 from choir_chain.pricer.client import Contract, Sender
+from choir_chain.pricer.distributor import find_distributor, holds_role
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricing import emission_rate, to_wei
 
@@ -107,21 +107,15 @@ class RewardSetter:
     ) -> RewardSetter | None:
         """The setter of the manifest's RewardsDistributor; None for a deployment without one, or (reported
         as `rewards_disabled`) one whose ABI lacks a function the setter calls."""
-        entry = manifest.contracts.get("RewardsDistributor")
-        if entry is None:
+        found = find_distributor(manifest, rpc, REQUIRED_FUNCTIONS)
+        if found.missing:
+            emit({"event": "rewards_disabled", "reason": f"RewardsDistributor has no {', '.join(found.missing)}"})
+        if found.contract is None:
             return None
-        abi = artifacts.load("RewardsDistributor").abi
-        names = {e.get("name") for e in abi if e.get("type") == "function"}
-        missing = [name for name in REQUIRED_FUNCTIONS if name not in names]
-        if missing:
-            emit({"event": "rewards_disabled", "reason": f"RewardsDistributor has no {', '.join(missing)}"})
-            return None
-        return cls(Contract(rpc, entry.address, abi), rpc, sender, engine, emit, stop)
+        return cls(found.contract, rpc, sender, engine, emit, stop)
 
     def check_role(self) -> None:
-        (role,) = self.distributor.call("PRICER_ROLE")
-        (allowed,) = self.distributor.call("hasRole", role, self.sender.address)
-        if not allowed:
+        if not holds_role(self.distributor, "PRICER_ROLE", self.sender.address):
             raise PricerError(
                 f"account {self.sender.address} lacks PRICER_ROLE on RewardsDistributor {self.distributor.address}"
             )
