@@ -116,7 +116,10 @@ def test_no_spec_before_any_coauthor_can_vote(hub, token, creator, outsiders, pr
         pytest.skip("eth-tester mines every block at least one second after its parent: no two blocks share a second")
     receipt = hub.createThread(content("brand new"), HUMAN, sender=creator)
     thread = project.ThreadDAO.at(receipt.decode_logs(hub.ThreadCreated)[0].thread)
-    token.approve(thread, 30 * CHOIR, sender=outsiders[0])
+    # Both blocks after the creation are pinned to its second: otherwise the wall clock may tick between them,
+    # and the stake would come one second after the creation (or the pin would go back in time).
+    chain.pending_timestamp = receipt.timestamp
+    assert token.approve(thread, 30 * CHOIR, sender=outsiders[0]).timestamp == receipt.timestamp
     chain.pending_timestamp = receipt.timestamp  # same second as the creation
     with ape.reverts(thread.NoEligibleVoters):
         thread.submitSpec(content("too soon"), [], 30 * CHOIR, HUMAN, sender=outsiders[0])
