@@ -19,7 +19,7 @@ DAY = 24 * 3600
 
 @dataclass(frozen=True)
 class HubParameters:
-    """Initial hub parameters; defaults follow SPEC section 6 (fallback price = S0 * 3, S0 = 10 CHOIR)."""
+    """Initial hub parameters; defaults follow protocol section 6 (fallback price = S0 * 3, S0 = 10 CHOIR)."""
 
     min_price: int = 1 * CHOIR
     max_price: int = 1_000_000 * CHOIR
@@ -34,7 +34,7 @@ class HubParameters:
 
 @dataclass(frozen=True)
 class GovernanceParameters:
-    """Settings every new thread governor gets (SPEC section 8); see docs/governance.md."""
+    """Settings every new thread governor gets (protocol section 8); see docs/governance.md."""
 
     voting_delay: int = 3600  # an hour from proposal to snapshot: time to notice a proposal
     voting_period: int = 3 * DAY

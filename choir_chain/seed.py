@@ -5,7 +5,7 @@ and left pending; posts and specs citing messages of other threads; a reward per
 pricer account; and a governor for the first thread with an open proposal (a treasury transfer) holding one
 vote. Every message body is kept, so the gateway's content store can serve them (`SeedResult.bodies`).
 
-Every message declares its author kind (SPEC section 7): most are written by people (`human`), a few by an AI
+Every message declares its author kind (protocol section 7): most are written by people (`human`), a few by an AI
 on a member's prompt (`ai_prompted`) and a few by an AI agent on its own (`ai`; Heidi runs one). One pending
 spec is a deliberate near-duplicate: an AI rewording of Frank's approved garden note, so the novelty scorer
 finds it almost identical to an earlier message (similarity above 0.95: no novelty reward).

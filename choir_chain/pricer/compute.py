@@ -1,6 +1,6 @@
 """Target prices from thread states, and the step the oracle accepts toward them (pure, no chain access).
 
-The target is the QAHO price (`choir_chain.pricing.thread_prices`) in wei (`to_wei`), clamped to the
+The target is the QAHO price in wei (`choir_chain.pricing.thread_prices_wei`, the same on every machine), clamped to the
 oracle's `[minPrice, maxPrice]`. A round may move a thread's price at most `maxDeviationBps` of its previous
 price; `next_price` mirrors the contract's integer check exactly::
 
@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
-
 from choir_chain.pricer.state import ThreadState
-from choir_chain.pricing import QahoParams, thread_prices, to_wei
+from choir_chain.pricing import QahoParams, thread_prices_wei
 
 BPS = 10_000
 
@@ -32,18 +30,16 @@ class OracleBounds:
 
 
 def model_prices(states: Iterable[ThreadState], params: QahoParams | None = None) -> dict[int, int]:
-    """Thread id -> QAHO price in wei (`thread_prices`, vectorised over the threads, then `to_wei`)."""
+    """Thread id -> QAHO price in wei (`thread_prices_wei`: bit-identical on every machine)."""
     rows = list(states)
-    if not rows:
-        return {}
-    prices = thread_prices(
-        np.array([s.approved_recent for s in rows], dtype=np.float64),
-        np.array([s.refusal for s in rows], dtype=np.float64),
-        np.array([s.citations for s in rows], dtype=np.float64),
-        np.array([s.coauthors for s in rows], dtype=np.float64),
+    prices = thread_prices_wei(
+        [s.approved_recent for s in rows],
+        [s.refusal for s in rows],
+        [s.citations for s in rows],
+        [s.coauthors for s in rows],
         params or QahoParams(),
     )
-    return {s.thread_id: w for s, w in zip(rows, to_wei(np.atleast_1d(prices)), strict=True)}
+    return {s.thread_id: w for s, w in zip(rows, prices, strict=True)}
 
 
 def clamp_to_bounds(prices: Mapping[int, int], bounds: OracleBounds) -> dict[int, int]:

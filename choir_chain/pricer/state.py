@@ -1,4 +1,4 @@
-"""A thread's QAHO model inputs as of a block, read from the indexer's database (SPEC sections 3, 4, 7).
+"""A thread's QAHO model inputs as of a block, read from the indexer's database (protocol sections 3, 4, 7).
 
 Everything is "as of block B": rows of later blocks are ignored, so the state of a block never changes once
 indexed, whenever it is computed. That is what makes the pricer deterministic (see `service.py`).
@@ -7,7 +7,7 @@ indexed, whenever it is computed. That is what makes the pricer deterministic (s
 - `r`: mean refusal weight of the thread's last `W` settled specs (denied 1, split D/V, approved 0, expired
   not counted), in settlement order (block, log index);
 - `c`: citations the thread received from messages of OTHER threads: co-authors' posts when posted, specs
-  when approved (SPEC 7: an approved spec's citations count; a pending, denied or split one's do not);
+  when approved (protocol 7: an approved spec's citations count; a pending, denied or split one's do not);
 - `N`: its co-authors at the end of block B.
 """
 
