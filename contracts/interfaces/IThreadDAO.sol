@@ -13,7 +13,7 @@ interface IThreadDAO {
         Expired
     }
 
-    /// @notice Who wrote a message, as its submitter declares (SPEC section 7): a person (ugc), an AI (aigc), or an AI
+    /// @notice Who wrote a message, as its submitter declares (protocol section 7): a person (ugc), an AI (aigc), or an AI
     ///         acting on a person's prompt (aiugc). Passed to the message functions as a `uint8`.
     enum AuthorKind {
         Human,

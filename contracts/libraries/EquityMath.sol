@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
-/// @title Equity granted for an approved spec (SPEC section 5)
+/// @title Equity granted for an approved spec (protocol section 5)
 /// @notice An author whose spec was approved with stake `s` at price `P0` owns the fraction
 ///         `e = min(sqrt(s / P0) / (N + 1), 1/2)` of the thread's equity after joining, `N` the co-authors before.
 ///         New shares: `totalShares * e / (1 - e)`. All ratios are WAD (1e18) fixed point.

@@ -19,7 +19,7 @@ import {SpecSettlement} from "../libraries/SpecSettlement.sol";
 /// @title A thread's nano-DAO: its treasury, messages, staked specs, approval votes, equity and exit
 /// @notice Deployed once as an implementation by the hub; every thread is an EIP-1167 clone of it, so each
 ///         thread's treasury is its own contract balance. Co-authors post freely; anyone else stakes at least the
-///         thread's price to submit a spec, which the co-authors approve or deny (SPEC sections 2, 3, 5).
+///         thread's price to submit a spec, which the co-authors approve or deny (protocol sections 2, 3, 5).
 /// @dev Equity is checkpointed by block timestamp (ERC-6372 `mode=timestamp`), so governance can read shares at a
 ///      past timepoint. Each account's current shares and the time they last changed (when it joined: the exit
 ///      cooldown reads it) share one slot; earlier values move to an OpenZeppelin `Checkpoints` history only when
@@ -290,7 +290,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     }
 
     // ------------------------------------------------------------------------------------------------------------
-    // Governance (SPEC section 8): the governor is the only way to move the treasury or change parameters
+    // Governance (protocol section 8): the governor is the only way to move the treasury or change parameters
     // ------------------------------------------------------------------------------------------------------------
 
     /// @inheritdoc IThreadDAO
@@ -537,7 +537,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         return uint256(threadId_) << 64 | index;
     }
 
-    /// @dev Mint the approved author's equity (SPEC section 5) and count it as a co-author.
+    /// @dev Mint the approved author's equity (protocol section 5) and count it as a co-author.
     function _grantEquity(Spec memory spec_, uint256 specId, ThreadState memory state) private {
         Member memory author = _members[spec_.author];
         uint256 held = author.shares;

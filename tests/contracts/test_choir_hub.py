@@ -1,6 +1,6 @@
 """ChoirHub and its StakePriceOracle: thread creation, price updates, price reads, admin parameters.
 
-Mirrors contracts/ChoirHub.sol and contracts/hub/StakePriceOracle.sol (SPEC sections 2, 6 and 9).
+Mirrors contracts/ChoirHub.sol and contracts/hub/StakePriceOracle.sol (protocol sections 2, 6 and 9).
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def ids(hub, creator):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# createThread and the thread registry (SPEC section 2)
+# createThread and the thread registry (protocol section 2)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -285,7 +285,7 @@ def test_clone_initialize_is_hub_only(project, hub, creator, admin, outsiders):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# updatePrices (SPEC section 6)
+# updatePrices (protocol section 6)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -504,7 +504,7 @@ def test_rejected_batch_changes_nothing(chain, hub, pricer, creator, ids, tail, 
 
 
 # ----------------------------------------------------------------------------------------------------------
-# price(): freshness and fallback (SPEC section 6)
+# price(): freshness and fallback (protocol section 6)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -524,7 +524,7 @@ def test_price_is_fresh_until_exactly_heartbeat_then_falls_back(chain, hub, pric
     chain.mine(timestamp=updated + HEARTBEAT + 1)
     assert hub.price(ids[0]) == FALLBACK  # one second later: stale
     assert hub.pricePoint(ids[0]) == (50 * CHOIR, updated, 1)  # the stored point is kept
-    # A new round refreshes it. The deviation bound still applies from the stored (stale) price: SPEC 6 bounds
+    # A new round refreshes it. The deviation bound still applies from the stored (stale) price: protocol 6 bounds
     # the move "from the thread's previous price".
     with reverts(
         hub.PriceDeviationTooLarge,
@@ -545,7 +545,7 @@ def test_price_of_unknown_thread_reverts(hub, ids, outsiders):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Admin parameters (SPEC sections 6 and 9)
+# Admin parameters (protocol sections 6 and 9)
 # ----------------------------------------------------------------------------------------------------------
 
 # setter, arguments, the event with its fields. Each field is also the getter that reads the new value, but

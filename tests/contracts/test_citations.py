@@ -1,4 +1,4 @@
-"""Citations: global message ids, validation in ThreadDAO, counting at the hub (SPEC sections 2, 4 and 7).
+"""Citations: global message ids, validation in ThreadDAO, counting at the hub (protocol sections 2, 4 and 7).
 
 A co-author's post counts its citations at once; a spec's citations count only when the spec is approved.
 Citations of the citing thread's own messages never count. Mirrors `ThreadDAO.post`/`submitSpec`/`settle`,

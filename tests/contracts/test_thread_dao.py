@@ -1,4 +1,4 @@
-"""ThreadDAO: messages, specs, votes, settlement, equity, curator claims and exit (SPEC sections 2, 3, 5, 9)."""
+"""ThreadDAO: messages, specs, votes, settlement, equity, curator claims and exit (protocol sections 2, 3, 5, 9)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ NO_BALLOT, APPROVE, DENY, DENY_CLAIMED = 0, 1, 2, 3
 
 
 def expected_new_shares(stake: int, price: int, coauthors_before: int, total: int) -> int:
-    """SPEC section 5 in the contract's integer WAD arithmetic."""
+    """protocol section 5 in the contract's integer WAD arithmetic."""
     e = min(isqrt(stake * WAD * WAD // price) // (coauthors_before + 1), WAD // 2)
     return max(total * e // (WAD - e), 1)
 
