@@ -97,7 +97,7 @@ class SeededMessage:
     block: int
     """The block the message (or spec) was submitted in: messages in block order are in chain order."""
     status: str | None = None
-    """A spec's outcome: `pending`, `approved`, `denied`, `split` or `expired`."""
+    """A spec's outcome: `pending`, `approved`, `denied`, `split`, `expired` or `refunded`."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ class _Seeder:
     def settle(self, thread_id: int, spec_id: int, by: str) -> str:
         thread = self.threads[thread_id]
         self.send(thread.functions.settle(spec_id), self.person(by))
-        status = ("none", "pending", "approved", "denied", "split", "expired")[
+        status = ("none", "pending", "approved", "denied", "split", "expired", "refunded")[
             thread.functions.getSpec(spec_id).call()[8]
         ]
         message = self.messages[(thread_id, spec_id)]
