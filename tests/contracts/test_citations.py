@@ -2,8 +2,9 @@
 
 A co-author's post counts its citations at once; a spec's citations count only when the spec is approved.
 Citations of the citing thread's own messages never count, and `citationsReceived` counts the distinct other
-threads that cite a thread (r2): one thread citing another many times counts once. Mirrors `ThreadDAO.post`/`submitSpec`/`settle`,
-`ThreadDAO.specCitations` and `ChoirHub.recordCitations`/`citationsReceived`. No rewards in this module.
+threads that cite a thread (r2): one thread citing another many times counts once. Mirrors `ThreadDAO.post`,
+`submitSpec`, `settle`, `ThreadDAO.specCitations` and `ChoirHub.recordCitations`/`citationsReceived`.
+No rewards in this module.
 """
 
 from __future__ import annotations
