@@ -33,9 +33,9 @@ $(VENV)/.stamp: pyproject.toml requirements.lock
 	@touch $@
 
 node_modules/.stamp: package.json package-lock.json
-	@# `npm ci` refuses this lockfile: the registry here serves only the linux-amd64 anvil binary package, so
-	@# the lockfile lists no other platform; `npm install` still installs exactly the locked versions.
-	npm install --no-audit --no-fund --loglevel=error
+	@# `npm ci` installs exactly the committed lockfile (every platform's optional anvil package is listed; npm
+	@# installs this machine's) and refuses one that has drifted from package.json: set-up never rewrites it.
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(SOLC): tools/solc/solc.js tools/solc/install.sh node_modules/.stamp

@@ -42,7 +42,7 @@ Count = Annotated[int, Field(ge=0)]
 
 ThreadSort = Literal["price", "activity", "created"]
 SortOrder = Literal["asc", "desc"]
-SpecStatus = Literal["pending", "approved", "denied", "split", "expired"]
+SpecStatus = Literal["pending", "approved", "denied", "split", "expired", "refunded"]
 MessageKind = Literal["root", "post", "spec"]
 AuthorKindName = Literal["human", "ai", "ai_prompted"]
 """`choir_chain.author_kind.AuthorKind.label`: a person (ugc), an AI (aigc), an AI on a person's prompt (aiugc)."""

@@ -1,4 +1,4 @@
-"""Who wrote a message, as its submitter declares on chain (SPEC section 7).
+"""Who wrote a message, as its submitter declares on chain (protocol section 7).
 
 The contracts take the kind as a `uint8` (`IThreadDAO.AuthorKind`) and carry it in `MessagePosted` and
 `SpecSubmitted`; the indexer, the gateway and the dataset export use the names below.

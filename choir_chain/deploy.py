@@ -20,14 +20,14 @@ DAY = 24 * HOUR
 
 @dataclass(frozen=True)
 class HubParameters:
-    """Initial hub parameters; defaults follow SPEC section 6 (fallback price = S0 * 3, S0 = 10 CHOIR)."""
+    """Initial hub parameters; defaults follow protocol section 6 (fallback price = S0 * 3, S0 = 10 CHOIR)."""
 
     min_price: int = 1 * CHOIR
     max_price: int = 1_000_000 * CHOIR
     fallback_price: int = 30 * CHOIR
     max_deviation_bps: int = 5_000
     heartbeat: int = DAY
-    deviation_window: int = HOUR  # maxDeviationBps bounds the move within each such window (SPEC r2 section 6)
+    deviation_window: int = HOUR  # maxDeviationBps bounds the move within each such window (protocol section 6, r2)
     approval_window: int = 7 * DAY
 
     def as_dict(self) -> dict[str, int]:
@@ -36,7 +36,7 @@ class HubParameters:
 
 @dataclass(frozen=True)
 class GovernanceParameters:
-    """Settings every new thread governor gets (SPEC section 8); see docs/governance.md."""
+    """Settings every new thread governor gets (protocol section 8); see docs/governance.md."""
 
     voting_delay: int = 3600  # an hour from proposal to snapshot: time to notice a proposal
     voting_period: int = 3 * DAY

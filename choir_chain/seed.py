@@ -5,7 +5,7 @@ and left pending; posts and specs citing messages of other threads; a reward per
 pricer account; and a governor for the first thread with an open proposal (a treasury transfer) holding one
 vote. Every message body is kept, so the gateway's content store can serve them (`SeedResult.bodies`).
 
-Every message declares its author kind (SPEC section 7): most are written by people (`human`), a few by an AI
+Every message declares its author kind (protocol section 7): most are written by people (`human`), a few by an AI
 on a member's prompt (`ai_prompted`) and a few by an AI agent on its own (`ai`; Heidi runs one). One pending
 spec is a deliberate near-duplicate: an AI rewording of Frank's approved garden note, so the novelty scorer
 finds it almost identical to an earlier message (similarity above 0.95: no novelty reward).
@@ -97,7 +97,7 @@ class SeededMessage:
     block: int
     """The block the message (or spec) was submitted in: messages in block order are in chain order."""
     status: str | None = None
-    """A spec's outcome: `pending`, `approved`, `denied`, `split` or `expired`."""
+    """A spec's outcome: `pending`, `approved`, `denied`, `split`, `expired` or `refunded`."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ class _Seeder:
     def settle(self, thread_id: int, spec_id: int, by: str) -> str:
         thread = self.threads[thread_id]
         self.send(thread.functions.settle(spec_id), self.person(by))
-        status = ("none", "pending", "approved", "denied", "split", "expired")[
+        status = ("none", "pending", "approved", "denied", "split", "expired", "refunded")[
             thread.functions.getSpec(spec_id).call()[8]
         ]
         message = self.messages[(thread_id, spec_id)]

@@ -39,6 +39,7 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
 
     GovernanceSettings private _governance;
     mapping(uint256 threadId => uint256) private _citationsReceived;
+    mapping(uint256 citedThreadId => mapping(uint256 citingThreadId => bool)) private _citedBy;
 
     /// @notice Construction parameters of the hub.
     struct Config {
@@ -120,12 +121,17 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
             uint256 cited = citedMessageIds[i];
             uint256 citedThread = cited >> 64;
             if (citedThread == citingThread) continue; // a thread cannot raise its own count
-            _citationsReceived[citedThread] += 1;
             emit CitationRecorded(citedThread, cited, citingMessageId);
+            // A thread that cites another many times counts once: throwaway posts cannot pump a price (r2).
+            if (_citedBy[citedThread][citingThread]) continue;
+            _citedBy[citedThread][citingThread] = true;
+            uint256 citingThreads = _citationsReceived[citedThread] + 1;
+            _citationsReceived[citedThread] = citingThreads;
+            emit CitingThreadCounted(citedThread, citingThread, citingThreads);
         }
     }
 
-    /// @notice Citations thread `threadId` received from other threads' posts and approved specs.
+    /// @notice Distinct other threads whose posts or approved specs cite thread `threadId` (the `c` of its price).
     function citationsReceived(uint256 threadId) external view returns (uint256) {
         return _citationsReceived[threadId];
     }

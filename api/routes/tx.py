@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from web3 import Web3
 
 from api import relay, txbuilder
+from api.departures import departed_coauthors
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.state import Gateway, gateway
 from api.txbuilder import UnsignedTx, encode, governor_contract, simulate, thread_address, thread_contract
@@ -262,8 +263,16 @@ def vote(body: VoteRequest, gw: Gw) -> UnsignedTransaction:
 
 @router.post("/settle", summary="Settle a spec", **DOCS)
 def settle(body: SpecRequest, gw: Gw) -> UnsignedTransaction:
+    """`settle`, or `settleWithDepartures` when eligible co-authors left without voting: exits never block a
+    decision, and a spec every eligible co-author left unvoted is refunded (protocol section 3, r2)."""
     thread = thread_contract(gw, body.thread_id)
-    return _checked(gw, body, thread.address, encode(thread.functions.settle(body.spec_id)))
+    departed = departed_coauthors(gw, thread, body.thread_id, body.spec_id)
+    fn = (
+        thread.functions.settleWithDepartures(body.spec_id, departed)
+        if departed
+        else thread.functions.settle(body.spec_id)
+    )
+    return _checked(gw, body, thread.address, encode(fn))
 
 
 @router.post("/exit", summary="Leave a thread with a pro-rata share of its treasury", **DOCS)

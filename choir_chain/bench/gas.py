@@ -47,7 +47,7 @@ from choir_chain.deploy import CHOIR, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.paths import run_root
 from choir_chain.permit import sign_permit
-from choir_chain.pricing import stake_price, to_wei
+from choir_chain.pricing import stake_price_wei
 
 ACCOUNTS = 18
 """Funded devnet accounts: deployer, pricer, three co-authors, stakers and OpenZeppelin voters."""
@@ -385,16 +385,17 @@ def _measure_oz_cast_vote(bench: Bench, holder: LocalAccount, voters: list[Local
 
 
 def qaho_prices(count: int, refusal_shift: float = 0.0) -> list[int]:
-    """Stake prices (SPEC section 4) for `count` threads in assorted states, in wei as the pricer sends them.
+    """Stake prices (protocol section 4) for `count` threads in assorted states, in wei as the pricer sends them.
 
-    Real prices come out of float arithmetic, so they carry about 18 significant digits (9 non-zero calldata
-    bytes), unlike round test amounts; `refusal_shift` moves every thread's refusal ratio as a later round
-    would.
+    Real prices carry about 18 significant digits (9 non-zero calldata bytes), unlike round test amounts;
+    `refusal_shift` moves every thread's refusal ratio as a later round would. `stake_price_wei` gives the same
+    integers on every machine, so the calldata, and with it the gas, is too.
     """
-    i = np.arange(count)
-    refusal = np.clip((i % 11) / 10 + refusal_shift, 0.0, 1.0)
-    prices = stake_price(n=i % 4, k0=1.0 + 0.8 * refusal, m=2.0 + (i % 3) / 2)
-    return [int(p) for p in to_wei(prices)]
+    prices = []
+    for i in range(count):
+        refusal = min(max((i % 11) / 10 + refusal_shift, 0.0), 1.0)
+        prices.append(stake_price_wei(i % 4, 1.0 + 0.8 * refusal, 2.0 + (i % 3) / 2))
+    return prices
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from choir_chain.pricing import QahoParams, stake_price
+from choir_chain.pricing import QahoParams, stake_price, thread_prices_wei
+from choir_chain.pricing.wei import _price_wei
 
 THREADS = 1_000_000
+WEI_THREADS = 10_000
+"""Threads priced by the deterministic wei path (`thread_prices_wei`), the one the pricer sends on chain."""
 REPEATS = 3
 SEED = 2024
 
@@ -83,12 +86,35 @@ def run(threads: int = THREADS, repeats: int = REPEATS, seed: int = SEED) -> dic
     }
 
 
+def run_wei(threads: int = WEI_THREADS, seed: int = SEED) -> dict[str, Any]:
+    """The pricer's wei path over distinct thread states: cold (every state new) and warm (all cached)."""
+    rng = np.random.default_rng(seed)
+    approved = rng.integers(0, 300, size=threads).tolist()
+    refusal = rng.uniform(0.0, 1.0, size=threads).tolist()
+    citations = rng.integers(0, 400, size=threads).tolist()
+    coauthors = rng.integers(1, 80, size=threads).tolist()
+    _price_wei.cache_clear()
+    start = time.perf_counter()
+    thread_prices_wei(approved, refusal, citations, coauthors)
+    cold = time.perf_counter() - start
+    warm, _ = best_of(REPEATS, lambda: thread_prices_wei(approved, refusal, citations, coauthors))
+    return {
+        "bench": "pricing.thread_prices_wei",
+        "threads": threads,
+        "cold_seconds": round(cold, 4),
+        "cold_us_per_thread": round(cold / threads * 1e6, 1),
+        "cached_us_per_thread": round(warm / threads * 1e6, 2),
+        "seed": seed,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="stake_price: NumPy against a plain Python loop")
     parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--repeats", type=int, default=REPEATS)
     args = parser.parse_args(argv)
     print(json.dumps(run(args.threads, args.repeats)), flush=True)
+    print(json.dumps(run_wei()), flush=True)
     return 0
 
 

@@ -10,7 +10,7 @@ joined in one round votes on every spec of the next):
 4. the deniers claim their curator rewards and the pricer pushes one round of QAHO prices for every thread
    (`choir_chain.pricing` on the workload's own tally, stepped as the pricer service steps them).
 
-Every message declares an author kind (SPEC section 7): a fixed, mostly human mix (`author_kind`), derived from the
+Every message declares an author kind (protocol section 7): a fixed, mostly human mix (`author_kind`), derived from the
 message's label rather than the random generator, so the workload's other choices do not depend on it.
 
 Rounds repeat until the workload has produced at least `target_events` events. Every transaction's receipt is
@@ -32,7 +32,7 @@ from choir_chain.author_kind import AuthorKind
 from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.deploy import CHOIR, Deployment, HubParameters
 from choir_chain.pricer.compute import OracleBounds, next_price
-from choir_chain.pricing import thread_prices, to_wei
+from choir_chain.pricing import refusal_ratio, thread_prices_wei
 
 GAS = {
     "createThread": 400_000,
@@ -299,15 +299,15 @@ class CommunityWorkload:
         self.sender.send(txs)
 
     def _prices(self) -> tuple[list[int], list[int]]:
-        refusal = [sum(t.refusals[-20:]) / len(t.refusals[-20:]) if t.refusals else 0.0 for t in self.threads]
-        model = thread_prices(
+        refusal = [refusal_ratio(t.refusals) for t in self.threads]
+        model = thread_prices_wei(
             [t.approvals for t in self.threads],
             refusal,
             [t.cited for t in self.threads],
             [len(t.coauthors) for t in self.threads],
         )
         ids, prices = [], []
-        for t, target in zip(self.threads, to_wei(model), strict=True):
+        for t, target in zip(self.threads, model, strict=True):
             step = next_price(t.price or 0, min(max(target, BOUNDS.min_price), BOUNDS.max_price), BOUNDS)
             assert step is not None  # the bounds never change during the workload
             t.price = step

@@ -53,7 +53,7 @@ Handler = Callable[[Store, Event], None]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 """(source, event name) -> handler."""
 
-SPEC_STATUS = {1: "pending", 2: "approved", 3: "denied", 4: "split", 5: "expired"}
+SPEC_STATUS = {1: "pending", 2: "approved", 3: "denied", 4: "split", 5: "expired", 6: "refunded"}
 """IThreadDAO.SpecStatus values (0, None, marks an unknown spec and is never emitted)."""
 
 MESSAGE_INDEX_BITS = 64
@@ -333,6 +333,9 @@ def spec_settled(store: Store, event: Event) -> None:
     )
     spec.status, spec.settled_block, spec.settled_timestamp = outcome, event.block, timestamp
     spec.approvals, spec.denials = event.args["approvals"], event.args["denials"]
+    if outcome == "refunded":  # the whole stake went back to its author (protocol section 3, r2)
+        thread.locked -= spec.stake
+        return
     thread.locked -= gain
     thread.treasury += gain
 
@@ -478,9 +481,10 @@ def governor_created(store: Store, event: Event) -> None:
     store.require(Thread, event.args["threadId"]).governor = event.args["governor"]
 
 
-@handles(HUB, "CitationRecorded")
-def citation_recorded(store: Store, event: Event) -> None:
-    store.require(Thread, event.args["citedThreadId"]).citations_received += 1
+@handles(HUB, "CitingThreadCounted")
+def citing_thread_counted(store: Store, event: Event) -> None:
+    """The hub counts distinct citing threads (protocol section 7, r2) and says the new count."""
+    store.require(Thread, event.args["citedThreadId"]).citations_received = event.args["citingThreads"]
 
 
 @handles(THREAD, "GovernorSet")

@@ -141,7 +141,7 @@ class Spec(Base):
     price: Mapped[int] = mapped_column(Uint256)
     deadline: Mapped[int]
     status: Mapped[str] = mapped_column(String(8))
-    """`pending`, `approved`, `denied`, `split` or `expired`."""
+    """`pending`, `approved`, `denied`, `split`, `expired` or `refunded`."""
     approvals: Mapped[int]
     denials: Mapped[int]
     submitted_block: Mapped[int]

@@ -1,7 +1,7 @@
 """Target prices from thread states, and the step the oracle accepts toward them (pure, no chain access).
 
-The target is the QAHO price (`choir_chain.pricing.thread_prices`) in wei (`to_wei`), clamped to the
-oracle's `[minPrice, maxPrice]`. Within one deviation window (`deviationWindow`, SPEC r2 section 6) a thread's
+The target is the QAHO price in wei (`choir_chain.pricing.thread_prices_wei`, the same on every machine), clamped to the
+oracle's `[minPrice, maxPrice]`. Within one deviation window (`deviationWindow`, protocol section 6, r2) a thread's
 price stays within `maxDeviationBps` of its price at the window's start, the anchor; an update made when the
 window is over starts a new one anchored at the price it replaces. `next_price` mirrors the contract's integer
 check exactly::
@@ -19,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
-
 from choir_chain.pricer.state import ThreadState
-from choir_chain.pricing import QahoParams, thread_prices, to_wei
+from choir_chain.pricing import QahoParams, thread_prices_wei
 
 BPS = 10_000
 
@@ -50,18 +48,16 @@ def running_anchor(anchor: int, start: int, now: int, bounds: OracleBounds) -> i
 
 
 def model_prices(states: Iterable[ThreadState], params: QahoParams | None = None) -> dict[int, int]:
-    """Thread id -> QAHO price in wei (`thread_prices`, vectorised over the threads, then `to_wei`)."""
+    """Thread id -> QAHO price in wei (`thread_prices_wei`: bit-identical on every machine)."""
     rows = list(states)
-    if not rows:
-        return {}
-    prices = thread_prices(
-        np.array([s.approved_recent for s in rows], dtype=np.float64),
-        np.array([s.refusal for s in rows], dtype=np.float64),
-        np.array([s.citations for s in rows], dtype=np.float64),
-        np.array([s.coauthors for s in rows], dtype=np.float64),
+    prices = thread_prices_wei(
+        [s.approved_recent for s in rows],
+        [s.refusal for s in rows],
+        [s.citations for s in rows],
+        [s.coauthors for s in rows],
         params or QahoParams(),
     )
-    return {s.thread_id: w for s, w in zip(rows, to_wei(np.atleast_1d(prices)), strict=True)}
+    return {s.thread_id: w for s, w in zip(rows, prices, strict=True)}
 
 
 def clamp_to_bounds(prices: Mapping[int, int], bounds: OracleBounds) -> dict[int, int]:

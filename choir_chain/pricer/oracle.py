@@ -1,5 +1,5 @@
 """What the pricer reads from the hub before planning a round: its last round, its bounds, and each thread's
-price point and deviation window (SPEC r2 section 6), at a known lower bound of the chain's time."""
+price point and deviation window (protocol section 6, r2), at a known lower bound of the chain's time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The daily reward per approved message, `R = F'(t) / M(t)` (SPEC section 7), set once per epoch.
+"""The daily reward per approved message, `R = F'(t) / M(t)` (protocol section 7), set once per epoch.
 
 `F'(t)` is the emission rate of the reward curve (`choir_chain.pricing.emission_rate`, CHOIR per year, here
 per day) at the start of the epoch; `M(t)` the specs approved in the day before the epoch started (at least

@@ -7,7 +7,7 @@ of them, and moves each one step (at most `maxDeviationBps`). When none is left 
 trigger block. So the rounds, their threads and their prices are a function of the chain's history alone,
 never of when the pricer ran, how fast, or where it crashed.
 
-**Deviation windows.** The hub bounds a thread's move within each `deviationWindow` (SPEC r2 section 6), so a
+**Deviation windows.** The hub bounds a thread's move within each `deviationWindow` (protocol section 6, r2), so a
 large jump takes several windows. A step is computed against the window's anchor as well as the previous
 price unless the chain's time (the latest block's timestamp, a lower bound of the time the round will be
 mined at) shows the window is over (`compute.next_price`), so a round never reverts. A thread its window holds

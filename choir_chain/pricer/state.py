@@ -1,13 +1,14 @@
-"""A thread's QAHO model inputs as of a block, read from the indexer's database (SPEC sections 3, 4, 7).
+"""A thread's QAHO model inputs as of a block, read from the indexer's database (protocol sections 3, 4, 7).
 
 Everything is "as of block B": rows of later blocks are ignored, so the state of a block never changes once
 indexed, whenever it is computed. That is what makes the pricer deterministic (see `service.py`).
 
 - `a`: specs approved (settled) in the trailing 7 days, i.e. with a settlement time in `(T_B - 7 days, T_B]`;
 - `r`: mean refusal weight of the thread's last `W` settled specs (denied 1, split D/V, approved 0, expired
-  not counted), in settlement order (block, log index);
-- `c`: citations the thread received from messages of OTHER threads: co-authors' posts when posted, specs
-  when approved (SPEC 7: an approved spec's citations count; a pending, denied or split one's do not);
+  and refunded not counted), in settlement order (block, log index);
+- `c`: the distinct OTHER threads whose messages cite the thread: co-authors' posts when posted, specs when
+  approved (protocol 7: an approved spec's citations count; a pending, denied or split one's do not; r2: a thread
+  citing another many times counts once);
 - `N`: its co-authors at the end of block B.
 """
 
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session
 from choir_chain.indexer.models import Citation, EquityEvent, Message, Settlement, Spec
 from choir_chain.pricing import DEFAULT_WINDOW, refusal_ratio, refusal_weight
 
+UNVOTED = ("expired", "refunded")
+"""Outcomes with no vote: not counted in the refusal ratio."""
 WEEK = 7 * 24 * 3600
 """The activity window of `a`, in seconds."""
 
@@ -89,7 +92,7 @@ def _refusal_ratios(session: Session, ids: list[int], block: int, window: int) -
             )
             .label("recency"),
         )
-        .where(Settlement.thread_id.in_(ids), Settlement.block <= block, Settlement.outcome != "expired")
+        .where(Settlement.thread_id.in_(ids), Settlement.block <= block, Settlement.outcome.not_in(UNVOTED))
         .subquery()
     )
     rows = session.execute(
@@ -105,7 +108,7 @@ def _refusal_ratios(session: Session, ids: list[int], block: int, window: int) -
 
 def _citations_received(session: Session, ids: list[int], block: int) -> dict[int, int]:
     from_posts = (
-        select(Citation.cited_thread_id.label("cited"))
+        select(Citation.cited_thread_id.label("cited"), Citation.thread_id.label("citing"))
         .join(
             Message,
             and_(Message.thread_id == Citation.thread_id, Message.message_index == Citation.message_index),
@@ -113,7 +116,7 @@ def _citations_received(session: Session, ids: list[int], block: int) -> dict[in
         .where(Message.kind == "post", Message.block <= block)
     )
     from_specs = (
-        select(Citation.cited_thread_id.label("cited"))
+        select(Citation.cited_thread_id.label("cited"), Citation.thread_id.label("citing"))
         .join(Spec, and_(Spec.thread_id == Citation.thread_id, Spec.spec_id == Citation.message_index))
         .where(Spec.status == "approved", Spec.settled_block <= block)
     )
@@ -123,7 +126,9 @@ def _citations_received(session: Session, ids: list[int], block: int) -> dict[in
             for q in (from_posts, from_specs)
         )
     ).subquery()
-    rows = session.execute(select(received.c.cited, func.count()).group_by(received.c.cited)).all()
+    rows = session.execute(
+        select(received.c.cited, func.count(received.c.citing.distinct())).group_by(received.c.cited)
+    ).all()
     return {int(t): int(n) for t, n in rows}
 
 

@@ -1,4 +1,4 @@
-"""QAHO stake pricing and reward emission: the pure-NumPy model of SPEC section 4 (and sections 1 and 7).
+"""QAHO stake pricing and reward emission: the pure-NumPy model of protocol section 4 (and sections 1 and 7).
 
 Per thread, with excitation level ``n``, anharmonic coefficient ``K0`` and potential order ``m``::
 
@@ -8,8 +8,9 @@ Per thread, with excitation level ``n``, anharmonic coefficient ``K0`` and poten
     m  = clamp(2 + b1 * tanh(c / c0) + b2 * ln(1 + N / n0), m_min, m_max)
     F(t) = R_total * ln(1 + k t) / ln(1 + k T)                     reward emission, t in years
 
-Prices are floats in CHOIR; :func:`to_wei` turns them into the integer wei amounts the chain takes. No chain
-dependency: everything here is plain NumPy and the standard library.
+Prices are floats in CHOIR for analysis; the wei a price is sent on chain as comes from
+:func:`thread_price_wei`, which evaluates the same formula in decimal arithmetic so that every machine gets the
+same integer (see ``wei.py``). No chain dependency: everything here is plain NumPy and the standard library.
 """
 
 from .emission import EMISSION_K, EMISSION_YEARS, REWARD_POOL, emission, emission_rate
@@ -25,6 +26,7 @@ from .state import (
     refusal_weight,
 )
 from .units import WAD, from_wei, to_wei
+from .wei import stake_price_wei, thread_price_wei, thread_prices_wei
 
 __all__ = [
     "BASE_ORDER",
@@ -46,7 +48,10 @@ __all__ = [
     "refusal_ratio",
     "refusal_weight",
     "stake_price",
+    "stake_price_wei",
     "thread_price",
+    "thread_price_wei",
     "thread_prices",
+    "thread_prices_wei",
     "to_wei",
 ]

@@ -1,4 +1,4 @@
-"""Reward-pool emission curve ``F(t)`` and its rate ``F'(t)`` (SPEC sections 1 and 7)."""
+"""Reward-pool emission curve ``F(t)`` and its rate ``F'(t)`` (protocol sections 1 and 7)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def emission_rate(t_years: ArrayLike) -> float | NDArray[np.float64]:
         F'(t) = R_total * k / ((1 + k t) * ln(1 + k T))   for 0 <= t <= T,   0 for t > T
 
     At ``t = T`` this is the left derivative (the last instant of emission); strictly after ``T`` nothing is
-    emitted. The pricer derives ``rewardPerMessage = F'(t) / M(t)`` from it (SPEC section 7); per day divide
+    emitted. The pricer derives ``rewardPerMessage = F'(t) / M(t)`` from it (protocol section 7); per day divide
     by the days of a year. Negative or NaN ``t`` is a ``ValueError``; ``+inf`` gives 0.
     """
     t = checked_array(t_years, "t_years", allow_inf=True)

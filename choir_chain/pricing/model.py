@@ -1,4 +1,4 @@
-"""The QAHO stake price ``P0`` (SPEC section 4), vectorised over threads."""
+"""The QAHO stake price ``P0`` (protocol section 4), vectorised over threads."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Novelty reward of a message from its highest similarity to earlier messages (SPEC section 7)."""
+"""Novelty reward of a message from its highest similarity to earlier messages (protocol section 7)."""
 
 from __future__ import annotations
 

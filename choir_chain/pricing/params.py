@@ -1,4 +1,4 @@
-"""Typed, immutable parameter set of the QAHO stake-price model (SPEC section 4)."""
+"""Typed, immutable parameter set of the QAHO stake-price model (protocol section 4)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ._arrays import checked_window
 
 __all__ = ["DEFAULT_WINDOW", "QahoParams"]
 
-#: Number of trailing settled specs in the refusal ratio ``r`` (SPEC section 4, ``W = 20``).
+#: Number of trailing settled specs in the refusal ratio ``r`` (protocol section 4, ``W = 20``).
 DEFAULT_WINDOW = 20
 
 # Fields that are divided by, so zero is rejected as well as negative values.
@@ -19,7 +19,7 @@ _POSITIVE_FIELDS = frozenset({"c0", "n0"})
 
 @dataclass(frozen=True, slots=True)
 class QahoParams:
-    """All parameters of the QAHO model, with the defaults of SPEC section 4.
+    """All parameters of the QAHO model, with the defaults of protocol section 4.
 
     The stake price of a thread is::
 

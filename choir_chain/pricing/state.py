@@ -7,6 +7,7 @@ argument.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -76,7 +77,7 @@ def excitation_level(approved_recent: ArrayLike) -> int | NDArray[np.int64]:
 # r: refusal ratio of the last W settled specs
 # ---------------------------------------------------------------------------------------------------------
 def refusal_weight(approvers: int, deniers: int) -> float:
-    """Refusal weight of one settled spec: ``D / V`` with ``V = A + D`` (SPEC sections 3 and 4).
+    """Refusal weight of one settled spec: ``D / V`` with ``V = A + D`` (protocol sections 3 and 4).
 
     Approved (``D = 0``) gives 0, denied (``A = 0``) gives 1, a split gives ``D / V``. An expired spec
     (``V = 0``) is not counted in the refusal ratio, so it is a ``ValueError`` here: leave it out of the
@@ -98,8 +99,8 @@ def refusal_ratio(outcomes: Sequence[float] | NDArray[Any], window: int = DEFAUL
 
     ``outcomes`` lists the per-spec refusal weights of one thread, oldest first: 0 approved, 1 denied,
     ``D / V`` split (see :func:`refusal_weight`); expired specs are simply absent. With fewer than
-    ``window`` entries the mean is over all of them; an empty sequence gives ``r = 0.0`` (so
-    ``K0 = K0_base``).
+    ``window`` entries the mean is over all of them (a correctly rounded sum divided by the count); an empty
+    sequence gives ``r = 0.0`` (so ``K0 = K0_base``).
     Weights must lie in [0, 1] (NaN rejected); ``window`` must be an integer >= 1.
     """
     w = checked_window(window)
@@ -108,7 +109,10 @@ def refusal_ratio(outcomes: Sequence[float] | NDArray[Any], window: int = DEFAUL
         raise ValueError(f"outcomes must be a 1-D sequence, got shape {weights.shape}")
     if weights.size == 0:
         return 0.0
-    return float(weights[-w:].mean())
+    recent = weights[-w:].tolist()
+    # fsum is correctly rounded, so the ratio (an input of the wei price) is the same float on every machine,
+    # whatever order a vectorised mean would add in.
+    return math.fsum(recent) / len(recent)
 
 
 # ---------------------------------------------------------------------------------------------------------

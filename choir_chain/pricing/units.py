@@ -1,4 +1,4 @@
-"""Conversion of CHOIR amounts (floats) to the integer wei units used on chain (SPEC section 1)."""
+"""Conversion of CHOIR amounts (floats) to the integer wei units used on chain (protocol section 1)."""
 
 from __future__ import annotations
 

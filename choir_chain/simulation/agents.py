@@ -9,7 +9,7 @@ and then approves a spec of quality ``q`` with probability
 so a spec at the co-author's own bar passes half the time, a much better one nearly always, a much worse one
 almost never; `judgement` is how noisy that judgement is. A spec joins its author only when every vote cast
 approves, so a thread of many strict co-authors refuses more: its refusal ratio, hence its ``K0`` and price,
-rise (SPEC section 4).
+rise (protocol section 4).
 
 `Behaviour` draws every choice from one NumPy generator in a fixed order, from the state the ledger reports.
 Both engines call it the same way, so the same seed and the same ledger state give the same decisions.

@@ -12,7 +12,7 @@ order (an approved author's shares depend on who joined before); a thread's exit
 Elsewhere the order inside a block does not matter. The clock moves one second a block, and each day starts
 exactly `DAY` seconds after the previous one.
 
-The simulated agents model stakes and votes, not who writes: every message declares a human author (SPEC 7).
+The simulated agents model stakes and votes, not who writes: every message declares a human author (protocol 7).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ class Ballot(NamedTuple):
 
 
 class Settled(NamedTuple):
-    """A settlement: `treasury_gain + per_denier * denials == stake` (SPEC section 3)."""
+    """A settlement: `treasury_gain + per_denier * denials == stake` (protocol section 3)."""
 
     thread: int
     spec: int

@@ -1,6 +1,6 @@
 """The ledger as pure Python integers: the contracts' settlement, equity and exit arithmetic, to the wei.
 
-Mirrors `SpecSettlement.divide` (SPEC section 3), `EquityMath.sharesForStake` (SPEC section 5:
+Mirrors `SpecSettlement.divide` (protocol section 3), `EquityMath.sharesForStake` (protocol section 5:
 ``e = min(sqrt(s / P0) / (N + 1), 1/2)``, new shares ``total * e / (1 - e)``, WAD fixed point, rounded down as
 OpenZeppelin's `Math.mulDiv` and `Math.sqrt` do) and `ThreadDAO.exit` (``treasury * shares / totalShares``,
 rounded down), so a run on it ends with the same integers as the same run on the devnet. Deniers' shares are

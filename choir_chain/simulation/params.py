@@ -14,7 +14,7 @@ DAY = 24 * 3600
 class SimParams:
     """A simulated community and the protocol it runs on.
 
-    Community (agents, SPEC sections 2, 3, 5):
+    Community (agents, protocol sections 2, 3, 5):
         threads: threads, each created on day 0 by its own agent.
         days: simulated days (one step each).
         agents: people in the community (creators included); each has a quality and a strictness.
@@ -31,7 +31,7 @@ class SimParams:
         seed: seed of every random draw.
 
     Protocol:
-        qaho: the QAHO price model (SPEC section 4).
+        qaho: the QAHO price model (protocol section 4).
         hub: the oracle's bounds and the approval window (`choir_chain.deploy.HubParameters`).
     """
 

@@ -8,7 +8,8 @@ It keeps the inputs the service pricer reads from the indexer (`choir_chain.pric
 - ``c``: citations received from other threads: posts when posted, specs when approved;
 - ``N``: co-authors now.
 
-The target price is `choir_chain.pricing.thread_prices` in wei, clamped to the oracle's bounds, and the price
+The target price is `choir_chain.pricing.thread_prices_wei` (the pricer service's own, the same on every machine),
+clamped to the oracle's bounds, and the price
 pushed is the service pricer's own `next_price`: the closest to the target that moves at most
 ``maxDeviationBps`` from the last pushed price (the check `StakePriceOracle.updatePrices` makes).
 """
@@ -26,8 +27,8 @@ from choir_chain.pricing import (
     anharmonic_coefficient,
     excitation_level,
     potential_order,
-    stake_price,
-    to_wei,
+    refusal_ratio,
+    thread_prices_wei,
 )
 from choir_chain.simulation.params import SimParams
 
@@ -85,13 +86,13 @@ class ModelPricer:
                 days.popleft()
             recent.append(sum(1 for d in days if d < day))
         approved = np.array(recent, dtype=np.int64)
-        refusal = np.array([sum(r) / len(r) if (r := self.refusals[t]) else 0.0 for t in self.threads])
+        refusal = np.array([refusal_ratio(list(self.refusals[t]), p.window) for t in self.threads])
         cites = np.array([self.citations[t] for t in self.threads], dtype=np.int64)
         authors = np.array([coauthors[t] for t in self.threads], dtype=np.int64)
         n = np.asarray(excitation_level(approved), dtype=np.int64)
         k0 = np.asarray(anharmonic_coefficient(refusal, p), dtype=np.float64)
         m = np.asarray(potential_order(cites, authors, p), dtype=np.float64)
-        model = to_wei(np.atleast_1d(stake_price(n, k0, m, p)))
+        model = thread_prices_wei(recent, refusal.tolist(), cites.tolist(), authors.tolist(), p)
         targets = [min(max(w, self.bounds.min_price), self.bounds.max_price) for w in model]
         prices = []
         for t, target in zip(self.threads, targets, strict=True):

@@ -24,7 +24,7 @@ ENGINES = ("model", "devnet")
 
 
 class AccountingError(RuntimeError):
-    """Value was created or lost: the ledger broke SPEC section 3's conservation."""
+    """Value was created or lost: the ledger broke protocol section 3's conservation."""
 
 
 def conservation_gap(view: LedgerView, params: SimParams) -> int:

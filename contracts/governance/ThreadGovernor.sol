@@ -14,7 +14,7 @@ interface IThreadVotes {
 
 /// @title A thread's governor: its co-authors propose, vote by equity share and execute actions on the thread
 /// @notice OpenZeppelin `Governor` with simple counting (for, against, abstain), one per thread as an EIP-1167 clone
-///         with immutable arguments (SPEC section 8). Votes are the thread's equity shares at the proposal's snapshot,
+///         with immutable arguments (protocol section 8). Votes are the thread's equity shares at the proposal's snapshot,
 ///         so shares gained after it carry no weight. A proposal passes with more for than against and a quorum of
 ///         for + abstain of all shares at the snapshot; it is then queued and executes once, after the execution
 ///         delay. Signed votes: OpenZeppelin's `castVoteBySig` (EIP-712 with nonce) and `castVoteBySigWithDeadline`.

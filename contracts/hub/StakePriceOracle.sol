@@ -8,7 +8,7 @@ import {IStakePriceOracle} from "../interfaces/IStakePriceOracle.sol";
 /// @notice The pricer (`PRICER_ROLE`) submits batches `updatePrices(threadIds, prices, round)`. Rounds strictly
 ///         increase, so a replayed or reordered batch is refused. A price must lie within `[minPrice, maxPrice]`
 ///         and within `maxDeviationBps` of the thread's price at the start of its current deviation window
-///         (SPEC r2 section 6): however many rounds land in one window, the price cannot leave that band.
+///         (protocol section 6, r2): however many rounds land in one window, the price cannot leave that band.
 ///         A window starts at an update when the thread's current one is `deviationWindow` old or more (or
 ///         at its second price: a first price is not bounded), and is anchored at the price just before that
 ///         update. `price(threadId)` serves the last price while it is younger than `heartbeat`, else
@@ -119,7 +119,7 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
         PricePoint memory point = _prices[threadId];
         if (point.updatedAt != 0 && block.timestamp - point.updatedAt <= _config.heartbeat) return point.price;
         uint256 fallback_ = _fallbackPrice;
-        // Stale: never below the last price, so a stalled pricer cannot make entry cheaper (SPEC r2 section 6).
+        // Stale: never below the last price, so a stalled pricer cannot make entry cheaper (protocol section 6, r2).
         return point.price > fallback_ ? point.price : fallback_;
     }
 

@@ -12,8 +12,11 @@ interface IChoirHub is IStakePriceOracle {
     event DefaultApprovalWindowSet(uint256 approvalWindow);
 
     /// @notice Message `citingMessageId` cites message `citedMessageId` of thread `citedThreadId` (a co-author's post,
-    ///         or a spec at its approval); the cited thread's `citationsReceived` rose by one.
+    ///         or a spec at its approval), another thread's message.
     event CitationRecorded(uint256 indexed citedThreadId, uint256 indexed citedMessageId, uint256 citingMessageId);
+    /// @notice Thread `citingThreadId` cited thread `citedThreadId` for the first time: `citationsReceived`, the
+    ///         number of distinct other threads that cite it (protocol section 7, r2), is now `citingThreads`.
+    event CitingThreadCounted(uint256 indexed citedThreadId, uint256 indexed citingThreadId, uint256 citingThreads);
     /// @notice The admin set the rewards distributor threads call on approval (zero: no rewards).
     event RewardsDistributorSet(address distributor);
     /// @notice The admin set the governor implementation and the settings new governors get.

@@ -10,10 +10,11 @@ interface IThreadDAO {
         Approved,
         Denied,
         Split,
-        Expired
+        Expired,
+        Refunded
     }
 
-    /// @notice Who wrote a message, as its submitter declares (SPEC section 7): a person (ugc), an AI (aigc), or an AI
+    /// @notice Who wrote a message, as its submitter declares (protocol section 7): a person (ugc), an AI (aigc), or an AI
     ///         acting on a person's prompt (aiugc). Passed to the message functions as a `uint8`.
     enum AuthorKind {
         Human,
@@ -61,7 +62,8 @@ interface IThreadDAO {
     );
     /// @notice A co-author voted on a spec.
     event VoteCast(uint256 indexed specId, address indexed voter, bool approve);
-    /// @notice A spec was settled. `treasuryGain + payoutPerDenier * denials == stake`.
+    /// @notice A spec was settled. `treasuryGain + payoutPerDenier * denials == stake`, except for `Refunded`, where
+    ///         the whole stake went back to its author (gain and payouts 0).
     event SpecSettled(
         uint256 indexed specId,
         SpecStatus outcome,
@@ -126,8 +128,12 @@ interface IThreadDAO {
     error SettleTooEarly(uint256 specId, uint256 deadline);
     /// @notice The exit cooldown since joining has not passed.
     error ExitCooldown(uint256 availableAt);
-    /// @notice The last co-author cannot leave while specs are pending.
-    error LastCoauthorWithPendingSpecs(uint256 pendingSpecs);
+    /// @notice The author already has a pending spec in this thread: one at a time (protocol section 3, r2).
+    error PendingSpecExists(address author);
+    /// @notice A listed account is not an eligible co-author of the spec who left without voting on it.
+    error NotDeparted(uint256 specId, address account);
+    /// @notice Departed co-authors must be listed in strictly increasing address order (each once).
+    error DeparturesNotSorted(address account);
     /// @notice The caller has no unclaimed curator reward on this spec (not a denier, not settled, or claimed).
     error NoCuratorReward(uint256 specId, address account);
     /// @notice The thread holds no tokens beyond its treasury and locked funds.
@@ -162,6 +168,10 @@ interface IThreadDAO {
 
     /// @notice Settle a spec whose outcome is certain; anyone may call.
     function settle(uint256 specId) external;
+
+    /// @notice `settle`, counting `departed` (co-authors eligible for the spec who left without voting) as no
+    ///         longer awaited: exits never block a decision (protocol section 3, r2).
+    function settleWithDepartures(uint256 specId, address[] calldata departed) external;
 
     /// @notice Leave the thread, burning all shares for a pro-rata part of the treasury.
     function exit() external returns (uint256 payout);

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IThreadDAO} from "../interfaces/IThreadDAO.sol";
 
-/// @title Outcome and division of a settled spec's stake (SPEC section 3)
+/// @title Outcome and division of a settled spec's stake (protocol section 3)
 /// @notice With `A` approvals and `D` denials (`V = A + D`):
 ///         no vote: Expired, the stake goes to the treasury;
 ///         only approvals: Approved, the stake goes to the treasury and the author joins;

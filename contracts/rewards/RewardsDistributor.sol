@@ -14,7 +14,7 @@ interface IMintable {
 }
 
 /// @title Rewards for approved messages and the threads they cite, never beyond the emission curve
-/// @notice The only `MINTER_ROLE` holder of CHOIR after genesis (SPEC sections 1 and 7). The pricer sets a flat
+/// @notice The only `MINTER_ROLE` holder of CHOIR after genesis (protocol sections 1 and 7). The pricer sets a flat
 ///         `rewardPerMessage` once per 1-day epoch; the oracle pushes novelty scores in round-numbered batches, and a
 ///         scored message earns its novelty reward instead of the flat rate. Whatever is asked for, the total
 ///         minted up to time `t` never exceeds `F(t) = R_total * ln(1 + k t) / ln(1 + k T)`: a reward that would
@@ -194,7 +194,7 @@ contract RewardsDistributor is IRewardsDistributor, AccessControl {
         return novelty != 0 ? novelty - 1 : _rewardPerMessage[currentEpoch()];
     }
 
-    /// @notice `0.01 * exp((ln 10 / 0.05) * (0.95 - maxSim))` CHOIR, zero above 0.95, capped at 100 (SPEC section 7).
+    /// @notice `0.01 * exp((ln 10 / 0.05) * (0.95 - maxSim))` CHOIR, zero above 0.95, capped at 100 (protocol section 7).
     /// @param maxSimilarity the highest similarity to an earlier message, in WAD
     function noveltyReward(int256 maxSimilarity) public pure returns (uint256) {
         if (maxSimilarity > NOVELTY_THRESHOLD) return 0;

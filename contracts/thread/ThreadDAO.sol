@@ -19,7 +19,7 @@ import {SpecSettlement} from "../libraries/SpecSettlement.sol";
 /// @title A thread's nano-DAO: its treasury, messages, staked specs, approval votes, equity and exit
 /// @notice Deployed once as an implementation by the hub; every thread is an EIP-1167 clone of it, so each
 ///         thread's treasury is its own contract balance. Co-authors post freely; anyone else stakes at least the
-///         thread's price to submit a spec, which the co-authors approve or deny (SPEC sections 2, 3, 5).
+///         thread's price to submit a spec, which the co-authors approve or deny (protocol sections 2, 3, 5).
 /// @dev Equity is checkpointed by block timestamp (ERC-6372 `mode=timestamp`), so governance can read shares at a
 ///      past timepoint. Each account's current shares and the time they last changed (when it joined: the exit
 ///      cooldown reads it) share one slot; earlier values move to an OpenZeppelin `Checkpoints` history only when
@@ -36,6 +36,9 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     uint256 public constant EXIT_COOLDOWN = 1 days;
     /// @notice Most messages one message may cite.
     uint256 public constant MAX_CITATIONS = 8;
+    /// @notice Most equity shares a thread can ever have: approvals stop adding shares there, so share arithmetic
+    ///         can never make `settle` revert (protocol section 3, r2). The NAV floor keeps real threads far below.
+    uint256 public constant MAX_TOTAL_SHARES = type(uint200).max;
 
     /// @notice The hub that created this thread and serves its price.
     IChoirHub public immutable hub;
@@ -66,10 +69,13 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     Ledger private _ledger;
     mapping(uint256 specId => Spec) private _specs;
     mapping(uint256 specId => mapping(address voter => Ballot)) private _ballots;
-    /// @dev An account's current equity and when it last changed.
+    /// @dev An account's current equity, when it last changed, and whether it has a spec pending here (one at a
+    ///      time per author, protocol section 3, r2). Only non-members can have one (co-authors post instead), and an
+    ///      approval clears the flag in the same write that grants the shares.
     struct Member {
         uint48 since;
-        uint208 shares;
+        uint200 shares;
+        bool pendingSpec;
     }
 
     mapping(address account => Member) private _members;
@@ -114,7 +120,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         if (_ledger.threadId != 0) revert AlreadyInitialized();
         uint48 now_ = clock();
         _ledger.threadId = threadId_;
-        _members[creator] = Member({since: now_, shares: uint208(INITIAL_SHARES)});
+        _members[creator] = Member({since: now_, shares: uint200(INITIAL_SHARES), pendingSpec: false});
         _totalShares.push(now_, uint208(INITIAL_SHARES));
         _state = ThreadState({
             countChangedAt: uint40(now_),
@@ -202,25 +208,30 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
 
     /// @inheritdoc IThreadDAO
     function settle(uint256 specId) external nonReentrant {
-        Spec memory spec_ = _specs[specId];
-        _requirePending(specId, spec_.status);
-        if (uint256(spec_.approvals) + spec_.denials < spec_.eligible && block.timestamp <= spec_.deadline) {
-            revert SettleTooEarly(specId, spec_.deadline);
-        }
-        (SpecStatus outcome, uint256 gain, uint256 perDenier) =
-            SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
-        _specs[specId].status = outcome;
+        _settle(specId, 0);
+    }
 
-        ThreadState memory state = _state;
-        Ledger memory ledger = _ledger;
-        state.pendingSpecs -= 1;
-        ledger.locked -= uint96(gain); // gain <= stake, which is part of locked
-        ledger.treasury += uint96(gain);
-        if (outcome == SpecStatus.Approved) _grantEquity(spec_, specId, state);
-        _state = state;
-        _ledger = ledger;
-        emit SpecSettled(specId, outcome, gain, perDenier, spec_.approvals, spec_.denials);
-        if (outcome == SpecStatus.Approved) _onApproval(specId, ledger.threadId);
+    /// @notice Settle a spec, no longer waiting for the listed co-authors: each was eligible for the spec (held
+    ///         shares at its snapshot), holds none now and never voted on it. Exits never block a decision
+    ///         (protocol section 3, r2): once every eligible co-author has voted or left, the spec settles on the
+    ///         votes cast, and when all of them left without a vote the stake goes back to its author (Refunded).
+    /// @dev The list is the caller's claim and is checked entry by entry; the gateway builds it from the index.
+    /// @param specId the pending spec
+    /// @param departed the departed eligible non-voters, in strictly increasing address order
+    function settleWithDepartures(uint256 specId, address[] calldata departed) external nonReentrant {
+        uint48 snapshot = _specs[specId].snapshot;
+        mapping(address => Ballot) storage ballots = _ballots[specId];
+        address previous;
+        for (uint256 i; i < departed.length; ++i) {
+            address account = departed[i];
+            if (account <= previous) revert DeparturesNotSorted(account);
+            previous = account;
+            Member memory member = _members[account];
+            if (member.shares != 0 || ballots[account] != Ballot.None || _sharesAt(member, account, snapshot) == 0) {
+                revert NotDeparted(specId, account);
+            }
+        }
+        _settle(specId, departed.length);
     }
 
     /// @notice Take the caller's share of the stakes of denied or split specs it denied.
@@ -254,8 +265,9 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         uint256 held = own.shares;
         if (held == 0) revert NotCoauthor(msg.sender);
         if (block.timestamp < own.since + EXIT_COOLDOWN) revert ExitCooldown(own.since + EXIT_COOLDOWN);
+        // The last co-author may leave too, pending specs or not (protocol section 5, r2): they then settle at once,
+        // Refunded when nobody voted.
         ThreadState memory state = _state;
-        if (state.coauthorCount == 1 && state.pendingSpecs != 0) revert LastCoauthorWithPendingSpecs(state.pendingSpecs);
 
         Ledger memory ledger = _ledger;
         uint256 total = _totalShares.latest();
@@ -290,7 +302,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     }
 
     // ------------------------------------------------------------------------------------------------------------
-    // Governance (SPEC section 8): the governor is the only way to move the treasury or change parameters
+    // Governance (protocol section 8): the governor is the only way to move the treasury or change parameters
     // ------------------------------------------------------------------------------------------------------------
 
     /// @inheritdoc IThreadDAO
@@ -469,7 +481,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         _authorKind(authorKind);
         if (stake == 0) revert ZeroStake();
         if (stake > type(uint96).max) revert StakeTooLarge(stake);
-        if (_members[msg.sender].shares != 0) revert AlreadyCoauthor(msg.sender);
+        _markPendingAuthor(msg.sender);
         ThreadState memory state = _state;
         Ledger memory ledger = _ledger;
         // Co-authors who can vote are those holding shares at the snapshot, one second before submission; the
@@ -513,12 +525,23 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         token.safeTransferFrom(msg.sender, address(this), stake);
     }
 
+    /// @dev An author submits only while it is not a co-author and has no other spec pending here; mark it pending.
+    function _markPendingAuthor(address account) private {
+        Member storage author = _members[account];
+        if (author.shares != 0) revert AlreadyCoauthor(account);
+        if (author.pendingSpec) revert PendingSpecExists(account);
+        author.pendingSpec = true;
+    }
+
     /// @dev Record the approved spec's citations at the hub and take its reward from the distributor (trusted
     ///      contracts of the hub; state is final before these calls and `settle` is non-reentrant).
     function _onApproval(uint256 specId, uint64 threadId_) private {
         uint256 messageId = _messageId(threadId_, specId);
         uint256[] memory citations = _specCitations[specId];
-        if (citations.length != 0) hub.recordCitations(messageId, citations);
+        if (citations.length != 0) {
+            delete _specCitations[specId];
+            hub.recordCitations(messageId, citations);
+        }
         address distributor = hub.rewardsDistributor();
         if (distributor == address(0)) return;
         uint256 reward = IRewardsDistributor(distributor).rewardApproval(messageId, citations);
@@ -537,18 +560,63 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         return uint256(threadId_) << 64 | index;
     }
 
-    /// @dev Mint the approved author's equity (SPEC section 5) and count it as a co-author.
-    function _grantEquity(Spec memory spec_, uint256 specId, ThreadState memory state) private {
+    /// @dev Mint the approved author's equity (protocol section 5) and count it as a co-author. `treasuryBefore` is
+    ///      the treasury just before the stake is added (the NAV floor's `T`). An author joining a thread that every
+    ///      co-author has left starts it again with `INITIAL_SHARES`. Shares stop at `MAX_TOTAL_SHARES`.
+    function _grantEquity(Spec memory spec_, uint256 specId, ThreadState memory state, uint256 treasuryBefore)
+        private
+    {
         Member memory author = _members[spec_.author];
-        uint256 held = author.shares;
-        // An author approved twice (two specs submitted before either settled) adds to its shares.
-        uint256 others = held == 0 ? state.coauthorCount : state.coauthorCount - 1;
         uint256 total = _totalShares.latest();
-        uint256 added = EquityMath.sharesForStake(spec_.stake, spec_.price, others, total);
-        _setShares(spec_.author, author, held + added);
-        _totalShares.push(clock(), (total + added).toUint208());
-        if (held == 0) _changeCoauthorCount(state, true);
+        uint256 added = total == 0
+            ? INITIAL_SHARES
+            : EquityMath.sharesForStake(spec_.stake, spec_.price, state.coauthorCount, treasuryBefore, total);
+        uint256 room = MAX_TOTAL_SHARES - total;
+        if (added > room) added = room;
+        if (added == 0) {
+            _members[spec_.author].pendingSpec = false; // the share space is full: approved, but no equity to give
+            return;
+        }
+        _setShares(spec_.author, author, added);
+        _totalShares.push(clock(), uint208(total + added));
+        _changeCoauthorCount(state, true);
         emit CoauthorJoined(spec_.author, specId, added, total + added);
+    }
+
+    /// @dev Settle `specId`, with `departed` eligible co-authors known to have left without voting on it.
+    function _settle(uint256 specId, uint256 departed) private {
+        Spec memory spec_ = _specs[specId];
+        _requirePending(specId, spec_.status);
+        ThreadState memory state = _state;
+        uint256 votes = uint256(spec_.approvals) + spec_.denials;
+        // Everyone the spec waits for has voted or left (a thread with no co-author waits for nobody).
+        bool decided = state.coauthorCount == 0 || votes + departed >= spec_.eligible;
+        if (!decided && block.timestamp <= spec_.deadline) revert SettleTooEarly(specId, spec_.deadline);
+        bool refunded = votes == 0 && (state.coauthorCount == 0 || departed >= spec_.eligible);
+
+        Ledger memory ledger = _ledger;
+        state.pendingSpecs -= 1;
+        SpecStatus outcome = SpecStatus.Refunded;
+        uint256 gain;
+        uint256 perDenier;
+        if (refunded) {
+            ledger.locked -= spec_.stake;
+        } else {
+            (outcome, gain, perDenier) = SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
+            ledger.locked -= uint96(gain); // gain <= stake, which is part of locked
+            if (outcome == SpecStatus.Approved) _grantEquity(spec_, specId, state, ledger.treasury);
+            ledger.treasury += uint96(gain);
+        }
+        _specs[specId].status = outcome;
+        if (outcome != SpecStatus.Approved) {
+            _members[spec_.author].pendingSpec = false;
+            delete _specCitations[specId];
+        }
+        _state = state;
+        _ledger = ledger;
+        emit SpecSettled(specId, outcome, gain, perDenier, spec_.approvals, spec_.denials);
+        if (outcome == SpecStatus.Approved) _onApproval(specId, ledger.threadId);
+        if (refunded) token.safeTransfer(spec_.author, spec_.stake);
     }
 
     /// @dev Shares of `account` (whose current record is `member`) at `timepoint`.
@@ -562,7 +630,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     function _setShares(address account, Member memory member, uint256 shares) private {
         uint48 now_ = clock();
         if (member.since != 0 && member.since != now_) _shareHistory[account].push(member.since, member.shares);
-        _members[account] = Member({since: now_, shares: shares.toUint208()});
+        _members[account] = Member({since: now_, shares: shares.toUint200(), pendingSpec: false});
     }
 
     /// @dev Keep the count as it was at the end of the previous second, for the eligibility snapshot.

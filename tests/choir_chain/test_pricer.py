@@ -12,6 +12,7 @@ end, each thread as far as its deviation window allows). The `settled` run, with
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import signal
@@ -42,7 +43,7 @@ from choir_chain.pricer import Pricer, PricerConfig, PricerError
 from choir_chain.pricer.cli import load_account
 from choir_chain.pricer.compute import OracleBounds, next_price, running_anchor, within_deviation
 from choir_chain.pricer.rewards import reward_per_message
-from choir_chain.pricing import emission_rate, thread_prices, to_wei
+from choir_chain.pricing import emission_rate, thread_price_wei, to_wei
 
 WEEK = 7 * DAY
 STAKE = 200 * CHOIR
@@ -69,9 +70,9 @@ class Expected:
     def price(self, thread_id: int, now: int) -> int:
         a = sum(1 for t in self.approvals.get(thread_id, []) if t > now - WEEK)
         window = self.weights.get(thread_id, [])[-20:]
-        r = sum(window) / len(window) if window else 0.0
+        r = math.fsum(window) / len(window) if window else 0.0
         c, n = self.citations.get(thread_id, 0), len(self.coauthors[thread_id])
-        return to_wei(thread_prices(a, r, c, n))
+        return thread_price_wei(a, r, c, n)
 
 
 @dataclass

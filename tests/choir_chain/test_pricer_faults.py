@@ -2,7 +2,7 @@
 and restarted each time ends with exactly the prices of an uninterrupted run, never sends a transaction that
 reverts (no duplicate round), and leaves a database equal to a fresh index.
 
-The hub bounds each thread's move per deviation window of time (SPEC r2 section 6), so how a move is split into
+The hub bounds each thread's move per deviation window of time (protocol section 6, r2), so how a move is split into
 rounds depends on when the rounds are mined: a pricer working along with the workload and one working after it
 send different rounds. Both runs therefore go on window after window (an hour of chain time between runs) until
 no thread waits, and then hold the same prices: the model's, as of the last trigger block.

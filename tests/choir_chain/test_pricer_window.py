@@ -1,4 +1,4 @@
-"""The pricer's step rule against a model of the hub's deviation window (SPEC r2 section 6), no chain needed.
+"""The pricer's step rule against a model of the hub's deviation window (protocol section 6, r2), no chain needed.
 
 `Hub` below restates `StakePriceOracle.updatePrices` for one thread: a new window starts at an update made
 `deviationWindow` or more after the current one started (anchored at the price it replaces), a first price is

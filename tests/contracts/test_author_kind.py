@@ -1,4 +1,4 @@
-"""Author kind (SPEC section 7): every message declares who wrote it, and the chain records the declaration.
+"""Author kind (protocol section 7): every message declares who wrote it, and the chain records the declaration.
 
 `createThread`, `post`, `submitSpec` and `submitSpecWithPermit` take the kind as a `uint8` (0 human, 1 AI,
 2 AI on a person's prompt); anything else reverts `UnknownAuthorKind(kind)` before any state changes. The kind

@@ -1,6 +1,6 @@
 """ChoirHub and its StakePriceOracle: thread creation, price updates, price reads, admin parameters.
 
-Mirrors contracts/ChoirHub.sol and contracts/hub/StakePriceOracle.sol (SPEC sections 2, 6 and 9).
+Mirrors contracts/ChoirHub.sol and contracts/hub/StakePriceOracle.sol (protocol sections 2, 6 and 9).
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def ids(hub, creator):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# createThread and the thread registry (SPEC section 2)
+# createThread and the thread registry (protocol section 2)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -290,7 +290,7 @@ def test_clone_initialize_is_hub_only(project, hub, creator, admin, outsiders):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# updatePrices (SPEC section 6)
+# updatePrices (protocol section 6)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -511,7 +511,7 @@ def test_rejected_batch_changes_nothing(chain, hub, pricer, creator, ids, tail, 
 
 
 # ----------------------------------------------------------------------------------------------------------
-# price(): freshness and fallback (SPEC section 6)
+# price(): freshness and fallback (protocol section 6)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -552,7 +552,7 @@ def test_price_of_unknown_thread_reverts(hub, ids, outsiders):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Admin parameters (SPEC sections 6 and 9)
+# Admin parameters (protocol sections 6 and 9)
 # ----------------------------------------------------------------------------------------------------------
 
 # setter, arguments, the event with its fields. Each field is also the getter that reads the new value, but

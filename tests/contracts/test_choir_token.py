@@ -1,4 +1,4 @@
-"""ChoirToken: supply, cap, minter role, permit (SPEC section 1)."""
+"""ChoirToken: supply, cap, minter role, permit (protocol section 1)."""
 
 from __future__ import annotations
 

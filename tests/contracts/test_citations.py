@@ -1,8 +1,10 @@
-"""Citations: global message ids, validation in ThreadDAO, counting at the hub (SPEC sections 2, 4 and 7).
+"""Citations: global message ids, validation in ThreadDAO, counting at the hub (protocol sections 2, 4 and 7).
 
 A co-author's post counts its citations at once; a spec's citations count only when the spec is approved.
-Citations of the citing thread's own messages never count. Mirrors `ThreadDAO.post`/`submitSpec`/`settle`,
-`ThreadDAO.specCitations` and `ChoirHub.recordCitations`/`citationsReceived`. No rewards in this module.
+Citations of the citing thread's own messages never count, and `citationsReceived` counts the distinct other
+threads that cite a thread (r2): one thread citing another many times counts once. Mirrors `ThreadDAO.post`,
+`submitSpec`, `settle`, `ThreadDAO.specCitations` and `ChoirHub.recordCitations`/`citationsReceived`.
+No rewards in this module.
 """
 
 from __future__ import annotations
@@ -79,7 +81,22 @@ def test_post_citations_count_at_the_cited_threads(network, hub, creator):
         (other_c.threadId(), other_c.messageId(0), citing),
         (other_b.threadId(), other_b.messageId(1), citing),
     ]
-    assert counts(hub, thread_a, other_b, other_c) == [0, 2, 1]  # one per cited message
+    # r2: one per citing thread, not per citation (this was [0, 2, 1] before revision 2)
+    assert counts(hub, thread_a, other_b, other_c) == [0, 1, 1]
+    counted = receipt.decode_logs(hub.CitingThreadCounted)
+    assert [(c.citedThreadId, c.citingThreadId, c.citingThreads) for c in counted] == [
+        (other_b.threadId(), thread_a.threadId(), 1),
+        (other_c.threadId(), thread_a.threadId(), 1),
+    ]
+
+
+def test_a_throwaway_thread_cannot_pump_another_threads_count(network, hub, creator):
+    """r2 (review finding 10): free posts from one thread used to add one citation each to the cited thread's
+    `c`; the count is now of distinct citing threads, so a hundred posts weigh what one does."""
+    thread_a, other_b, other_c = network
+    for i in range(6):
+        thread_a.post(content(f"pump {i}"), [other_b.messageId(0), other_b.messageId(1)], HUMAN, sender=creator)
+    assert counts(hub, thread_a, other_b, other_c) == [0, 1, 0]
 
 
 def test_citations_add_up_across_messages_and_threads(network, hub, creator, coauthors):
@@ -137,7 +154,7 @@ def test_spec_citations_count_only_on_approval(network, threads, hub, creator, o
         (other_c.threadId(), other_c.messageId(0), citing),
     ]
     assert counts(hub, thread_a, other_b, other_c) == [0, 1, 1]
-    assert thread_a.specCitations(spec_id) == cited  # still readable after settlement
+    assert thread_a.specCitations(spec_id) == []  # r2: deleted at settlement (the events keep them)
 
 
 def test_spec_submission_emits_no_citation(network, hub, token, outsiders):
@@ -168,7 +185,7 @@ def test_denied_split_and_expired_specs_count_nothing(threads, thread, hub, coau
     for receipt in receipts:
         assert recorded(receipt, hub) == []
     assert hub.citationsReceived(cited_thread.threadId()) == 0
-    assert [thread.specCitations(s) for s in (denied, split, expired)] == [cited] * 3
+    assert [thread.specCitations(s) for s in (denied, split, expired)] == [[]] * 3  # deleted at settlement
 
 
 def test_spec_citations_view(network, threads, outsiders):
@@ -233,8 +250,9 @@ def test_at_most_eight_citations(threads, thread, hub, creator, coauthors, outsi
     with reverts(thread.TooManyCitations, count=9, max=8):
         thread.submitSpec(content("nine"), ids, price, HUMAN, sender=outsiders[0])
     assert thread.messageCount() == 1 and hub.citationsReceived(other.threadId()) == 0
-    thread.post(content("eight"), ids[:8], HUMAN, sender=creator)  # eight is the limit
-    assert hub.citationsReceived(other.threadId()) == 8
+    receipt = thread.post(content("eight"), ids[:8], HUMAN, sender=creator)  # eight is the limit
+    assert len(recorded(receipt, hub)) == 8
+    assert hub.citationsReceived(other.threadId()) == 1  # one citing thread
     assert thread.MAX_CITATIONS() == 8
 
 
@@ -255,8 +273,8 @@ def test_duplicate_citation_reverts(network, hub, token, creator, outsiders):
     assert thread_a.messageCount() == 1 and thread_a.pendingSpecs() == 0
     assert counts(hub, thread_a, other_b, other_c) == [0, 0, 0]
     # Two different messages of one thread are not duplicates.
-    thread_a.post(content("b twice"), [other_b.messageId(0), other_b.messageId(1)], HUMAN, sender=creator)
-    assert hub.citationsReceived(other_b.threadId()) == 2
+    receipt = thread_a.post(content("b twice"), [other_b.messageId(0), other_b.messageId(1)], HUMAN, sender=creator)
+    assert len(recorded(receipt, hub)) == 2 and hub.citationsReceived(other_b.threadId()) == 1
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The oracle's deviation window and stale price (SPEC r2 section 6; issue 13, attack 5).
+"""The oracle's deviation window and stale price (protocol section 6, r2; issue 13, attack 5).
 
 The deviation bound holds per unit of time, not per round: within one `deviationWindow` a thread's price stays
 within `maxDeviationBps` of its price at the window's start, however many rounds land in it. A stale price is

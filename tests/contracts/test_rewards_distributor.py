@@ -1,7 +1,7 @@
 """RewardsDistributor: the emission curve, flat and novelty rewards, citation split and the curve cap.
 
 Mirrors contracts/rewards/RewardsDistributor.sol and its use by ThreadDAO (`settle` -> `_onApproval`,
-`creditReward`) and ChoirHub (`setRewardsDistributor`), SPEC sections 1 and 7. Python references:
+`creditReward`) and ChoirHub (`setRewardsDistributor`), protocol sections 1 and 7. Python references:
 `choir_chain.pricing.emission.emission` and `choir_chain.pricing.novelty.novelty_reward`.
 """
 

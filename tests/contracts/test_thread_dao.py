@@ -1,4 +1,4 @@
-"""ThreadDAO: messages, specs, votes, settlement, equity, curator claims and exit (SPEC sections 2, 3, 5, 9)."""
+"""ThreadDAO: messages, specs, votes, settlement, equity, curator claims and exit (protocol sections 2, 3, 5, 9)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ import pytest
 from support import CHOIR, DAY, HUMAN, content
 
 WAD = 10**18
-PENDING, APPROVED, DENIED, SPLIT, EXPIRED = 1, 2, 3, 4, 5
+PENDING, APPROVED, DENIED, SPLIT, EXPIRED, REFUNDED = 1, 2, 3, 4, 5, 6
 NO_BALLOT, APPROVE, DENY, DENY_CLAIMED = 0, 1, 2, 3
 
 
-def expected_new_shares(stake: int, price: int, coauthors_before: int, total: int) -> int:
-    """SPEC section 5 in the contract's integer WAD arithmetic."""
-    e = min(isqrt(stake * WAD * WAD // price) // (coauthors_before + 1), WAD // 2)
+def expected_new_shares(stake: int, price: int, coauthors_before: int, total: int, treasury_before: int) -> int:
+    """protocol section 5 in the contract's integer WAD arithmetic, the NAV floor `s / (T + s)` included."""
+    e = min(
+        isqrt(stake * WAD * WAD // price) // (coauthors_before + 1),
+        WAD // 2,
+        stake * WAD // (treasury_before + stake),
+    )
     return max(total * e // (WAD - e), 1)
 
 
@@ -214,14 +218,14 @@ def test_approved_spec_pays_treasury_and_grants_equity(threads, trio, coauthors,
     author = outsiders[0]
     price = hub.price(trio.threadId())
     stake = 4 * price
-    total_before, n_before = trio.totalShares(), trio.coauthorCount()
+    total_before, n_before, treasury_before = trio.totalShares(), trio.coauthorCount(), trio.treasury()
     spec_id = threads.submit(trio, author, stake)
     for voter in coauthors[:3]:
         trio.vote(spec_id, True, sender=voter)
     receipt = trio.settle(spec_id, sender=outsiders[3])  # anyone may settle
     settled = receipt.decode_logs(trio.SpecSettled)[0]
     assert (settled.outcome, settled.treasuryGain, settled.payoutPerDenier) == (APPROVED, stake, 0)
-    new_shares = expected_new_shares(stake, price, n_before, total_before)
+    new_shares = expected_new_shares(stake, price, n_before, total_before, treasury_before)
     joined = receipt.decode_logs(trio.CoauthorJoined)[0]
     assert (joined.account, joined.sharesAdded, joined.totalShares) == (
         author.address, new_shares, total_before + new_shares
@@ -235,15 +239,15 @@ def test_approved_spec_pays_treasury_and_grants_equity(threads, trio, coauthors,
 
 @pytest.mark.parametrize("multiple", [1, 2, 9, 10_000])
 def test_equity_fraction_follows_spec(threads, trio, coauthors, outsiders, hub, multiple):
-    """e = min(sqrt(s / P0) / (N + 1), 1/2), capped at half the equity for any stake."""
+    """e = min(sqrt(s / P0) / (N + 1), 1/2, s / (T + s)), capped at half the equity for any stake."""
     price = hub.price(trio.threadId())
     stake = multiple * price
-    total, n = trio.totalShares(), trio.coauthorCount()
+    total, n, treasury = trio.totalShares(), trio.coauthorCount(), trio.treasury()
     threads.join(trio, outsiders[0], coauthors[:3], stake)
     added = trio.sharesOf(outsiders[0])
-    assert added == expected_new_shares(stake, price, n, total)
+    assert added == expected_new_shares(stake, price, n, total, treasury)
     fraction = added / (total + added)
-    assert fraction == pytest.approx(min(multiple**0.5 / (n + 1), 0.5), rel=1e-12)
+    assert fraction == pytest.approx(min(multiple**0.5 / (n + 1), 0.5, stake / (treasury + stake)), rel=1e-12)
 
 
 def test_denied_spec_pays_the_deniers(threads, trio, coauthors, outsiders, token):
@@ -348,18 +352,25 @@ def test_exit_pays_exactly_the_pro_rata_share(threads, trio, coauthors, outsider
         trio.exit(sender=leaver)
 
 
-def test_last_coauthor_cannot_leave_with_pending_specs(threads, thread, creator, outsiders, token, chain):
-    spec_id = threads.submit(thread, outsiders[0])
+def test_last_coauthor_may_leave_and_the_unvoted_spec_is_refunded(threads, thread, creator, outsiders, token, chain):
+    """r2: exits never block a decision. The last co-author leaves with a spec pending (it used to be refused with
+    `LastCoauthorWithPendingSpecs`); the spec then settles at once, and with no vote cast its stake goes back."""
+    author = outsiders[0]
+    spec_id = threads.submit(thread, author)
+    stake = thread.getSpec(spec_id).stake
     chain.mine(deltatime=DAY)
-    with ape.reverts(thread.LastCoauthorWithPendingSpecs):
-        thread.exit(sender=creator)
-    chain.mine(deltatime=7 * DAY)
-    thread.settle(spec_id, sender=creator)  # expires into the treasury
     treasury = thread.treasury()
     before = token.balanceOf(creator)
     thread.exit(sender=creator)
-    assert token.balanceOf(creator) == before + treasury
+    assert token.balanceOf(creator) == before + treasury  # the treasury only: the escrowed stake is not its to take
     assert thread.treasury() == 0 and thread.coauthorCount() == 0 and thread.totalShares() == 0
+    assert thread.lockedBalance() == stake
+    author_before = token.balanceOf(author)
+    receipt = thread.settle(spec_id, sender=outsiders[3])  # well inside the window: nobody is left to wait for
+    settled = receipt.decode_logs(thread.SpecSettled)[0]
+    assert (settled.outcome, settled.treasuryGain, settled.payoutPerDenier) == (REFUNDED, 0, 0)
+    assert token.balanceOf(author) == author_before + stake
+    assert thread.lockedBalance() == 0 and token.balanceOf(thread) == 0 and thread.pendingSpecs() == 0
     chain.mine(deltatime=1)
     token.approve(thread, 30 * CHOIR, sender=outsiders[1])
     with ape.reverts(thread.NoEligibleVoters):  # an abandoned thread takes no more stakes
@@ -409,17 +420,27 @@ def test_donations_join_the_treasury(thread, token, outsiders, creator):
     assert thread.treasury() == 5 * CHOIR and ledger_holds(token, thread)
 
 
-def test_author_approved_twice_adds_shares(threads, thread, creator, outsiders, hub):
+def test_one_pending_spec_per_author(threads, thread, creator, outsiders, hub, token):
+    """r2 (review finding 3): an author could keep several specs pending and be approved again and again, each
+    approval at up to half the equity: 148 of them pushed total shares past uint208 and every later `settle`
+    reverted, locking stakes. Now a second spec is refused while the first is pending, and allowed once it settled."""
+    author = outsiders[0]
     price = hub.price(thread.threadId())
-    first = threads.submit(thread, outsiders[0], price, text="one")
-    second = threads.submit(thread, outsiders[0], price, text="two")
-    thread.vote(first, True, sender=creator)
-    thread.settle(first, sender=creator)
-    held = thread.sharesOf(outsiders[0])
-    thread.vote(second, True, sender=creator)
-    thread.settle(second, sender=creator)
-    assert thread.sharesOf(outsiders[0]) > held
-    assert thread.coauthorCount() == 2
+    first = threads.submit(thread, author, price, text="one")
+    token.approve(thread, price, sender=author)
+    locked = thread.lockedBalance()
+    with ape.reverts(thread.PendingSpecExists):
+        thread.submitSpec(content("two"), [], price, HUMAN, sender=author)
+    assert thread.lockedBalance() == locked and thread.pendingSpecs() == 1
+    threads.submit(thread, outsiders[1], price, text="another author")  # others are not affected
+    thread.vote(first, False, sender=creator)
+    thread.settle(first, sender=creator)  # denied: the author may try again
+    again = threads.submit(thread, author, price, text="two")
+    thread.vote(again, True, sender=creator)
+    thread.settle(again, sender=creator)
+    assert thread.isCoauthor(author)
+    with ape.reverts(thread.AlreadyCoauthor):  # and a co-author posts instead
+        thread.submitSpec(content("three"), [], price, HUMAN, sender=author)
 
 
 def test_share_history_survives_exit_and_rejoin(threads, thread, creator, outsiders, chain):
@@ -440,22 +461,3 @@ def test_share_history_survives_exit_and_rejoin(threads, thread, creator, outsid
     assert thread.getPastVotes(member, exited_at) == 0
     assert thread.getPastVotes(member, rejoined_at - 1) == 0
     assert thread.getPastVotes(member, rejoined_at) == rejoined_shares
-
-
-def test_top_up_after_a_snapshot_keeps_the_vote(threads, thread, creator, outsiders, chain):
-    """A member whose shares grew after a spec's snapshot votes on it with the shares it held then."""
-    member = outsiders[0]
-    first = threads.submit(thread, member, text="one")
-    second = threads.submit(thread, member, text="two")  # both before joining
-    thread.vote(first, True, sender=creator)
-    thread.settle(first, sender=creator)
-    shares_at_join = thread.sharesOf(member)
-    chain.mine(deltatime=1)
-    pending = threads.submit(thread, outsiders[1], text="pending")  # snapshot: member holds shares_at_join
-    thread.vote(second, True, sender=creator)
-    thread.settle(second, sender=creator)  # top-up after the snapshot: the record moves to history
-    assert thread.sharesOf(member) > shares_at_join
-    chain.mine(deltatime=1)
-    assert thread.getPastVotes(member, thread.getSpec(pending).snapshot) == shares_at_join
-    thread.vote(pending, True, sender=member)
-    assert thread.ballotOf(pending, member) == APPROVE

@@ -1,4 +1,4 @@
-"""ThreadGovernor, the hub's governance settings and the thread's governed functions (SPEC sections 3, 5, 8).
+"""ThreadGovernor, the hub's governance settings and the thread's governed functions (protocol sections 3, 5, 8).
 
 Every thread gets at most one governor, an EIP-1167 clone (with immutable arguments) of OpenZeppelin's
 `Governor` with simple counting. Votes are the thread's equity shares at the proposal's snapshot (a

@@ -5,7 +5,7 @@ votes (some by non-co-authors, twice, late), settlements (some too early), exits
 by the last co-author with specs pending), curator claims, posts and specs with citations (some unknown,
 duplicated, too many), price rounds of the pricer (some replayed, some moving too far), rewards per epoch
 (some set twice, for the wrong epoch, too large, by someone else) and the passage of time. A model written
-from SPEC sections 2, 3, 5, 6 and 7 predicts, for
+from protocol sections 2, 3, 5, 6 and 7 predicts, for
 the block timestamp each transaction lands in, either the new state or the set of custom errors the protocol
 may answer with. After every step the invariants compare the whole chain state with the model:
 
@@ -17,9 +17,9 @@ may answer with. After every step the invariants compare the whole chain state w
 4. each thread: the co-authors' `sharesOf` sum to `totalShares()`, every account's shares and
    `coauthorCount()` equal the model;
 5. every spec (status, votes, stake, price, snapshot, deadline, eligible voters) equals the model;
-6. no thread holds a pending spec without a co-author (SPEC 5 keeps the last co-author from leaving while
+6. no thread holds a pending spec without a co-author (protocol 5 keeps the last co-author from leaving while
    specs are pending; a spec nobody can vote on would hand its stake to a treasury nobody owns);
-7. rewards (SPEC 1 and 7): the distributor never minted more than the emission curve allows now
+7. rewards (protocol 1 and 7): the distributor never minted more than the emission curve allows now
    (`minted() <= emissionCap(now)`), `minted()` equals the model's, and `totalSupply` is the genesis supply plus
    exactly what the model minted; the reward of every approval is predicted to the wei: the pricer's
    `rewardPerMessage` of the epoch the settlement lands in, capped by what the curve has left
@@ -28,7 +28,7 @@ may answer with. After every step the invariants compare the whole chain state w
    citing thread the rest; the per-epoch rewards the pricer set equal the model's;
 8. citations: `hub.citationsReceived(thread)` equals the model's count for every thread (one per cited message
    of another thread, by a co-author's post or by a spec when it is approved).
-9. prices (SPEC r2 section 6): each thread's price point and deviation window (`priceWindow`: anchor price and
+9. prices (protocol section 6, r2): each thread's price point and deviation window (`priceWindow`: anchor price and
    start) equal the model's; a round is refused exactly when a price leaves the band of its window's anchor
    (a new window, anchored at the current price, starts at the first update `deviationWindow` after the last
    one started); every spec records `price()`, a stale price being `max(last price, fallbackPrice)`.
@@ -94,7 +94,7 @@ DEPLOY_GAS = 8_000_000
 MAX_THREADS = 3
 YEAR = 365 * DAY
 
-# RewardsDistributor (SPEC 1 and 7)
+# RewardsDistributor (protocol 1 and 7)
 MAX_REWARD = 100 * CHOIR  # MAX_REWARD_PER_MESSAGE
 CITATION_SHARE_BPS = 1_000
 EMISSION_END = 4 * YEAR
@@ -409,19 +409,19 @@ class InProcessTransport:
 
 
 # ----------------------------------------------------------------------------------------------------
-# The model (SPEC sections 2, 3, 5, 6), independent of the contracts
+# The model (protocol sections 2, 3, 5, 6), independent of the contracts
 # ----------------------------------------------------------------------------------------------------
 
 
 def new_shares(stake: int, price: int, coauthors_before: int, total: int) -> int:
-    """SPEC 5: e = min(sqrt(s / P0) / (N + 1), 1/2), new = total * e / (1 - e), WAD integers, at least 1."""
+    """protocol 5: e = min(sqrt(s / P0) / (N + 1), 1/2), new = total * e / (1 - e), WAD integers, at least 1."""
     root = math.isqrt(stake * WAD * WAD // price)
     e = min(root // (coauthors_before + 1), WAD // 2)
     return max(total * e // (WAD - e), 1)
 
 
 def divide(stake: int, approvals: int, denials: int) -> tuple[int, int, int]:
-    """SPEC 3: (outcome, treasury gain, payout per denier), integer division, remainder to the treasury."""
+    """protocol 3: (outcome, treasury gain, payout per denier), integer division, remainder to the treasury."""
     if denials == 0:
         return (EXPIRED if approvals == 0 else APPROVED), stake, 0
     if approvals == 0:
@@ -539,7 +539,7 @@ class ThreadModel:
 
 @dataclass
 class RewardsModel:
-    """The rewards distributor (SPEC 1 and 7): flat rewards per epoch, what was minted, the curve's start."""
+    """The rewards distributor (protocol 1 and 7): flat rewards per epoch, what was minted, the curve's start."""
 
     address: str
     launch: int
@@ -555,7 +555,7 @@ class RewardsModel:
 
 
 def split_reward(total: int, cited_threads: int) -> tuple[int, int]:
-    """SPEC 7: (to each cited thread, to the citing thread): 10% split equally among the distinct other threads
+    """protocol 7: (to each cited thread, to the citing thread): 10% split equally among the distinct other threads
     cited, rounded down; the citing thread gets the rest."""
     if cited_threads == 0:
         return 0, total
@@ -791,7 +791,7 @@ class ThreadMachine(RuleBasedStateMachine):
         (address,) = self._read([("hub", self.ctx.hub, "threadAddress", thread_id)])
         assert to_checksum_address(address) == event["thread"]
         th = ThreadModel(thread_id, event["thread"], HUB_DEFAULTS["approvalWindow"])
-        th.set_shares(creator, result.timestamp, WAD)  # SPEC 2: the creator holds 1e18 shares
+        th.set_shares(creator, result.timestamp, WAD)  # protocol 2: the creator holds 1e18 shares
         th.set_total(result.timestamp, WAD)
         self.threads.append(th)
         return th
@@ -947,7 +947,7 @@ class ThreadMachine(RuleBasedStateMachine):
         return th
 
     def _reward_approval(self, th: ThreadModel, spec: SpecModel, result: TxResult) -> None:
-        """SPEC 7: the approved spec's citations are counted; the distributor mints the epoch's flat reward,
+        """protocol 7: the approved spec's citations are counted; the distributor mints the epoch's flat reward,
         capped by what the curve has left at the settlement's timestamp, to the thread and the threads it cites."""
         message_id = th.message_id(spec.spec_id)
         self._record_citations(th, message_id, spec.citations, result)
@@ -1120,7 +1120,7 @@ class ThreadMachine(RuleBasedStateMachine):
         again=REWARD_AMOUNTS,
     )
     def set_reward(self, data: st.DataObject, mode: str, amount: int, again: int) -> None:
-        """The pricer sets the current epoch's reward per approved message (SPEC 7): once per epoch; a second
+        """The pricer sets the current epoch's reward per approved message (protocol 7): once per epoch; a second
         time in the same epoch, for another epoch, above the maximum or by someone else, it is refused."""
         rewards = self.rewards
         assert rewards is not None
@@ -1408,7 +1408,7 @@ class ThreadMachine(RuleBasedStateMachine):
         if not result.ok:
             return
         held, total = th.shares_of(member), th.total_shares()
-        payout = th.treasury * held // total  # SPEC 5: pro-rata part of the treasury
+        payout = th.treasury * held // total  # protocol 5: pro-rata part of the treasury
         assert result.one("CoauthorExited") == {
             "account": member,
             "shares": held,
@@ -1668,7 +1668,7 @@ class ThreadMachine(RuleBasedStateMachine):
 
     @invariant()
     def rewards_follow_the_curve(self) -> None:
-        """SPEC 1 and 7: nothing is minted beyond F(now), and the supply grows by exactly what the model
+        """protocol 1 and 7: nothing is minted beyond F(now), and the supply grows by exactly what the model
         minted; the pricer's rewards per epoch are the model's."""
         view = self.view()
         rewards = self.rewards
@@ -1692,7 +1692,7 @@ class ThreadMachine(RuleBasedStateMachine):
 
     @invariant()
     def pending_specs_have_a_coauthor(self) -> None:
-        """SPEC 5: the last co-author cannot leave while specs are pending, so that someone is there to decide
+        """protocol 5: the last co-author cannot leave while specs are pending, so that someone is there to decide
         them. So no thread may hold a pending spec and no co-author: such a spec can never be voted on, and
         at expiry its stake goes to a treasury in which nobody holds a share, locked for good."""
         view = self.view()

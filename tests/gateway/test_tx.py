@@ -369,7 +369,7 @@ def test_submit_spec_without_allowance(client: TestClient, world: World) -> None
 
 def test_other_refusals(client: TestClient, world: World) -> None:
     a = world.run.actors
-    assert refused(client, a.alice, "exit", thread_id=1)["code"] == "LastCoauthorWithPendingSpecs"
+    assert refused(client, a.dave, "exit", thread_id=1)["code"] == "NotCoauthor"
     assert (
         refused(client, a.alice, "submitSpec", thread_id=1, content_hash="0x" + "11" * 32, stake="1")["code"]
         == "AlreadyCoauthor"
