@@ -14,7 +14,8 @@ from choir_chain.chain import Chain
 from choir_chain.manifest import DeployedContract, Manifest
 
 CHOIR = 10**18
-DAY = 24 * 3600
+HOUR = 3600
+DAY = 24 * HOUR
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class HubParameters:
     fallback_price: int = 30 * CHOIR
     max_deviation_bps: int = 5_000
     heartbeat: int = DAY
+    deviation_window: int = HOUR  # maxDeviationBps bounds the move within each such window (protocol section 6, r2)
     approval_window: int = 7 * DAY
 
     def as_dict(self) -> dict[str, int]:
@@ -90,6 +92,7 @@ def deploy(
         parameters.fallback_price,
         parameters.max_deviation_bps,
         parameters.heartbeat,
+        parameters.deviation_window,
         parameters.approval_window,
     )
     hub, hub_receipt = chain.deploy(hub_artifact, deployer, token.address, hub_config)

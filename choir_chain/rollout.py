@@ -571,7 +571,7 @@ def plan(config: DeployConfig, reader: Reader) -> list[Step]:
 
     def hub_config(a: dict[str, str]) -> tuple[Any, ...]:
         config = (c.deployer, h.min_price, h.max_price, h.fallback_price, h.max_deviation_bps, h.heartbeat,
-                  h.approval_window)  # fmt: skip
+                  h.deviation_window, h.approval_window)  # fmt: skip
         return (a["ChoirToken"], config)
 
     steps = [
@@ -662,6 +662,7 @@ def check(config: DeployConfig, addresses: dict[str, str], reader: Reader, *, fi
         ("fallback_price", "fallbackPrice", h.fallback_price),
         ("max_deviation_bps", "maxDeviationBps", h.max_deviation_bps),
         ("heartbeat", "heartbeat", h.heartbeat),
+        ("deviation_window", "deviationWindow", h.deviation_window),
         ("approval_window", "defaultApprovalWindow", h.approval_window),
     ):
         expect(f"ChoirHub.{function}() ({label})", reader.call("ChoirHub", hub, function), wanted)

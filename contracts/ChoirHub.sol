@@ -49,13 +49,21 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
         uint256 fallbackPrice;
         uint256 maxDeviationBps;
         uint256 heartbeat;
+        uint256 deviationWindow;
         uint256 approvalWindow;
     }
 
     /// @param token_ the CHOIR token
     /// @param config admin and initial parameters (see the setters for their ranges)
     constructor(IERC20 token_, Config memory config)
-        StakePriceOracle(config.minPrice, config.maxPrice, config.fallbackPrice, config.maxDeviationBps, config.heartbeat)
+        StakePriceOracle(
+            config.minPrice,
+            config.maxPrice,
+            config.fallbackPrice,
+            config.maxDeviationBps,
+            config.heartbeat,
+            config.deviationWindow
+        )
     {
         if (address(token_) == address(0)) revert InvalidParameter("token");
         if (config.admin == address(0)) revert InvalidParameter("admin");

@@ -185,7 +185,8 @@ def _summary(t: Thread, price: int, last_activity: int) -> dict[str, Any]:
 
 def _effective_price(gw: Gateway) -> Any:
     """SQL for what `ChoirHub.price(thread)` answers now: the last price while fresher than the heartbeat,
-    else the fallback price (the hub's parameters and the head's timestamp read live)."""
+    else the larger of the last price and the fallback price (the fallback price if never priced); the hub's
+    parameters and the head's timestamp read live."""
     hub = gw.hub.address
     heartbeat, fallback, block = live.call_many(
         gw,
@@ -193,7 +194,9 @@ def _effective_price(gw: Gateway) -> Any:
     )
     now = int(block["timestamp"], 16)
     fresh = and_(Thread.last_price_timestamp.is_not(None), Thread.last_price_timestamp >= now - heartbeat)
-    return type_coerce(case((fresh, Thread.last_price), else_=literal(int(fallback), Uint256())), Uint256())
+    floor = literal(int(fallback), Uint256())
+    above = and_(Thread.last_price.is_not(None), Thread.last_price > floor)  # stale: never below the last price
+    return type_coerce(case((fresh, Thread.last_price), (above, Thread.last_price), else_=floor), Uint256())
 
 
 @router.get(
@@ -212,8 +215,8 @@ def list_threads(
     order: Annotated[SortOrder, Query(description="Ascending or descending; ties go by thread id.")] = "asc",
 ) -> dict[str, Any]:
     """Every thread as a ThreadSummary. `sort=price` orders by the price `ChoirHub.price` answers now (the
-    indexed last price while fresher than the hub's heartbeat at the head's time, else the fallback price: the
-    hub's own rule, evaluated in SQL), `sort=activity` by the latest message, vote or settlement."""
+    indexed last price while fresher than the hub's heartbeat at the head's time, else the larger of it and the
+    fallback price: the hub's own rule, evaluated in SQL), `sort=activity` by the latest message, vote or settlement."""
     with Session(gw.engine) as session:
         total = int(session.scalar(select(func.count()).select_from(Thread)) or 0)
         query = select(Thread)

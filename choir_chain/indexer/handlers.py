@@ -215,6 +215,11 @@ def heartbeat_set(store: Store, event: Event) -> None:
     _set_parameter(store, event, "heartbeat", event.args["heartbeat"])
 
 
+@handles(HUB, "DeviationWindowSet")
+def deviation_window_set(store: Store, event: Event) -> None:
+    _set_parameter(store, event, "deviation_window", event.args["deviationWindow"])
+
+
 @handles(HUB, "DefaultApprovalWindowSet")
 def default_approval_window_set(store: Store, event: Event) -> None:
     _set_parameter(store, event, "default_approval_window", event.args["approvalWindow"])

@@ -289,7 +289,8 @@ class Price(Base):
 
 class HubParameter(Base):
     """The hub's current parameters (`min_price`, `max_price`, `fallback_price`, `max_deviation_bps`,
-    `heartbeat`, `default_approval_window`), from the events its constructor and setters emit."""
+    `heartbeat`, `deviation_window`, `default_approval_window`), from the events its constructor and setters
+    emit."""
 
     __tablename__ = "hub_parameters"
 

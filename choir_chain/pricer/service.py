@@ -7,6 +7,16 @@ of them, and moves each one step (at most `maxDeviationBps`). When none is left 
 trigger block. So the rounds, their threads and their prices are a function of the chain's history alone,
 never of when the pricer ran, how fast, or where it crashed.
 
+**Deviation windows.** The hub bounds a thread's move within each `deviationWindow` (protocol section 6, r2), so a
+large jump takes several windows. A step is computed against the window's anchor as well as the previous
+price unless the chain's time (the latest block's timestamp, a lower bound of the time the round will be
+mined at) shows the window is over (`compute.next_price`), so a round never reverts. A thread its window holds
+short of its target *waits*: the pricer goes on with later trigger blocks and, once at the head, reconciles
+every thread as of the latest trigger block (full mode), where the waiting threads take their next steps as
+their windows end. Each process also reconciles once when it first reaches the head, so a thread left waiting
+before a restart is not forgotten. Which step a round takes then depends on when the windows ended, i.e. on
+the chain's timestamps, which are part of its history too.
+
 **Never a round twice, never a skipped one.** Before planning, the pricer waits until none of its own
 transactions is in flight (pending nonce == mined nonce), then reads `lastRound()` L from the hub and sends
 round L + 1 with the mined nonce. A second transaction for the same round is impossible: it would need the
@@ -25,7 +35,8 @@ at the level of the whole step, which re-reads everything from the chain. `max_f
 failures stop the service with a `PricerError`.
 
 Every event is reported to `emit` as one flat dict (the CLI prints each as one JSON line): one `round` line
-per round, plus `resume`, `waiting`, `retry`, `stuck` and `reward` lines, and with novelty scoring on
+per round, plus `resume`, `waiting` (a transaction in flight, or threads held by their deviation windows),
+`retry`, `stuck` and `reward` lines, and with novelty scoring on
 (`PricerConfig.novelty`, see `novelty.py`) one `novelty` line per round of novelty scores.
 
 **Order of work in a step.** A price round comes first; when none is due, the epoch's reward per message; when
@@ -55,9 +66,10 @@ from choir_chain.indexer.models import PriceRound
 from choir_chain.indexer.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
 from choir_chain.manifest import Manifest
 from choir_chain.pricer.client import Contract, Sender, Sent
-from choir_chain.pricer.compute import OracleBounds, Step, clamp_to_bounds, model_prices, pending_steps
+from choir_chain.pricer.compute import Step, clamp_to_bounds, model_prices, pending_steps
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricer.novelty import DEFAULT_BATCH_SIZE, EmbedderSource, NoveltyScorer
+from choir_chain.pricer.oracle import OracleView, bounds_fields, read_oracle, waiting_event
 from choir_chain.pricer.progress import Position, decode_tag, encode_tag
 from choir_chain.pricer.rewards import RewardSetter
 from choir_chain.pricer.state import thread_states
@@ -107,16 +119,6 @@ class Upcoming:
     after: int
     until: int
     blocks: list[int]
-
-
-@dataclass(frozen=True)
-class OracleView:
-    """What the hub says now: its last round, its bounds, and the price and round of some threads."""
-
-    last_round: int
-    bounds: OracleBounds
-    prices: dict[int, int]
-    rounds: dict[int, int]
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,9 @@ class Pricer:
         self._last_round: int | None = None
         """The round this process last saw on chain (its own, or read at resume)."""
         self._warned_stuck: set[tuple[Position, tuple[int, ...]]] = set()
+        self._warned_waiting: set[tuple[Position, tuple[int, ...]]] = set()
+        self._reconcile_due = True
+        """Reconcile every thread at the head: once per process, and again after threads were left waiting."""
         self._cache: dict[Position, dict[int, int]] = {}
         self._triggers = Upcoming(after=0, until=-1, blocks=[])
         self._in_flight: tuple[int, int] | None = None
@@ -331,11 +336,17 @@ class Pricer:
             assert position is not None
             if position.block > head:
                 return None  # the position's block is not indexed yet (confirmations)
-            steps, stuck = pending_steps(clamp_to_bounds(targets, view.bounds), view.prices, view.bounds)
+            targets = clamp_to_bounds(targets, view.bounds)
+            steps, stuck, waiting = pending_steps(targets, view.prices, view.bounds, view.anchors)
             if stuck and (position, tuple(stuck)) not in self._warned_stuck:
                 self._warned_stuck.add((position, tuple(stuck)))
                 event = {"event": "stuck", "trigger_block": position.block, "threads": stuck}
-                self.emit({**event, **_bounds(view.bounds)})
+                self.emit({**event, **bounds_fields(view.bounds)})
+            if waiting:
+                self._reconcile_due = True  # come back to them at the head, whatever comes in between
+                if (position, tuple(waiting)) not in self._warned_waiting:
+                    self._warned_waiting.add((position, tuple(waiting)))
+                    self.emit(waiting_event(position.block, waiting, view))
             if steps:
                 # Least recently priced first: a trigger block with more than `batch_size` threads to move
                 # gives every thread its first step before any gets a second.
@@ -345,9 +356,15 @@ class Pricer:
                     round=view.last_round + 1, position=position, steps=batch, nonce=nonce, started=started
                 )
             following = self._next_trigger(position.block, head)
-            if following is None:
+            if following is not None:
+                self._position = Position(following)
+            elif self._reconcile_due and not position.full:
+                # At the head: every thread as of this trigger block, so none left short of its target (by a
+                # deviation window, or before a restart) is forgotten.
+                self._reconcile_due = False
+                self._position = Position(position.block, full=True)
+            else:
                 return None
-            self._position = Position(following)
 
     def _next_trigger(self, after: int, head: int) -> int | None:
         """The first trigger block in `(after, head]`, from a list read once per database range."""
@@ -393,22 +410,8 @@ class Pricer:
         return targets
 
     def _read_oracle(self, thread_ids: list[int]) -> OracleView:
-        """The hub's last round, bounds and the threads' price points, in one batch (one block)."""
-        calls: list[tuple[str, tuple[Any, ...]]] = [
-            ("lastRound", ()),
-            ("minPrice", ()),
-            ("maxPrice", ()),
-            ("maxDeviationBps", ()),
-        ]
-        results = self.hub.call_many(calls + [("pricePoint", (t,)) for t in thread_ids])
-        (last,), (min_price,), (max_price,), (max_dev,) = results[:4]
-        points = dict(zip(thread_ids, results[4:], strict=True))
-        return OracleView(
-            last_round=int(last),
-            bounds=OracleBounds(min_price=min_price, max_price=max_price, max_deviation_bps=max_dev),
-            prices={t: int(p[0]) for t, p in points.items()},
-            rounds={t: int(p[2]) for t, p in points.items()},
-        )
+        """The hub's last round, bounds and the threads' price points and windows (`oracle.read_oracle`)."""
+        return read_oracle(self.rpc, self.hub, thread_ids)
 
     # --------------------------------------------------------------------------------------------------------
     # Resuming from the chain
@@ -506,11 +509,3 @@ class Pricer:
             }
         )
         return receipt
-
-
-def _bounds(bounds: OracleBounds) -> dict[str, Any]:
-    return {
-        "min_price": str(bounds.min_price),
-        "max_price": str(bounds.max_price),
-        "max_deviation_bps": bounds.max_deviation_bps,
-    }

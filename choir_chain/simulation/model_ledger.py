@@ -104,6 +104,8 @@ class ModelLedger:
             previous = self.prices.get(thread_id, 0)
             if not hub.min_price <= price <= hub.max_price:
                 raise LedgerError(f"price {price} of thread {thread_id} is out of bounds")
+            # Rounds are a day apart, longer than the deviation window (SimParams checks): each starts a new
+            # window anchored at the previous price, so the hub's window check is this per-round one.
             if previous and abs(price - previous) * 10_000 > previous * hub.max_deviation_bps:
                 raise LedgerError(f"price of thread {thread_id} moves too far: {previous} -> {price}")
             self.prices[thread_id] = price

@@ -81,6 +81,10 @@ class SimParams:
             raise ValueError(f"agents ({self.agents}) must exceed threads ({self.threads}): each has a creator")
         if self.hub.approval_window % DAY:
             raise ValueError("the approval window must be whole days (the simulation steps a day at a time)")
+        if self.hub.deviation_window > DAY:
+            # One price round a day then always starts a fresh deviation window, anchored at the last price:
+            # the per-window bound is the per-round bound the simulation's pricer and model ledger apply.
+            raise ValueError("the deviation window must be at most a day (the simulation prices once a day)")
 
     @property
     def window_days(self) -> int:

@@ -7,19 +7,32 @@ import {IStakePriceOracle} from "../interfaces/IStakePriceOracle.sol";
 /// @title Stake prices pushed by the off-chain QAHO pricer, guarded by round, bounds and deviation checks
 /// @notice The pricer (`PRICER_ROLE`) submits batches `updatePrices(threadIds, prices, round)`. Rounds strictly
 ///         increase, so a replayed or reordered batch is refused. A price must lie within `[minPrice, maxPrice]`
-///         and move at most `maxDeviationBps` from the thread's previous price. `price(threadId)` serves the last
-///         price while it is younger than `heartbeat`, else `fallbackPrice`, so the protocol never stops.
+///         and within `maxDeviationBps` of the thread's price at the start of its current deviation window
+///         (protocol section 6, r2): however many rounds land in one window, the price cannot leave that band.
+///         A window starts at an update when the thread's current one is `deviationWindow` old or more (or
+///         at its second price: a first price is not bounded), and is anchored at the price just before that
+///         update. `price(threadId)` serves the last price while it is younger than `heartbeat`, else
+///         `max(last price, fallbackPrice)` (`fallbackPrice` if never set), so a stalled pricer never makes
+///         entry cheaper and the protocol never stops.
 abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
     /// @notice Role allowed to push prices.
     bytes32 public constant PRICER_ROLE = keccak256("PRICER_ROLE");
 
     uint256 private constant BPS = 10_000;
 
-    /// @dev One slot per thread: the price, when it was set and in which round.
+    /// @notice Shortest deviation window the admin may set.
+    uint256 public constant MIN_DEVIATION_WINDOW = 1 minutes;
+    /// @notice Longest deviation window the admin may set.
+    uint256 public constant MAX_DEVIATION_WINDOW = 7 days;
+
+    /// @dev One slot per thread, read and written by every update: the price, when it was set, in which round,
+    ///      and when its current deviation window started (0: none yet). The window's anchor price lives in
+    ///      `_anchorPrices`, read by an update inside the window and written only when a new window starts.
     struct PricePoint {
-        uint128 price;
-        uint64 updatedAt;
+        uint96 price;
+        uint48 updatedAt;
         uint64 round;
+        uint48 windowStart;
     }
 
     /// @dev Parameters read on every `price()` call, packed into one slot.
@@ -31,15 +44,25 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
     }
 
     mapping(uint256 threadId => PricePoint) private _prices;
+    mapping(uint256 threadId => uint256) private _anchorPrices;
     PriceConfig private _config;
     uint96 private _fallbackPrice;
     uint64 private _lastRound;
+    uint48 private _deviationWindow; // in the slot of `_lastRound`, which every update reads anyway
 
-    constructor(uint256 minPrice_, uint256 maxPrice_, uint256 fallbackPrice_, uint256 maxDeviationBps_, uint256 heartbeat_) {
+    constructor(
+        uint256 minPrice_,
+        uint256 maxPrice_,
+        uint256 fallbackPrice_,
+        uint256 maxDeviationBps_,
+        uint256 heartbeat_,
+        uint256 deviationWindow_
+    ) {
         _setPriceBounds(minPrice_, maxPrice_, fallbackPrice_);
         _setFallbackPrice(fallbackPrice_);
         _setMaxDeviation(maxDeviationBps_);
         _setHeartbeat(heartbeat_);
+        _setDeviationWindow(deviationWindow_);
     }
 
     /// @inheritdoc IStakePriceOracle
@@ -54,7 +77,8 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
         if (round <= lastRound) revert StaleRound(round, lastRound);
 
         PriceConfig memory config = _config;
-        uint64 now_ = uint64(block.timestamp);
+        uint256 window = _deviationWindow;
+        uint48 now_ = uint48(block.timestamp);
         for (uint256 i; i < count; ++i) {
             uint256 threadId = threadIds[i];
             uint256 newPrice = prices[i];
@@ -62,19 +86,28 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
             if (newPrice < config.minPrice || newPrice > config.maxPrice) {
                 revert PriceOutOfBounds(threadId, newPrice, config.minPrice, config.maxPrice);
             }
-            PricePoint storage point = _prices[threadId];
-            uint256 previous = point.price;
+            PricePoint memory point = _prices[threadId];
             if (point.round == round) revert DuplicateThreadInRound(threadId);
-            if (previous != 0) {
-                uint256 move = newPrice > previous ? newPrice - previous : previous - newPrice;
-                if (move * BPS > previous * config.maxDeviationBps) {
-                    revert PriceDeviationTooLarge(threadId, previous, newPrice, config.maxDeviationBps);
+            if (point.price != 0) {
+                uint256 anchor;
+                if (now_ - point.windowStart >= window) {
+                    // The current window (if any) is over: a new one starts now, anchored at the price so far.
+                    anchor = point.price;
+                    point.windowStart = now_;
+                    _anchorPrices[threadId] = anchor;
+                } else {
+                    anchor = _anchorPrices[threadId];
+                }
+                uint256 move = newPrice > anchor ? newPrice - anchor : anchor - newPrice;
+                if (move * BPS > anchor * config.maxDeviationBps) {
+                    revert PriceDeviationTooLarge(threadId, anchor, newPrice, config.maxDeviationBps);
                 }
             }
-            // Bounded by maxPrice (a uint96), so the narrowing casts are exact.
-            point.price = uint128(newPrice);
+            // Bounded by maxPrice (a uint96), so the narrowing cast is exact.
+            point.price = uint96(newPrice);
             point.updatedAt = now_;
             point.round = round;
+            _prices[threadId] = point;
         }
         _lastRound = round;
         emit PricesUpdated(round, threadIds, prices);
@@ -85,7 +118,9 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
         if (!_threadExists(threadId)) revert UnknownThread(threadId);
         PricePoint memory point = _prices[threadId];
         if (point.updatedAt != 0 && block.timestamp - point.updatedAt <= _config.heartbeat) return point.price;
-        return _fallbackPrice;
+        uint256 fallback_ = _fallbackPrice;
+        // Stale: never below the last price, so a stalled pricer cannot make entry cheaper (protocol section 6, r2).
+        return point.price > fallback_ ? point.price : fallback_;
     }
 
     /// @notice The last price pushed for a thread, when and in which round (zeros if never set).
@@ -96,6 +131,24 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
     function pricePoint(uint256 threadId) external view returns (uint256 lastPrice, uint256 updatedAt, uint64 round) {
         PricePoint memory point = _prices[threadId];
         return (point.price, point.updatedAt, point.round);
+    }
+
+    /// @notice A thread's current deviation window: the price it started from and when it started. Until a
+    ///         later update `deviationWindow` or more after `start`, every new price must lie within
+    ///         `maxDeviationBps` of `anchorPrice`; an update from then on starts a new window anchored at the
+    ///         price it replaces. `start` is 0 while no window has started (the thread has at most one price).
+    /// @param threadId the thread
+    /// @return anchorPrice the price at the start of the window (0 if none)
+    /// @return start the block timestamp at which the window started (0 if none)
+    function priceWindow(uint256 threadId) external view returns (uint256 anchorPrice, uint256 start) {
+        start = _prices[threadId].windowStart;
+        if (start != 0) anchorPrice = _anchorPrices[threadId];
+    }
+
+    /// @notice How long (seconds) a deviation window lasts: within one, a thread's price stays within
+    ///         `maxDeviationBps` of its price at the window's start, however many rounds land in it.
+    function deviationWindow() external view returns (uint256) {
+        return _deviationWindow;
     }
 
     /// @notice The last accepted pricer round; the next batch must use a larger one.
@@ -113,7 +166,8 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
         return _config.maxPrice;
     }
 
-    /// @notice Largest move of a thread's price in one round, in basis points of its previous price.
+    /// @notice Largest move of a thread's price within one deviation window, in basis points of its price at
+    ///         the window's start.
     function maxDeviationBps() external view returns (uint256) {
         return _config.maxDeviationBps;
     }
@@ -123,7 +177,7 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
         return _config.heartbeat;
     }
 
-    /// @notice The price served for a thread with no fresh price.
+    /// @notice The price served for a thread never priced; a stale price is served as at least this.
     function fallbackPrice() external view returns (uint256) {
         return _fallbackPrice;
     }
@@ -135,7 +189,8 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
         _setPriceBounds(minPrice_, maxPrice_, _fallbackPrice);
     }
 
-    /// @notice Set the largest move allowed per round, in basis points (1 to 10,000). Admin only.
+    /// @notice Set the largest move allowed within one deviation window, in basis points (1 to 10,000).
+    ///         Admin only.
     /// @param maxDeviationBps_ the bound
     function setMaxDeviationBps(uint256 maxDeviationBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setMaxDeviation(maxDeviationBps_);
@@ -147,7 +202,16 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
         _setHeartbeat(heartbeat_);
     }
 
-    /// @notice Set the price served when no fresh price exists; must lie within the bounds. Admin only.
+    /// @notice Set the length of a deviation window, in seconds (`MIN_DEVIATION_WINDOW` to
+    ///         `MAX_DEVIATION_WINDOW`). Applies to windows already running: a window older than the new length
+    ///         ends at the next update. Admin only.
+    /// @param deviationWindow_ the window, in seconds
+    function setDeviationWindow(uint256 deviationWindow_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setDeviationWindow(deviationWindow_);
+    }
+
+    /// @notice Set the price served for a thread never priced (and the least served for a stale price); must
+    ///         lie within the bounds. Admin only.
     /// @param fallbackPrice_ the price
     function setFallbackPrice(uint256 fallbackPrice_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         PriceConfig memory config = _config;
@@ -181,6 +245,14 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
         if (maxDeviationBps_ == 0 || maxDeviationBps_ > BPS) revert InvalidParameter("maxDeviationBps");
         _config.maxDeviationBps = uint16(maxDeviationBps_);
         emit MaxDeviationSet(maxDeviationBps_);
+    }
+
+    function _setDeviationWindow(uint256 deviationWindow_) private {
+        if (deviationWindow_ < MIN_DEVIATION_WINDOW || deviationWindow_ > MAX_DEVIATION_WINDOW) {
+            revert InvalidParameter("deviationWindow");
+        }
+        _deviationWindow = uint48(deviationWindow_);
+        emit DeviationWindowSet(deviationWindow_);
     }
 
     function _setHeartbeat(uint256 heartbeat_) private {

@@ -351,6 +351,7 @@ def assert_matches_chain(engine: Engine, deployment: Deployment) -> None:
             "fallback_price": hub.functions.fallbackPrice().call(),
             "max_deviation_bps": hub.functions.maxDeviationBps().call(),
             "heartbeat": hub.functions.heartbeat().call(),
+            "deviation_window": hub.functions.deviationWindow().call(),
             "default_approval_window": hub.functions.defaultApprovalWindow().call(),
         }
         for grant in session.scalars(select(RoleMember)):

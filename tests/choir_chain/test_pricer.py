@@ -1,10 +1,12 @@
 """The pricer against a real devnet and a real database: prices equal an independent computation, steps stay
-within the deviation bound, rounds run 1, 2, 3... and a restart (even with a round in flight) resumes exactly;
-a second `--once` sends nothing; a flaky node changes nothing; the command line prints one JSON line per
-round and one-line errors.
+within the deviation bound of their window, rounds run 1, 2, 3... and a restart (even with a round in flight)
+resumes exactly; a second `--once` sends nothing; a flaky node changes nothing; the command line prints one
+JSON line per round and one-line errors.
 
 One scripted workload is applied once; each test starts from an anvil snapshot taken after it, with a fresh
-database, and compares its rounds with those of one uninterrupted reference run.
+database, and compares its rounds with those of one uninterrupted reference run (`--once` at the workload's
+end, each thread as far as its deviation window allows). The `settled` run, with the admin's bound tightened to
+1% per window, goes on window after window (an hour of chain time between runs) until no thread waits.
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ from web3.types import TxParams
 from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.cli import app
-from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
+from choir_chain.deploy import CHOIR, DAY, HOUR, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.indexer import Indexer, RetryPolicy, make_engine
 from choir_chain.pricer import Pricer, PricerConfig, PricerError
 from choir_chain.pricer.cli import load_account
-from choir_chain.pricer.compute import OracleBounds, next_price, within_deviation
+from choir_chain.pricer.compute import OracleBounds, next_price, running_anchor, within_deviation
 from choir_chain.pricer.rewards import reward_per_message
 from choir_chain.pricing import emission_rate, thread_price_wei, to_wei
 
@@ -327,6 +329,45 @@ def reference(world: World, tmp_path_factory: pytest.TempPathFactory) -> Outcome
     return result
 
 
+def held(events: list[dict[str, Any]]) -> bool:
+    """Whether a run left threads waiting for their deviation windows to end."""
+    return any(e["event"] == "waiting" and e.get("reason") == "deviation window" for e in events)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A run continued window after window until no thread waits: its rounds (with their block timestamps)
+    and events, and how many runs it took."""
+
+    outcome: Outcome
+    times: dict[int, int]
+    runs: int
+
+
+TIGHT_BPS = 100
+
+
+@pytest.fixture(scope="module")
+def settled(world: World, reference: Outcome, tmp_path_factory: pytest.TempPathFactory) -> Settled:
+    db = f"sqlite:///{tmp_path_factory.mktemp('settled') / 'choir.db'}"
+    QuickSender(world.deployment.chain)(world.deployment.hub.functions.setMaxDeviationBps(TIGHT_BPS), world.accounts[0])
+    events: list[dict[str, Any]] = []
+    runs = 0
+    while True:
+        runs += 1
+        result = price_once(world, db)
+        events += result.events
+        if not held(result.events):
+            break
+        assert runs < 40, "the prices should settle within a few windows"
+        time_travel(world.rpc_url, HOUR)  # every window of the last run is over
+    final = outcome(world, events)
+    logs = world.deployment.hub.events.PricesUpdated().get_logs(from_block=0)
+    times = {int(x["args"]["round"]): _timestamp(world.deployment.chain, x["blockNumber"]) for x in logs}
+    world.revert()
+    return Settled(final, times, runs)
+
+
 @pytest.fixture
 def fresh(world: World, reference: Outcome) -> Iterator[World]:
     """The chain as the workload left it (no price pushed yet); reverted again afterwards."""
@@ -339,7 +380,10 @@ def fresh(world: World, reference: Outcome) -> Iterator[World]:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def test_prices_equal_an_independent_computation(world: World, reference: Outcome) -> None:
+def test_prices_equal_an_independent_computation(world: World, reference: Outcome, settled: Settled) -> None:
+    for thread_id in (1, 2, 3):  # with the bound tightened to 1%, after several windows: the same prices
+        assert settled.outcome.points[thread_id][0] == reference.points[thread_id][0]
+    assert settled.runs > 3
     for thread_id in (1, 2, 3):
         price, _updated, _round = reference.points[thread_id]
         assert price == world.expected.price(thread_id, world.final_time), f"thread {thread_id}"
@@ -369,19 +413,41 @@ def test_rounds_run_from_one_without_gaps_and_every_step_is_allowed(world: World
             previous[thread_id] = price
 
 
-def test_a_big_jump_is_reached_in_steps_of_at_most_fifty_percent(world: World, reference: Outcome) -> None:
+def test_a_big_jump_stops_at_the_edge_of_its_deviation_window(world: World, reference: Outcome) -> None:
+    """Thread 3's seven approvals in one block ask for a jump of more than 3x. Its window opened at its second
+    price (anchored at the first): the climb stops at 1.5x the anchor, however many rounds follow in the hour;
+    the later trigger blocks ask for less, within the band, and get it."""
     history = [p for n in sorted(reference.rounds) for t, p in zip(*reference.rounds[n], strict=True) if t == 3]
-    before, up, top, down = world.jump
-    climb, descent = [before], [top]
-    while climb[-1] != up:  # each round as far as the contract allows: +50% of the previous price
-        climb.append(min(up, climb[-1] + climb[-1] * 5_000 // 10_000))
-    while descent[-1] != down:  # ... or -50%
-        descent.append(max(down, descent[-1] - descent[-1] * 5_000 // 10_000))
-    assert len(climb) >= 4 and len(descent) >= 3  # three rounds up, two down
-    start = history.index(before)
-    assert history[start : start + len(climb)] == climb
-    assert history[-len(descent) :] == descent
-    assert history == [*history[: start + len(climb)], *([top] if top != up else []), *descent[1:]]
+    before, up, _top, down = world.jump
+    assert up > 3 * before
+    first, anchor_edge = history[0], history[0] + history[0] * 5_000 // 10_000
+    assert history[1] == before and up > anchor_edge
+    assert history[2] == anchor_edge  # the jump's round: as far as the window allows (before * 1.5 is further)
+    assert all(abs(p - first) * 10_000 <= first * 5_000 for p in history[1:])
+    assert history[-1] == down
+
+
+def test_window_after_window_with_a_tight_bound(world: World, settled: Settled) -> None:
+    """With 1% per window, every price stays within 1% of its window's anchor (replayed from the rounds' block
+    times by the contract's rule), the prices reach the model's over several windows, and in every window a
+    thread short of its target moved as far as the window allowed."""
+    rounds, times = settled.outcome.rounds, settled.times
+    for thread_id in (1, 2, 3):
+        history = [(times[n], p) for n in sorted(rounds) for t, p in zip(*rounds[n], strict=True) if t == thread_id]
+        price, anchor, start, last_window = history[0][1], 0, 0, 0
+        for when, new in history[1:]:
+            if when - start >= HOUR:
+                anchor, start = price, when
+            assert abs(new - anchor) * 10_000 <= anchor * TIGHT_BPS, (thread_id, when, new, anchor)
+            last_window, price = start, new
+        assert price == world.expected.price(thread_id, world.final_time)
+        assert last_window >= history[0][0] + HOUR  # it took windows, not rounds
+    for event in settled.outcome.events:
+        if event["event"] == "round":
+            for thread_id, step, target in zip(event["threads"], event["prices"], event["targets"], strict=True):
+                assert (thread_id in event["clamped"]) == (step != target)
+    waiting = [e for e in settled.outcome.events if e["event"] == "waiting" and e.get("reason") == "deviation window"]
+    assert waiting and all(e["until"] > 0 for e in waiting)
 
 
 def test_next_price_mirrors_the_contract_check() -> None:
@@ -486,8 +552,8 @@ def test_after_a_full_run(fresh: World, reference: Outcome, tmp_path: Path) -> N
     price_once(fresh, db)
     w3, hub, pricer = fresh.deployment.chain.w3, fresh.deployment.hub, fresh.pricer
     nonce, block = w3.eth.get_transaction_count(pricer.address), w3.eth.block_number
-    again = price_once(fresh, db)
-    assert [e["event"] for e in again.events] == ["resume"]
+    again = price_once(fresh, db)  # in the same deviation windows: nothing more to send
+    assert [e["event"] for e in again.events if e["event"] != "waiting"] == ["resume"]
     assert (w3.eth.get_transaction_count(pricer.address), w3.eth.block_number) == (nonce, block)
     assert again.rounds == reference.rounds
 
@@ -500,11 +566,15 @@ def test_after_a_full_run(fresh: World, reference: Outcome, tmp_path: Path) -> N
     fresh_db.dispose()
 
     last = hub.functions.lastRound().call()
-    bounds = OracleBounds(hub.functions.minPrice().call(), hub.functions.maxPrice().call(), 5_000)
+    bounds = OracleBounds(hub.functions.minPrice().call(), hub.functions.maxPrice().call(), 5_000, HOUR)
+    time_travel(fresh.rpc_url, HOUR)  # a new window for every thread: each may move 50% either way
+    now = w3.eth.get_block("latest")["timestamp"]
     for thread_id in (1, 2, 3):
         price = hub.functions.pricePoint(thread_id).call()[0]
+        anchor = running_anchor(*hub.functions.priceWindow(thread_id).call(), now, bounds)
+        assert anchor == 0
         for far, further in ((100 * price, 1), (bounds.min_price, -1)):
-            allowed = next_price(price, far, bounds)
+            allowed = next_price(price, far, bounds, anchor)
             assert allowed is not None and allowed != price
             hub.functions.updatePrices([thread_id], [allowed], last + 1).call({"from": pricer.address})
             with pytest.raises(ContractLogicError):
@@ -528,6 +598,7 @@ def test_bounds_moved_by_the_admin(fresh: World, tmp_path: Path) -> None:
 
     floor = min(prices.values()) * 5 // 4  # within one step of every thread's price
     send(hub.functions.setPriceBounds(floor, 1_000_000 * CHOIR), admin)
+    time_travel(fresh.rpc_url, HOUR)  # ... once their deviation windows are over
     moved = price_once(fresh, db)
     rounds = [e for e in moved.events if e["event"] == "round"]
     assert len(rounds) == 1 and rounds[0]["threads"] == [1, 2, 3]

@@ -20,6 +20,7 @@ HUB_DEFAULTS = {
     "fallbackPrice": 30 * CHOIR,  # S0 * 3 with S0 = 10 CHOIR
     "maxDeviationBps": 5_000,
     "heartbeat": DAY,
+    "deviationWindow": 3600,
     "approvalWindow": 7 * DAY,
 }
 

@@ -26,6 +26,7 @@ HUB_DEFAULTS = {
     "fallbackPrice": 30 * CHOIR,
     "maxDeviationBps": 5_000,
     "heartbeat": DAY,
+    "deviationWindow": HOUR,
     "approvalWindow": 7 * DAY,
 }
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -37,6 +38,7 @@ MAX_PRICE = HUB_DEFAULTS["maxPrice"]
 FALLBACK = HUB_DEFAULTS["fallbackPrice"]
 MAX_DEVIATION_BPS = HUB_DEFAULTS["maxDeviationBps"]
 HEARTBEAT = HUB_DEFAULTS["heartbeat"]
+DEVIATION_WINDOW = HUB_DEFAULTS["deviationWindow"]
 WINDOW = HUB_DEFAULTS["approvalWindow"]
 # What `parameters(hub)` reads on the hub fixture before any test changes it.
 FRESH_PARAMETERS = {
@@ -45,6 +47,7 @@ FRESH_PARAMETERS = {
     "fallbackPrice": FALLBACK,
     "maxDeviationBps": MAX_DEVIATION_BPS,
     "heartbeat": HEARTBEAT,
+    "deviationWindow": DEVIATION_WINDOW,
     "defaultApprovalWindow": WINDOW,
     "lastRound": 0,
     "threadCount": 0,
@@ -133,6 +136,7 @@ def parameters(hub) -> dict[str, int]:
         "fallbackPrice": hub.fallbackPrice(),
         "maxDeviationBps": hub.maxDeviationBps(),
         "heartbeat": hub.heartbeat(),
+        "deviationWindow": hub.deviationWindow(),
         "defaultApprovalWindow": hub.defaultApprovalWindow(),
         "lastRound": hub.lastRound(),
         "threadCount": hub.threadCount(),
@@ -158,6 +162,7 @@ def deploy_hub(project, deployer, choir, **overrides):
         "fallbackPrice",
         "maxDeviationBps",
         "heartbeat",
+        "deviationWindow",
         "approvalWindow",
     )
     return deployer.deploy(project.ChoirHub, config["token"], tuple(config[f] for f in fields))
@@ -408,7 +413,7 @@ def test_price_deviation_bound(hub, pricer, ids, new_price, accepted):
         with reverts(
             hub.PriceDeviationTooLarge,
             threadId=ids[0],
-            previousPrice=PREVIOUS,
+            anchorPrice=PREVIOUS,
             price=new_price,
             maxDeviationBps=MAX_DEVIATION_BPS,
         ):
@@ -417,14 +422,16 @@ def test_price_deviation_bound(hub, pricer, ids, new_price, accepted):
         assert hub.lastRound() == 1
 
 
-def test_deviation_is_measured_per_round_from_the_previous_price(hub, pricer, ids):
-    # Four rounds of +50% each: every step is within the bound although the total move is 5x.
+def test_deviation_is_measured_per_window_not_per_round(chain, hub, pricer, ids):
+    # Four rounds of +50% each, a deviation window apart: every step is within the bound of its own window
+    # although the total move is 5x. (Within one window the second step would be refused: test_price_window.py.)
     price = 16 * CHOIR
     push(hub, pricer, [ids[0]], [price], 1)
     for round_ in range(2, 6):
         price = price * 3 // 2
         push(hub, pricer, [ids[0]], [price], round_)
-    assert hub.price(ids[0]) == 81 * CHOIR
+        chain.mine(deltatime=DEVIATION_WINDOW)
+    assert hub.pricePoint(ids[0])[0] == 81 * CHOIR
     # A thread priced for the first time in a later round is still free within the bounds.
     push(hub, pricer, [ids[1]], [MAX_PRICE], 6)
     assert hub.price(ids[1]) == MAX_PRICE
@@ -483,7 +490,7 @@ def test_update_records_price_points_last_round_and_event(chain, hub, pricer, cr
             3,
             151 * CHOIR,
             "PriceDeviationTooLarge",
-            {"threadId": 3, "previousPrice": 100 * CHOIR, "price": 151 * CHOIR, "maxDeviationBps": 5_000},
+            {"threadId": 3, "anchorPrice": 100 * CHOIR, "price": 151 * CHOIR, "maxDeviationBps": 5_000},
         ),
         (1, 110 * CHOIR, "DuplicateThreadInRound", {"threadId": 1}),
     ],
@@ -522,14 +529,14 @@ def test_price_is_fresh_until_exactly_heartbeat_then_falls_back(chain, hub, pric
     assert chain.blocks.head.timestamp == updated + HEARTBEAT
     assert hub.price(ids[0]) == 50 * CHOIR  # age == heartbeat: still fresh
     chain.mine(timestamp=updated + HEARTBEAT + 1)
-    assert hub.price(ids[0]) == FALLBACK  # one second later: stale
+    assert hub.price(ids[0]) == 50 * CHOIR  # one second later: stale, served as max(last price, fallback)
     assert hub.pricePoint(ids[0]) == (50 * CHOIR, updated, 1)  # the stored point is kept
-    # A new round refreshes it. The deviation bound still applies from the stored (stale) price: protocol 6 bounds
-    # the move "from the thread's previous price".
+    # A new round refreshes it. The deviation bound still applies from the stored (stale) price: the new
+    # deviation window is anchored at it.
     with reverts(
         hub.PriceDeviationTooLarge,
         threadId=ids[0],
-        previousPrice=50 * CHOIR,
+        anchorPrice=50 * CHOIR,
         price=FALLBACK * 3,
         maxDeviationBps=MAX_DEVIATION_BPS,
     ):
@@ -562,6 +569,8 @@ VALID_SETTINGS = [
     ("setMaxDeviationBps", (10_000,), "MaxDeviationSet", {"maxDeviationBps": 10_000}),
     ("setHeartbeat", (60,), "HeartbeatSet", {"heartbeat": 60}),
     ("setHeartbeat", (30 * DAY,), "HeartbeatSet", {"heartbeat": 30 * DAY}),
+    ("setDeviationWindow", (60,), "DeviationWindowSet", {"deviationWindow": 60}),
+    ("setDeviationWindow", (7 * DAY,), "DeviationWindowSet", {"deviationWindow": 7 * DAY}),
     ("setFallbackPrice", (MIN_PRICE,), "FallbackPriceSet", {"fallbackPrice": MIN_PRICE}),
     ("setFallbackPrice", (MAX_PRICE,), "FallbackPriceSet", {"fallbackPrice": MAX_PRICE}),
     ("setDefaultApprovalWindow", (HOUR,), "DefaultApprovalWindowSet", {"approvalWindow": HOUR}),
@@ -607,6 +616,10 @@ INVALID_SETTINGS = [
     ("setMaxDeviationBps", (10_001,), "maxDeviationBps"),
     ("setHeartbeat", (59,), "heartbeat"),
     ("setHeartbeat", (30 * DAY + 1,), "heartbeat"),
+    ("setDeviationWindow", (0,), "deviationWindow"),
+    ("setDeviationWindow", (59,), "deviationWindow"),
+    ("setDeviationWindow", (7 * DAY + 1,), "deviationWindow"),
+    ("setDeviationWindow", (2**48 + HOUR,), "deviationWindow"),  # would wrap to an hour in a uint48
     ("setFallbackPrice", (0,), "fallbackPrice"),
     ("setFallbackPrice", (MIN_PRICE - 1,), "fallbackPrice"),
     ("setFallbackPrice", (MAX_PRICE + 1,), "fallbackPrice"),
@@ -639,7 +652,7 @@ def test_tighter_deviation_bound_rejects_a_move_accepted_before(hub, admin, pric
     with reverts(
         hub.PriceDeviationTooLarge,
         threadId=ids[1],
-        previousPrice=100 * CHOIR,
+        anchorPrice=100 * CHOIR,
         price=140 * CHOIR,
         maxDeviationBps=3_000,
     ):
@@ -653,7 +666,7 @@ def test_looser_deviation_bound_allows_a_larger_move(hub, admin, pricer, ids):
     with reverts(
         hub.PriceDeviationTooLarge,
         threadId=ids[0],
-        previousPrice=100 * CHOIR,
+        anchorPrice=100 * CHOIR,
         price=200 * CHOIR,
         maxDeviationBps=5_000,
     ):
@@ -664,13 +677,13 @@ def test_looser_deviation_bound_allows_a_larger_move(hub, admin, pricer, ids):
 
 
 def test_new_heartbeat_takes_effect(chain, hub, admin, pricer, ids):
-    updated = push(hub, pricer, [ids[0]], [50 * CHOIR], 1).timestamp
+    updated = push(hub, pricer, [ids[0]], [20 * CHOIR], 1).timestamp  # below the fallback (30 CHOIR)
     chain.mine(timestamp=updated + 2 * HOUR)
-    assert hub.price(ids[0]) == 50 * CHOIR
+    assert hub.price(ids[0]) == 20 * CHOIR
     hub.setHeartbeat(HOUR, sender=admin)
     assert hub.price(ids[0]) == FALLBACK
     hub.setHeartbeat(3 * HOUR, sender=admin)
-    assert hub.price(ids[0]) == 50 * CHOIR
+    assert hub.price(ids[0]) == 20 * CHOIR
 
 
 def test_new_fallback_price_takes_effect(hub, admin, pricer, ids):
@@ -718,6 +731,9 @@ INVALID_CONFIGS = [
     ({"maxDeviationBps": 10_001}, "maxDeviationBps"),
     ({"heartbeat": 59}, "heartbeat"),
     ({"heartbeat": 30 * DAY + 1}, "heartbeat"),
+    ({"deviationWindow": 0}, "deviationWindow"),
+    ({"deviationWindow": 59}, "deviationWindow"),
+    ({"deviationWindow": 7 * DAY + 1}, "deviationWindow"),
     ({"approvalWindow": HOUR - 1}, "approvalWindow"),
     ({"approvalWindow": 365 * DAY + 1}, "approvalWindow"),
 ]
@@ -738,6 +754,7 @@ def test_constructor_accepts_edge_config(project, admin, token, outsiders):
         "fallbackPrice": 5 * CHOIR,
         "maxDeviationBps": 10_000,
         "heartbeat": 60,
+        "deviationWindow": 7 * DAY,
         "approvalWindow": 365 * DAY,
     }
     hub = deploy_hub(project, admin, token, **config)
@@ -747,6 +764,7 @@ def test_constructor_accepts_edge_config(project, admin, token, outsiders):
         "fallbackPrice": 5 * CHOIR,
         "maxDeviationBps": 10_000,
         "heartbeat": 60,
+        "deviationWindow": 7 * DAY,
         "defaultApprovalWindow": 365 * DAY,
         "lastRound": 0,
         "threadCount": 0,

@@ -28,6 +28,10 @@ may answer with. After every step the invariants compare the whole chain state w
    citing thread the rest; the per-epoch rewards the pricer set equal the model's;
 8. citations: `hub.citationsReceived(thread)` equals the model's count for every thread (one per cited message
    of another thread, by a co-author's post or by a spec when it is approved).
+9. prices (protocol section 6, r2): each thread's price point and deviation window (`priceWindow`: anchor price and
+   start) equal the model's; a round is refused exactly when a price leaves the band of its window's anchor
+   (a new window, anchored at the current price, starts at the first update `deviationWindow` after the last
+   one started); every spec records `price()`, a stale price being `max(last price, fallbackPrice)`.
 
 Rewards start at a random point of an example (mostly with the first thread's joins, else later by a rule):
 the machine deploys a fresh `RewardsDistributor` (the curve starting at its deployment, a little earlier, or
@@ -471,6 +475,8 @@ class ThreadModel:
     # the hub's price point for this thread
     price: int = 0
     updated_at: int = 0
+    anchor: int = 0  # the price at the start of the current deviation window
+    window_start: int = 0  # 0: no window yet (at most one price)
 
     @staticmethod
     def _push(history: list[tuple[int, int]], timestamp: int, value: int) -> None:
@@ -514,7 +520,18 @@ class ThreadModel:
     def price_at(self, timestamp: int) -> int:
         if self.updated_at and timestamp - self.updated_at <= HUB_DEFAULTS["heartbeat"]:
             return self.price
-        return HUB_DEFAULTS["fallbackPrice"]
+        return max(self.price, HUB_DEFAULTS["fallbackPrice"])  # stale: never below the last price (r2)
+
+    def deviation_anchor(self, timestamp: int) -> int:
+        """The price an update at `timestamp` is measured from (0: a first price, not bounded)."""
+        if self.price and timestamp - self.window_start < HUB_DEFAULTS["deviationWindow"]:
+            return self.anchor
+        return self.price  # a new window starts, anchored at the current price
+
+    def record_price(self, price: int, timestamp: int) -> None:
+        if self.price and timestamp - self.window_start >= HUB_DEFAULTS["deviationWindow"]:
+            self.anchor, self.window_start = self.price, timestamp
+        self.price, self.updated_at = price, timestamp
 
     def message_id(self, index: int) -> int:
         return (self.thread_id << 64) | index
@@ -1437,16 +1454,17 @@ class ThreadMachine(RuleBasedStateMachine):
             first = data.draw(st.integers(5 * CHOIR, 100 * CHOIR), label="first price")
             move = data.draw(st.one_of(st.integers(-bps, bps), st.sampled_from([bps, -bps])), label="move (bps)")
             bad = data.draw(st.sampled_from([lo_bound - 1, hi_bound + 1]), label="price out of bounds")
+            anchor = th.deviation_anchor(self._now())  # the block's time may differ: `expect` decides
             if th.price == 0:
                 price = first  # no previous price: any price within the bounds
             else:
-                step = th.price * abs(move) // 10_000  # rounded towards zero: within the allowed deviation
-                if move > 0 and th.price + step > 2_000 * CHOIR:  # keep stakes affordable
+                step = anchor * abs(move) // 10_000  # rounded towards zero: within the allowed deviation
+                if move > 0 and anchor + step > 2_000 * CHOIR:  # keep stakes affordable
                     move = -move
-                price = th.price + step if move > 0 else th.price - step
+                price = anchor + step if move > 0 else anchor - step
                 if mode == "too far":
-                    limit = th.price * bps // 10_000
-                    price = th.price + limit + 1 if move >= 0 else th.price - limit - 1
+                    limit = anchor * bps // 10_000
+                    price = anchor + limit + 1 if move >= 0 else anchor - limit - 1
             if mode == "out of bounds":
                 price = bad
             prices.append(price)
@@ -1464,7 +1482,8 @@ class ThreadMachine(RuleBasedStateMachine):
             for th, price in zip(batch, prices, strict=True):
                 if not lo_bound <= price <= hi_bound:
                     errors.add("PriceOutOfBounds")
-                if th.price and abs(price - th.price) * 10_000 > th.price * bps:
+                anchor = th.deviation_anchor(t)  # measured from the window's start (r2)
+                if anchor and abs(price - anchor) * 10_000 > anchor * bps:
                     errors.add("PriceDeviationTooLarge")
             return errors
 
@@ -1478,7 +1497,7 @@ class ThreadMachine(RuleBasedStateMachine):
                 "prices": tuple(prices),
             }
             for th, price in zip(batch, prices, strict=True):
-                th.price, th.updated_at = price, result.timestamp
+                th.record_price(price, result.timestamp)
             self.last_round = round_
 
     def _pricer_keeps_up(self, keep_up: bool, amount: int) -> None:
@@ -1509,6 +1528,7 @@ class ThreadMachine(RuleBasedStateMachine):
         marks = {s.deadline for t in self.threads for s in t.pending()}
         marks |= {t.joined_at(a) + DAY for t in self.threads for a in t.coauthors()}
         marks |= {t.updated_at + HUB_DEFAULTS["heartbeat"] for t in self.threads if t.updated_at}
+        marks |= {t.window_start + HUB_DEFAULTS["deviationWindow"] for t in self.threads if t.window_start}
         if self.rewards is not None:  # the next epoch (a new reward), the end of the curve
             marks |= {self.rewards.epoch_start(self.rewards.epoch_at(now) + 1), self.rewards.launch + EMISSION_END}
         ahead = sorted(m + d for m in marks for d in (-1, 0, 1) if m + d > now)
@@ -1541,6 +1561,7 @@ class ThreadMachine(RuleBasedStateMachine):
             calls += [("thread", th.address, "sharesOf", a) for a in ctx.actors]
             calls += [("thread", th.address, "getSpec", i) for i in sorted(th.specs)]
             calls += [("hub", ctx.hub, "pricePoint", th.thread_id), ("hub", ctx.hub, "citationsReceived", th.thread_id)]
+            calls += [("hub", ctx.hub, "priceWindow", th.thread_id)]
         epochs: list[int] = []
         if rewards is not None:
             # the epochs the pricer set, and the one the latest block was in at the last view (see below)
@@ -1561,6 +1582,7 @@ class ThreadMachine(RuleBasedStateMachine):
             entry["specs"] = {i: next(values) for i in sorted(th.specs)}
             entry["price point"] = next(values)
             entry["citations"] = next(values)
+            entry["price window"] = next(values)
             view["threads"][th.address] = entry
         if rewards is not None:
             view["minted"], view["cap now"] = next(values), self._emission_cap(now)
@@ -1627,6 +1649,7 @@ class ThreadMachine(RuleBasedStateMachine):
             assert entry["messages"] == th.message_count
             assert entry["pending"] == len(th.pending())
             assert entry["price point"][:2] == (th.price, th.updated_at)
+            assert tuple(entry["price window"]) == ((th.anchor, th.window_start) if th.window_start else (0, 0))
             for spec_id, spec in th.specs.items():
                 author, stake, price, snapshot, deadline, eligible, approvals, denials, status = entry["specs"][spec_id]
                 assert (STATUS_NAMES[status], to_checksum_address(author)) == (

@@ -116,8 +116,10 @@ def test_sort_and_pagination(client: TestClient) -> None:
     # thread 1 got the last message (heidi's pending spec); thread 2 was last touched by a settlement
     assert thread_ids(client.get("/threads?sort=activity&order=desc").json()) == [1, 2]
     assert thread_ids(client.get("/threads?sort=activity&order=asc").json()) == [2, 1]
-    # both prices are stale now (the workload ran days past the last round): both are the fallback, tie by id
+    # both prices are stale now (the workload ran days past the last round): thread 1 keeps its last price (50
+    # CHOIR, above the fallback), thread 2 gets the fallback (30 CHOIR, above its last price of 20)
     assert thread_ids(client.get("/threads?sort=price&order=desc").json()) == [1, 2]
+    assert thread_ids(client.get("/threads?sort=price&order=asc").json()) == [2, 1]
     first = client.get("/threads?sort=created&order=desc&limit=1").json()
     second = client.get("/threads?sort=created&order=desc&limit=1&offset=1").json()
     past = client.get("/threads?sort=created&order=desc&limit=1&offset=2").json()
@@ -128,13 +130,14 @@ def test_sort_and_pagination(client: TestClient) -> None:
 
 @pytest.fixture
 def repriced(fresh_chain: World, tmp_path: Path) -> Iterator[tuple[World, TestClient]]:
-    """Thread 2 gets two fresh rounds (20 -> 28 -> 39 CHOIR, each within the 40% step) while thread 1's
-    last price (50) stays stale, so the hub serves 30 (fallback) for thread 1 and 39 for thread 2: the
-    live order is the reverse of the order of the last pushed prices. Indexed into a database of its own."""
+    """The admin raises the fallback price to 35 CHOIR and thread 1 gets a fresh round (50 -> 30 CHOIR, the 40%
+    step of its new deviation window) while thread 2's last price (20) stays stale, so the hub serves 30 for
+    thread 1 and 35 (the fallback, above its last price) for thread 2: the live order is the reverse of the
+    order of the last pushed prices. Indexed into a database of its own."""
     run = fresh_chain.run
     hub = run.deployment.hub
-    run.chain.transact(hub.functions.updatePrices([2], [28 * CHOIR], 3), run.actors.pricer)
-    run.chain.transact(hub.functions.updatePrices([2], [39 * CHOIR], 4), run.actors.pricer)
+    run.chain.transact(hub.functions.setFallbackPrice(35 * CHOIR), run.actors.admin)
+    run.chain.transact(hub.functions.updatePrices([1], [30 * CHOIR], 3), run.actors.pricer)
     url = f"sqlite:///{tmp_path / 'repriced.db'}"
     engine = make_engine(url)
     with Indexer(run.rpc_url, run.deployment.manifest, engine) as indexer:
@@ -148,18 +151,18 @@ def repriced(fresh_chain: World, tmp_path: Path) -> Iterator[tuple[World, TestCl
 def test_sort_by_live_price(repriced: tuple[World, TestClient]) -> None:
     world, client = repriced
     hub = world.run.deployment.hub
-    assert hub.functions.price(1).call() == hub.functions.fallbackPrice().call() == 30 * CHOIR
-    assert hub.functions.price(2).call() == 39 * CHOIR
+    assert hub.functions.price(1).call() == 30 * CHOIR
+    assert hub.functions.price(2).call() == hub.functions.fallbackPrice().call() == 35 * CHOIR
     desc = client.get("/threads?sort=price&order=desc").json()
     assert thread_ids(desc) == [2, 1]
-    assert [t["price"] for t in desc["items"]] == [str(39 * CHOIR), str(30 * CHOIR)]
+    assert [t["price"] for t in desc["items"]] == [str(35 * CHOIR), str(30 * CHOIR)]
     assert thread_ids(client.get("/threads?sort=price&order=asc").json()) == [1, 2]
     assert thread_ids(client.get("/threads?sort=price&order=desc&limit=1&offset=1").json()) == [1]
-    history = client.get("/threads/2/prices").json()
+    history = client.get("/threads/1/prices").json()
     assert [(p["round"], p["price"]) for p in history["items"]] == [
-        (1, str(20 * CHOIR)),
-        (3, str(28 * CHOIR)),
-        (4, str(39 * CHOIR)),
+        (1, str(40 * CHOIR)),
+        (2, str(50 * CHOIR)),
+        (3, str(30 * CHOIR)),
     ]
 
 
