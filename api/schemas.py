@@ -46,7 +46,9 @@ SpecStatus = Literal["pending", "approved", "denied", "split", "expired", "refun
 MessageKind = Literal["root", "post", "spec"]
 AuthorKindName = Literal["human", "ai", "ai_prompted"]
 """`choir_chain.author_kind.AuthorKind.label`: a person (ugc), an AI (aigc), an AI on a person's prompt (aiugc)."""
-ProposalState = Literal["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
+ProposalState = Literal[
+    "Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed", "Failed"
+]
 
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -304,7 +306,7 @@ class ProposalOut(BaseModel):
     proposal_id: Wei
     proposer: Address
     description: str
-    state: ProposalState
+    state: ProposalState = Field(description="OpenZeppelin's state; Failed: executed, its calls reverted (final).")
     votes_for: Wei
     votes_against: Wei
     votes_abstain: Wei

@@ -87,15 +87,19 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
 
     /// @notice Give thread `threadId` its governor: a clone of the governor implementation carrying the current
     ///         governance settings, from then on the only account that can move the thread's treasury or change
-    ///         its parameters. Anyone may call, once per thread.
+    ///         its parameters. Only a co-author of the thread may call (`OnlyCoauthor`), once per thread: otherwise
+    ///         whoever held the hub's admin role could pick the moment and the implementation of every thread's
+    ///         governor.
     /// @param threadId the thread
     /// @return governor the new governor
     function createGovernor(uint256 threadId) external returns (address governor) {
         address thread = _threadAddress(threadId);
+        if (ThreadDAO(thread).sharesOf(msg.sender) == 0) revert OnlyCoauthor(threadId, msg.sender);
         address existing = ThreadDAO(thread).governor();
         if (existing != address(0)) revert GovernorExists(threadId, existing);
         GovernanceSettings memory settings = _governance;
         if (settings.implementation == address(0)) revert GovernanceNotSet();
+        _checkExecutionDelay(settings.executionDelay);
         bytes memory args = abi.encodePacked(
             thread, settings.votingDelay, settings.votingPeriod, settings.quorumBps, settings.executionDelay
         );
@@ -157,12 +161,14 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
     ///         governors keep theirs). Admin only.
     /// @param settings implementation (a contract), voting delay (1 second to 30 days: shares changed in the second
     ///        of the proposal must not count), voting period (1 hour to 90 days),
-    ///        quorum (1 to 10,000 bps), execution delay (<= 30 days)
+    ///        quorum (1 to 10,000 bps), execution delay (the thread's exit cooldown, 1 day, to 30 days: below the
+    ///        cooldown `ExecutionDelayBelowExitCooldown`, so a co-author outvoted can always exit first)
     function setGovernance(GovernanceSettings calldata settings) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (settings.implementation.code.length == 0) revert InvalidParameter("implementation");
         if (settings.votingDelay == 0 || settings.votingDelay > 30 days) revert InvalidParameter("votingDelay");
         if (settings.votingPeriod < 1 hours || settings.votingPeriod > 90 days) revert InvalidParameter("votingPeriod");
         if (settings.quorumBps == 0 || settings.quorumBps > 10_000) revert InvalidParameter("quorumBps");
+        _checkExecutionDelay(settings.executionDelay);
         if (settings.executionDelay > 30 days) revert InvalidParameter("executionDelay");
         _governance = settings;
         emit GovernanceSet(
@@ -212,6 +218,12 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
         }
         _defaultApprovalWindow = uint32(approvalWindow);
         emit DefaultApprovalWindowSet(approvalWindow);
+    }
+
+    /// @dev A passed proposal waits at least the threads' exit cooldown, so whoever voted against it can leave first.
+    function _checkExecutionDelay(uint256 executionDelay) private view {
+        uint256 cooldown = ThreadDAO(threadImplementation).EXIT_COOLDOWN();
+        if (executionDelay < cooldown) revert ExecutionDelayBelowExitCooldown(executionDelay, cooldown);
     }
 
     function _threadExists(uint256 threadId) internal view override returns (bool) {

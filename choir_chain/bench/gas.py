@@ -737,7 +737,7 @@ class ChoirScenario:
             joined,
             "co-author who joined through an approved spec, 7 days earlier (past the 1-day cooldown), exits "
             f"with a pro-rata payout; {count} co-authors before; its equity record moves to its checkpoint "
-            "history (2 new slots)",
+            "history (2 new slots) and the exit joins the thread's exit log (a fresh slot, the log's first)",
         )
 
     def _governance(self, main: Contract, voter: LocalAccount) -> None:
@@ -751,16 +751,16 @@ class ChoirScenario:
         bench.measure(
             "createGovernor",
             self.hub.functions.createGovernor(thread_id),
-            a.deployer,
-            "the thread's governor: EIP-1167 clone with immutable arguments (CREATE2; thread and the 4 "
-            "governance settings appended to its code), the hub's governor record and the thread's governor "
-            "slot (2 fresh slots); independent of the thread's history",
+            a.alice,
+            "a co-author creates the thread's governor: EIP-1167 clone with immutable arguments (CREATE2; thread "
+            "and the 4 governance settings appended to its code), the hub's governor record and the thread's "
+            "governor slot (2 fresh slots); the hub reads the caller's shares and the exit cooldown",
         )
         bench.derive(
             "createThread+createGovernor",
             ["createThread", "createGovernor"],
-            "a governed thread: createThread + createGovernor (two transactions; createGovernor may be sent by "
-            "anyone); createThread alone carries the 250k target of the first issue",
+            "a governed thread: createThread + createGovernor (two transactions; createGovernor is sent by a "
+            "co-author); createThread alone carries the 250k target of the first issue",
         )
         governor = bench.chain.contract(
             artifacts.load("ThreadGovernor"), self.hub.functions.governorOf(thread_id).call()
@@ -785,8 +785,9 @@ class ChoirScenario:
             "castVote",
             governor.functions.castVote(proposal_id, SUPPORT_FOR),
             a.alice,
-            "castVote(For): first vote on the proposal; the weight is the voter's equity at the snapshot, read "
-            "from the thread (its current record, unchanged since long before the snapshot)",
+            "castVote(For): first vote on the proposal; the weight is min(the voter's equity at the snapshot, its "
+            "equity now), read from the thread (its current record, unchanged since long before the snapshot); "
+            "the ballot stores support and weight in one slot",
         )
         bench.measure(
             "castVote.second",
@@ -833,8 +834,9 @@ class ChoirScenario:
             "execute",
             governor.functions.execute(targets, values, calldatas, keccak(text=description)),
             a.deployer,
-            "execute after the execution delay: the governor calls transferTreasury, 5 CHOIR from the thread "
-            "to an address already holding CHOIR",
+            "execute after the execution delay: the state check reads the thread's exit log since the snapshot "
+            "(empty), then the governor calls transferTreasury through its own executeCalls (so a failed "
+            "execution is final), 5 CHOIR from the thread to an address already holding CHOIR",
         )
         expect(governor.functions.state(proposal_id).call() == PROPOSAL_EXECUTED, "the proposal to be executed")
         expect(int(main.functions.treasury().call()) == treasury - amount, "execute to pay out of the treasury")

@@ -36,6 +36,11 @@ interface IChoirHub is IStakePriceOracle {
     error GovernorExists(uint256 threadId, address governor);
     /// @notice No governor implementation is set yet.
     error GovernanceNotSet();
+    /// @notice Only a co-author of thread `threadId` may create its governor.
+    error OnlyCoauthor(uint256 threadId, address caller);
+    /// @notice An execution delay shorter than the thread's exit cooldown: a co-author outvoted on a proposal could
+    ///         not leave with its share before the proposal executes.
+    error ExecutionDelayBelowExitCooldown(uint256 executionDelay, uint256 exitCooldown);
 
     /// @notice Create a thread; the caller becomes its first co-author.
     /// @param contentHash keccak256 of the root message's body

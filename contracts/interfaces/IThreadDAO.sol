@@ -176,6 +176,13 @@ interface IThreadDAO {
     /// @notice Leave the thread, burning all shares for a pro-rata part of the treasury.
     function exit() external returns (uint256 payout);
 
+    /// @notice The accounts that exited at or after `timepoint`, most recent first (an account that left, rejoined
+    ///         and left again appears once per exit). Shares fall only by exiting, so every other account holds at
+    ///         least as many shares now as at `timepoint`: a governor reads this to weigh a vote by
+    ///         min(shares at the snapshot, shares now) without looping over its voters.
+    /// @param timepoint a timestamp (a proposal's snapshot); the answer's length is the number of exits since then
+    function exitsSince(uint256 timepoint) external view returns (address[] memory accounts);
+
     /// @notice Add `amount` CHOIR, just minted to this thread by the rewards distributor, to the treasury.
     function creditReward(uint256 messageId, uint256 amount) external;
 

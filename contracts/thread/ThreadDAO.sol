@@ -85,6 +85,10 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     mapping(uint256 specId => uint256[]) private _specCitations;
     /// @dev The only account that may move the treasury or change parameters (see `setGovernor`).
     address private _governor;
+    /// @dev Every exit in order, `exitTime << 160 | account` (read through `exitsSince`): an account's shares only
+    ///      ever fall by exiting, so the accounts in here since a timepoint are the only ones holding fewer shares now
+    ///      than then. Governance reads it to weigh a vote by min(shares at the snapshot, shares now).
+    uint256[] private _exitLog;
 
     modifier onlyGovernor() {
         if (msg.sender != _governor) revert OnlyGovernor(msg.sender);
@@ -274,6 +278,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         payout = Math.mulDiv(ledger.treasury, held, total);
         _setShares(msg.sender, own, 0);
         _totalShares.push(clock(), uint208(total - held));
+        _exitLog.push((uint256(clock()) << 160) | uint160(msg.sender));
         _changeCoauthorCount(state, false);
         ledger.treasury -= uint96(payout);
         _state = state;
@@ -456,6 +461,17 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @param timepoint a timestamp before the current one
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256) {
         return _totalShares.upperLookupRecent(_pastTimepoint(timepoint));
+    }
+
+    /// @inheritdoc IThreadDAO
+    function exitsSince(uint256 timepoint) external view returns (address[] memory accounts) {
+        uint256 length = _exitLog.length;
+        uint256 first = length;
+        while (first != 0 && _exitLog[first - 1] >> 160 >= timepoint) --first;
+        accounts = new address[](length - first);
+        for (uint256 i = first; i < length; ++i) {
+            accounts[length - 1 - i] = address(uint160(_exitLog[i]));
+        }
     }
 
     /// @notice ERC-6372 clock: checkpoints are keyed by block timestamp.
