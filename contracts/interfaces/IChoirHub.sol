@@ -14,7 +14,7 @@ interface IChoirHub is IStakePriceOracle {
     /// @notice Message `citingMessageId` cites message `citedMessageId` of thread `citedThreadId` (a co-author's post,
     ///         or a spec at its approval); the cited thread's `citationsReceived` rose by one.
     event CitationRecorded(uint256 indexed citedThreadId, uint256 indexed citedMessageId, uint256 citingMessageId);
-    /// @notice The admin set the rewards distributor threads call on approval (zero: no rewards).
+    /// @notice The admin set the rewards distributor whose credits threads accept (zero: no rewards).
     event RewardsDistributorSet(address distributor);
     /// @notice The admin set the governor implementation and the settings new governors get.
     event GovernanceSet(
@@ -33,6 +33,9 @@ interface IChoirHub is IStakePriceOracle {
     error GovernorExists(uint256 threadId, address governor);
     /// @notice No governor implementation is set yet.
     error GovernanceNotSet();
+    /// @notice `distributor` cannot be this hub's rewards distributor (`reason`: not a contract, another hub, another
+    ///         token, or not a minter of the token).
+    error InvalidRewardsDistributor(address distributor, string reason);
 
     /// @notice Create a thread; the caller becomes its first co-author.
     /// @param contentHash keccak256 of the root message's body
@@ -54,7 +57,7 @@ interface IChoirHub is IStakePriceOracle {
     /// @notice Record citations of message `citingMessageId`; called by its thread.
     function recordCitations(uint256 citingMessageId, uint256[] calldata citedMessageIds) external;
 
-    /// @notice The rewards distributor threads call on approval; zero when rewards are off.
+    /// @notice The rewards distributor, the only account whose reward credits threads accept; zero when rewards are off.
     function rewardsDistributor() external view returns (address);
 
     /// @notice Shortest approval window a thread may have.
