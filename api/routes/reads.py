@@ -43,6 +43,7 @@ from choir_chain.indexer.models import (
     Citation,
     Coauthor,
     Message,
+    MessageReward,
     NoveltyScore,
     Price,
     PriceRound,
@@ -108,26 +109,32 @@ def _global_id(thread_id: int, index: int) -> str:
     return str(thread_id << 64 | index)
 
 
-NOT_SCORED: dict[str, Any] = {"max_similarity": None, "novelty": None, "novelty_reward": None}
+NOT_SCORED: dict[str, Any] = {"max_similarity": None, "novelty": None, "novelty_weight": None}
+NOT_REWARDED: dict[str, Any] = {"reward": None, "reward_epoch": None}
 
 
-def novelty_of(session: Session, global_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """global id -> `max_similarity`, `novelty` and `novelty_reward` (CHOIR) of the scored ones among them."""
+def novelty_and_rewards(session: Session, global_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """global id -> `max_similarity`, `novelty` and `novelty_weight` once scored (else null), and `reward` (wei, a
+    decimal string) and `reward_epoch` once its epoch's allocation minted it (else null), for every id given."""
     wanted = sorted(set(global_ids))
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, dict[str, Any]] = {i: {**NOT_SCORED, **NOT_REWARDED} for i in wanted}
     for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
         rows = session.execute(
-            select(NoveltyScore.message_id, NoveltyScore.max_similarity).where(
-                NoveltyScore.message_id.in_(wanted[start : start + 500])
-            )
+            select(NoveltyScore.message_id, NoveltyScore.max_similarity).where(NoveltyScore.message_id.in_(chunk))
         )
         for message_id, similarity in rows:
             similarity = min(1.0, max(-1.0, float(similarity)))
-            out[int(message_id)] = {
-                "max_similarity": similarity,
-                "novelty": 1.0 - similarity,
-                "novelty_reward": novelty_reward(similarity),
-            }
+            out[int(message_id)].update(
+                max_similarity=similarity, novelty=1.0 - similarity, novelty_weight=novelty_reward(similarity)
+            )
+        rewards = session.execute(
+            select(MessageReward.message_id, MessageReward.amount, MessageReward.epoch).where(
+                MessageReward.message_id.in_(chunk)
+            )
+        )
+        for message_id, amount, epoch in rewards:
+            out[int(message_id)].update(reward=str(amount), reward_epoch=int(epoch))
     return out
 
 
@@ -272,7 +279,7 @@ def list_messages(gw: GatewayDep, thread_id: ThreadId, page: PageDep) -> dict[st
             .offset(page.offset)
         ).all()
         cited = _citations(session, thread_id, [m.message_index for m in rows])
-        scores = novelty_of(session, (m.global_id for m in rows))
+        scores = novelty_and_rewards(session, (m.global_id for m in rows))
         total = int(
             session.scalar(select(func.count()).select_from(Message).where(Message.thread_id == thread_id)) or 0
         )
@@ -288,7 +295,7 @@ def list_messages(gw: GatewayDep, thread_id: ThreadId, page: PageDep) -> dict[st
             "citations": cited.get(m.message_index, []),
             "body": bodies.get(m.content_hash),
             "author_kind": m.author_kind,
-            **scores.get(m.global_id, NOT_SCORED),
+            **scores[m.global_id],
         }
         for m in rows
     ]
@@ -342,7 +349,7 @@ def list_specs(
             ):
                 votes[v.spec_id].append({"voter": v.voter, "approve": v.approve})
         cited = _citations(session, thread_id, ids)
-        scores = novelty_of(session, (thread_id << 64 | i for i in ids))
+        scores = novelty_and_rewards(session, (thread_id << 64 | i for i in ids))
     get_spec = live.fn("ThreadDAO", "getSpec")
     onchain = live.call_many(gw, [get_spec.call(t.address, i) for i in ids])
     items = [
@@ -359,7 +366,7 @@ def list_specs(
             "votes": votes.get(s.spec_id, []),
             "citations": cited.get(s.spec_id, []),
             "author_kind": s.author_kind,
-            **scores.get(thread_id << 64 | s.spec_id, NOT_SCORED),
+            **scores[thread_id << 64 | s.spec_id],
         }
         for n, s in enumerate(specs)
     ]

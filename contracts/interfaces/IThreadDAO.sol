@@ -61,6 +61,9 @@ interface IThreadDAO {
     );
     /// @notice A co-author voted on a spec.
     event VoteCast(uint256 indexed specId, address indexed voter, bool approve);
+    /// @notice Every eligible co-author approved spec `specId`: its approval became certain in this block, whose
+    ///         timestamp is now the spec's `deadline` (its reward comes from this block's epoch).
+    event ApprovalCertain(uint256 indexed specId);
     /// @notice A spec was settled. `treasuryGain + payoutPerDenier * denials == stake`.
     event SpecSettled(
         uint256 indexed specId,

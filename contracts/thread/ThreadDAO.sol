@@ -195,7 +195,10 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             spec_.approvals = approvals;
             // Every eligible co-author approved: the approval is certain now. Record the second in the deadline
             // (same slot, no extra write; nobody is left to vote), the time rewards are allocated by.
-            if (approvals == spec_.eligible && spec_.denials == 0) spec_.deadline = uint40(block.timestamp);
+            if (approvals == spec_.eligible && spec_.denials == 0) {
+                spec_.deadline = uint40(block.timestamp);
+                emit ApprovalCertain(specId);
+            }
         } else {
             ballots[msg.sender] = Ballot.Deny;
             spec_.denials += 1;

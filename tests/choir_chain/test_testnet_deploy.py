@@ -255,7 +255,6 @@ def test_the_manifest_and_every_role(testnet: Rehearsal) -> None:
         assert holders(contract, DEFAULT_ADMIN_ROLE) == {"admin"}
     assert holders("ChoirToken", MINTER_ROLE) == {"distributor"}
     assert holders("ChoirHub", PRICER_ROLE) == {"pricer"}
-    assert holders("RewardsDistributor", PRICER_ROLE) == {"pricer"}
     assert holders("RewardsDistributor", ORACLE_ROLE) == {"pricer"}
     assert reader.call("ChoirHub", address["ChoirHub"], "rewardsDistributor") == distributor
 
