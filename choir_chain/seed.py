@@ -5,7 +5,8 @@ and left pending; posts and specs citing messages of other threads; and a govern
 open proposal (a treasury transfer) holding one vote. The approvals become certain in the first reward epoch,
 and the script moves the clock past its end (the approval window of the expiring spec), so the epoch is closed:
 the pricer (`choir up`) scores the seeded messages and then mints the epoch's allocation, its budget shared by
-novelty weight (SPEC 7, r2: no reward at settlement, none without a score). Every message body is kept, so the gateway's content store can serve them (`SeedResult.bodies`).
+novelty weight (SPEC 7, r2: no reward at settlement, none without a score). Every message body is kept, so
+the gateway's content store can serve them (`SeedResult.bodies`).
 
 Every message declares its author kind (SPEC section 7): most are written by people (`human`), a few by an AI
 on a member's prompt (`ai_prompted`) and a few by an AI agent on its own (`ai`; Heidi runs one). One pending

@@ -7,9 +7,9 @@ may depend only on the event and on earlier rows, never on the wall clock or ins
 
 Running totals mirror the thread's ledger (`ThreadDAO.treasury()` / `lockedBalance()`):
 SpecSubmitted locks the stake (ApprovalCertain moves its deadline to the last approval's second); SpecSettled
-moves the treasury gain from locked to the treasury (the deniers' shares stay locked until claimed); CuratorRewardClaimed releases a denier's share; CoauthorExited pays out of
-the treasury; DonationAbsorbed and RewardCredited add to the treasury; TreasuryTransferred (governance) takes
-from it.
+moves the treasury gain from locked to the treasury (the deniers' shares stay locked until claimed);
+CuratorRewardClaimed releases a denier's share; CoauthorExited pays out of the treasury; DonationAbsorbed and
+RewardCredited add to the treasury; TreasuryTransferred (governance) takes from it.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from choir_chain.manifest import Manifest
 from choir_chain.pricer.allocation import DAY, certain_times, compute_allocation, unpaid_candidates
 from choir_chain.pricer.client import Contract, Sender
 from choir_chain.pricer.distributor import find_distributor, holds_role
-from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
+from choir_chain.pricer.errors import RoundRejected, RoundReverted
 
 REQUIRED_FUNCTIONS = (
     "ORACLE_ROLE",
@@ -76,6 +76,7 @@ class EpochAllocator:
         self.delay = delay
         self.receipt_timeout = receipt_timeout
         self._retry_at = 0.0
+        self.disabled = False
         self._launch: int | None = None
         self._certain: dict[int, int] = {}
         """message id -> when its approval became certain (final once known)."""
@@ -103,15 +104,21 @@ class EpochAllocator:
         return cls(found.contract, rpc, sender, engine, emit, stop, **options)
 
     def check_role(self) -> None:
+        """Without ORACLE_ROLE (another oracle service allocates) this pricer leaves allocations alone, reported
+        once as `rewards_disabled`; prices go on."""
         if not holds_role(self.distributor, "ORACLE_ROLE", self.sender.address):
-            raise PricerError(
-                f"account {self.sender.address} lacks ORACLE_ROLE on RewardsDistributor {self.distributor.address} "
-                "(needed to allocate each epoch's rewards)"
+            self.disabled = True
+            self.emit(
+                {
+                    "event": "rewards_disabled",
+                    "reason": f"account {self.sender.address} lacks ORACLE_ROLE on RewardsDistributor "
+                    f"{self.distributor.address}: epochs are not allocated by this pricer",
+                }
             )
 
     def step(self, nonce: int) -> bool:
         """Allocate the oldest closed epoch that is due (sent with `nonce`); False when nothing was sent."""
-        if time.monotonic() < self._retry_at:
+        if self.disabled or time.monotonic() < self._retry_at:
             return False
         try:
             return self._step(nonce)

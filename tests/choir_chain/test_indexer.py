@@ -389,8 +389,7 @@ def test_author_kinds_novelty_scores_and_approval_rewards(tmp_path: Path) -> Non
 
             scores = session.scalars(select(NoveltyScore).order_by(NoveltyScore.message_index)).all()
             assert [
-                (s.message_id, s.thread_id, s.message_index, s.round, s.max_similarity, s.model_id)
-                for s in scores
+                (s.message_id, s.thread_id, s.message_index, s.round, s.max_similarity, s.model_id) for s in scores
             ] == [
                 (gid(1, 1), 1, 1, 1, -0.25, "model-a"),
                 (gid(1, 2), 1, 2, 2, 0.8, "model-b"),  # round 2 overwrote round 1's 0.9
