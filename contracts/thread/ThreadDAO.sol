@@ -189,21 +189,21 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         if (_sharesAt(voter, msg.sender, spec_.snapshot) == 0) revert NotEligibleForSpec(specId, msg.sender);
         mapping(address => Ballot) storage ballots = _ballots[specId];
         if (ballots[msg.sender] != Ballot.None) revert AlreadyVoted(specId, msg.sender);
+        bool certain;
         if (approve) {
             ballots[msg.sender] = Ballot.Approve;
             uint24 approvals = spec_.approvals + 1;
             spec_.approvals = approvals;
             // Every eligible co-author approved: the approval is certain now. Record the second in the deadline
             // (same slot, no extra write; nobody is left to vote), the time rewards are allocated by.
-            if (approvals == spec_.eligible && spec_.denials == 0) {
-                spec_.deadline = uint40(block.timestamp);
-                emit ApprovalCertain(specId);
-            }
+            certain = approvals == spec_.eligible && spec_.denials == 0;
+            if (certain) spec_.deadline = uint40(block.timestamp);
         } else {
             ballots[msg.sender] = Ballot.Deny;
             spec_.denials += 1;
         }
         emit VoteCast(specId, msg.sender, approve);
+        if (certain) emit ApprovalCertain(specId);
     }
 
     /// @inheritdoc IThreadDAO
