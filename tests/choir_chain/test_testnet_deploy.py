@@ -56,7 +56,7 @@ PASSPHRASE = "not a real passphrase"
 KDF_ITERATIONS = 1 << 12
 """A cheaper scrypt cost than Ape's default (a second or more per unlock on this machine); same keystore format."""
 STAKE = 200 * CHOIR
-STEPS = 16
+STEPS = 15
 """Steps of a deployment that hands the admin roles over, each one transaction of the deployer."""
 APE = str(PROJECT_ROOT / ".venv" / "bin" / "ape")
 UP_TIMEOUT = 240.0
