@@ -64,9 +64,3 @@ def approve_all(thread, spec_id, voters) -> int:
     assert receipt is not None
     return receipt.timestamp
 
-
-def skip_on_eth_tester(chain, why: str = "two transactions in one second") -> None:
-    import pytest
-
-    if chain.provider.name == "test":
-        pytest.skip(f"eth-tester mines every block at least one second after its parent: no {why}")
