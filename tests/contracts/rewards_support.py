@@ -63,4 +63,3 @@ def approve_all(thread, spec_id, voters) -> int:
         receipt = thread.vote(spec_id, True, sender=voter)
     assert receipt is not None
     return receipt.timestamp
-
