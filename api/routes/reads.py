@@ -22,6 +22,7 @@ from web3 import Web3
 
 from api import live, metrics
 from api.errors import ERROR_RESPONSES, ApiError
+from api.message_extras import novelty_and_rewards
 from api.schemas import (
     AccountOut,
     HealthOut,
@@ -43,8 +44,6 @@ from choir_chain.indexer.models import (
     Citation,
     Coauthor,
     Message,
-    MessageReward,
-    NoveltyScore,
     Price,
     PriceRound,
     Settlement,
@@ -53,7 +52,6 @@ from choir_chain.indexer.models import (
     Vote,
 )
 from choir_chain.indexer.uint import Uint256
-from choir_chain.pricing.novelty import novelty_reward
 
 router = APIRouter(tags=["reads"])
 
@@ -107,35 +105,6 @@ def _thread(session: Session, thread_id: int) -> Thread:
 
 def _global_id(thread_id: int, index: int) -> str:
     return str(thread_id << 64 | index)
-
-
-NOT_SCORED: dict[str, Any] = {"max_similarity": None, "novelty": None, "novelty_weight": None}
-NOT_REWARDED: dict[str, Any] = {"reward": None, "reward_epoch": None}
-
-
-def novelty_and_rewards(session: Session, global_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """global id -> `max_similarity`, `novelty` and `novelty_weight` once scored (else null), and `reward` (wei, a
-    decimal string) and `reward_epoch` once its epoch's allocation minted it (else null), for every id given."""
-    wanted = sorted(set(global_ids))
-    out: dict[int, dict[str, Any]] = {i: {**NOT_SCORED, **NOT_REWARDED} for i in wanted}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = session.execute(
-            select(NoveltyScore.message_id, NoveltyScore.max_similarity).where(NoveltyScore.message_id.in_(chunk))
-        )
-        for message_id, similarity in rows:
-            similarity = min(1.0, max(-1.0, float(similarity)))
-            out[int(message_id)].update(
-                max_similarity=similarity, novelty=1.0 - similarity, novelty_weight=novelty_reward(similarity)
-            )
-        rewards = session.execute(
-            select(MessageReward.message_id, MessageReward.amount, MessageReward.epoch).where(
-                MessageReward.message_id.in_(chunk)
-            )
-        )
-        for message_id, amount, epoch in rewards:
-            out[int(message_id)].update(reward=str(amount), reward_epoch=int(epoch))
-    return out
 
 
 # ------------------------------------------------------------------------------------------------------------
