@@ -161,7 +161,9 @@ MESSAGE_EXAMPLE: dict[str, Any] = {
     "author_kind": "human",
     "max_similarity": 0.82,
     "novelty": 0.18,
-    "novelty_reward": 3.981071705534973,
+    "novelty_weight": 3.981071705534973,
+    "reward": "1250000000000000000000",
+    "reward_epoch": 0,
 }
 
 AuthorKindOut = Annotated[
@@ -172,19 +174,30 @@ MaxSimilarity = Annotated[
     Field(ge=-1, le=1, description="Highest cosine similarity of its body to any earlier message (null: not scored)."),
 ]
 Novelty = Annotated[float | None, Field(ge=0, le=2, description="`1 - max_similarity` (null: not scored).")]
-NoveltyReward = Annotated[
+NoveltyWeight = Annotated[
     float | None,
     Field(
         ge=0,
         le=100,
-        description="Its novelty reward in CHOIR (a number, not wei): `0.01 * exp((ln 10 / 0.05) * (0.95 - "
-        "max_similarity))`, 0 above 0.95, at most 100 (null: not scored, the epoch's flat reward applies).",
+        description="Its novelty weight (a number): `0.01 * exp((ln 10 / 0.05) * (0.95 - max_similarity))`, 0 above "
+        "0.95, at most 100. An approved spec's reward is its weight's share of its epoch's budget (null: not "
+        "scored, no weight, no reward).",
     ),
 ]
+Reward = Annotated[
+    str | None,
+    Field(
+        pattern=r"^[0-9]+$",
+        description="CHOIR (wei, decimal string) minted for it from the budget of the epoch in which its approval "
+        "became certain, once that epoch's allocation landed (null: not paid, or not yet).",
+    ),
+]
+RewardEpoch = Annotated[int | None, Field(ge=0, description="The epoch whose allocation paid `reward` (null: none).")]
 
 
 class MessageOut(BaseModel):
-    """A message of a thread; `body` once someone stored it with `POST /content`; its novelty once scored."""
+    """A message of a thread; `body` once someone stored it with `POST /content`; its novelty once scored; its reward
+    once its epoch's allocation paid it."""
 
     model_config = _examples(MESSAGE_EXAMPLE)
 
@@ -199,7 +212,9 @@ class MessageOut(BaseModel):
     author_kind: AuthorKindOut
     max_similarity: MaxSimilarity
     novelty: Novelty
-    novelty_reward: NoveltyReward
+    novelty_weight: NoveltyWeight
+    reward: Reward
+    reward_epoch: RewardEpoch
 
 
 class MessagePage(Page[MessageOut]):
@@ -228,12 +243,14 @@ SPEC_EXAMPLE: dict[str, Any] = {
     "author_kind": "ai_prompted",
     "max_similarity": None,
     "novelty": None,
-    "novelty_reward": None,
+    "novelty_weight": None,
+    "reward": None,
+    "reward_epoch": None,
 }
 
 
 class SpecOut(BaseModel):
-    """A staked submission and the co-authors' votes on it; its novelty once scored."""
+    """A staked submission and the co-authors' votes on it; its novelty once scored; its reward once paid."""
 
     model_config = _examples(SPEC_EXAMPLE)
 
@@ -251,7 +268,9 @@ class SpecOut(BaseModel):
     author_kind: AuthorKindOut
     max_similarity: MaxSimilarity
     novelty: Novelty
-    novelty_reward: NoveltyReward
+    novelty_weight: NoveltyWeight
+    reward: Reward
+    reward_epoch: RewardEpoch
 
 
 class SpecPage(Page[SpecOut]):

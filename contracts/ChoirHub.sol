@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {IChoirHub} from "./interfaces/IChoirHub.sol";
+import {IRewardsDistributor} from "./interfaces/IRewardsDistributor.sol";
 import {IThreadDAO} from "./interfaces/IThreadDAO.sol";
 import {StakePriceOracle} from "./hub/StakePriceOracle.sol";
 import {ThreadDAO} from "./thread/ThreadDAO.sol";
@@ -18,6 +20,9 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
     uint256 public constant MIN_APPROVAL_WINDOW = 1 hours;
     /// @inheritdoc IChoirHub
     uint256 public constant MAX_APPROVAL_WINDOW = 365 days;
+
+    /// @dev The token's minter role (`ChoirToken.MINTER_ROLE`), which a rewards distributor must hold.
+    bytes32 private constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
     IERC20 private immutable _token;
 
@@ -145,9 +150,23 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
         return _rewardsDistributor;
     }
 
-    /// @notice Set the rewards distributor threads call on approval (zero turns rewards off). Admin only.
-    /// @param distributor a RewardsDistributor for this hub, holding the token's minter role
+    /// @notice Set the rewards distributor, the only account whose reward credits threads accept (zero turns rewards
+    ///         off). Threads never call it: settlement goes on whatever it is. Admin only.
+    /// @param distributor zero, or a contract that names this hub and this hub's token and holds the token's
+    ///        `MINTER_ROLE` (else `InvalidRewardsDistributor`)
     function setRewardsDistributor(address distributor) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (distributor != address(0)) {
+            if (distributor.code.length == 0) revert InvalidRewardsDistributor(distributor, "not a contract");
+            if (IRewardsDistributor(distributor).hub() != address(this)) {
+                revert InvalidRewardsDistributor(distributor, "another hub");
+            }
+            if (IRewardsDistributor(distributor).token() != address(_token)) {
+                revert InvalidRewardsDistributor(distributor, "another token");
+            }
+            if (!IAccessControl(address(_token)).hasRole(MINTER_ROLE, distributor)) {
+                revert InvalidRewardsDistributor(distributor, "not a minter");
+            }
+        }
         _rewardsDistributor = distributor;
         emit RewardsDistributorSet(distributor);
     }

@@ -16,8 +16,8 @@ interface IThreadVotes {
 
 /// @title A thread's governor: its co-authors propose, vote by equity share and execute actions on the thread
 /// @notice OpenZeppelin `Governor` with bravo-style counting (for, against, abstain), one per thread as an EIP-1167
-///         clone with immutable arguments (SPEC section 8). A voter's weight on a proposal is
-///         `min(shares at the snapshot, shares now)` (SPEC r2): shares gained after the snapshot carry no weight, and
+///         clone with immutable arguments (protocol section 8). A voter's weight on a proposal is
+///         `min(shares at the snapshot, shares now)` (protocol r2): shares gained after the snapshot carry no weight, and
 ///         a co-author who exits (burning all its shares) forfeits the votes it cast, on chain or by signature, until
 ///         the proposal executes. A proposal passes with more for than against and a quorum of for + abstain of all
 ///         shares at the snapshot; it is then queued and executes once, after the execution delay (at least the

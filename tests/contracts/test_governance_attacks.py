@@ -1,4 +1,4 @@
-"""Governance attacks of the security review (issue 13, SPEC r2 section 8): each test failed on c9dd7b7.
+"""Governance attacks of the security review (issue 13, protocol r2 section 8): each test failed on c9dd7b7.
 
 - The majority drain, governance half (attack 1): an attacker votes with two keys, exits both, and its votes must
   stop counting: a voter's weight is min(shares at the snapshot, shares now), for signed votes too.

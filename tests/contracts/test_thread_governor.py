@@ -5,7 +5,7 @@ Every thread gets at most one governor, an EIP-1167 clone (with immutable argume
 proposal's snapshot (a timestamp), shares now); every proposal is queued and executes once, after the execution
 delay (at least the exit cooldown); an execution whose calls revert is final. The governor is the only account
 that can move the thread's treasury (never escrowed stakes) or change its approval window. The attacks of the
-security review (SPEC r2) have their own module, test_governance_attacks.py.
+security review (protocol r2) have their own module, test_governance_attacks.py.
 
 Times are set explicitly (``chain.pending_timestamp``) from the proposal's own timepoints, so the tests behave
 the same on anvil (blocks may share a second) and on eth-tester (every block is at least one second after its
