@@ -54,6 +54,8 @@ ERROR_FIELDS: dict[str, tuple[str, ...]] = {
     "ZeroStake": ("stake",),
     "StakeTooLarge": ("stake",),
     "StakeBelowPrice": ("stake",),
+    "PriceAboveMax": ("max_price",),
+    "PendingSpecExists": ("from",),
     "ERC20InsufficientAllowance": ("stake", "amount"),
     "ERC20InsufficientBalance": ("stake", "amount"),
     "EmptyContent": ("content_hash",),

@@ -121,6 +121,11 @@ class SubmitSpecRequest(TxRequest):
     citations: list[Uint256] = Field(default_factory=list, max_length=64, description="Global ids of cited messages.")
     stake: Uint256 = Field(description="CHOIR (wei) to escrow, at least the thread's price.")
     author_kind: AuthorKindIn = Field(default="human", description=AUTHOR_KIND_DOC)
+    max_price: Uint256 | None = Field(
+        default=None,
+        description="The highest thread price (wei) the author accepts: the spec is refused (`PriceAboveMax`) if the "
+        "price rose above it before the transaction lands. Omitted: any price up to the stake.",
+    )
 
 
 class PostRequest(TxRequest):
@@ -244,7 +249,12 @@ def approve(body: ApproveRequest, gw: Gw) -> UnsignedTransaction:
 @router.post("/submitSpec", summary="Submit a spec with a stake", **DOCS)
 def submit_spec(body: SubmitSpecRequest, gw: Gw) -> UnsignedTransaction:
     thread = thread_contract(gw, body.thread_id)
-    call = thread.functions.submitSpec(body.content_hash, body.citations, body.stake, _kind(body.author_kind))
+    kind = _kind(body.author_kind)
+    if body.max_price is None:
+        call = thread.functions.submitSpec(body.content_hash, body.citations, body.stake, kind)
+    else:
+        bounded = thread.functions.submitSpecWithMaxPrice
+        call = bounded(body.content_hash, body.citations, body.stake, kind, body.max_price)
     return _checked(gw, body, thread.address, encode(call))
 
 

@@ -131,6 +131,8 @@ interface IThreadDAO {
     error SettleTooEarly(uint256 specId, uint256 deadline);
     /// @notice The exit cooldown since joining has not passed.
     error ExitCooldown(uint256 availableAt);
+    /// @notice The thread's price is above the most the author accepts (`submitSpecWithMaxPrice`).
+    error PriceAboveMax(uint256 price, uint256 maxPrice);
     /// @notice The author already has a pending spec in this thread: one at a time (protocol section 3, r2).
     error PendingSpecExists(address author);
     /// @notice A listed account is not an eligible co-author of the spec who left without voting on it.

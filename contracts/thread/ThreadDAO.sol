@@ -166,6 +166,26 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         specId = _submitSpec(contentHash, citations, stake, authorKind);
     }
 
+    /// @notice `submitSpec`, refused unless the thread's price is at most `maxPrice`: a price raised just before the
+    ///         transaction lands (a front-run) cannot shrink the equity the stake buys (`sqrt(stake / price)`).
+    /// @param contentHash keccak256 of the message body
+    /// @param citations global ids of cited messages (`threadId << 64 | index`), at most `MAX_CITATIONS`
+    /// @param stake CHOIR to escrow, at least `hub.price(threadId)`
+    /// @param authorKind who wrote the message: 0 human, 1 AI, 2 AI on a person's prompt
+    /// @param maxPrice the highest price the author accepts (`PriceAboveMax` otherwise)
+    /// @return specId the spec's id, also its message index
+    function submitSpecWithMaxPrice(
+        bytes32 contentHash,
+        uint256[] calldata citations,
+        uint256 stake,
+        uint8 authorKind,
+        uint256 maxPrice
+    ) external nonReentrant returns (uint256 specId) {
+        uint256 currentPrice = hub.price(_ledger.threadId);
+        if (currentPrice > maxPrice) revert PriceAboveMax(currentPrice, maxPrice);
+        specId = _submitSpec(contentHash, citations, stake, authorKind);
+    }
+
     /// @notice `submitSpec` with an EIP-2612 permit instead of a prior `approve`, in one transaction.
     /// @dev A failing permit is ignored (it may have been front-run); the transfer then needs an allowance.
     /// @param contentHash keccak256 of the message body

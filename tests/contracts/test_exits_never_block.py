@@ -173,3 +173,18 @@ def test_no_new_spec_once_every_coauthor_left(threads, thread, creator, outsider
     token.approve(thread, 30 * CHOIR, sender=outsiders[0])
     with ape.reverts(thread.NoEligibleVoters):
         thread.submitSpec(content("late"), [], 30 * CHOIR, HUMAN, sender=outsiders[0])
+
+
+def test_a_submitter_bounds_the_price_it_accepts(threads, thread, creator, outsiders, token, hub, pricer):
+    """Review: a price move just before a spec lands could shrink the equity its stake buys. The author names the
+    highest price it accepts; a higher price refuses the spec and changes nothing."""
+    author = outsiders[0]
+    stake = 200 * CHOIR
+    token.approve(thread, stake, sender=author)
+    hub.updatePrices([thread.threadId()], [40 * CHOIR], 1, sender=pricer)
+    with ape.reverts(thread.PriceAboveMax):
+        thread.submitSpecWithMaxPrice(content("bounded"), [], stake, HUMAN, 35 * CHOIR, sender=author)
+    assert thread.pendingSpecs() == 0 and thread.lockedBalance() == 0
+    receipt = thread.submitSpecWithMaxPrice(content("bounded"), [], stake, HUMAN, 40 * CHOIR, sender=author)
+    spec = thread.getSpec(receipt.decode_logs(thread.SpecSubmitted)[0].specId)
+    assert (spec.stake, spec.price) == (stake, 40 * CHOIR)

@@ -402,6 +402,9 @@ def test_submit_spec_without_allowance(client: TestClient, world: World) -> None
 def test_other_refusals(client: TestClient, world: World) -> None:
     a = world.run.actors
     assert refused(client, a.dave, "exit", thread_id=1)["code"] == "NotCoauthor"
+    hash_ = "0x" + "22" * 32
+    error = refused(client, a.dave, "submitSpec", thread_id=1, content_hash=hash_, stake=str(10**24), max_price="1")
+    assert (error["code"], error["field"]) == ("PriceAboveMax", "max_price")  # a price above the author's bound
     assert (
         refused(client, a.alice, "submitSpec", thread_id=1, content_hash="0x" + "11" * 32, stake="1")["code"]
         == "AlreadyCoauthor"
