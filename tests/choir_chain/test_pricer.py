@@ -215,7 +215,7 @@ def run_workload(devnet: Devnet, deployment: Deployment, accounts: list[LocalAcc
     jump_target = e.price(3, _timestamp(chain, block))
 
     block = send(t1.functions.post(content("alice cites 3"), [gid(3, 0)], AuthorKind.HUMAN), alice)
-    e.citations[3] += 1
+    # thread 1 cited thread 3 before (u0's approved spec): c counts distinct citing threads (protocol 7, r2)
     top = e.price(3, _timestamp(chain, block))
 
     time_travel(devnet.rpc_url, DAY + 2)

@@ -421,7 +421,7 @@ def test_allocation_checks_revert_with_custom_errors(
     with reverts(distributor.EpochNotClosed, epoch=epoch, endsAt=distributor.epochStart(epoch + 1)):
         distributor.allocate(epoch, [good], [CHOIR], sender=pricer)
     close_epoch(chain, distributor, epoch)
-    later, _, t_later = approved_in_epoch(threads, thread, outsiders[0], [creator], "later")
+    later, _, t_later = approved_in_epoch(threads, thread, accounts[3], [creator], "later")  # another author
     score(distributor, pricer, [later], [0])
     supply = token.totalSupply()
     budget = distributor.epochBudget(epoch)
