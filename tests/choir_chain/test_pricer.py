@@ -59,8 +59,8 @@ Rounds = dict[int, tuple[list[int], list[int]]]
 
 @dataclass
 class Expected:
-    """Per thread: settlement times of approvals, refusal weights in settlement order, citations received
-    from other threads, current co-authors."""
+    """Per thread: settlement times of approvals, refusal weights in settlement order, distinct other threads
+    citing it, current co-authors."""
 
     approvals: dict[int, list[int]] = field(default_factory=dict)
     weights: dict[int, list[float]] = field(default_factory=dict)
@@ -215,7 +215,8 @@ def run_workload(devnet: Devnet, deployment: Deployment, accounts: list[LocalAcc
     jump_target = e.price(3, _timestamp(chain, block))
 
     block = send(t1.functions.post(content("alice cites 3"), [gid(3, 0)], AuthorKind.HUMAN), alice)
-    e.citations[3] += 1
+    # Thread 1 cites thread 3 already (u0's approved spec): `c` counts distinct citing threads (protocol
+    # section 7, r2), so it stays.
     top = e.price(3, _timestamp(chain, block))
 
     time_travel(devnet.rpc_url, DAY + 2)
