@@ -31,7 +31,8 @@ BATCH = 200
 """Requests per JSON-RPC batch."""
 
 PROPOSAL_STATES = ("Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed")
-"""OpenZeppelin `IGovernor.ProposalState`, by value."""
+"""OpenZeppelin `IGovernor.ProposalState`, by value. The gateway reports an `Executed` proposal whose calls reverted
+(`ThreadGovernor.executionFailed`: nothing moved, and it can never run again) as `Failed`."""
 
 
 @contextmanager
@@ -121,29 +122,29 @@ def governor_of(gw: Gateway, thread_id: int, indexed: str | None) -> str | None:
 
 
 def proposals(gw: Gateway, governor_address: str) -> list[dict[str, Any]]:
-    """Every proposal of the governor, oldest first: its `ProposalCreated` log with the live state, votes and
-    eta (`eta` None until queued)."""
+    """Every proposal of the governor, oldest first: its `ProposalCreated` log with the live state (`Failed` for
+    an execution whose calls reverted), votes and eta (`eta` None until queued)."""
     address = Web3.to_checksum_address(governor_address)
     governor = gw.w3.eth.contract(address=address, abi=artifacts.load("ThreadGovernor").abi)
     with chain_errors():
         logs = governor.events.ProposalCreated().get_logs(from_block=gw.manifest.deploy_block, to_block="latest")
     logs = sorted(logs, key=lambda entry: (entry["blockNumber"], entry["logIndex"]))
-    state, votes, eta = (fn("ThreadGovernor", n) for n in ("state", "proposalVotes", "proposalEta"))
+    names = ("state", "proposalVotes", "proposalEta", "executionFailed")
+    reads = [fn("ThreadGovernor", n) for n in names]
     calls: list[Call | object] = []
     for entry in logs:
-        pid = entry["args"]["proposalId"]
-        calls += [state.call(address, pid), votes.call(address, pid), eta.call(address, pid)]
+        calls += [read.call(address, entry["args"]["proposalId"]) for read in reads]
     live = call_many(gw, calls)
     out: list[dict[str, Any]] = []
     for n, entry in enumerate(logs):
         args = entry["args"]
-        now, (against, for_, abstain), when = live[3 * n : 3 * n + 3]
+        now, (against, for_, abstain), when, failed = live[4 * n : 4 * n + 4]
         out.append(
             {
                 "proposal_id": str(args["proposalId"]),
                 "proposer": Web3.to_checksum_address(args["proposer"]),
                 "description": args["description"],
-                "state": PROPOSAL_STATES[now],
+                "state": "Failed" if failed else PROPOSAL_STATES[now],
                 "votes_for": str(for_),
                 "votes_against": str(against),
                 "votes_abstain": str(abstain),

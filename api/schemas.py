@@ -46,7 +46,9 @@ SpecStatus = Literal["pending", "approved", "denied", "split", "expired", "refun
 MessageKind = Literal["root", "post", "spec"]
 AuthorKindName = Literal["human", "ai", "ai_prompted"]
 """`choir_chain.author_kind.AuthorKind.label`: a person (ugc), an AI (aigc), an AI on a person's prompt (aiugc)."""
-ProposalState = Literal["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
+ProposalState = Literal[
+    "Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed", "Failed"
+]
 
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -159,7 +161,9 @@ MESSAGE_EXAMPLE: dict[str, Any] = {
     "author_kind": "human",
     "max_similarity": 0.82,
     "novelty": 0.18,
-    "novelty_reward": 3.981071705534973,
+    "novelty_weight": 3.981071705534973,
+    "reward": "1250000000000000000000",
+    "reward_epoch": 0,
 }
 
 AuthorKindOut = Annotated[
@@ -170,19 +174,30 @@ MaxSimilarity = Annotated[
     Field(ge=-1, le=1, description="Highest cosine similarity of its body to any earlier message (null: not scored)."),
 ]
 Novelty = Annotated[float | None, Field(ge=0, le=2, description="`1 - max_similarity` (null: not scored).")]
-NoveltyReward = Annotated[
+NoveltyWeight = Annotated[
     float | None,
     Field(
         ge=0,
         le=100,
-        description="Its novelty reward in CHOIR (a number, not wei): `0.01 * exp((ln 10 / 0.05) * (0.95 - "
-        "max_similarity))`, 0 above 0.95, at most 100 (null: not scored, the epoch's flat reward applies).",
+        description="Its novelty weight (a number): `0.01 * exp((ln 10 / 0.05) * (0.95 - max_similarity))`, 0 above "
+        "0.95, at most 100. An approved spec's reward is its weight's share of its epoch's budget (null: not "
+        "scored, no weight, no reward).",
     ),
 ]
+Reward = Annotated[
+    str | None,
+    Field(
+        pattern=r"^[0-9]+$",
+        description="CHOIR (wei, decimal string) minted for it from the budget of the epoch in which its approval "
+        "became certain, once that epoch's allocation landed (null: not paid, or not yet).",
+    ),
+]
+RewardEpoch = Annotated[int | None, Field(ge=0, description="The epoch whose allocation paid `reward` (null: none).")]
 
 
 class MessageOut(BaseModel):
-    """A message of a thread; `body` once someone stored it with `POST /content`; its novelty once scored."""
+    """A message of a thread; `body` once someone stored it with `POST /content`; its novelty once scored; its reward
+    once its epoch's allocation paid it."""
 
     model_config = _examples(MESSAGE_EXAMPLE)
 
@@ -197,7 +212,9 @@ class MessageOut(BaseModel):
     author_kind: AuthorKindOut
     max_similarity: MaxSimilarity
     novelty: Novelty
-    novelty_reward: NoveltyReward
+    novelty_weight: NoveltyWeight
+    reward: Reward
+    reward_epoch: RewardEpoch
 
 
 class MessagePage(Page[MessageOut]):
@@ -226,12 +243,14 @@ SPEC_EXAMPLE: dict[str, Any] = {
     "author_kind": "ai_prompted",
     "max_similarity": None,
     "novelty": None,
-    "novelty_reward": None,
+    "novelty_weight": None,
+    "reward": None,
+    "reward_epoch": None,
 }
 
 
 class SpecOut(BaseModel):
-    """A staked submission and the co-authors' votes on it; its novelty once scored."""
+    """A staked submission and the co-authors' votes on it; its novelty once scored; its reward once paid."""
 
     model_config = _examples(SPEC_EXAMPLE)
 
@@ -249,7 +268,9 @@ class SpecOut(BaseModel):
     author_kind: AuthorKindOut
     max_similarity: MaxSimilarity
     novelty: Novelty
-    novelty_reward: NoveltyReward
+    novelty_weight: NoveltyWeight
+    reward: Reward
+    reward_epoch: RewardEpoch
 
 
 class SpecPage(Page[SpecOut]):
@@ -304,7 +325,7 @@ class ProposalOut(BaseModel):
     proposal_id: Wei
     proposer: Address
     description: str
-    state: ProposalState
+    state: ProposalState = Field(description="OpenZeppelin's state; Failed: executed, its calls reverted (final).")
     votes_for: Wei
     votes_against: Wei
     votes_abstain: Wei

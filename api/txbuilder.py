@@ -38,6 +38,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 ERROR_FIELDS: dict[str, tuple[str, ...]] = {
     "UnknownThread": ("thread_id",),
     "GovernorExists": ("thread_id",),
+    "OnlyCoauthor": ("from",),
     "NotCoauthor": ("from",),
     "AlreadyCoauthor": ("from",),
     "AlreadyVoted": ("from",),
@@ -148,6 +149,23 @@ def simulate(gw: Gateway, sender: str, to: str, data: str, fields: set[str]) -> 
             message = (exc.rpc_response or {}).get("error", {}).get("message") or str(exc)
             raise ApiError(409, "rejected_by_node", f"the node refuses the transaction: {message}") from exc
     return UnsignedTx(sender, to, data, gw.manifest.chain_id, math.ceil(estimate * GAS_MARGIN))
+
+
+def preview_execution(
+    gw: Gateway, governor: Contract, targets: list[str], values: list[int], calldatas: list[bytes]
+) -> None:
+    """Refuse to build an `execute` whose calls would revert now: the governor would record the failure and the
+    proposal could never run again. The calls are tried as the governor makes them (`executeCalls`, called from the
+    governor itself); a revert is a 409 named after the calls' error (`InsufficientTreasury`, ...)."""
+    data = encode(governor.functions.executeCalls(targets, values, calldatas))
+    tx: Any = {"from": governor.address, "to": governor.address, "data": data, "value": 0}
+    with node_errors():
+        try:
+            gw.w3.eth.call(tx, "latest")
+        except ContractLogicError as exc:
+            decoded = revert.decode(revert.revert_data(exc))
+            message = f"{decoded.message}; executed now, the proposal would fail for good (a failed execution is final)"
+            raise ApiError(409, decoded.code, message, "proposal_id") from exc
 
 
 def encode(fn: Any) -> str:

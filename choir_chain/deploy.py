@@ -74,9 +74,8 @@ def deploy(
     rewards: bool = True,
 ) -> Deployment:
     """Deploy token, hub, governor implementation and (with `rewards`) the rewards distributor; grant the roles
-    (pricer: the hub's PRICER_ROLE and the distributor's PRICER_ROLE and ORACLE_ROLE; the distributor: the token's
-    MINTER_ROLE); and describe it all in a manifest. Rewards start at zero until the pricer sets the first epoch's
-    reward per message."""
+    (pricer: the hub's PRICER_ROLE and the distributor's ORACLE_ROLE, with which it scores messages and allocates
+    each closed epoch's budget; the distributor: the token's MINTER_ROLE); and describe it all in a manifest."""
     parameters = parameters or HubParameters()
     governance = governance or GovernanceParameters()
     admin = admin or deployer.address
@@ -132,12 +131,12 @@ def deploy(
             distributor_artifact, deployer, token.address, hub.address, deployer.address, 0
         )
         gas["deploy.RewardsDistributor"] = distributor_receipt["gasUsed"]
+        # The minter role first: the hub accepts only a distributor that can mint.
         chain.transact(token.functions.grantRole(token.functions.MINTER_ROLE().call(), distributor.address), deployer)
         chain.transact(hub.functions.setRewardsDistributor(distributor.address), deployer)
         if pricer:
-            for role in ("PRICER_ROLE", "ORACLE_ROLE"):
-                role_id = distributor.functions[role]().call()
-                chain.transact(distributor.functions.grantRole(role_id, pricer), deployer)
+            role_id = distributor.functions.ORACLE_ROLE().call()
+            chain.transact(distributor.functions.grantRole(role_id, pricer), deployer)
         admined.append(distributor)
         contracts["RewardsDistributor"] = _entry(distributor_artifact, distributor.address, distributor_receipt)
         roles["minter"] = distributor.address

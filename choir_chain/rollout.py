@@ -3,8 +3,9 @@ Ape script `scripts/deploy.py`; the devnet keeps the one-shot `choir_chain.deplo
 
 The deployment is a fixed list of steps (`plan`): deploy the token, the hub (which deploys the thread
 implementation), the thread governor implementation, `hub.setGovernance`, the rewards distributor; grant the
-token's `MINTER_ROLE` to the distributor, point the hub at it; grant the pricer the hub's `PRICER_ROLE` and the
-distributor's `PRICER_ROLE` and `ORACLE_ROLE`; and when the admin is not the deployer, grant the admin
+token's `MINTER_ROLE` to the distributor, point the hub at it (the hub checks it can mint); grant the pricer the
+hub's `PRICER_ROLE` and the distributor's `ORACLE_ROLE` (scores and epoch allocations); and when the admin is not
+the deployer, grant the admin
 `DEFAULT_ADMIN_ROLE` on the three contracts, check everything, and renounce the deployer's admin roles. Then every
 role and parameter is read back (`verify`) and the manifest `deployments/<chainId>.json` is built.
 
@@ -589,7 +590,6 @@ def plan(config: DeployConfig, reader: Reader) -> list[Step]:
         Step("set-distributor", "ChoirHub", "setRewardsDistributor", lambda a: (a["RewardsDistributor"],),
              "ChoirHub.setRewardsDistributor(distributor)", done=distributor_set),
         grant("grant-pricer-hub", "ChoirHub", PRICER_ROLE, lambda a: c.pricer, "pricer"),
-        grant("grant-pricer-distributor", "RewardsDistributor", PRICER_ROLE, lambda a: c.pricer, "pricer"),
         grant("grant-oracle-distributor", "RewardsDistributor", ORACLE_ROLE, lambda a: c.pricer, "pricer"),
     ]  # fmt: skip
     if config.hands_over:
@@ -625,7 +625,6 @@ def check(config: DeployConfig, addresses: dict[str, str], reader: Reader, *, fi
     for contract, name, role_id in (
         ("ChoirToken", "MINTER_ROLE", MINTER_ROLE),
         ("ChoirHub", "PRICER_ROLE", PRICER_ROLE),
-        ("RewardsDistributor", "PRICER_ROLE", PRICER_ROLE),
         ("RewardsDistributor", "ORACLE_ROLE", ORACLE_ROLE),
     ):
         expect(f"{contract}.{name}()", bytes(reader.call(contract, addresses[contract], name)), role_id)
@@ -638,10 +637,9 @@ def check(config: DeployConfig, addresses: dict[str, str], reader: Reader, *, fi
     role("ChoirToken", MINTER_ROLE, distributor, "distributor", True)
     for who, holder in (("deployer", c.deployer), ("admin", c.admin), ("pricer", c.pricer)):
         role("ChoirToken", MINTER_ROLE, holder, who, False)
-    # Pricing and novelty scores: the pricer.
+    # Pricing, novelty scores and epoch allocations: the pricer.
     for contract, role_id in (
         ("ChoirHub", PRICER_ROLE),
-        ("RewardsDistributor", PRICER_ROLE),
         ("RewardsDistributor", ORACLE_ROLE),
     ):
         role(contract, role_id, c.pricer, "pricer", True)

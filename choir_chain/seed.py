@@ -1,9 +1,12 @@
 """A small demo community on a fresh devnet deployment, from the development accounts (`choir up` runs it).
 
 Four threads with root messages; co-authors who joined through approved specs; specs denied, split, expired
-and left pending; posts and specs citing messages of other threads; a reward per approved message set by the
-pricer account; and a governor for the first thread with an open proposal (a treasury transfer) holding one
-vote. Every message body is kept, so the gateway's content store can serve them (`SeedResult.bodies`).
+and left pending; posts and specs citing messages of other threads; and a governor for the first thread with an
+open proposal (a treasury transfer) holding one vote. The approvals become certain in the first reward epoch,
+and the script moves the clock past its end (the approval window of the expiring spec), so the epoch is closed:
+the pricer (`choir up`) scores the seeded messages and then mints the epoch's allocation, its budget shared by
+novelty weight (protocol 7, r2: no reward at settlement, none without a score). Every message body is kept, so
+the gateway's content store can serve them (`SeedResult.bodies`).
 
 Every message declares its author kind (protocol section 7): most are written by people (`human`), a few by an AI
 on a member's prompt (`ai_prompted`) and a few by an AI agent on its own (`ai`; Heidi runs one). One pending
@@ -41,7 +44,7 @@ NAMES = ("Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi")
 ACCOUNTS_NEEDED = 2 + len(NAMES)
 FUNDING = 10_000 * CHOIR
 """CHOIR the admin sends each member."""
-YEAR = 365 * 24 * 3600
+DAY = 24 * 3600
 FOR = 1
 """`support` of a vote for a proposal (OpenZeppelin GovernorCountingSimple)."""
 PROPOSAL_AMOUNT = 5 * CHOIR
@@ -119,8 +122,8 @@ class SeedResult:
     threads: list[SeededThread] = field(default_factory=list)
     messages: list[SeededMessage] = field(default_factory=list)
     proposal: SeededProposal | None = None
-    rewards: dict[int, int] = field(default_factory=dict)
-    """Epoch -> reward per approved message the pricer account set."""
+    rewards: dict[int, list[str]] = field(default_factory=dict)
+    """Epoch -> the approved specs (global ids) its allocation is to pay once it closed and they are scored."""
     last_block: int = 0
 
     def bodies(self) -> dict[str, str]:
@@ -146,7 +149,7 @@ class SeedResult:
         if data["proposal"] is not None:
             data["proposal"]["proposal_id"] = str(data["proposal"]["proposal_id"])
             data["proposal"]["votes_for"] = str(data["proposal"]["votes_for"])
-        data["rewards"] = {str(epoch): str(reward) for epoch, reward in self.rewards.items()}
+        data["rewards"] = {str(epoch): ids for epoch, ids in self.rewards.items()}
         return json.dumps(data, indent=2) + "\n"
 
 
@@ -187,22 +190,16 @@ class _Seeder:
 
     # --- the protocol's actions -----------------------------------------------------------------------------
 
-    def set_reward(self) -> None:
-        """The pricer sets the current epoch's reward per approved message, as its service would: the emission
-        rate over the approvals of the day before the epoch (none, at every point the script calls this)."""
-        from choir_chain.pricer.rewards import reward_per_message
-
+    def note_epoch(self, thread_id: int, spec_id: int) -> None:
+        """Record the epoch in which the approval of spec `spec_id` became certain (it is paid from that epoch's
+        budget once the epoch closed and the pricer scored it)."""
         distributor = self.deployment.distributor
         if distributor is None:
             return
-        epoch = int(distributor.functions.currentEpoch().call())
-        if int(distributor.functions.rewardPerMessage(epoch).call()) != 0:
-            return
-        start = int(distributor.functions.epochStart(epoch).call())
+        certain = int(self.threads[thread_id].functions.approvalCertainAt(spec_id).call())
         launch = int(distributor.functions.launchTime().call())
-        reward = reward_per_message((start - launch) / YEAR, 0)
-        self.send(distributor.functions.setRewardPerMessage(epoch, reward), self.pricer)
-        self.result.rewards[epoch] = reward
+        epoch = (certain - launch) // DAY
+        self.result.rewards.setdefault(epoch, []).append(str(gid(thread_id, spec_id)))
 
     def create_thread(self, name: str, title: str, body: str, author_kind: AuthorKind = AuthorKind.HUMAN) -> int:
         author = self.person(name)
@@ -323,7 +320,6 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     token = deployment.token
     for account in s.people.values():
         s.send(token.functions.transfer(account.address, FUNDING), s.admin)
-    s.set_reward()
 
     summaries = s.create_thread(
         "Alice",
@@ -368,8 +364,8 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         author_kind=ai_prompted,  # Bob had an assistant draft the note from his outline
     )
 
-    # Approved specs: their authors join as co-authors; each approval earns the thread the epoch's reward, a
-    # tenth of it shared with the other threads the spec cites.
+    # Approved specs: their authors join as co-authors; each approval earns the thread its share of the epoch's
+    # budget once the epoch closed (by novelty weight), a tenth of it shared with the other threads it cites.
     bob_spec = s.spec(
         summaries,
         "Bob",
@@ -379,6 +375,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     )
     s.vote(summaries, bob_spec, {"Alice": True})
     s.settle(summaries, bob_spec, by="Bob")
+    s.note_epoch(summaries, bob_spec)
     erin_spec = s.spec(
         reading,
         "Erin",
@@ -390,9 +387,11 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     )
     s.vote(reading, erin_spec, {"Bob": True})
     s.settle(reading, erin_spec, by="Erin")
+    s.note_epoch(reading, erin_spec)
     frank_spec = s.spec(garden, "Frank", NEAR_DUPLICATE_OF, [gid(summaries, 0)])
     s.vote(garden, frank_spec, {"Carol": True})
     s.settle(garden, frank_spec, by="Frank")
+    s.note_epoch(garden, frank_spec)
     # Nobody will vote on this one: it expires when its approval window ends.
     heidi_for = s.spec(
         voting,
@@ -410,6 +409,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     )
     s.vote(summaries, carol_spec, {"Alice": True, "Bob": True})
     s.settle(summaries, carol_spec, by="Carol")
+    s.note_epoch(summaries, carol_spec)
     # Denied: both co-authors deny; the stake goes to the deniers (Bob claims his part, Erin not yet).
     grace_denied = s.spec(
         reading,
@@ -435,8 +435,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     # The approval window passes: Heidi's spec in Dave's thread expires, its stake goes to the treasury.
     window = int(s.threads[voting].functions.approvalWindow().call())
     s.advance(window + 1)
-    s.settle(voting, heidi_for, by="Dave")
-    s.set_reward()  # a new epoch: the pricer sets its reward
+    s.settle(voting, heidi_for, by="Dave")  # a week later: the approvals' epoch has closed
 
     s.post(
         summaries,

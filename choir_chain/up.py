@@ -373,23 +373,24 @@ class Stack:
                 highlight=False,
                 soft_wrap=True,
             )
-        elif kind == "reward":
+        elif kind == "allocation":
             self.console.print(
-                f"[dim]pricer   epoch {event['epoch']}: {choir_amount(event['reward_per_message'])} CHOIR per "
-                "approved message[/dim]",
+                f"[dim]pricer   epoch {event['epoch']} closed: {choir_amount(event['total'])} of its "
+                f"{choir_amount(event['budget'])} CHOIR budget minted to {len(event['messages'])} approved "
+                f"message(s) (block {event['block']})[/dim]",
                 highlight=False,
                 soft_wrap=True,
             )
         elif kind == "novelty":
             scored = len(event["messages"])
-            most = max(event["rewards"]) if event["rewards"] else 0.0
+            most = max(event["weights"]) if event["weights"] else 0.0
             self.console.print(
                 f"[dim]pricer   novelty round {event['round']} (block {event['block']}): {scored} messages scored, "
-                f"rewards up to {most:g} CHOIR, {event['remaining']} waiting[/dim]",
+                f"weights up to {most:g}, {event['remaining']} waiting[/dim]",
                 highlight=False,
                 soft_wrap=True,
             )
-        elif kind in ("retry", "stuck", "reward_failed", "novelty_failed", "novelty_disabled"):
+        elif kind in ("retry", "stuck", "allocation_failed", "novelty_failed", "novelty_disabled", "rewards_disabled"):
             detail = escape(json.dumps({k: v for k, v in event.items() if k != "event"}))
             self.console.print(f"[yellow]pricer   {kind}[/yellow] {detail}", highlight=False, soft_wrap=True)
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {IChoirHub} from "./interfaces/IChoirHub.sol";
+import {IRewardsDistributor} from "./interfaces/IRewardsDistributor.sol";
 import {IThreadDAO} from "./interfaces/IThreadDAO.sol";
 import {StakePriceOracle} from "./hub/StakePriceOracle.sol";
 import {ThreadDAO} from "./thread/ThreadDAO.sol";
@@ -18,6 +20,9 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
     uint256 public constant MIN_APPROVAL_WINDOW = 1 hours;
     /// @inheritdoc IChoirHub
     uint256 public constant MAX_APPROVAL_WINDOW = 365 days;
+
+    /// @dev The token's minter role (`ChoirToken.MINTER_ROLE`), which a rewards distributor must hold.
+    bytes32 private constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
     IERC20 private immutable _token;
 
@@ -87,15 +92,19 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
 
     /// @notice Give thread `threadId` its governor: a clone of the governor implementation carrying the current
     ///         governance settings, from then on the only account that can move the thread's treasury or change
-    ///         its parameters. Anyone may call, once per thread.
+    ///         its parameters. Only a co-author of the thread may call (`OnlyCoauthor`), once per thread: otherwise
+    ///         whoever held the hub's admin role could pick the moment and the implementation of every thread's
+    ///         governor.
     /// @param threadId the thread
     /// @return governor the new governor
     function createGovernor(uint256 threadId) external returns (address governor) {
         address thread = _threadAddress(threadId);
+        if (ThreadDAO(thread).sharesOf(msg.sender) == 0) revert OnlyCoauthor(threadId, msg.sender);
         address existing = ThreadDAO(thread).governor();
         if (existing != address(0)) revert GovernorExists(threadId, existing);
         GovernanceSettings memory settings = _governance;
         if (settings.implementation == address(0)) revert GovernanceNotSet();
+        _checkExecutionDelay(settings.executionDelay);
         bytes memory args = abi.encodePacked(
             thread, settings.votingDelay, settings.votingPeriod, settings.quorumBps, settings.executionDelay
         );
@@ -141,9 +150,23 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
         return _rewardsDistributor;
     }
 
-    /// @notice Set the rewards distributor threads call on approval (zero turns rewards off). Admin only.
-    /// @param distributor a RewardsDistributor for this hub, holding the token's minter role
+    /// @notice Set the rewards distributor, the only account whose reward credits threads accept (zero turns rewards
+    ///         off). Threads never call it: settlement goes on whatever it is. Admin only.
+    /// @param distributor zero, or a contract that names this hub and this hub's token and holds the token's
+    ///        `MINTER_ROLE` (else `InvalidRewardsDistributor`)
     function setRewardsDistributor(address distributor) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (distributor != address(0)) {
+            if (distributor.code.length == 0) revert InvalidRewardsDistributor(distributor, "not a contract");
+            if (IRewardsDistributor(distributor).hub() != address(this)) {
+                revert InvalidRewardsDistributor(distributor, "another hub");
+            }
+            if (IRewardsDistributor(distributor).token() != address(_token)) {
+                revert InvalidRewardsDistributor(distributor, "another token");
+            }
+            if (!IAccessControl(address(_token)).hasRole(MINTER_ROLE, distributor)) {
+                revert InvalidRewardsDistributor(distributor, "not a minter");
+            }
+        }
         _rewardsDistributor = distributor;
         emit RewardsDistributorSet(distributor);
     }
@@ -157,12 +180,14 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
     ///         governors keep theirs). Admin only.
     /// @param settings implementation (a contract), voting delay (1 second to 30 days: shares changed in the second
     ///        of the proposal must not count), voting period (1 hour to 90 days),
-    ///        quorum (1 to 10,000 bps), execution delay (<= 30 days)
+    ///        quorum (1 to 10,000 bps), execution delay (the thread's exit cooldown, 1 day, to 30 days: below the
+    ///        cooldown `ExecutionDelayBelowExitCooldown`, so a co-author outvoted can always exit first)
     function setGovernance(GovernanceSettings calldata settings) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (settings.implementation.code.length == 0) revert InvalidParameter("implementation");
         if (settings.votingDelay == 0 || settings.votingDelay > 30 days) revert InvalidParameter("votingDelay");
         if (settings.votingPeriod < 1 hours || settings.votingPeriod > 90 days) revert InvalidParameter("votingPeriod");
         if (settings.quorumBps == 0 || settings.quorumBps > 10_000) revert InvalidParameter("quorumBps");
+        _checkExecutionDelay(settings.executionDelay);
         if (settings.executionDelay > 30 days) revert InvalidParameter("executionDelay");
         _governance = settings;
         emit GovernanceSet(
@@ -212,6 +237,12 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
         }
         _defaultApprovalWindow = uint32(approvalWindow);
         emit DefaultApprovalWindowSet(approvalWindow);
+    }
+
+    /// @dev A passed proposal waits at least the threads' exit cooldown, so whoever voted against it can leave first.
+    function _checkExecutionDelay(uint256 executionDelay) private view {
+        uint256 cooldown = ThreadDAO(threadImplementation).EXIT_COOLDOWN();
+        if (executionDelay < cooldown) revert ExecutionDelayBelowExitCooldown(executionDelay, cooldown);
     }
 
     function _threadExists(uint256 threadId) internal view override returns (bool) {

@@ -164,8 +164,10 @@ class Example:
             f"escrow {fmt(thread.functions.lockedBalance().call())}"
         )
 
-        print("\n4. The thread gets its governor (anyone may ask the hub, once)")
-        self.send(hub.functions.createGovernor(thread_id), self.alice)
+        print("\n4. The thread gets its governor (a co-author asks the hub, once)")
+        create = hub.functions.createGovernor(thread_id)
+        print(f"   Dave (not a co-author) asking is refused: {self.refusal(create, self.dave)}")
+        self.send(create, self.alice)
         governor = self.chain.contract(artifacts.load("ThreadGovernor"), hub.functions.governorOf(thread_id).call())
         assert thread.functions.governor().call() == governor.address
         print(f"   governor {governor.address} (thread.governor() agrees)")
@@ -226,6 +228,10 @@ class Example:
         eta = int(governor.functions.proposalEta(proposal_id).call())
         print(f"   state {self.state(governor, proposal_id)}, executable from {eta}")
         print(f"   executing now is refused: {self.refusal(execute, self.relayer)}")
+        cooldown = int(thread.functions.EXIT_COOLDOWN().call())  # the execution delay is at least this
+        can_leave = int(thread.functions.joinedAt(self.alice.address).call()) + cooldown
+        print(f"   Alice, outvoted, could still exit with her share first: from {can_leave}, before {eta}")
+        assert can_leave < eta
         self.advance(eta - self.now())
 
         print("\n10. Anyone executes it")

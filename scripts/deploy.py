@@ -5,7 +5,7 @@
 
 Deploys the token, the hub (which deploys the thread implementation), the ThreadGovernor implementation
 (+ hub.setGovernance) and the RewardsDistributor; gives the token's MINTER_ROLE to the distributor only, the hub's
-PRICER_ROLE and the distributor's PRICER_ROLE and ORACLE_ROLE to --pricer, DEFAULT_ADMIN_ROLE of all three to
+PRICER_ROLE and the distributor's ORACLE_ROLE to --pricer, DEFAULT_ADMIN_ROLE of all three to
 --admin, then (when --admin is not the deployer) renounces the deployer's admin roles. Every role and parameter is
 read back; the manifest `deployments/<chainId>.json` is written last (the format `choir pricer`, the indexer and
 the gateway read). Each step is recorded in `deployments/<chainId>.progress.json` as it goes, so a run that
@@ -105,7 +105,7 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 @click.option(
     "--pricer",
     callback=_address,
-    help="PRICER_ROLE of the hub, PRICER_ROLE and ORACLE_ROLE of the distributor (the `choir pricer` account). "
+    help="PRICER_ROLE of the hub, ORACLE_ROLE of the distributor (the `choir pricer` account). "
     "Required for a new deployment.",
 )
 @click.option("--genesis-recipient", callback=_address, help="Receives the genesis supply. Default: --admin.")

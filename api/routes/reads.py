@@ -22,6 +22,7 @@ from web3 import Web3
 
 from api import live, metrics
 from api.errors import ERROR_RESPONSES, ApiError
+from api.message_extras import novelty_and_rewards
 from api.schemas import (
     AccountOut,
     HealthOut,
@@ -43,7 +44,6 @@ from choir_chain.indexer.models import (
     Citation,
     Coauthor,
     Message,
-    NoveltyScore,
     Price,
     PriceRound,
     Settlement,
@@ -52,7 +52,6 @@ from choir_chain.indexer.models import (
     Vote,
 )
 from choir_chain.indexer.uint import Uint256
-from choir_chain.pricing.novelty import novelty_reward
 
 router = APIRouter(tags=["reads"])
 
@@ -106,29 +105,6 @@ def _thread(session: Session, thread_id: int) -> Thread:
 
 def _global_id(thread_id: int, index: int) -> str:
     return str(thread_id << 64 | index)
-
-
-NOT_SCORED: dict[str, Any] = {"max_similarity": None, "novelty": None, "novelty_reward": None}
-
-
-def novelty_of(session: Session, global_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """global id -> `max_similarity`, `novelty` and `novelty_reward` (CHOIR) of the scored ones among them."""
-    wanted = sorted(set(global_ids))
-    out: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(
-            select(NoveltyScore.message_id, NoveltyScore.max_similarity).where(
-                NoveltyScore.message_id.in_(wanted[start : start + 500])
-            )
-        )
-        for message_id, similarity in rows:
-            similarity = min(1.0, max(-1.0, float(similarity)))
-            out[int(message_id)] = {
-                "max_similarity": similarity,
-                "novelty": 1.0 - similarity,
-                "novelty_reward": novelty_reward(similarity),
-            }
-    return out
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -275,7 +251,7 @@ def list_messages(gw: GatewayDep, thread_id: ThreadId, page: PageDep) -> dict[st
             .offset(page.offset)
         ).all()
         cited = _citations(session, thread_id, [m.message_index for m in rows])
-        scores = novelty_of(session, (m.global_id for m in rows))
+        scores = novelty_and_rewards(session, (m.global_id for m in rows))
         total = int(
             session.scalar(select(func.count()).select_from(Message).where(Message.thread_id == thread_id)) or 0
         )
@@ -291,7 +267,7 @@ def list_messages(gw: GatewayDep, thread_id: ThreadId, page: PageDep) -> dict[st
             "citations": cited.get(m.message_index, []),
             "body": bodies.get(m.content_hash),
             "author_kind": m.author_kind,
-            **scores.get(m.global_id, NOT_SCORED),
+            **scores[m.global_id],
         }
         for m in rows
     ]
@@ -345,7 +321,7 @@ def list_specs(
             ):
                 votes[v.spec_id].append({"voter": v.voter, "approve": v.approve})
         cited = _citations(session, thread_id, ids)
-        scores = novelty_of(session, (thread_id << 64 | i for i in ids))
+        scores = novelty_and_rewards(session, (thread_id << 64 | i for i in ids))
     get_spec = live.fn("ThreadDAO", "getSpec")
     onchain = live.call_many(gw, [get_spec.call(t.address, i) for i in ids])
     items = [
@@ -362,7 +338,7 @@ def list_specs(
             "votes": votes.get(s.spec_id, []),
             "citations": cited.get(s.spec_id, []),
             "author_kind": s.author_kind,
-            **scores.get(thread_id << 64 | s.spec_id, NOT_SCORED),
+            **scores[thread_id << 64 | s.spec_id],
         }
         for n, s in enumerate(specs)
     ]

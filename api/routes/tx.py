@@ -313,12 +313,20 @@ def queue(body: ProposalRequest, gw: Gw) -> UnsignedTransaction:
     return _checked(gw, body, governor.address, encode(call))
 
 
-@router.post("/execute", summary="Execute a queued proposal after its delay", **DOCS)
+@router.post(
+    "/execute",
+    summary="Execute a queued proposal after its delay",
+    description="Refused (409, named after the calls' error) when the proposal's calls would revert now: a failed "
+    "execution is final, so the gateway does not build one.",
+    **DOCS,
+)
 def execute(body: ProposalRequest, gw: Gw) -> UnsignedTransaction:
     governor = governor_contract(gw, body.thread_id)
     p = txbuilder.find_proposal(gw, governor, body.proposal_id)
     call = governor.functions.execute(p.targets, p.values, p.calldatas, p.description_hash)
-    return _checked(gw, body, governor.address, encode(call))
+    tx = _checked(gw, body, governor.address, encode(call))  # the proposal's state and eta
+    txbuilder.preview_execution(gw, governor, p.targets, p.values, p.calldatas)
+    return tx
 
 
 @router.post("/claimCuratorRewards", summary="Claim a denier's shares of denied or split specs", **DOCS)

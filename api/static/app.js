@@ -173,14 +173,23 @@ function authorKind(kind) {
   return h("span", { class: `author-kind ak-${kind}`, "data-testid": "author-kind", "data-kind": kind, title: label }, kind === "ai_prompted" ? "ai·prompted" : kind);
 }
 
-/** A scored message's novelty (1 - max similarity) and its novelty reward; nothing when not scored. */
+/** A scored message's novelty (1 - max similarity) and weight, and its reward once its epoch's allocation paid it;
+ *  nothing when neither. */
 function novelty(m) {
-  if (m.novelty === null || m.novelty === undefined) return null;
-  const reward = Number(m.novelty_reward ?? 0);
+  const scored = !(m.novelty === null || m.novelty === undefined);
+  const paid = !(m.reward === null || m.reward === undefined);
+  if (!scored && !paid) return null;
+  const parts = [];
+  if (scored) {
+    const weight = Number(m.novelty_weight ?? 0);
+    parts.push(`novelty ${Number(m.novelty).toFixed(2)} · weight ${weight.toLocaleString(undefined, { maximumFractionDigits: weight < 1 ? 3 : 2 })}`);
+  }
+  const title = scored ? `max similarity ${Number(m.max_similarity).toFixed(3)} to earlier messages` : "";
   return h(
     "span",
-    { class: "novelty", "data-testid": "novelty", title: `max similarity ${Number(m.max_similarity).toFixed(3)} to earlier messages` },
-    `novelty ${Number(m.novelty).toFixed(2)} · reward ${reward.toLocaleString(undefined, { maximumFractionDigits: reward < 1 ? 3 : 2 })} CHOIR`,
+    { class: "novelty", "data-testid": "novelty", title },
+    parts.join(""),
+    paid ? h("span", { "data-testid": "reward", title: `paid by epoch ${m.reward_epoch}'s allocation` }, parts.length ? " · reward " : "reward ", choir(m.reward)) : null,
   );
 }
 

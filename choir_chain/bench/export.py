@@ -31,11 +31,11 @@ from choir_chain.dataset.export import export
 from choir_chain.indexer.db import create_schema, make_engine
 from choir_chain.indexer.models import (
     SCHEMA_VERSION,
-    ApprovalReward,
     Base,
     Citation,
     Cursor,
     Message,
+    MessageReward,
     NoveltyScore,
     Settlement,
     Spec,
@@ -114,7 +114,7 @@ def build_database(
     rng = random.Random(seed)
     per_thread = [messages // threads + (1 if t < messages % threads else 0) for t in range(threads)]
     rows: dict[type[Base], list[dict[str, Any]]] = {
-        model: [] for model in (Thread, Message, Spec, Settlement, Citation, NoveltyScore, ApprovalReward)
+        model: [] for model in (Thread, Message, Spec, Settlement, Citation, NoveltyScore, MessageReward)
     }
     bodies: list[dict[str, Any]] = []
     block, records, missing = 1, 0, 0
@@ -191,14 +191,15 @@ def build_database(
                         }
                     )
                 if outcome == "approved":
-                    rows[ApprovalReward].append(
+                    rows[MessageReward].append(
                         {
                             "message_id": global_id,
                             "thread_id": t,
                             "message_index": index,
-                            "requested": 10**18,
-                            "total": 10**18,
+                            "epoch": 0,
+                            "amount": 10**18,
                             "to_thread": 9 * 10**17,
+                            "score_round": 1,
                             "block": settled,
                             "tx_hash": "0x" + keccak(text=f"settle{t}/{index}").hex(),
                             "log_index": 0,
@@ -224,6 +225,8 @@ def build_database(
                         "message_index": index,
                         "max_similarity": round(rng.uniform(0.2, 0.99), 6),
                         "round": 1 + index // 50,
+                        "model_id": "all-MiniLM-L6-v2",
+                        "calibration_version": 1,
                         "block": block,
                         "tx_hash": "0x" + keccak(text=f"score{block}").hex(),
                         "log_index": 2,
@@ -270,7 +273,7 @@ def build_database(
     }
     with engine.begin() as conn:
         conn.execute(insert(Cursor), [cursor])
-        for model in (Thread, Message, Spec, Settlement, Citation, NoveltyScore, ApprovalReward):
+        for model in (Thread, Message, Spec, Settlement, Citation, NoveltyScore, MessageReward):
             if rows[model]:
                 conn.execute(insert(Base.metadata.tables[model.__tablename__]), rows[model])
     with content_engine.begin() as conn:

@@ -13,9 +13,9 @@ non-zero values; the first touch of a slot or account in a transaction costs 2,1
 operation is measured in a stated, realistic state: its ``note`` says which. The OpenZeppelin anchors run in
 the same chain, so ``vote`` is compared with ``oz.castVote`` measured here, not with a remembered figure.
 
-Rewards: an approval calls the rewards distributor, which mints the epoch's flat reward per message (set by the
-pricer) to the thread, or nothing while the epoch's reward is unset; ``settle.approved`` carries a reward and
-``settle.approved.norewards`` does not; otherwise both settle alike (3 of 3 approvals, the author joins).
+Rewards (r2): ``settle`` never calls the rewards distributor. Once the approvals' epoch has closed, the oracle
+scores them and pays the epoch's budget pro rata in one ``allocate`` call (``allocate@N``: N messages, one citing
+two other threads): per message a check with its thread, a fresh paid flag, a mint and a treasury credit.
 
 The run is deterministic: the devnet clock moves exactly one second per block
 (``anvil_setBlockTimestampInterval``) and longer jumps are explicit, so no branch depends on wall-clock time;
@@ -70,13 +70,13 @@ estimate (`Chain.transact`, through web3's `build_transaction`, adds no margin).
 VOTE_DEADLINE = 2**40
 """A fixed deadline of the signed governor vote (`castVoteBySigWithDeadline`), for the same reason."""
 
-REWARD_PER_MESSAGE = 10 * CHOIR
-"""The flat reward per approved message the pricer sets for the epoch of the rewarded settlements."""
-
 NOVELTY_BATCH = 10
-SCORED_SIMILARITY = 850_000_000_000_000_000
-"""Highest similarity (WAD) of the spec measured as `settle.approved.novelty`: a novelty reward of 1 CHOIR."""
 """Messages in the measured novelty-score batch."""
+DAY = 24 * 3600
+ALLOCATE_BATCH = 5
+"""Approved messages paid by the measured epoch allocation (one of them cites two other threads)."""
+MODEL_ID = "all-MiniLM-L6-v2"
+"""The model id the benchmark's scoring rounds name (calibration version 0)."""
 
 SUPPORT_FOR = 1
 """OpenZeppelin Governor's `support` value of a vote for (0 against, 2 abstain)."""
@@ -98,7 +98,6 @@ TARGETS: dict[str, Target] = {
     "submitSpec": Target(130_000),
     "vote": Target("oz.castVote"),
     "settle.approved": Target(120_000),
-    "settle.approved.norewards": Target(120_000),
     "settle.denied": Target(120_000),
     "settle.split": Target(120_000),
     "settle.expired": Target(120_000),
@@ -129,10 +128,7 @@ OPS: tuple[str, ...] = (
     "vote",
     "vote.deny",
     "settle.approved",
-    "settle.approved.norewards",
-    "settle.approved.firstreward",
     "settle.approved.cite2",
-    "settle.approved.novelty",
     "settle.denied",
     "settle.split",
     "settle.expired",
@@ -145,8 +141,8 @@ OPS: tuple[str, ...] = (
     "castVoteBySigWithDeadline",
     "queue",
     "execute",
-    "setRewardPerMessage",
     f"setNoveltyScores@{NOVELTY_BATCH}",
+    f"allocate@{ALLOCATE_BATCH}",
     "updatePrices@1",
     "updatePrices@10",
     "updatePrices@100",
@@ -402,14 +398,14 @@ def qaho_prices(count: int, refusal_shift: float = 0.0) -> list[int]:
 class MainSpecs:
     """The specs submitted on the main thread while it has 3 co-authors, by what their settlement measures."""
 
-    approved: int  # settle.approved (with the epoch's reward)
+    approved: int  # settle.approved
     denied: int
     split: int
     expired: int
-    norewards: int  # settle.approved.norewards (before the epoch's reward is set)
-    firstreward: int  # settle.approved.firstreward (the distributor's first mint)
+    norewards: int  # approved, settled unmeasured; paid by the allocation
+    firstreward: int  # approved, settled unmeasured; paid by the allocation
     cite2: int  # settle.approved.cite2 (cites one message of each of two other threads)
-    novelty: int  # settle.approved.novelty (scored by the oracle: its novelty reward, not the flat one)
+    novelty: int  # approved, settled unmeasured; paid by the allocation
 
 
 class ChoirScenario:
@@ -439,6 +435,7 @@ class ChoirScenario:
         self._posts(main, second, third)
         specs = self._specs(main, second, third)
         self._decide(main, specs)
+        self._allocate(main, specs)
         self._claim_and_exit(main, denied=specs.denied, joined=self.actors.stakers[0])
         self._governance(main, voter=self.actors.stakers[4])
         self._price_rounds()
@@ -627,59 +624,20 @@ class ChoirScenario:
 
         self._settle_approved(
             main,
-            "settle.approved.norewards",
-            specs.norewards,
-            0,
-            "no reward: the pricer has not set this epoch's reward per message, so the distributor is called "
-            "and mints nothing",
-        )
-        epoch = int(self.distributor.functions.currentEpoch().call())
-        bench.measure(
-            "setRewardPerMessage",
-            self.distributor.functions.setRewardPerMessage(epoch, REWARD_PER_MESSAGE),
-            a.pricer,
-            "pricer sets the flat reward of the current epoch (10 CHOIR): once per epoch, always 2 fresh slots "
-            "(the epoch's flag and reward)",
-        )
-        self._settle_approved(
-            main,
-            "settle.approved.firstreward",
-            specs.firstreward,
-            REWARD_PER_MESSAGE,
-            "reward: the distributor's first mint ever (its minted total 0 -> non-zero, a fresh slot), 10 CHOIR "
-            "to the thread's treasury",
-        )
-        self._settle_approved(
-            main,
             "settle.approved",
             specs.approved,
-            REWARD_PER_MESSAGE,
-            "reward: the epoch's flat 10 CHOIR minted to the thread and credited to its treasury (steady "
-            "state: the distributor has minted before); no citation",
+            "no call to the rewards distributor (r2: rewards come with the epoch's allocation); no citation",
         )
+        for spec_id in (specs.norewards, specs.firstreward, specs.novelty):
+            bench.send(main.functions.settle(spec_id), a.deployer)  # approvals the allocation pays (unmeasured)
         cited = [self.deployment.thread(c >> 64).address for c in main.functions.specCitations(specs.cite2).call()]
         expect(all(self.token.functions.balanceOf(t).call() > 0 for t in cited), "cited threads to hold CHOIR")
         self._settle_approved(
             main,
             "settle.approved.cite2",
             specs.cite2,
-            REWARD_PER_MESSAGE,
             "the spec cites one message of each of two other threads: both citations counted at the hub "
-            "(counters already non-zero), 10 CHOIR reward of which 9 to this thread and 0.5 to each cited "
-            "thread (both already hold CHOIR; 3 mints, 2 treasury credits in the cited threads)",
-        )
-        novelty_id = int(main.functions.messageId(specs.novelty).call())
-        self.bench.send(
-            self.distributor.functions.setNoveltyScores(self.next_novelty_round(), [novelty_id], [SCORED_SIMILARITY]),
-            a.pricer,
-        )
-        self._settle_approved(
-            main,
-            "settle.approved.novelty",
-            specs.novelty,
-            int(self.distributor.functions.noveltyReward(SCORED_SIMILARITY).call()),
-            "the oracle scored the spec (highest similarity 0.85 to earlier messages): its novelty reward, 1 "
-            "CHOIR, minted to the thread instead of the epoch's flat 10 CHOIR; no citation",
+            "(counters already non-zero); no reward at settlement",
         )
         bench.measure(
             "vote.deny",
@@ -710,18 +668,18 @@ class ChoirScenario:
             "no vote; settled once the 7-day window has passed: stake to treasury",
         )
 
-    def _settle_approved(self, main: Contract, op: str, spec_id: int, reward: int, reward_note: str) -> None:
-        """Settle an approved spec as `op` and check the distributor minted `reward` for it."""
+    def _settle_approved(self, main: Contract, op: str, spec_id: int, note: str) -> None:
+        """Settle an approved spec as `op` and check that nothing was minted (rewards leave `settle`)."""
         count = int(main.functions.coauthorCount().call())
-        minted = int(self.distributor.functions.minted().call())
+        supply = int(self.token.functions.totalSupply().call())
         self.bench.measure(
             op,
             main.functions.settle(spec_id),
             self.actors.deployer,
             f"3 of 3 approvals, settled early: stake to treasury, author joins (1 new slot for the author's equity "
-            f"record, 1 new total-shares checkpoint), co-author count {count} -> {count + 1}; {reward_note}",
+            f"record, 1 new total-shares checkpoint), co-author count {count} -> {count + 1}; {note}",
         )
-        expect(int(self.distributor.functions.minted().call()) - minted == reward, f"{op} to mint {reward} wei")
+        expect(int(self.token.functions.totalSupply().call()) == supply, f"{op} to mint nothing")
 
     def _claim_and_exit(self, main: Contract, denied: int, joined: LocalAccount) -> None:
         self.bench.measure(
@@ -737,7 +695,7 @@ class ChoirScenario:
             joined,
             "co-author who joined through an approved spec, 7 days earlier (past the 1-day cooldown), exits "
             f"with a pro-rata payout; {count} co-authors before; its equity record moves to its checkpoint "
-            "history (2 new slots)",
+            "history (2 new slots) and the exit joins the thread's exit log (a fresh slot, the log's first)",
         )
 
     def _governance(self, main: Contract, voter: LocalAccount) -> None:
@@ -751,16 +709,16 @@ class ChoirScenario:
         bench.measure(
             "createGovernor",
             self.hub.functions.createGovernor(thread_id),
-            a.deployer,
-            "the thread's governor: EIP-1167 clone with immutable arguments (CREATE2; thread and the 4 "
-            "governance settings appended to its code), the hub's governor record and the thread's governor "
-            "slot (2 fresh slots); independent of the thread's history",
+            a.alice,
+            "a co-author creates the thread's governor: EIP-1167 clone with immutable arguments (CREATE2; thread "
+            "and the 4 governance settings appended to its code), the hub's governor record and the thread's "
+            "governor slot (2 fresh slots); the hub reads the caller's shares and the exit cooldown",
         )
         bench.derive(
             "createThread+createGovernor",
             ["createThread", "createGovernor"],
-            "a governed thread: createThread + createGovernor (two transactions; createGovernor may be sent by "
-            "anyone); createThread alone carries the 250k target of the first issue",
+            "a governed thread: createThread + createGovernor (two transactions; createGovernor is sent by a "
+            "co-author); createThread alone carries the 250k target of the first issue",
         )
         governor = bench.chain.contract(
             artifacts.load("ThreadGovernor"), self.hub.functions.governorOf(thread_id).call()
@@ -785,8 +743,9 @@ class ChoirScenario:
             "castVote",
             governor.functions.castVote(proposal_id, SUPPORT_FOR),
             a.alice,
-            "castVote(For): first vote on the proposal; the weight is the voter's equity at the snapshot, read "
-            "from the thread (its current record, unchanged since long before the snapshot)",
+            "castVote(For): first vote on the proposal; the weight is min(the voter's equity at the snapshot, its "
+            "equity now), read from the thread (its current record, unchanged since long before the snapshot); "
+            "the ballot stores support and weight in one slot",
         )
         bench.measure(
             "castVote.second",
@@ -833,8 +792,9 @@ class ChoirScenario:
             "execute",
             governor.functions.execute(targets, values, calldatas, keccak(text=description)),
             a.deployer,
-            "execute after the execution delay: the governor calls transferTreasury, 5 CHOIR from the thread "
-            "to an address already holding CHOIR",
+            "execute after the execution delay: the state check reads the thread's exit log since the snapshot "
+            "(empty), then the governor calls transferTreasury through its own executeCalls (so a failed "
+            "execution is final), 5 CHOIR from the thread to an address already holding CHOIR",
         )
         expect(governor.functions.state(proposal_id).call() == PROPOSAL_EXECUTED, "the proposal to be executed")
         expect(int(main.functions.treasury().call()) == treasury - amount, "execute to pay out of the treasury")
@@ -866,6 +826,39 @@ class ChoirScenario:
                 gas_per_thread=round(receipt["gasUsed"] / count),
             )
 
+    def _allocate(self, main: Contract, specs: MainSpecs) -> None:
+        """The oracle scores the approved specs, then (the epoch closed) pays them the epoch's budget pro rata."""
+        bench, oracle = self.bench, self.actors.pricer
+        spec_ids = [specs.approved, specs.norewards, specs.firstreward, specs.cite2, specs.novelty]
+        ids = [int(main.functions.messageId(i).call()) for i in spec_ids]
+        certain = {int(main.functions.approvalCertainAt(i).call()) for i in spec_ids}
+        launch = int(self.distributor.functions.launchTime().call())
+        epochs = {(t - launch) // DAY for t in certain}
+        expect(len(epochs) == 1, "the measured approvals to share one epoch")
+        (epoch,) = epochs
+        similarities = [int(x) for x in np.linspace(0.70, 0.90, ALLOCATE_BATCH) * 1e18 + 987_654_321]
+        bench.send(
+            self.distributor.functions.setNoveltyScores(self.next_novelty_round(), MODEL_ID, 0, ids, similarities),
+            oracle,
+        )
+        if int(self.distributor.functions.currentEpoch().call()) <= epoch:
+            bench.advance(launch + (epoch + 1) * DAY - bench.timestamp())
+        budget = int(self.distributor.functions.epochBudget(epoch).call())
+        weights = [int(self.distributor.functions.scoreOf(i).call()[0]) for i in ids]
+        amounts = [budget * w // sum(weights) for w in weights]
+        supply = int(self.token.functions.totalSupply().call())
+        receipt = bench.send(self.distributor.functions.allocate(epoch, ids, amounts), oracle)
+        bench.record(
+            f"allocate@{ALLOCATE_BATCH}",
+            receipt,
+            f"oracle pays a closed epoch's budget to {ALLOCATE_BATCH} approved, scored messages pro rata (one cites "
+            "two other threads: 3 mints and 3 credits for it): per message a call to its thread "
+            "(approvalCertainAt), a fresh paid flag, the citations read back, a mint and a treasury credit; the "
+            "epoch's allocated total a fresh slot",
+            gas_per_message=round(receipt["gasUsed"] / ALLOCATE_BATCH),
+        )
+        expect(int(self.token.functions.totalSupply().call()) == supply + sum(amounts), "the allocation to mint")
+
     def next_novelty_round(self) -> int:
         return int(self.distributor.functions.lastNoveltyRound().call()) + 1
 
@@ -878,16 +871,15 @@ class ChoirScenario:
         # Realistic similarities: 18-digit WAD values between 0.70 and 0.99 (some above the 0.95 threshold).
         similarities = [int(x) for x in np.linspace(0.70, 0.99, NOVELTY_BATCH + 1) * 1e18 + 123_456_789]
         first = self.next_novelty_round()
-        bench.send(self.distributor.functions.setNoveltyScores(first, message_ids[:1], similarities[:1]), oracle)
-        receipt = bench.send(
-            self.distributor.functions.setNoveltyScores(first + 1, message_ids[1:], similarities[1:]), oracle
-        )
+        score = self.distributor.functions.setNoveltyScores
+        bench.send(score(first, MODEL_ID, 0, message_ids[:1], similarities[:1]), oracle)
+        receipt = bench.send(score(first + 1, MODEL_ID, 0, message_ids[1:], similarities[1:]), oracle)
         bench.record(
             f"setNoveltyScores@{NOVELTY_BATCH}",
             receipt,
             f"oracle scores {NOVELTY_BATCH} new messages (a fresh slot each) in a later round (the round "
-            "counter already non-zero); similarities 0.73-0.99 in 18-digit WAD: 7 rewards computed on chain "
-            "(expWad), 1 at the cap (below 0.75), 2 zero (above the 0.95 threshold)",
+            "counter already non-zero), naming the model and calibration; similarities 0.73-0.99 in 18-digit WAD: 7 "
+            "weights computed on chain (expWad), 1 at the cap (below 0.75), 2 zero (above the 0.95 threshold)",
             gas_per_message=round(receipt["gasUsed"] / NOVELTY_BATCH),
         )
 

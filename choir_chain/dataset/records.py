@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 from choir_chain import content_store
 from choir_chain.indexer.models import (
     SCHEMA_VERSION,
-    ApprovalReward,
     Citation,
     Cursor,
     Message,
+    MessageReward,
     NoveltyScore,
     Settlement,
     Spec,
@@ -232,10 +232,10 @@ def _load_batch(engine: Engine, content_engine: Engine, batch: list[int]) -> lis
             )
         }
         rewards = {
-            (row.thread_id, row.message_index): row.total
+            (row.thread_id, row.message_index): row.amount
             for row in conn.execute(
-                select(ApprovalReward.thread_id, ApprovalReward.message_index, ApprovalReward.total).where(
-                    ApprovalReward.thread_id.between(low, high)
+                select(MessageReward.thread_id, MessageReward.message_index, MessageReward.amount).where(
+                    MessageReward.thread_id.between(low, high)
                 )
             )
         }

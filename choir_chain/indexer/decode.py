@@ -88,11 +88,18 @@ def _is_hashed_when_indexed(abi_type: str) -> bool:
     return abi_type in ("string", "bytes") or abi_type.endswith("]") or abi_type.startswith("(")
 
 
-def _fast_layout(types: tuple[str, ...]) -> tuple[tuple[WordDecoder, bool], ...] | None:
-    """(word decoder, is a dynamic array) per value, when every value is an elementary static word or a
-    dynamic array of them (all the protocol's events); None sends the event to eth_abi."""
-    layout = []
+STRING = "string"
+"""The fast path's marker of a dynamic UTF-8 string value (e.g. the scorer's model id of `NoveltyScoresSet`)."""
+
+
+def _fast_layout(types: tuple[str, ...]) -> tuple[tuple[WordDecoder, bool | str], ...] | None:
+    """(word decoder, is a dynamic array, or `STRING`) per value, when every value is an elementary static word,
+    a dynamic array of them or a string (all the protocol's events); None sends the event to eth_abi."""
+    layout: list[tuple[WordDecoder, bool | str]] = []
     for abi_type in types:
+        if abi_type == "string":
+            layout.append((_word_decoder("uint256"), STRING))  # type: ignore[arg-type]
+            continue
         is_array = abi_type.endswith("[]")
         word = _word_decoder(abi_type[:-2] if is_array else abi_type)
         if word is None:
@@ -118,7 +125,7 @@ class EventType:
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
     data_converters: tuple[Converter, ...]
-    fast: tuple[tuple[WordDecoder, bool], ...] | None
+    fast: tuple[tuple[WordDecoder, bool | str], ...] | None
 
     @classmethod
     def from_abi(cls, source: str, abi: Mapping[str, Any]) -> EventType:
@@ -174,6 +181,11 @@ class EventType:
                 continue
             offset = int.from_bytes(head, "big")
             length = int.from_bytes(raw[offset : offset + 32], "big")
+            if is_array == STRING:
+                if offset + 32 + length > len(raw):
+                    raise ValueError(f"{self.name}: string {name} runs past the data")
+                args[name] = raw[offset + 32 : offset + 32 + length].decode("utf-8", errors="replace")
+                continue
             start, end = offset + 32, offset + 32 + 32 * length
             if end > len(raw):
                 raise ValueError(f"{self.name}: array {name} runs past the data")

@@ -6,10 +6,10 @@ in `models.py`). Handlers run in chain order inside the range's transaction and 
 may depend only on the event and on earlier rows, never on the wall clock or insertion order.
 
 Running totals mirror the thread's ledger (`ThreadDAO.treasury()` / `lockedBalance()`):
-SpecSubmitted locks the stake; SpecSettled moves the treasury gain from locked to the treasury (the deniers'
-shares stay locked until claimed); CuratorRewardClaimed releases a denier's share; CoauthorExited pays out of
-the treasury; DonationAbsorbed and RewardCredited add to the treasury; TreasuryTransferred (governance) takes
-from it.
+SpecSubmitted locks the stake (ApprovalCertain moves its deadline to the last approval's second); SpecSettled
+moves the treasury gain from locked to the treasury (the deniers' shares stay locked until claimed);
+CuratorRewardClaimed releases a denier's share; CoauthorExited pays out of the treasury; DonationAbsorbed and
+RewardCredited add to the treasury; TreasuryTransferred (governance) takes from it.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ from choir_chain.author_kind import AuthorKind
 from choir_chain.indexer.decode import Event
 from choir_chain.indexer.errors import InconsistentEvent
 from choir_chain.indexer.models import (
-    ApprovalReward,
     Citation,
     Coauthor,
     CuratorClaim,
     Donation,
+    EpochAllocation,
     EquityEvent,
     HubParameter,
     Message,
+    MessageReward,
     NoveltyScore,
     Price,
     PriceRound,
@@ -308,6 +309,13 @@ def vote_cast(store: Store, event: Event) -> None:
         spec.denials += 1
 
 
+@handles(THREAD, "ApprovalCertain")
+def approval_certain(store: Store, event: Event) -> None:
+    """Every eligible co-author approved: the chain moved the spec's deadline to this block's second (r2)."""
+    spec = store.require(Spec, _thread_id(event), event.args["specId"])
+    spec.deadline = _timestamp(event)
+
+
 @handles(THREAD, "SpecSettled")
 def spec_settled(store: Store, event: Event) -> None:
     thread = store.require(Thread, _thread_id(event))
@@ -515,6 +523,8 @@ def novelty_scores_set(store: Store, event: Event) -> None:
             "message_index": index,
             "max_similarity": wad / WAD,
             "round": round_,
+            "model_id": event.args["modelId"],
+            "calibration_version": event.args["calibrationVersion"],
             "block": event.block,
             "tx_hash": event.tx_hash,
             "log_index": event.log_index,
@@ -527,20 +537,37 @@ def novelty_scores_set(store: Store, event: Event) -> None:
                 setattr(row, name, value)
 
 
-@handles(REWARDS, "ApprovalRewarded")
-def approval_rewarded(store: Store, event: Event) -> None:
+@handles(REWARDS, "MessageRewarded")
+def message_rewarded(store: Store, event: Event) -> None:
     message_id = event.args["messageId"]
     thread_id, index = _split_id(message_id)
     store.insert(
-        ApprovalReward,
+        MessageReward,
         message_id=message_id,
         thread_id=thread_id,
         message_index=index,
-        requested=event.args["requested"],
-        total=event.args["total"],
+        epoch=event.args["epoch"],
+        amount=event.args["amount"],
         to_thread=event.args["toThread"],
+        score_round=event.args["scoreRound"],
         block=event.block,
         tx_hash=event.tx_hash,
         log_index=event.log_index,
+        timestamp=_timestamp(event),
+    )
+
+
+@handles(REWARDS, "EpochAllocated")
+def epoch_allocated(store: Store, event: Event) -> None:
+    store.insert(
+        EpochAllocation,
+        block=event.block,
+        log_index=event.log_index,
+        epoch=event.args["epoch"],
+        messages=event.args["messages"],
+        amount=event.args["amount"],
+        allocated=event.args["allocated"],
+        budget=event.args["budget"],
+        tx_hash=event.tx_hash,
         timestamp=_timestamp(event),
     )

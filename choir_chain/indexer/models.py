@@ -16,10 +16,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from choir_chain.indexer.uint import Uint256
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bumped whenever a table changes; a database of another version must be re-indexed (`--reset`).
 
-4: `author_kind` on messages and specs; `novelty_scores` and `approval_rewards` from the rewards distributor."""
+4: `author_kind` on messages and specs; `novelty_scores` and `approval_rewards` from the rewards distributor.
+5: (r2) per-epoch rewards: `message_rewards` (`MessageRewarded`) replaces `approval_rewards`, `epoch_allocations`
+(`EpochAllocated`); `novelty_scores` records the scorer's `model_id` and `calibration_version`."""
 
 ADDRESS = String(42)
 HASH = String(66)
@@ -329,25 +331,50 @@ class NoveltyScore(Base):
     max_similarity: Mapped[float] = mapped_column(Float)
     """The on-chain WAD value / 1e18, in [-1, 1]."""
     round: Mapped[int] = mapped_column(Uint256)
+    model_id: Mapped[str] = mapped_column(String(64))
+    """The scorer's embedding model, as the round named it."""
+    calibration_version: Mapped[int]
+    """The calibration that mapped the model's raw similarity onto the reward curve's scale."""
     block: Mapped[int]
     tx_hash: Mapped[str] = mapped_column(HASH)
     log_index: Mapped[int]
 
 
-class ApprovalReward(Base):
-    """What the rewards distributor minted for an approved message (`ApprovalRewarded`): `total` of the
-    `requested` reward (less only when the emission curve had no more room), `to_thread` of it to the message's
-    own thread and the rest to the threads it cites (their `treasury_movements` rows of kind `reward`)."""
+class MessageReward(Base):
+    """What the rewards distributor paid an approved message from its epoch's budget (`MessageRewarded`):
+    `amount` in all, `to_thread` of it to the message's own thread and the rest to the live threads it cites
+    (their `treasury_movements` rows of kind `reward`). `score_round` is the novelty round that gave it its
+    weight (its `model_id` and `calibration_version` are in that round's `novelty_scores` rows)."""
 
-    __tablename__ = "approval_rewards"
+    __tablename__ = "message_rewards"
+    __table_args__ = (Index("ix_message_rewards_epoch", "epoch"),)
 
     message_id: Mapped[int] = mapped_column(Uint256, primary_key=True)
     thread_id: Mapped[int]
     message_index: Mapped[int]
-    requested: Mapped[int] = mapped_column(Uint256)
-    total: Mapped[int] = mapped_column(Uint256)
+    epoch: Mapped[int]
+    amount: Mapped[int] = mapped_column(Uint256)
     to_thread: Mapped[int] = mapped_column(Uint256)
+    score_round: Mapped[int] = mapped_column(Uint256)
     block: Mapped[int]
     tx_hash: Mapped[str] = mapped_column(HASH)
     log_index: Mapped[int]
+    timestamp: Mapped[int]
+
+
+class EpochAllocation(Base):
+    """One allocation batch of an epoch (`EpochAllocated`): `amount` paid to `messages` messages; `allocated` of
+    the epoch's `budget` paid so far, this batch included."""
+
+    __tablename__ = "epoch_allocations"
+    __table_args__ = (Index("ix_epoch_allocations_epoch", "epoch"),)
+
+    block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    epoch: Mapped[int]
+    messages: Mapped[int]
+    amount: Mapped[int] = mapped_column(Uint256)
+    allocated: Mapped[int] = mapped_column(Uint256)
+    budget: Mapped[int] = mapped_column(Uint256)
+    tx_hash: Mapped[str] = mapped_column(HASH)
     timestamp: Mapped[int]

@@ -3,7 +3,8 @@
 `state.py` reads a thread's model inputs as of a block from the indexer's database, `triggers.py` finds the
 blocks that change them, `compute.py` turns states into targets and steps the oracle accepts, `progress.py`
 records the pricer's position in each round's calldata, `client.py` talks to the chain, `service.py` runs the
-loop, `rewards.py` sets the daily reward per message, `cli.py` is the command.
+loop, `allocation.py` computes a closed epoch's reward allocation and `allocator.py` submits it, `cli.py` is the
+command.
 
 Names are imported on first use (PEP 562), so `choir` commands that do not price never load them.
 """

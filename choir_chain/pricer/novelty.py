@@ -10,7 +10,8 @@ is not indexed yet). Messages are scored in chain order (block, log index), `bat
 messages *before it in chain order* whose bodies are stored when it is scored (`semantics.ChainIndex`). A
 message with no such earlier message gets 0.0 (nothing to repeat, so the highest reward). A score is final: a
 body of an earlier message stored after the later message was scored does not change the later score.
-Similarities go on chain as WAD integers in [-1e18, 1e18].
+Similarities go on chain as WAD integers in [-1e18, 1e18], with the embedding model's name and the calibration
+version (`CALIBRATION_VERSION`) of the round, so every reward traces to the scorer that weighed it.
 
 **Never a round twice.** Like the price rounds: a round is sent only when nothing of the account is in flight
 (the service checks), with round number `lastNoveltyRound() + 1` read from the chain and the mined nonce; a
@@ -55,6 +56,9 @@ REQUIRED_FUNCTIONS = ("ORACLE_ROLE", "hasRole", "lastNoveltyRound", "isScored", 
 """What the scorer calls on the RewardsDistributor."""
 RETRY_AFTER = 60.0
 """Seconds before a failed novelty round is tried again (prices go on meanwhile)."""
+CALIBRATION_VERSION = 0
+"""The calibration of raw similarities onto the reward curve's scale sent with every round: 0 is the identity (the
+model's raw cosine similarity, no mapping yet; docs/novelty.md)."""
 DEFAULT_BATCH_SIZE = 64
 """Messages per `setNoveltyScores` round."""
 LOOKUP_CHUNK = 500
@@ -118,6 +122,7 @@ class NoveltyScorer:
         self._bodies_seen = -1
         """`content_bodies` row count at the last look for bodies."""
         self._unscored: dict[int, Candidate] = {}
+        self._refreshed = False
 
     @classmethod
     def from_manifest(
@@ -161,6 +166,11 @@ class NoveltyScorer:
             )
 
     @property
+    def idle(self) -> bool:
+        """Nothing left to score as far as this process knows (or scoring is off): the scores are final."""
+        return self.disabled or (self._refreshed and not self._unscored)
+
+    @property
     def pending(self) -> int:
         """Messages with a stored body that are waiting for a score (as far as this process knows)."""
         return len(self._unscored)
@@ -182,7 +192,8 @@ class NoveltyScorer:
             return False  # still loading
         try:
             self.refresh(embedder)
-            return self._step(nonce)
+            self._refreshed = True
+            return self._step(nonce, embedder.name)
         except (RpcError, RoundRejected, RoundReverted) as err:
             self._retry_at = time.monotonic() + RETRY_AFTER
             self.emit({"event": "novelty_failed", "error": str(err), "retry_in": RETRY_AFTER})
@@ -242,7 +253,7 @@ class NoveltyScorer:
                 for message_id in scored:
                     self._unscored.pop(int(message_id), None)
 
-    def _step(self, nonce: int) -> bool:
+    def _step(self, nonce: int, model_id: str) -> bool:
         if not self._unscored:
             return False
         ordered = sorted(self._unscored.values(), key=lambda c: c.position)[: self.batch_size]
@@ -260,7 +271,7 @@ class NoveltyScorer:
         wads = [to_wad(float(s)) for s in similarities]
         (last,) = self.distributor.call("lastNoveltyRound")
         round_ = int(last) + 1
-        data = self.distributor.calldata("setNoveltyScores", round_, ids, wads)
+        data = self.distributor.calldata("setNoveltyScores", round_, model_id, CALIBRATION_VERSION, ids, wads)
         try:
             gas = self.sender.estimate(self.distributor.address, data)
             sent = self.sender.send(self.distributor.address, data, nonce, gas)
@@ -277,11 +288,13 @@ class NoveltyScorer:
             {
                 "event": "novelty",
                 "round": round_,
+                "model": model_id,
+                "calibration": CALIBRATION_VERSION,
                 "messages": [str(i) for i in ids],
                 "threads": [c.thread_id for c in batch],
                 "indexes": [c.message_index for c in batch],
                 "max_similarities": [round(w / WAD, 6) for w in wads],
-                "rewards": [round(novelty_reward(w / WAD), 6) for w in wads],
+                "weights": [round(novelty_reward(w / WAD), 6) for w in wads],
                 "remaining": len(self._unscored),
                 "tx": sent.tx_hash,
                 "block": int(receipt["blockNumber"], 16),

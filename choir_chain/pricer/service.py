@@ -36,12 +36,13 @@ failures stop the service with a `PricerError`.
 
 Every event is reported to `emit` as one flat dict (the CLI prints each as one JSON line): one `round` line
 per round, plus `resume`, `waiting` (a transaction in flight, or threads held by their deviation windows),
-`retry`, `stuck` and `reward` lines, and with novelty scoring on
+`retry`, `stuck` and `allocation` lines (one per epoch allocated, see `allocator.py`), and with novelty scoring on
 (`PricerConfig.novelty`, see `novelty.py`) one `novelty` line per round of novelty scores.
 
-**Order of work in a step.** A price round comes first; when none is due, the epoch's reward per message; when
-that is set, a round of novelty scores. One step sends at most one transaction, so all three share the same
-nonce discipline, and neither rewards nor novelty ever delays a price round.
+**Order of work in a step.** A price round comes first; when none is due, a round of novelty scores; when the
+scorer has nothing left (its scores are final), the allocation of the oldest closed epoch that is due. One step
+sends at most one transaction, so all three share the same nonce discipline, and neither novelty nor rewards ever
+delays a price round.
 """
 
 from __future__ import annotations
@@ -65,13 +66,13 @@ from choir_chain.indexer.indexer import Indexer
 from choir_chain.indexer.models import PriceRound
 from choir_chain.indexer.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
 from choir_chain.manifest import Manifest
+from choir_chain.pricer.allocator import EpochAllocator
 from choir_chain.pricer.client import Contract, Sender, Sent
 from choir_chain.pricer.compute import Step, clamp_to_bounds, model_prices, pending_steps
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricer.novelty import DEFAULT_BATCH_SIZE, EmbedderSource, NoveltyScorer
 from choir_chain.pricer.oracle import OracleView, bounds_fields, read_oracle, waiting_event
 from choir_chain.pricer.progress import Position, decode_tag, encode_tag
-from choir_chain.pricer.rewards import RewardSetter
 from choir_chain.pricer.state import thread_states
 from choir_chain.pricer.triggers import (
     affected_threads,
@@ -110,6 +111,8 @@ class PricerConfig:
     """Score stored message bodies and submit novelty rounds (needs ORACLE_ROLE and the embedding model)."""
     novelty_batch_size: int = DEFAULT_BATCH_SIZE
     """Most messages per novelty round (per `setNoveltyScores` call)."""
+    allocation_delay: int = 0
+    """Seconds after an epoch's end before its allocation is sent (time for another scorer's rounds to land)."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,16 @@ class Pricer:
             raise PricerError("the manifest has no ChoirHub contract")
         self.hub = Contract(self.rpc, hub.address, artifacts.load("ChoirHub").abi)
         self.sender = Sender(self.rpc, account, manifest.chain_id)
-        self.rewards = RewardSetter.from_manifest(manifest, self.rpc, self.sender, self.engine, self.emit, self.stop)
+        self.rewards = EpochAllocator.from_manifest(
+            manifest,
+            self.rpc,
+            self.sender,
+            self.engine,
+            self.emit,
+            self.stop,
+            delay=self.config.allocation_delay,
+            receipt_timeout=self.config.receipt_timeout,
+        )
         self.novelty: NoveltyScorer | None = None
         self._content_engine: Engine | None = None
         if self.config.novelty:
@@ -234,8 +246,8 @@ class Pricer:
         )
 
     def check_role(self) -> None:
-        """Fail at once, with a clear message, if the account may not push prices (or, with novelty scoring,
-        submit novelty scores)."""
+        """Fail at once, with a clear message, if the account may not push prices (or, with a distributor,
+        allocate epochs; with novelty scoring, submit novelty scores)."""
         (role,) = self.hub.call("PRICER_ROLE")
         (allowed,) = self.hub.call("hasRole", role, self.sender.address)
         if not allowed:
@@ -289,7 +301,7 @@ class Pricer:
 
     def step(self) -> bool:
         """Do the next unit of work: wait for a transaction of ours in flight, or send and confirm one round,
-        or set the epoch's reward, or submit a round of novelty scores. False when there is nothing to do now.
+        or submit a round of novelty scores, or allocate a closed epoch. False when there is nothing to do now.
 
         The database is brought up to the chain only when the blocks it already holds give no round: while
         a trigger block is being worked through, new blocks cannot change its rounds."""
@@ -309,9 +321,10 @@ class Pricer:
             self.sync()
             plan = self.plan(mined, started)
         if plan is None:
-            if self.rewards is not None and self.rewards.step(mined):
+            if self.novelty is not None and self.novelty.step(mined):
                 return True
-            return self.novelty is not None and self.novelty.step(mined)
+            scores_final = self.novelty is None or self.novelty.idle
+            return self.rewards is not None and scores_final and self.rewards.step(mined)
         sent = self.send(plan)
         self.confirm(plan, sent)
         return True

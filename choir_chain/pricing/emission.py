@@ -52,8 +52,8 @@ def emission_rate(t_years: ArrayLike) -> float | NDArray[np.float64]:
         F'(t) = R_total * k / ((1 + k t) * ln(1 + k T))   for 0 <= t <= T,   0 for t > T
 
     At ``t = T`` this is the left derivative (the last instant of emission); strictly after ``T`` nothing is
-    emitted. The pricer derives ``rewardPerMessage = F'(t) / M(t)`` from it (protocol section 7); per day divide
-    by the days of a year. Negative or NaN ``t`` is a ``ValueError``; ``+inf`` gives 0.
+    emitted. An epoch's budget is its integral, ``F(end) - F(start)`` (protocol section 7, revision 2); per day
+    divide the rate by the days of a year. Negative or NaN ``t`` is a ``ValueError``; ``+inf`` gives 0.
     """
     t = checked_array(t_years, "t_years", allow_inf=True)
     inside = t <= EMISSION_YEARS

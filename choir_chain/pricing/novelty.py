@@ -15,10 +15,11 @@ BASE_NOVELTY_REWARD = 0.01
 
 
 def novelty_reward(max_similarity: float) -> float:
-    """``0.01 * exp((ln 10 / 0.05) * (0.95 - maxSim))`` CHOIR, 0 above 0.95, capped at 100.
+    """``0.01 * exp((ln 10 / 0.05) * (0.95 - maxSim))``, 0 above 0.95, capped at 100: a message's novelty weight.
 
     ``max_similarity`` is the highest cosine similarity (in [-1, 1]) of the message's sentence embedding to any
-    earlier message. The chain (``RewardsDistributor.noveltyReward``) computes the same curve in WAD fixed point.
+    earlier message. The chain (``RewardsDistributor.noveltyWeight``) computes the same curve in WAD fixed point;
+    an approved spec's reward is its weight's share of its epoch's budget (protocol section 7, revision 2).
     """
     if math.isnan(max_similarity) or not -1.0 <= max_similarity <= 1.0:
         raise ValueError(f"max_similarity must lie in [-1, 1], got {max_similarity!r}")

@@ -1,4 +1,4 @@
-"""The QAHO price in integer wei, bit-identical on every machine (SPEC section 4 and r2 section 9).
+"""The QAHO price in integer wei, bit-identical on every machine (protocol section 4 and r2 section 9).
 
 The NumPy model (:func:`choir_chain.pricing.thread_prices`) is the vectorised model for analysis, simulation and
 batches, but its floats depend on the CPU: NumPy dispatches ``**``, ``tanh`` and ``log1p`` to SIMD routines

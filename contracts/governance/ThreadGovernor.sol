@@ -2,38 +2,85 @@
 pragma solidity ^0.8.24;
 
 import {Governor} from "@openzeppelin/contracts/governance/Governor.sol";
-import {GovernorCountingSimple} from "@openzeppelin/contracts/governance/extensions/GovernorCountingSimple.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
-/// @notice What the governor reads of its thread: equity shares checkpointed by timestamp (ERC-6372).
+/// @notice What the governor reads of its thread: equity shares checkpointed by timestamp (ERC-6372), and who left.
 interface IThreadVotes {
+    function getVotes(address account) external view returns (uint256);
     function getPastVotes(address account, uint256 timepoint) external view returns (uint256);
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256);
+    function exitsSince(uint256 timepoint) external view returns (address[] memory);
 }
 
 /// @title A thread's governor: its co-authors propose, vote by equity share and execute actions on the thread
-/// @notice OpenZeppelin `Governor` with simple counting (for, against, abstain), one per thread as an EIP-1167 clone
-///         with immutable arguments (protocol section 8). Votes are the thread's equity shares at the proposal's snapshot,
-///         so shares gained after it carry no weight. A proposal passes with more for than against and a quorum of
-///         for + abstain of all shares at the snapshot; it is then queued and executes once, after the execution
-///         delay. Signed votes: OpenZeppelin's `castVoteBySig` (EIP-712 with nonce) and `castVoteBySigWithDeadline`.
+/// @notice OpenZeppelin `Governor` with bravo-style counting (for, against, abstain), one per thread as an EIP-1167
+///         clone with immutable arguments (protocol section 8). A voter's weight on a proposal is
+///         `min(shares at the snapshot, shares now)` (protocol r2): shares gained after the snapshot carry no weight, and
+///         a co-author who exits (burning all its shares) forfeits the votes it cast, on chain or by signature, until
+///         the proposal executes. A proposal passes with more for than against and a quorum of for + abstain of all
+///         shares at the snapshot; it is then queued and executes once, after the execution delay (at least the
+///         thread's exit cooldown, checked by the hub), so a co-author who voted against can leave with its pro-rata
+///         share first. An execution whose calls revert is final: the proposal is consumed and never runs later.
 /// @dev The clone's arguments (appended to its code by the hub): thread (20 bytes), votingDelay, votingPeriod
 ///      (uint32 seconds each), quorumBps (uint16), executionDelay (uint32 seconds). The implementation itself has no
 ///      arguments and is never used directly. Time is block timestamps, like the thread's checkpoints.
-contract ThreadGovernor is Governor, GovernorCountingSimple {
+///
+///      Counting with exits, cheaply: a ballot stores its support and the weight counted for it (one slot, like
+///      OpenZeppelin's `hasVoted` flag) and adds that weight to a running tally, as OpenZeppelin does. Shares fall
+///      only by exiting, so a voter holds fewer shares now than it was counted with only if it exited since the
+///      snapshot. The tallies a state check reads are the running ones corrected for the accounts the thread's exit
+///      log names since the snapshot (`IThreadDAO.exitsSince`): usually none, so the check costs one extra call and
+///      voting costs what OpenZeppelin's `GovernorCountingSimple` costs. No hook from `exit` into the governor: an
+///      exit never depends on a governor (which may be any contract after `setGovernor`).
+contract ThreadGovernor is Governor {
     /// @notice EIP-712 type of a signed vote that expires.
     bytes32 public constant BALLOT_WITH_DEADLINE_TYPEHASH =
         keccak256("BallotWithDeadline(uint256 proposalId,uint8 support,address voter,uint256 nonce,uint256 deadline)");
 
     /// @notice How long a queued proposal stays executable after its execution time; later it is `Expired`, so a
-    ///         passed action that could not run (say, the treasury was short) cannot surprise anyone months later.
+    ///         passed action nobody executed cannot surprise anyone months later.
     uint256 public constant GRACE_PERIOD = 14 days;
+
+    /// @notice Bravo vote types (`support` of `castVote`).
+    enum VoteType {
+        Against,
+        For,
+        Abstain
+    }
+
+    /// @dev A voter's ballot on a proposal: `support` is the vote type + 1 (0: no ballot) and `weight` what its
+    ///      running tally counted, min(shares at the snapshot, shares at the vote). One storage slot.
+    struct Receipt {
+        uint8 support;
+        uint208 weight;
+    }
+
+    /// @dev The running tallies of a proposal, at the weights counted when the votes were cast.
+    struct Tally {
+        uint256 against;
+        uint256 forVotes;
+        uint256 abstain;
+    }
+
+    mapping(uint256 proposalId => Tally) private _tallies;
+    mapping(uint256 proposalId => mapping(address voter => Receipt)) private _receipts;
+    mapping(uint256 proposalId => bool) private _executionFailed;
+
+    /// @notice Proposal `proposalId` was executed but one of its calls reverted with `reason`: none of its calls took
+    ///         effect, and it is final (state `Executed`, `executionFailed` true); it never runs again.
+    event ProposalExecutionFailed(uint256 indexed proposalId, bytes reason);
 
     /// @notice The proposal is queued but its execution delay has not passed.
     error ExecutionTooEarly(uint256 proposalId, uint256 eta);
     /// @notice A signed vote presented after its deadline.
     error SignatureExpired(uint256 deadline);
+    /// @notice `executeCalls` is the governor's own step of `execute`; nobody else may call it.
+    error OnlyGovernorItself(address caller);
+    /// @notice The proposal's calls ran out of the gas this transaction gave them: the proposal stays queued (nobody
+    ///         can make a proposal fail for good by sending too little gas); execute it again with more gas.
+    error ExecutionOutOfGas(uint256 proposalId);
 
     constructor() Governor("ThreadGovernor") {}
 
@@ -62,7 +109,7 @@ contract ThreadGovernor is Governor, GovernorCountingSimple {
     /// @param voter the signer
     /// @param deadline last timestamp at which the signature is accepted
     /// @param signature the voter's EIP-712 signature (EOA or ERC-1271)
-    /// @return weight the voter's shares at the proposal's snapshot
+    /// @return weight the weight counted: min(the voter's shares at the proposal's snapshot, its shares now)
     function castVoteBySigWithDeadline(
         uint256 proposalId,
         uint8 support,
@@ -76,6 +123,131 @@ contract ThreadGovernor is Governor, GovernorCountingSimple {
         );
         if (!SignatureChecker.isValidSignatureNow(voter, digest, signature)) revert GovernorInvalidSignature(voter);
         return _castVote(proposalId, voter, support, "");
+    }
+
+    /// @notice Run a proposal's calls; the governor calls this on itself from `execute`, so that the calls of a
+    ///         failed execution are undone together while the proposal stays consumed. Anyone else:
+    ///         `OnlyGovernorItself`. Off chain, an `eth_call` of it from the governor's address previews whether the
+    ///         calls of `execute` would succeed now.
+    /// @param targets the proposal's targets
+    /// @param values the ether sent with each call
+    /// @param calldatas the calls
+    function executeCalls(address[] calldata targets, uint256[] calldata values, bytes[] calldata calldatas) external {
+        if (msg.sender != address(this)) revert OnlyGovernorItself(msg.sender);
+        for (uint256 i; i < targets.length; ++i) {
+            (bool success, bytes memory returndata) = targets[i].call{value: values[i]}(calldatas[i]);
+            Address.verifyCallResult(success, returndata);
+        }
+    }
+
+    /// @notice Whether proposal `proposalId` was executed and its calls reverted (then nothing took effect and it is
+    ///         final; `state` reports `Executed`, meaning consumed).
+    /// @param proposalId the proposal
+    function executionFailed(uint256 proposalId) external view returns (bool) {
+        return _executionFailed[proposalId];
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Counting: bravo (against, for, abstain), weights min(shares at the snapshot, shares now)
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Bravo support; the quorum counts for and abstain.
+    // solhint-disable-next-line func-name-mixedcase
+    function COUNTING_MODE() public pure override returns (string memory) {
+        return "support=bravo&quorum=for,abstain";
+    }
+
+    /// @notice Whether `account` cast a ballot on proposal `proposalId` (even one of weight 0, or of a voter who left).
+    /// @param proposalId the proposal
+    /// @param account the voter
+    function hasVoted(uint256 proposalId, address account) public view override returns (bool) {
+        return _receipts[proposalId][account].support != 0;
+    }
+
+    /// @notice The tallies as they count now: each voter at min(shares at the snapshot, shares now), so the votes
+    ///         of a co-author who exited after voting no longer count.
+    /// @param proposalId the proposal
+    /// @return againstVotes weight against
+    /// @return forVotes weight for
+    /// @return abstainVotes weight abstaining
+    function proposalVotes(uint256 proposalId)
+        public
+        view
+        returns (uint256 againstVotes, uint256 forVotes, uint256 abstainVotes)
+    {
+        Tally memory tally = _currentTally(proposalId);
+        return (tally.against, tally.forVotes, tally.abstain);
+    }
+
+    /// @notice The weight `account` votes with at `timepoint`: min(its shares at `timepoint`, its shares now).
+    ///         Shares gained after `timepoint` do not count; shares given up by exiting no longer do.
+    /// @param account the co-author
+    /// @param timepoint a past timestamp (a proposal's snapshot)
+    function getVotes(address account, uint256 timepoint) public view override returns (uint256) {
+        return _getVotes(account, timepoint, "");
+    }
+
+    function _quorumReached(uint256 proposalId) internal view override returns (bool) {
+        Tally memory tally = _currentTally(proposalId);
+        return quorum(proposalSnapshot(proposalId)) <= tally.forVotes + tally.abstain;
+    }
+
+    function _voteSucceeded(uint256 proposalId) internal view override returns (bool) {
+        Tally memory tally = _currentTally(proposalId);
+        return tally.forVotes > tally.against;
+    }
+
+    function _countVote(uint256 proposalId, address account, uint8 support, uint256 totalWeight, bytes memory)
+        internal
+        override
+        returns (uint256)
+    {
+        Receipt storage receipt = _receipts[proposalId][account];
+        if (receipt.support != 0) revert GovernorAlreadyCastVote(account);
+        Tally storage tally = _tallies[proposalId];
+        if (support == uint8(VoteType.Against)) {
+            tally.against += totalWeight;
+        } else if (support == uint8(VoteType.For)) {
+            tally.forVotes += totalWeight;
+        } else if (support == uint8(VoteType.Abstain)) {
+            tally.abstain += totalWeight;
+        } else {
+            revert GovernorInvalidVoteType();
+        }
+        // totalWeight <= the thread's shares, which are uint208
+        _receipts[proposalId][account] = Receipt({support: support + 1, weight: uint208(totalWeight)});
+        return totalWeight;
+    }
+
+    /// @dev The running tallies corrected for every voter that exited since the snapshot: counted again at
+    ///      min(shares at the snapshot, shares now) (0 unless it rejoined). Only exiters can hold fewer shares now
+    ///      than at the snapshot; an account that exited twice is corrected once.
+    function _currentTally(uint256 proposalId) private view returns (Tally memory tally) {
+        tally = _tallies[proposalId];
+        uint256 snapshot = proposalSnapshot(proposalId);
+        if (snapshot == 0 || snapshot >= clock()) return tally; // unknown or Pending: nobody has voted yet
+        address[] memory exited = IThreadVotes(thread()).exitsSince(snapshot);
+        for (uint256 i; i < exited.length; ++i) {
+            address account = exited[i];
+            Receipt memory receipt = _receipts[proposalId][account];
+            if (receipt.support == 0 || _listedBefore(exited, i)) continue;
+            uint256 weight = _getVotes(account, snapshot, "");
+            if (receipt.support == uint8(VoteType.Against) + 1) {
+                tally.against = tally.against - receipt.weight + weight;
+            } else if (receipt.support == uint8(VoteType.For) + 1) {
+                tally.forVotes = tally.forVotes - receipt.weight + weight;
+            } else {
+                tally.abstain = tally.abstain - receipt.weight + weight;
+            }
+        }
+    }
+
+    function _listedBefore(address[] memory accounts, uint256 index) private pure returns (bool) {
+        address account = accounts[index];
+        for (uint256 j; j < index; ++j) {
+            if (accounts[j] == account) return true;
+        }
+        return false;
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -138,8 +310,13 @@ contract ThreadGovernor is Governor, GovernorCountingSimple {
         return true;
     }
 
+    /// @dev min(shares at `timepoint`, shares now): exiting forfeits votes, joining later adds none.
     function _getVotes(address account, uint256 timepoint, bytes memory) internal view override returns (uint256) {
-        return IThreadVotes(thread()).getPastVotes(account, timepoint);
+        IThreadVotes thread_ = IThreadVotes(thread());
+        uint256 past = thread_.getPastVotes(account, timepoint);
+        if (past == 0) return 0;
+        uint256 current = thread_.getVotes(account);
+        return current < past ? current : past;
     }
 
     /// @dev Queueing only fixes the earliest execution time.
@@ -152,17 +329,29 @@ contract ThreadGovernor is Governor, GovernorCountingSimple {
         return uint48(block.timestamp + executionDelay());
     }
 
-    /// @dev Execution waits for the queued time; `Governor.execute` has already marked the proposal executed.
+    /// @dev Execution waits for the queued time; `Governor.execute` has already marked the proposal executed (and
+    ///      checked, through `state`, that the votes still carry it). The calls run in one call of the governor to
+    ///      itself: if any reverts, all are undone, the proposal stays consumed (`_executionFailed`) and `execute`
+    ///      returns normally, so a transfer that failed for lack of funds can never run later on a newcomer's stake.
+    ///      A failure that left less than an eighth of the gas is taken for out-of-gas (each nested call keeps 1/64 of
+    ///      the gas it had, so an exhausted call tree leaves roughly depth/64): the transaction reverts and the
+    ///      proposal stays queued, so an executor cannot kill a proposal by sending too little gas.
     function _executeOperations(
         uint256 proposalId,
         address[] memory targets,
         uint256[] memory values,
         bytes[] memory calldatas,
-        bytes32 descriptionHash
+        bytes32
     ) internal override {
         uint256 eta = proposalEta(proposalId);
         if (block.timestamp < eta) revert ExecutionTooEarly(proposalId, eta);
-        super._executeOperations(proposalId, targets, values, calldatas, descriptionHash);
+        uint256 gasBefore = gasleft();
+        try this.executeCalls(targets, values, calldatas) {}
+        catch (bytes memory reason) {
+            if (gasleft() < gasBefore / 8) revert ExecutionOutOfGas(proposalId);
+            _executionFailed[proposalId] = true;
+            emit ProposalExecutionFailed(proposalId, reason);
+        }
     }
 
     /// @dev The clone's immutable arguments.

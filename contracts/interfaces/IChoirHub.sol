@@ -17,7 +17,7 @@ interface IChoirHub is IStakePriceOracle {
     /// @notice Thread `citingThreadId` cited thread `citedThreadId` for the first time: `citationsReceived`, the
     ///         number of distinct other threads that cite it (protocol section 7, r2), is now `citingThreads`.
     event CitingThreadCounted(uint256 indexed citedThreadId, uint256 indexed citingThreadId, uint256 citingThreads);
-    /// @notice The admin set the rewards distributor threads call on approval (zero: no rewards).
+    /// @notice The admin set the rewards distributor whose credits threads accept (zero: no rewards).
     event RewardsDistributorSet(address distributor);
     /// @notice The admin set the governor implementation and the settings new governors get.
     event GovernanceSet(
@@ -36,6 +36,14 @@ interface IChoirHub is IStakePriceOracle {
     error GovernorExists(uint256 threadId, address governor);
     /// @notice No governor implementation is set yet.
     error GovernanceNotSet();
+    /// @notice Only a co-author of thread `threadId` may create its governor.
+    error OnlyCoauthor(uint256 threadId, address caller);
+    /// @notice An execution delay shorter than the thread's exit cooldown: a co-author outvoted on a proposal could
+    ///         not leave with its share before the proposal executes.
+    error ExecutionDelayBelowExitCooldown(uint256 executionDelay, uint256 exitCooldown);
+    /// @notice `distributor` cannot be this hub's rewards distributor (`reason`: not a contract, another hub, another
+    ///         token, or not a minter of the token).
+    error InvalidRewardsDistributor(address distributor, string reason);
 
     /// @notice Create a thread; the caller becomes its first co-author.
     /// @param contentHash keccak256 of the root message's body
@@ -57,7 +65,7 @@ interface IChoirHub is IStakePriceOracle {
     /// @notice Record citations of message `citingMessageId`; called by its thread.
     function recordCitations(uint256 citingMessageId, uint256[] calldata citedMessageIds) external;
 
-    /// @notice The rewards distributor threads call on approval; zero when rewards are off.
+    /// @notice The rewards distributor, the only account whose reward credits threads accept; zero when rewards are off.
     function rewardsDistributor() external view returns (address);
 
     /// @notice Shortest approval window a thread may have.

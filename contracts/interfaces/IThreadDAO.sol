@@ -36,7 +36,7 @@ interface IThreadDAO {
         uint96 stake;
         uint96 price; // stake price when submitted, the P0 of the equity formula
         uint40 snapshot; // votes need shares at this timepoint (submission time - 1)
-        uint40 deadline; // last second at which votes are accepted
+        uint40 deadline; // last second at which votes are accepted; once all eligible approved, that vote's second
         uint24 eligible; // co-authors at the snapshot: all of them voting settles early
         uint24 approvals;
         uint24 denials;
@@ -62,6 +62,9 @@ interface IThreadDAO {
     );
     /// @notice A co-author voted on a spec.
     event VoteCast(uint256 indexed specId, address indexed voter, bool approve);
+    /// @notice Every eligible co-author approved spec `specId`: its approval became certain in this block, whose
+    ///         timestamp is now the spec's `deadline` (its reward comes from this block's epoch).
+    event ApprovalCertain(uint256 indexed specId);
     /// @notice A spec was settled. `treasuryGain + payoutPerDenier * denials == stake`, except for `Refunded`, where
     ///         the whole stake went back to its author (gain and payouts 0).
     event SpecSettled(
@@ -152,6 +155,8 @@ interface IThreadDAO {
     error ZeroAddress();
     /// @notice An author kind other than 0 (human), 1 (AI) or 2 (AI on a person's prompt).
     error UnknownAuthorKind(uint256 authorKind);
+    /// @notice A reward credit of `amount` when only `arrived` tokens reached the thread unaccounted.
+    error RewardNotReceived(uint256 amount, uint256 arrived);
 
     /// @notice Post a message as a co-author, free of stake.
     function post(bytes32 contentHash, uint256[] calldata citations, uint8 authorKind)
@@ -176,8 +181,26 @@ interface IThreadDAO {
     /// @notice Leave the thread, burning all shares for a pro-rata part of the treasury.
     function exit() external returns (uint256 payout);
 
-    /// @notice Add `amount` CHOIR, just minted to this thread by the rewards distributor, to the treasury.
+    /// @notice The accounts that exited at or after `timepoint`, most recent first (an account that left, rejoined
+    ///         and left again appears once per exit). Shares fall only by exiting, so every other account holds at
+    ///         least as many shares now as at `timepoint`: a governor reads this to weigh a vote by
+    ///         min(shares at the snapshot, shares now) without looping over its voters.
+    /// @param timepoint a timestamp (a proposal's snapshot); the answer's length is the number of exits since then
+    function exitsSince(uint256 timepoint) external view returns (address[] memory accounts);
+
+    /// @notice Add `amount` CHOIR, just minted to this thread by the hub's rewards distributor, to the treasury;
+    ///         reverts `RewardNotReceived` unless at least `amount` arrived beyond the thread's books.
     function creditReward(uint256 messageId, uint256 amount) external;
+
+    /// @notice When the approval of spec `specId` became certain: the second of the last vote when every eligible
+    ///         co-author approved, else the end of its window; 0 if it is not approved (or not yet certain).
+    function approvalCertainAt(uint256 specId) external view returns (uint256);
+
+    /// @notice The messages spec `specId` cites (counted at its approval, and sharing its reward).
+    function specCitations(uint256 specId) external view returns (uint256[] memory);
+
+    /// @notice Current number of co-authors.
+    function coauthorCount() external view returns (uint256);
 
     /// @notice Set the thread's governor: by the hub when it has none, afterwards only by the governor itself.
     function setGovernor(address governor_) external;

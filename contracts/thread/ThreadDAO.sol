@@ -11,7 +11,6 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IChoirHub} from "../interfaces/IChoirHub.sol";
-import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {IThreadDAO} from "../interfaces/IThreadDAO.sol";
 import {EquityMath} from "../libraries/EquityMath.sol";
 import {SpecSettlement} from "../libraries/SpecSettlement.sol";
@@ -85,6 +84,10 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     mapping(uint256 specId => uint256[]) private _specCitations;
     /// @dev The only account that may move the treasury or change parameters (see `setGovernor`).
     address private _governor;
+    /// @dev Every exit in order, `exitTime << 160 | account` (read through `exitsSince`): an account's shares only
+    ///      ever fall by exiting, so the accounts in here since a timepoint are the only ones holding fewer shares now
+    ///      than then. Governance reads it to weigh a vote by min(shares at the snapshot, shares now).
+    uint256[] private _exitLog;
 
     modifier onlyGovernor() {
         if (msg.sender != _governor) revert OnlyGovernor(msg.sender);
@@ -196,14 +199,21 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         if (_sharesAt(voter, msg.sender, spec_.snapshot) == 0) revert NotEligibleForSpec(specId, msg.sender);
         mapping(address => Ballot) storage ballots = _ballots[specId];
         if (ballots[msg.sender] != Ballot.None) revert AlreadyVoted(specId, msg.sender);
+        bool certain;
         if (approve) {
             ballots[msg.sender] = Ballot.Approve;
-            spec_.approvals += 1;
+            uint24 approvals = spec_.approvals + 1;
+            spec_.approvals = approvals;
+            // Every eligible co-author approved: the approval is certain now. Record the second in the deadline
+            // (same slot, no extra write; nobody is left to vote), the time rewards are allocated by.
+            certain = approvals == spec_.eligible && spec_.denials == 0;
+            if (certain) spec_.deadline = uint40(block.timestamp);
         } else {
             ballots[msg.sender] = Ballot.Deny;
             spec_.denials += 1;
         }
         emit VoteCast(specId, msg.sender, approve);
+        if (certain) emit ApprovalCertain(specId);
     }
 
     /// @inheritdoc IThreadDAO
@@ -274,6 +284,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         payout = Math.mulDiv(ledger.treasury, held, total);
         _setShares(msg.sender, own, 0);
         _totalShares.push(clock(), uint208(total - held));
+        _exitLog.push((uint256(clock()) << 160) | uint160(msg.sender));
         _changeCoauthorCount(state, false);
         ledger.treasury -= uint96(payout);
         _state = state;
@@ -297,8 +308,25 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @inheritdoc IThreadDAO
     function creditReward(uint256 messageId, uint256 amount) external {
         if (msg.sender != hub.rewardsDistributor()) revert OnlyRewardsDistributor(msg.sender);
-        _ledger.treasury += amount.toUint96();
+        Ledger memory ledger = _ledger;
+        // Trust the tokens that arrived, never the caller's number: only the unaccounted balance can be credited.
+        uint256 balance = token.balanceOf(address(this));
+        uint256 accounted = uint256(ledger.treasury) + ledger.locked;
+        uint256 arrived = balance > accounted ? balance - accounted : 0;
+        if (amount > arrived) revert RewardNotReceived(amount, arrived);
+        _ledger.treasury = (uint256(ledger.treasury) + amount).toUint96();
         emit RewardCredited(messageId, amount);
+    }
+
+    /// @inheritdoc IThreadDAO
+    function approvalCertainAt(uint256 specId) external view returns (uint256) {
+        Spec memory spec_ = _specs[specId];
+        if (spec_.status == SpecStatus.Approved) return spec_.deadline;
+        if (spec_.status != SpecStatus.Pending || spec_.approvals == 0 || spec_.denials != 0) return 0;
+        // Pending with approvals only: certain once every eligible co-author approved (the deadline then holds
+        // the second of the last vote), else when the window ended.
+        if (spec_.approvals == spec_.eligible || block.timestamp > spec_.deadline) return spec_.deadline;
+        return 0;
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -370,7 +398,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         return _state.pendingSpecs;
     }
 
-    /// @notice Current number of co-authors.
+    /// @inheritdoc IThreadDAO
     function coauthorCount() external view returns (uint256) {
         return _state.coauthorCount;
     }
@@ -386,8 +414,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         return (uint256(_ledger.threadId) << 64) | index;
     }
 
-    /// @notice The messages spec `specId` cites (counted and rewarded if it is approved).
-    /// @param specId the spec
+    /// @inheritdoc IThreadDAO
     function specCitations(uint256 specId) external view returns (uint256[] memory) {
         return _specCitations[specId];
     }
@@ -456,6 +483,17 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @param timepoint a timestamp before the current one
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256) {
         return _totalShares.upperLookupRecent(_pastTimepoint(timepoint));
+    }
+
+    /// @inheritdoc IThreadDAO
+    function exitsSince(uint256 timepoint) external view returns (address[] memory accounts) {
+        uint256 length = _exitLog.length;
+        uint256 first = length;
+        while (first != 0 && _exitLog[first - 1] >> 160 >= timepoint) --first;
+        accounts = new address[](length - first);
+        for (uint256 i = first; i < length; ++i) {
+            accounts[length - 1 - i] = address(uint160(_exitLog[i]));
+        }
     }
 
     /// @notice ERC-6372 clock: checkpoints are keyed by block timestamp.
@@ -533,22 +571,11 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         author.pendingSpec = true;
     }
 
-    /// @dev Record the approved spec's citations at the hub and take its reward from the distributor (trusted
-    ///      contracts of the hub; state is final before these calls and `settle` is non-reentrant).
-    function _onApproval(uint256 specId, uint64 threadId_) private {
-        uint256 messageId = _messageId(threadId_, specId);
+    /// @dev Record the approved spec's citations at the hub (a trusted contract; state is final before the call and
+    ///      `settle` is non-reentrant). Rewards are not paid here: the distributor allocates them after the epoch.
+    function _recordCitations(uint256 specId, uint64 threadId_) private {
         uint256[] memory citations = _specCitations[specId];
-        if (citations.length != 0) {
-            delete _specCitations[specId];
-            hub.recordCitations(messageId, citations);
-        }
-        address distributor = hub.rewardsDistributor();
-        if (distributor == address(0)) return;
-        uint256 reward = IRewardsDistributor(distributor).rewardApproval(messageId, citations);
-        if (reward != 0) {
-            _ledger.treasury += reward.toUint96();
-            emit RewardCredited(messageId, reward);
-        }
+        if (citations.length != 0) hub.recordCitations(_messageId(threadId_, specId), citations);
     }
 
     function _authorKind(uint8 authorKind) private pure returns (AuthorKind) {
@@ -610,12 +637,13 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         _specs[specId].status = outcome;
         if (outcome != SpecStatus.Approved) {
             _members[spec_.author].pendingSpec = false;
+            // Only an approved spec's citations are read again (the distributor splits its reward by them).
             delete _specCitations[specId];
         }
         _state = state;
         _ledger = ledger;
         emit SpecSettled(specId, outcome, gain, perDenier, spec_.approvals, spec_.denials);
-        if (outcome == SpecStatus.Approved) _onApproval(specId, ledger.threadId);
+        if (outcome == SpecStatus.Approved) _recordCitations(specId, ledger.threadId);
         if (refunded) token.safeTransfer(spec_.author, spec_.stake);
     }
 

@@ -48,7 +48,7 @@ class Community:
     scores: dict[int, int] = field(default_factory=dict)
     """Global id -> the latest WAD similarity pushed on chain."""
     approval_rewards: dict[tuple[int, int], int] = field(default_factory=dict)
-    """Wei minted per approval, as the distributor's `rewardOf` stood just before it."""
+    """Wei the closed epoch's allocation paid per approval (the scored ones: an unscored approval earns nothing)."""
 
 
 def _time_travel(rpc_url: str, seconds: int) -> None:
@@ -67,8 +67,6 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
 
     for user in (alice, bob, carol, dave, erin, frank, grace, heidi):
         send(token.functions.transfer(user.address, 1_000 * CHOIR), admin)
-    epoch = distributor.functions.currentEpoch().call()
-    send(distributor.functions.setRewardPerMessage(epoch, 10 * CHOIR), pricer)
 
     def note(key: tuple[int, int], body: str, kind: AuthorKind, cites: list[int], outcome: str) -> bytes:
         c.bodies[key], c.author_kinds[key], c.citations[key], c.outcomes[key] = body, kind.label, cites, outcome
@@ -96,7 +94,7 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
         send(thread.functions.submitSpec(note(key, body, kind, cites, outcome), cites, stake, kind), user)
 
     def score(round_: int, scores: dict[int, int]) -> None:
-        send(distributor.functions.setNoveltyScores(round_, list(scores), list(scores.values())), pricer)
+        send(distributor.functions.setNoveltyScores(round_, "model", 0, list(scores), list(scores.values())), pricer)
         c.scores.update(scores)
 
     create(alice, 1, "How should a small community fund open research without a central grant committee?", HUMAN)
@@ -122,8 +120,8 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
         "approved",
     )
     score(1, {gid(1, 1): WAD // 2, gid(1, 2): 17 * WAD // 20})
-    c.approval_rewards[(1, 2)] = distributor.functions.rewardOf(gid(1, 2)).call()
     send(t1.functions.vote(2, True), alice)
+    epoch = distributor.functions.currentEpoch().call()  # carol's approval is certain at alice's vote
     send(t1.functions.settle(2), bob)
 
     _time_travel(rpc_url, 2)  # carol's shares must predate the next submissions for her to vote
@@ -140,7 +138,6 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
     send(t1.functions.settle(4), erin)
 
     submit(t1, (1, 5), frank, "Milestone escrow with community sign-off at each step.", HUMAN, [], "approved")
-    c.approval_rewards[(1, 5)] = distributor.functions.rewardOf(gid(1, 5)).call()
     send(t1.functions.vote(5, True), alice)
     send(t1.functions.vote(5, True), carol)
     send(t1.functions.settle(5), frank)
@@ -182,6 +179,9 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
     score(2, {gid(1, 4): 97 * WAD // 100, gid(2, 1): -WAD // 10, gid(1, 2): 4 * WAD // 5})
     _time_travel(rpc_url, 8 * DAY)
     send(t2.functions.settle(3), heidi)
+    # the approvals' epoch closed: the oracle pays carol's scored spec (frank's has no score, so no weight)
+    c.approval_rewards[(1, 2)] = 10 * CHOIR + 1
+    send(distributor.functions.allocate(epoch, [gid(1, 2)], [c.approval_rewards[(1, 2)]]), pricer)
     submit(t2, (2, 4), grace, "Failure mode three: appeals that nobody reads.", AI, [], "pending")
     return c
 

@@ -98,7 +98,9 @@ class Workload:
     exit_payout: int = 0
     donation: int = 0
     reward: int = 0
-    """The reward per message the pricer set for the workload's epoch."""
+    """What the epoch allocation paid carol's approved spec (thread 1 spec 2; 10% of it to thread 2, cited)."""
+    reward_epoch: int = 0
+    """The epoch in which that approval became certain."""
     governance_transfer: int = 0
     blocks: dict[str, int] = field(default_factory=dict)
     """name -> block of a notable transaction."""
@@ -148,8 +150,6 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
     distributor = deployment.distributor
     assert distributor is not None
     w.reward = 10 * CHOIR
-    epoch = distributor.functions.currentEpoch().call()
-    send(distributor.functions.setRewardPerMessage(epoch, w.reward), a.pricer)
 
     human, ai, ai_prompted = AuthorKind.HUMAN, AuthorKind.AI, AuthorKind.AI_PROMPTED
     w.blocks["thread1"] = send(hub.functions.createThread(content("root 1"), human), a.alice)
@@ -174,6 +174,7 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
     submit(t1, a.carol, "carol spec", 30 * CHOIR, [gid(1, 1), gid(2, 0)], ai)
     w.citations[(1, 2)] = [gid(1, 1), gid(2, 0)]
     send(t1.functions.vote(2, True), a.alice)
+    w.reward_epoch = distributor.functions.currentEpoch().call()  # the approval is certain at alice's vote
     send(t1.functions.settle(2), a.bob)
     w.spec_outcomes[(1, 2)] = "approved"
 
@@ -202,6 +203,10 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
     time_travel(rpc_url, 8 * DAY)
     send(t2.functions.settle(3), a.heidi)
     w.spec_outcomes[(2, 3)] = "expired"
+
+    # the approvals' epoch has closed: the oracle scores carol's spec and pays it from the epoch's budget
+    send(distributor.functions.setNoveltyScores(1, "all-MiniLM-L6-v2", 0, [gid(1, 2)], [0]), a.pricer)
+    w.blocks["allocation"] = send(distributor.functions.allocate(w.reward_epoch, [gid(1, 2)], [w.reward]), a.pricer)
 
     # carol leaves thread 1 after the cooldown
     treasury, held, total = (

@@ -100,7 +100,7 @@ def test_records_match_the_chain(community: tuple[Community, str], tmp_path: Pat
         if distributor.functions.isScored(message_id).call():
             wad = c.scores[message_id]
             assert r["max_similarity"] == wad / WAD and math.isclose(r["novelty"], 1 - wad / WAD)
-            onchain = distributor.functions.noveltyReward(wad).call() / WAD
+            onchain = distributor.functions.noveltyWeight(wad).call() / WAD
             assert r["novelty_reward"] == novelty_reward(wad / WAD)
             assert math.isclose(r["novelty_reward"], onchain, rel_tol=1e-9, abs_tol=1e-12)
         else:
@@ -116,7 +116,7 @@ def test_records_match_the_chain(community: tuple[Community, str], tmp_path: Pat
 
     by_key = {(r["thread_id"], r["message_index"]): r for r in rows}
     assert by_key[(1, 2)]["max_similarity"] == 0.8 and by_key[(1, 2)]["novelty"] == 0.2  # round 2 re-scored it
-    assert math.isclose(float(by_key[(1, 2)]["reward"]), 1.0, rel_tol=1e-9)  # minted at round 1's score, 0.85
+    assert by_key[(1, 2)]["reward"] == "10.000000000000000001"  # its epoch's allocation, once the epoch closed
     assert by_key[(1, 4)]["novelty_reward"] == 0.0  # above 0.95
     # what alice saw when she summed up: the root, her post, the two approved specs (one body never stored)
     summary = by_key[(1, 7)]

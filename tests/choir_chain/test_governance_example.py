@@ -46,6 +46,7 @@ def test_governance_example_pays_the_recipient_from_the_treasury(tmp_path: Path)
         }
         # every step the example narrates happened, in order
         steps = [
+            "Dave (not a co-author) asking is refused: OnlyCoauthor",
             "state Pending",
             "refused: GovernorInsufficientProposerVotes",
             "state Active",
@@ -54,6 +55,7 @@ def test_governance_example_pays_the_recipient_from_the_treasury(tmp_path: Path)
             "state Succeeded",
             "state Queued",
             "refused: ExecutionTooEarly",
+            "Alice, outvoted, could still exit with her share first",
             "state Executed",
             "executing again is refused: GovernorUnexpectedProposalState",
         ]

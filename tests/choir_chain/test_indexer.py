@@ -34,7 +34,7 @@ from typer.testing import CliRunner
 from choir_chain import artifacts
 from choir_chain.author_kind import AuthorKind
 from choir_chain.cli import app
-from choir_chain.deploy import CHOIR, Deployment
+from choir_chain.deploy import CHOIR, DAY, Deployment
 from choir_chain.devnet import free_port, rpc_call
 from choir_chain.indexer import (
     ChainMismatch,
@@ -46,12 +46,13 @@ from choir_chain.indexer import (
 )
 from choir_chain.indexer.decode import EventDecoder
 from choir_chain.indexer.models import (
-    ApprovalReward,
     Citation,
     CuratorClaim,
     Donation,
+    EpochAllocation,
     EquityEvent,
     Message,
+    MessageReward,
     NoveltyScore,
     Price,
     PriceRound,
@@ -139,22 +140,39 @@ def test_rows_equal_the_chain_state(run: ChainRun, tmp_path: Path) -> None:
         donation = session.scalars(select(Donation)).one()
         assert (donation.thread_id, donation.amount, donation.block) == (2, w.donation, w.blocks["donation"])
 
-        # carol's approval (thread 1, spec 2) earned the epoch's reward; 10% went to thread 2, which it cites
+        # carol's approval (thread 1, spec 2) was paid from its epoch's budget once the epoch closed (nothing at
+        # settlement); 10% went to thread 2, which it cites
         moves = session.scalars(select(TreasuryMovement).order_by(TreasuryMovement.block, TreasuryMovement.log_index))
         cited_share = w.reward * 1_000 // 10_000
         assert [(m.thread_id, m.kind, m.amount, m.message_id, m.recipient) for m in moves] == [
-            (2, "reward", cited_share, (1 << 64) | 2, None),  # credited inside the distributor's call
-            (1, "reward", w.reward - cited_share, (1 << 64) | 2, None),
+            (1, "reward", w.reward - cited_share, (1 << 64) | 2, None),  # credited inside the allocation
+            (2, "reward", cited_share, (1 << 64) | 2, None),
             (1, "governance", w.governance_transfer, None, a.heidi.address),
         ]
-        approval = session.scalars(select(ApprovalReward)).one()
-        assert (approval.message_id, approval.requested, approval.total, approval.to_thread) == (
+        paid = session.scalars(select(MessageReward)).one()
+        assert (paid.message_id, paid.epoch, paid.amount, paid.to_thread, paid.score_round) == (
             (1 << 64) | 2,
-            w.reward,
+            w.reward_epoch,
             w.reward,
             w.reward - cited_share,
+            1,
         )
-        assert session.scalars(select(NoveltyScore)).all() == []  # the workload scores nothing
+        assert paid.block == w.blocks["allocation"]
+        allocation = session.scalars(select(EpochAllocation)).one()
+        assert (allocation.epoch, allocation.messages, allocation.amount, allocation.allocated) == (
+            w.reward_epoch,
+            1,
+            w.reward,
+            w.reward,
+        )
+        assert allocation.budget > w.reward
+        (score,) = session.scalars(select(NoveltyScore)).all()  # the oracle scored carol's spec only
+        assert (score.message_id, score.model_id, score.calibration_version, score.round) == (
+            (1 << 64) | 2,
+            "all-MiniLM-L6-v2",
+            0,
+            1,
+        )
         threads = {t.thread_id: t for t in session.scalars(select(Thread))}
         # thread 2: two posts and one approved spec of thread 1 cite it; thread 2's denied spec citing 1 counts nothing
         assert (threads[1].citations_received, threads[2].citations_received) == (0, 3)
@@ -285,7 +303,9 @@ def test_fast_decoder_agrees_with_eth_abi(run: ChainRun) -> None:
         "MessagePosted",
         "SpecSettled",
         "VoteCast",
-        "ApprovalRewarded",
+        "MessageRewarded",
+        "EpochAllocated",
+        "NoveltyScoresSet",
     } <= seen
 
 
@@ -327,14 +347,13 @@ def test_a_different_chain_under_the_same_database_is_detected(run: ChainRun, tm
 
 
 def _author_kinds_and_novelty(rpc_url: str, deployment: Deployment, a: Actors) -> dict[str, int]:
-    """Messages of all three author kinds, two novelty rounds (the second re-scores a message) and an approval
-    rewarded at its novelty score; returns the distributor's view of what the approval requested."""
+    """Messages of all three author kinds, two novelty rounds (the second re-scores a message, with another
+    calibration version) and an approval paid from its epoch's budget once the epoch closed; returns the amount
+    paid and the epoch."""
     chain, hub, token, distributor = deployment.chain, deployment.hub, deployment.token, deployment.distributor
     assert distributor is not None
     human, ai, prompted = AuthorKind.HUMAN, AuthorKind.AI, AuthorKind.AI_PROMPTED
     chain.transact(token.functions.transfer(a.carol.address, 100 * CHOIR), a.admin)
-    epoch = distributor.functions.currentEpoch().call()
-    chain.transact(distributor.functions.setRewardPerMessage(epoch, 10 * CHOIR), a.pricer)
     chain.transact(hub.functions.createThread(content("human root"), human), a.alice)
     chain.transact(hub.functions.createThread(content("ai root"), ai), a.bob)
     t1 = deployment.thread(1)
@@ -344,15 +363,17 @@ def _author_kinds_and_novelty(rpc_url: str, deployment: Deployment, a: Actors) -
     chain.transact(t1.functions.submitSpec(content("ai spec"), [gid(2, 0)], 30 * CHOIR, ai), a.carol)
     wad = 10**18
     oracle = a.pricer  # deploy() grants the distributor's ORACLE_ROLE to the pricer
-    chain.transact(
-        distributor.functions.setNoveltyScores(1, [gid(1, 2), gid(1, 1)], [9 * wad // 10, -wad // 4]), oracle
-    )
-    chain.transact(distributor.functions.setNoveltyScores(2, [gid(1, 2)], [4 * wad // 5]), oracle)
-    requested = distributor.functions.rewardOf(gid(1, 2)).call()
-    assert requested == distributor.functions.noveltyReward(4 * wad // 5).call() != 10 * CHOIR
+    score = distributor.functions.setNoveltyScores
+    chain.transact(score(1, "model-a", 1, [gid(1, 2), gid(1, 1)], [9 * wad // 10, -wad // 4]), oracle)
+    chain.transact(score(2, "model-b", 2, [gid(1, 2)], [4 * wad // 5]), oracle)
     chain.transact(t1.functions.vote(2, True), a.alice)
+    epoch = distributor.functions.currentEpoch().call()
     chain.transact(t1.functions.settle(2), a.bob)
-    return {"requested": requested, "minted": distributor.functions.minted().call()}
+    assert distributor.functions.minted().call() == 0  # nothing at settlement
+    time_travel(rpc_url, DAY)
+    amount = 7 * CHOIR + 3
+    chain.transact(distributor.functions.allocate(epoch, [gid(1, 2)], [amount]), oracle)
+    return {"amount": amount, "epoch": epoch, "minted": distributor.functions.minted().call()}
 
 
 def test_author_kinds_novelty_scores_and_approval_rewards(tmp_path: Path) -> None:
@@ -367,21 +388,25 @@ def test_author_kinds_novelty_scores_and_approval_rewards(tmp_path: Path) -> Non
             assert [(s.spec_id, s.author_kind) for s in session.scalars(select(Spec))] == [(2, "ai")]
 
             scores = session.scalars(select(NoveltyScore).order_by(NoveltyScore.message_index)).all()
-            assert [(s.message_id, s.thread_id, s.message_index, s.round, s.max_similarity) for s in scores] == [
-                (gid(1, 1), 1, 1, 1, -0.25),
-                (gid(1, 2), 1, 2, 2, 0.8),  # round 2 overwrote round 1's 0.9
+            assert [
+                (s.message_id, s.thread_id, s.message_index, s.round, s.max_similarity, s.model_id) for s in scores
+            ] == [
+                (gid(1, 1), 1, 1, 1, -0.25, "model-a"),
+                (gid(1, 2), 1, 2, 2, 0.8, "model-b"),  # round 2 overwrote round 1's 0.9
             ]
+            assert [s.calibration_version for s in scores] == [1, 2]
             assert scores[0].block < scores[1].block
 
-            reward = session.scalars(select(ApprovalReward)).one()
+            reward = session.scalars(select(MessageReward)).one()
             assert (reward.message_id, reward.thread_id, reward.message_index) == (gid(1, 2), 1, 2)
-            assert reward.requested == seen["requested"] and reward.total == seen["minted"] == reward.requested
-            cited_share = reward.total * 1_000 // 10_000  # the spec cites thread 2
-            assert reward.to_thread == reward.total - cited_share
+            assert (reward.epoch, reward.score_round) == (seen["epoch"], 2)
+            assert reward.amount == seen["amount"] == seen["minted"]
+            cited_share = reward.amount * 1_000 // 10_000  # the spec cites thread 2
+            assert reward.to_thread == reward.amount - cited_share
             moves = session.scalars(
                 select(TreasuryMovement).order_by(TreasuryMovement.block, TreasuryMovement.log_index)
             )
-            assert [(m.thread_id, m.amount) for m in moves] == [(2, cited_share), (1, reward.to_thread)]
+            assert [(m.thread_id, m.amount) for m in moves] == [(1, reward.to_thread), (2, cited_share)]
         single = make_engine(sqlite_url(tmp_path / "single.db"))
         with Indexer(devnet.rpc_url, deployment.manifest, single, batch_blocks=1) as indexer:
             indexer.sync()

@@ -25,7 +25,7 @@ from web3.contract.contract import ContractFunction
 
 from choir_chain import content_store
 from choir_chain.chain import Chain, dev_accounts
-from choir_chain.deploy import CHOIR, Deployment, deploy
+from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.indexer import RetryPolicy, make_engine
 from choir_chain.indexer.models import NoveltyScore
@@ -187,7 +187,9 @@ ORDER = ["root1", "root2", "post1", "post2", "spec_novel", "spec_copy", "spec_pa
 # ----------------------------------------------------------------------------------------------------------
 
 
-def test_stored_bodies_are_scored_in_rounds_and_rewarded(fresh: Community, embedder: Embedder, tmp_path: Path) -> None:
+def test_stored_bodies_are_scored_in_rounds_and_weigh_the_epochs_allocation(
+    fresh: Community, embedder: Embedder, tmp_path: Path
+) -> None:
     c = fresh
     url, engine = database(tmp_path)
     events: list[dict[str, Any]] = []
@@ -219,7 +221,8 @@ def test_stored_bodies_are_scored_in_rounds_and_rewarded(fresh: Community, embed
     for e in lines:
         on_chain = [scored[int(m)] / WAD for m in e["messages"]]
         assert e["max_similarities"] == pytest.approx(on_chain, abs=1e-6)
-        assert e["rewards"] == pytest.approx([novelty_reward(x) for x in on_chain], abs=1e-6)
+        assert e["weights"] == pytest.approx([novelty_reward(x) for x in on_chain], abs=1e-6)
+        assert (e["model"], e["calibration"]) == ("all-MiniLM-L6-v2", 0)
 
     # The indexer has the scores too (the pricer indexes before each step)
     with Session(engine) as session:
@@ -227,22 +230,32 @@ def test_stored_bodies_are_scored_in_rounds_and_rewarded(fresh: Community, embed
     assert sorted(int(m) for m, _ in rows) == sorted(ids)
     assert {int(m): int(r) for m, r in rows} == {m: r for r in rounds for m in rounds[r]}
 
-    # An approved spec's minted reward is its novelty reward (the flat reward per message is set too, unused)
+    # Approval mints nothing; once the approvals' epoch closed, the pricer pays it by novelty weight: the novel spec
+    # (weight 100, the cap) takes the whole budget, the copy (above 0.95: no weight) nothing
     thread = c.deployment.thread(1)
     alice = c.accounts[2]
-    for name, similarity in (("spec_novel", scored[c.messages["spec_novel"]]), ("spec_copy", WAD)):
-        minted = c.distributor.functions.minted().call()
-        treasury = thread.functions.treasury().call()
+    supply = c.deployment.token.functions.totalSupply().call()
+    certain = []
+    for name in ("spec_novel", "spec_copy"):
         spec_id = c.specs[name][1]
         c.send(thread.functions.vote(spec_id, True), alice)
         c.send(thread.functions.settle(spec_id), alice)
-        reward = c.distributor.functions.noveltyReward(similarity).call()
-        assert c.distributor.functions.minted().call() - minted == reward
-        assert thread.functions.treasury().call() - treasury == STAKE + reward
-        if name == "spec_novel":
-            assert reward == 100 * CHOIR  # similarity below 0.75: the cap
-        else:
-            assert reward == 0  # a copy earns nothing
+        certain.append(thread.functions.approvalCertainAt(spec_id).call())
+    assert c.deployment.token.functions.totalSupply().call() == supply
+    launch = c.distributor.functions.launchTime().call()
+    epoch = (certain[0] - launch) // DAY
+    assert (certain[1] - launch) // DAY == epoch
+    rpc_call(c.rpc_url, "evm_increaseTime", [DAY])
+    rpc_call(c.rpc_url, "evm_mine", [])
+    paid: list[dict[str, Any]] = []
+    with pricer(c, url, embedder, paid) as service:
+        service.run(once=True)
+    (allocation,) = [e for e in paid if e["event"] == "allocation"]
+    budget = c.distributor.functions.epochBudget(epoch).call()
+    assert allocation["epoch"] == epoch and allocation["messages"] == [str(c.messages["spec_novel"])]
+    assert allocation["amounts"] == [str(budget)] and allocation["budget"] == str(budget)
+    assert c.deployment.token.functions.totalSupply().call() == supply + budget
+    assert not c.distributor.functions.isPaid(c.messages["spec_copy"]).call()
 
     # A second run finds nothing left to do
     more: list[dict[str, Any]] = []
@@ -316,6 +329,8 @@ def test_a_pricer_without_the_oracle_role_refuses_to_start(
     url, engine = database(tmp_path)
     with pricer(c, url, embedder, []) as service, pytest.raises(PricerError, match="lacks ORACLE_ROLE"):
         service.check_role()
-    with pricer(c, url, embedder, [], config=PricerConfig()) as service:
-        service.check_role()  # without novelty scoring the role is not needed
+    events: list[dict[str, Any]] = []
+    with pricer(c, url, embedder, events, config=PricerConfig()) as service:
+        service.check_role()  # without novelty scoring the role is not needed: this pricer allocates nothing
+    assert [e["event"] for e in events] == ["rewards_disabled"] and "lacks ORACLE_ROLE" in events[0]["reason"]
     engine.dispose()

@@ -29,7 +29,7 @@ EPS = float(np.finfo(np.float64).eps)
 
 
 def test_reference_values_are_exact_in_wei() -> None:
-    # SPEC section 4 reference values, where the anharmonic term is an integer: the decimal path hits them exactly.
+    # protocol section 4 reference values, where the anharmonic term is an integer: the decimal path hits them exactly.
     assert stake_price_wei(0, 1.0, 2.0, UNIT) == 2 * 10**18
     assert stake_price_wei(0, 8.0, 2.0, UNIT) == 3 * 10**18
     assert stake_price_wei(1, 1.0, 2.0, UNIT) == 4 * 10**18
@@ -122,7 +122,7 @@ def _prices_in_fresh_interpreter(disabled: list[str]) -> dict[str, list]:  # typ
 
 
 def test_wei_prices_do_not_depend_on_numpys_simd_dispatch() -> None:
-    """SPEC r2 section 9: the same state gives the same wei on every machine. One machine plays two: a fresh
+    """protocol r2 section 9: the same state gives the same wei on every machine. One machine plays two: a fresh
     interpreter with NumPy's default dispatch and one with its AVX-512 dispatch switched off. On a CPU without
     AVX-512 both run the same code and the test cannot tell machines apart; on one with it (ours and CI's), the
     float-then-`to_wei` path differed in dozens of these 3,000 prices."""

@@ -40,10 +40,10 @@ from choir_chain.deploy import CHOIR, DAY, HOUR, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.indexer import Indexer, RetryPolicy, make_engine
 from choir_chain.pricer import Pricer, PricerConfig, PricerError
+from choir_chain.pricer.allocation import MAX_MESSAGES, pro_rata
 from choir_chain.pricer.cli import load_account
 from choir_chain.pricer.compute import OracleBounds, next_price, running_anchor, within_deviation
-from choir_chain.pricer.rewards import reward_per_message
-from choir_chain.pricing import emission_rate, thread_price_wei, to_wei
+from choir_chain.pricing import thread_price_wei
 
 WEEK = 7 * DAY
 STAKE = 200 * CHOIR
@@ -308,7 +308,7 @@ def price_once(world: World, db: str, *, rpc_url: str | None = None, config: Pri
 
 def pricer_statuses(world: World) -> list[int]:
     """Status of every price round the pricer account ever sent to the hub (all blocks' receipts, in one batch);
-    its reward-per-message transactions to the RewardsDistributor are not rounds."""
+    its scores and allocations sent to the RewardsDistributor are not rounds."""
     head = int(str(rpc_call(world.rpc_url, "eth_blockNumber")), 16)
     batch = [{"jsonrpc": "2.0", "id": n, "method": "eth_getBlockReceipts", "params": [hex(n)]} for n in range(head + 1)]
     replies = requests.post(world.rpc_url, json=batch, timeout=60).json()
@@ -471,13 +471,21 @@ def test_next_price_mirrors_the_contract_check() -> None:
     assert next_price(100, 1_000, OracleBounds(1, 10, 5_000)) is None  # bounds moved more than a step away
 
 
-def test_reward_per_message_follows_the_emission_rate() -> None:
-    """R = F'(t) / M per day, at least one message, at most 100 CHOIR; nothing after the four years."""
-    per_day = emission_rate(0.5) / 365  # CHOIR a day, half a year in
-    assert reward_per_message(0.5, 0) == reward_per_message(0.5, 1) == 100 * CHOIR  # capped
-    assert reward_per_message(0.5, 10**6) == to_wei(per_day / 10**6)
-    assert reward_per_message(1.0, 10**6) < reward_per_message(0.5, 10**6)  # the curve flattens
-    assert reward_per_message(4.5, 10**6) == 0
+def test_pro_rata_shares_the_budget_by_weight() -> None:
+    """`B * w // W` for each positive weight: proportional, never above the budget, zero weights and zero amounts
+    left out, the heaviest kept past the limit (the others' shares stay unallocated)."""
+    budget = 6_172_000 * CHOIR + 7
+    weights = {5: 3 * CHOIR, 2: CHOIR, 9: 0, 4: 6 * CHOIR}
+    amounts = pro_rata(budget, weights)
+    assert list(amounts) == [2, 4, 5]  # message id order, the unweighted one out
+    assert amounts == {m: budget * weights[m] // (10 * CHOIR) for m in (2, 4, 5)}
+    assert budget - 3 <= sum(amounts.values()) <= budget
+    assert pro_rata(budget, {1: 0, 2: 0}) == {} and pro_rata(0, {1: CHOIR}) == {}
+    assert pro_rata(10, {1: 1, 2: 10**30}) == {2: 9}  # rounds to zero: left out
+    many = {m: CHOIR + m for m in range(MAX_MESSAGES + 5)}
+    kept = pro_rata(budget, many)
+    assert len(kept) == MAX_MESSAGES and set(kept) == set(range(5, MAX_MESSAGES + 5))  # the heaviest
+    assert sum(kept.values()) < budget  # the left-out shares are not handed to the others
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -714,22 +722,50 @@ def test_cli_needs_a_key_off_the_devnet(fresh: World, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def test_the_pricer_sets_the_epochs_reward_once_from_the_index(fresh: World, tmp_path: Path) -> None:
-    """The deployment's RewardsDistributor gets the current epoch's `rewardPerMessage` = F'(t) / M(t) from the
-    pricer (t and M taken at the epoch's start), exactly once: a second run sends nothing more to it."""
+def approved_by_epoch(world: World) -> dict[int, list[int]]:
+    """epoch -> global ids of the workload's specs whose approval became certain in it (from the chain)."""
+    deployment = world.deployment
+    distributor = deployment.distributor
+    assert distributor is not None
+    launch = distributor.functions.launchTime().call()
+    out: dict[int, list[int]] = {}
+    for thread_id in range(1, deployment.hub.functions.threadCount().call() + 1):
+        thread = deployment.thread(thread_id)
+        for index in range(1, thread.functions.messageCount().call()):
+            certain = thread.functions.approvalCertainAt(index).call()
+            if certain:
+                out.setdefault((certain - launch) // DAY, []).append(gid(thread_id, index))
+    return out
+
+
+def test_the_pricer_allocates_a_closed_epoch_once_pro_rata(fresh: World, tmp_path: Path) -> None:
+    """The oracle (the pricer's account) scored the approvals of a closed epoch; the pricer pays them that epoch's
+    budget pro rata by their on-chain weights, exactly once: a second run (a restart) sends nothing more. Nothing
+    was minted at settlement, and the unscored approvals of other epochs get nothing."""
     distributor = fresh.deployment.distributor
     assert distributor is not None
-    epoch = distributor.functions.currentEpoch().call()
-    assert distributor.functions.rewardEpoch(epoch).call() is False
-    result = price_once(fresh, f"sqlite:///{tmp_path / 'reward.db'}")
-    rewards = [e for e in result.events if e["event"] == "reward"]
-    assert [e["epoch"] for e in rewards] == [epoch]
-    start = distributor.functions.epochStart(epoch).call()
-    launch = distributor.functions.launchTime().call()
-    approved = rewards[0]["approved_last_day"]
-    expected = reward_per_message((start - launch) / (365 * 24 * 3600), approved)
-    assert int(rewards[0]["reward_per_message"]) == expected
-    assert distributor.functions.rewardPerMessage(epoch).call() == expected
-    assert distributor.functions.rewardEpoch(epoch).call() is True
-    again = price_once(fresh, f"sqlite:///{tmp_path / 'reward.db'}")
-    assert not [e for e in again.events if e["event"] == "reward"]
+    token = fresh.deployment.token
+    epochs = approved_by_epoch(fresh)
+    epoch, ids = max(epochs.items(), key=lambda item: (len(item[1]), -item[0]))
+    assert len(ids) >= 2 and epoch < distributor.functions.currentEpoch().call()
+    assert token.functions.totalSupply().call() == token.functions.GENESIS_SUPPLY().call()  # settle minted nothing
+    similarities = [int(0.8 * 10**18)] + [int(0.9 * 10**18)] * (len(ids) - 1)
+    send = QuickSender(fresh.deployment.chain)
+    send(distributor.functions.setNoveltyScores(1, "all-MiniLM-L6-v2", 0, ids, similarities), fresh.pricer)
+    result = price_once(fresh, f"sqlite:///{tmp_path / 'alloc.db'}")
+    allocations = [e for e in result.events if e["event"] == "allocation"]
+    assert [e["epoch"] for e in allocations] == [epoch]
+    budget = distributor.functions.epochBudget(epoch).call()
+    weights = {m: distributor.functions.scoreOf(m).call()[0] for m in ids}
+    expected = {m: budget * w // sum(weights.values()) for m, w in weights.items()}
+    assert [int(m) for m in allocations[0]["messages"]] == sorted(ids)
+    assert [int(a) for a in allocations[0]["amounts"]] == [expected[m] for m in sorted(ids)]
+    assert expected[ids[0]] > 8 * expected[ids[1]]  # ten times the weight (0.8 against 0.9)
+    assert distributor.functions.allocated(epoch).call() == sum(expected.values()) <= budget
+    assert token.functions.totalSupply().call() - token.functions.GENESIS_SUPPLY().call() == sum(expected.values())
+    assert all(distributor.functions.isPaid(m).call() for m in ids)
+    assert result.rounds == outcome(fresh).rounds  # the price rounds went on as usual
+    again = price_once(fresh, f"sqlite:///{tmp_path / 'alloc.db'}")
+    assert not [e for e in again.events if e["event"] == "allocation"]
+    fresh_db = price_once(fresh, f"sqlite:///{tmp_path / 'other.db'}")  # a restart from an empty database
+    assert not [e for e in fresh_db.events if e["event"] in ("allocation", "allocation_failed")]

@@ -410,12 +410,12 @@ def test_sigkill_at_random_points_changes_nothing(tmp_path: Path) -> None:
         hub = deployment.hub.address.lower()
         to_hub = [r for r in receipts if str(r["to"]).lower() == hub]
         assert len(to_hub) == len(rounds), "one transaction per round, none wasted"
-        # The rest set each epoch's reward per message, once: a repeat would have reverted (EpochAlreadySet).
+        # The rest allocated closed epochs, each once: a repeat would have reverted (AlreadyPaid, BudgetExceeded).
         distributor = deployment.distributor
         assert distributor is not None
         others = [r for r in receipts if str(r["to"]).lower() != hub]
         assert {str(r["to"]).lower() for r in others} <= {distributor.address.lower()}
-        epochs = distributor.events.RewardPerMessageSet().get_logs(from_block=0)
+        epochs = distributor.events.EpochAllocated().get_logs(from_block=0)
         assert len(others) == len(epochs) == len({e["args"]["epoch"] for e in epochs})
 
         fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")

@@ -159,12 +159,30 @@ def test_chain_index_compares_only_with_earlier_positions() -> None:
         position_key(1, 1 << 24)
 
 
+def test_a_copy_scores_exactly_one_whatever_the_float32_rounding() -> None:
+    """A unit vector's float32 dot product with itself lands a few ulps off 1 depending on the BLAS kernel; a vector
+    one ulp away from an earlier one is a copy too. Both must score exactly 1 on every machine (the score goes on
+    chain as a WAD)."""
+    rng = np.random.default_rng(12)
+    vector = rng.normal(size=DIMENSIONS).astype(np.float32)
+    vector /= np.linalg.norm(vector)
+    nudged = vector.copy()
+    nudged[0] = np.nextafter(nudged[0], np.float32(0))
+    raw = float(np.float32(vector) @ np.float32(nudged))
+    index = ChainIndex()
+    index.add([1], [position_key(1, 0)], [vector])
+    got = index.max_similarities(np.stack([vector, nudged]), [position_key(2, 0), position_key(2, 1)])
+    assert got.tolist() == [1.0, 1.0], f"raw float32 dot products around {raw!r}"
+    opposite = index.max_similarities(np.stack([-vector]), [position_key(4, 0)])[0]
+    assert opposite == pytest.approx(-1.0, abs=1e-6)  # only the top of the scale is snapped
+
+
 def test_identical_bodies_give_the_later_message_similarity_one(embedder: Embedder) -> None:
     vectors = embedder.encode([CAT, UNRELATED[0], CAT, CAT_PARAPHRASE])
     first, unrelated, copy, paraphrase = earlier_max_similarities(vectors)
     assert first == 0.0  # no earlier message: documented as 0.0
     assert unrelated < 0.3
-    assert copy == pytest.approx(1.0, abs=1e-6) and copy <= 1.0
+    assert copy == 1.0  # exactly, whatever the machine's float32 kernel summed to
     assert 0.6 < paraphrase < copy
     assert novelty_reward(copy) == 0.0 and novelty_reward(first) == 100.0
 

@@ -147,6 +147,14 @@ def hub_of(up: Up) -> Any:
     return w3.eth.contract(address=manifest["contracts"]["ChoirHub"]["address"], abi=artifacts.load("ChoirHub").abi)
 
 
+def distributor_of(up: Up) -> Any:
+    state = up.state()
+    manifest = json.loads(Path(state["manifest"]).read_text())
+    w3 = Web3(Web3.HTTPProvider(state["rpc_url"]))
+    address = manifest["contracts"]["RewardsDistributor"]["address"]
+    return w3.eth.contract(address=address, abi=artifacts.load("RewardsDistributor").abi)
+
+
 def assert_stopped_cleanly(up: Up, code: int, took: float, anvil_pid: int | None) -> None:
     out = up.output()
     assert code == 0, out
@@ -214,6 +222,22 @@ def test_up_serves_the_seeded_community_and_stops_on_ctrl_c(tmp_path: Path) -> N
         assert up.get("/health")["status"] == "ok"
         assert "pricer   round 1" in up.output()
 
+        # The seeded approvals' epoch has closed: once the pricer scored them, it mints that epoch's allocation,
+        # its budget shared by novelty weight, and the gateway shows each approved spec's reward.
+        ((epoch, approved_ids),) = seeded["rewards"].items()
+        assert len(approved_ids) == 4
+
+        def rewards() -> dict[str, Any] | None:
+            by_id = {m["global_id"]: m for t in (1, 2, 3, 4) for m in up.get(f"/threads/{t}/messages")["items"]}
+            paid = {i: by_id[i]["reward"] for i in approved_ids}
+            return paid if all(paid.values()) and by_id[approved_ids[-1]]["reward_epoch"] == int(epoch) else None
+
+        paid = wait_for("the closed epoch's allocation", rewards, up, timeout=180)
+        distributor = distributor_of(up)
+        assert sum(int(a) for a in paid.values()) <= distributor.functions.epochBudget(int(epoch)).call()
+        assert distributor.functions.allocated(int(epoch)).call() == sum(int(a) for a in paid.values())
+        assert f"pricer   epoch {epoch} closed" in up.output()
+
         code, took = up.stop(signal.SIGINT)
     assert_stopped_cleanly(up, code, took, anvil_pid)
     assert (sorted(home_foundry.rglob("*")) if home_foundry.exists() else []) == foundry_before
@@ -278,6 +302,13 @@ def test_seed_declares_author_kinds_and_one_near_duplicate(tmp_path: Path, embed
         accounts = dev_accounts(DEV_MNEMONIC, 10)
         deployment = deploy(Chain.connect(node.rpc_url), accounts[0], pricer=accounts[1].address)
         seeded = seed(deployment, accounts)
+        # the four approvals became certain in one epoch, now closed; settling them minted nothing (r2)
+        ((epoch, approved),) = seeded.rewards.items()
+        assert sorted(approved) == sorted(str(m.global_id) for m in seeded.specs("approved"))
+        assert deployment.distributor is not None
+        assert deployment.distributor.functions.currentEpoch().call() > epoch
+        token = deployment.token
+        assert token.functions.totalSupply().call() == token.functions.GENESIS_SUPPLY().call()
         logs = [
             (int(log["blockNumber"]), int(log["args"]["index"]), int(log["args"]["authorKind"]), log["address"])
             for thread in (deployment.thread(t) for t in range(1, 5))

@@ -64,11 +64,10 @@ def hub(project, admin, pricer, token, governor_implementation):
 
 @pytest.fixture(scope="module")
 def distributor(project, admin, pricer, token, hub):
-    """Rewards switched on for the module: the distributor mints, the pricer holds PRICER_ROLE and ORACLE_ROLE.
-    No reward is set yet (`setRewardPerMessage` for the current epoch does that)."""
+    """Rewards switched on for the module: the distributor mints and the pricer holds its ORACLE_ROLE (it scores
+    and allocates closed epochs). Nothing is scored or allocated yet."""
     distributor = admin.deploy(project.RewardsDistributor, token, hub, admin, 0)
     token.grantRole(token.MINTER_ROLE(), distributor, sender=admin)
-    distributor.grantRole(distributor.PRICER_ROLE(), pricer, sender=admin)
     distributor.grantRole(distributor.ORACLE_ROLE(), pricer, sender=admin)
     hub.setRewardsDistributor(distributor, sender=admin)
     return distributor

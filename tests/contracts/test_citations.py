@@ -154,7 +154,7 @@ def test_spec_citations_count_only_on_approval(network, threads, hub, creator, o
         (other_c.threadId(), other_c.messageId(0), citing),
     ]
     assert counts(hub, thread_a, other_b, other_c) == [0, 1, 1]
-    assert thread_a.specCitations(spec_id) == []  # r2: deleted at settlement (the events keep them)
+    assert thread_a.specCitations(spec_id) == cited  # kept: the reward allocation splits by them
 
 
 def test_spec_submission_emits_no_citation(network, hub, token, outsiders):

@@ -1,9 +1,11 @@
 """ThreadGovernor, the hub's governance settings and the thread's governed functions (protocol sections 3, 5, 8).
 
 Every thread gets at most one governor, an EIP-1167 clone (with immutable arguments) of OpenZeppelin's
-`Governor` with simple counting. Votes are the thread's equity shares at the proposal's snapshot (a
-timestamp); every proposal is queued and executes once, after the execution delay. The governor is the only
-account that can move the thread's treasury (never escrowed stakes) or change its approval window.
+`Governor` with bravo counting, created by a co-author. Votes are min(the thread's equity shares at the
+proposal's snapshot (a timestamp), shares now); every proposal is queued and executes once, after the execution
+delay (at least the exit cooldown); an execution whose calls revert is final. The governor is the only account
+that can move the thread's treasury (never escrowed stakes) or change its approval window. The attacks of the
+security review (protocol r2) have their own module, test_governance_attacks.py.
 
 Times are set explicitly (``chain.pending_timestamp``) from the proposal's own timepoints, so the tests behave
 the same on anvil (blocks may share a second) and on eth-tester (every block is at least one second after its
@@ -12,8 +14,7 @@ parent).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,19 +237,19 @@ def error_data(signature: str, types: Sequence[str], args: Sequence[Any]) -> str
     return "0x" + (keccak(text=signature)[:4] + encode(list(types), list(args))).hex()
 
 
-@contextmanager
-def reverts_with(error: Any, signature: str, types: Sequence[str], args: Sequence[Any]) -> Iterator[None]:
-    """A revert bubbled up from another contract (the governor's call into a thread). Ape decodes it with the
-    governor's ABI, where it may be unknown, and ``ape.reverts(ErrorClass)`` accepts any undecoded revert; so
-    compare the class name and inputs when Ape decoded it, and the raw revert data when it did not."""
-    with ape.reverts() as info:
-        yield
-    exc = info.value
-    if isinstance(exc, ape.exceptions.CustomError):
-        assert type(exc).__name__ == error.__name__
-        assert list(exc.inputs.values()) == list(args)
-    else:
-        assert str(exc.revert_message).lower() == error_data(signature, types, args), exc.revert_message
+def execute_fails(proposal: Proposal, sender: Any, signature: str, types: Sequence[str], args: Sequence[Any]) -> Any:
+    """Execute a queued proposal whose calls revert: the transaction succeeds, nothing the calls did remains, and
+    the proposal is final (consumed: `Executed`, `executionFailed`), with the calls' revert data in
+    `ProposalExecutionFailed`."""
+    governor = proposal.governor
+    receipt = governor.execute(*proposal.key, sender=sender)
+    failed = receipt.decode_logs(governor.ProposalExecutionFailed)
+    assert [event.proposalId for event in failed] == [proposal.id]
+    assert "0x" + bytes(failed[0].reason).hex() == error_data(signature, types, args)
+    assert proposal.state() == EXECUTED and governor.executionFailed(proposal.id)
+    with ape.reverts(governor.GovernorUnexpectedProposalState, proposalId=proposal.id, current=EXECUTED):
+        governor.execute(*proposal.key, sender=sender)
+    return receipt
 
 
 # --- fixtures -----------------------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ def test_hub_governance_settings(hub, governor_implementation):
 def test_create_governor_once_per_existing_thread(threads, thread, hub, project, creator, outsiders):
     thread_id = thread.threadId()
     assert thread.governor() == ZERO_ADDRESS and hub.governorOf(thread_id) == ZERO_ADDRESS
-    receipt = hub.createGovernor(thread_id, sender=outsiders[0])  # anyone may call
+    receipt = hub.createGovernor(thread_id, sender=creator)  # a co-author (test_governance_attacks: only one)
     governor = receipt.decode_logs(hub.GovernorCreated)[0].governor
     assert receipt.decode_logs(thread.GovernorSet)[0].governor == governor
     assert thread.governor() == governor == hub.governorOf(thread_id)
@@ -347,6 +348,7 @@ def test_create_governor_once_per_existing_thread(threads, thread, hub, project,
         hub.createGovernor(thread_id, sender=creator)
     with ape.reverts(hub.UnknownThread, threadId=hub.threadCount() + 1):
         hub.createGovernor(hub.threadCount() + 1, sender=creator)
+    assert outsiders[0] != creator
     with ape.reverts(hub.UnknownThread, threadId=0):
         hub.createGovernor(0, sender=creator)
     assert thread.governor() == governor
@@ -394,13 +396,13 @@ def test_set_governance_accepts_edges_and_applies_to_new_governors_only(
     threads, project, hub, admin, governor_implementation, coauthors
 ):
     first = threads.create(coauthors[0], "first")
-    old = create_governor(project, hub, first, admin)
-    for edges in ((1, 3600, 1, 0), (30 * DAY, 90 * DAY, 10_000, 30 * DAY)):
+    old = create_governor(project, hub, first, coauthors[0])
+    for edges in ((1, 3600, 1, DAY), (30 * DAY, 90 * DAY, 10_000, 30 * DAY)):
         receipt = hub.setGovernance((governor_implementation, *edges), sender=admin)
         event = receipt.decode_logs(hub.GovernanceSet)[0]
         assert (event.votingDelay, event.votingPeriod, event.quorumBps, event.executionDelay) == edges
     second = threads.create(coauthors[1], "second")
-    new = create_governor(project, hub, second, admin)
+    new = create_governor(project, hub, second, coauthors[1])
     assert (new.votingDelay(), new.votingPeriod(), new.quorumBps(), new.executionDelay()) == (
         30 * DAY, 90 * DAY, 10_000, 30 * DAY,
     )  # fmt: skip
@@ -504,16 +506,15 @@ def test_votes_are_shares_at_the_snapshot_and_a_flash_join_weighs_nothing(chain,
     # the quorum is measured against the shares at the snapshot too, not the diluted total
     assert governor.quorum(proposal.snapshot) == sum(dao.shares(m) for m in dao.members) // 2
 
-    # members keep their snapshot weight, whatever happens to their shares later: `fourth` exits, then votes
+    # gaining shares after the snapshot adds nothing, but giving them up counts: `fourth` exits, then votes with
+    # weight min(shares at the snapshot, shares now) = 0
     chain.pending_timestamp = max(chain.pending_timestamp, thread.joinedAt(fourth) + thread.EXIT_COOLDOWN())
-    snapshot_weight = governor.getVotes(fourth, proposal.snapshot)
+    assert thread.getPastVotes(fourth, proposal.snapshot) == 4 * CHOIR // 3
     thread.exit(sender=fourth)
-    assert thread.sharesOf(fourth) == 0
-    assert governor.castVote(proposal.id, FOR, sender=fourth).decode_logs(governor.VoteCast)[0].weight == (
-        snapshot_weight
-    )
+    assert thread.sharesOf(fourth) == 0 and governor.getVotes(fourth, proposal.snapshot) == 0
+    assert governor.castVote(proposal.id, FOR, sender=fourth).decode_logs(governor.VoteCast)[0].weight == 0
     cast(proposal, {third: FOR})
-    assert proposal.votes() == (0, CHOIR + snapshot_weight + 2 * CHOIR, 0)
+    assert proposal.votes() == (0, CHOIR + 2 * CHOIR, 0)
     close_vote(chain, proposal)
     assert proposal.state() == SUCCEEDED
 
@@ -783,10 +784,8 @@ def test_one_thread_governance_cannot_touch_another_treasury(
     pass_proposals(chain, dao, [raid])
     assert raid.state() == QUEUED
     before = (token.balanceOf(other.thread), other.thread.treasury(), token.balanceOf(thief))
-    with reverts_with(other.thread.OnlyGovernor, "OnlyGovernor(address)", ["address"], [dao.governor.address]):
-        dao.governor.execute(*raid.key, sender=thief)
+    execute_fails(raid, thief, "OnlyGovernor(address)", ["address"], [dao.governor.address])
     assert (token.balanceOf(other.thread), other.thread.treasury(), token.balanceOf(thief)) == before
-    assert raid.state() == QUEUED  # the failed execution left nothing behind
     assert dao.thread.treasury() == 180 * CHOIR
 
 
@@ -810,10 +809,9 @@ def test_transfer_treasury_never_moves_escrowed_stakes(chain, threads, hub, toke
     )
     pass_proposals(chain, dao, [too_much, to_nobody, everything])
     insufficient = ("InsufficientTreasury(uint256,uint256)", ["uint256", "uint256"], [treasury + 1, treasury])
-    with reverts_with(thread.InsufficientTreasury, *insufficient):
-        governor.execute(*too_much.key, sender=recipient)
-    with reverts_with(thread.ZeroAddress, "ZeroAddress()", [], []):
-        governor.execute(*to_nobody.key, sender=recipient)
+    execute_fails(too_much, recipient, *insufficient)
+    execute_fails(to_nobody, recipient, "ZeroAddress()", [], [])
+    assert thread.treasury() == treasury
     before = token.balanceOf(recipient)
     governor.execute(*everything.key, sender=recipient)
     assert token.balanceOf(recipient) == before + treasury
@@ -826,27 +824,21 @@ def test_transfer_treasury_never_moves_escrowed_stakes(chain, threads, hub, toke
     assert (thread.treasury(), thread.lockedBalance()) == (50 * CHOIR, 0)
 
 
-def test_a_queued_proposal_that_failed_runs_once_it_can(chain, token, admin, dao, outsiders):
-    """A transfer the treasury could not cover stays Queued, and anyone can execute it once the treasury holds
-    enough, within the grace period after its execution time."""
+def test_a_queued_proposal_never_executed_runs_within_the_grace_period(chain, token, admin, dao, outsiders):
+    """A queued proposal nobody has executed yet can be executed by anyone at any time within the grace period
+    after its execution time (a failed execution, in contrast, is final: test_governance_attacks.py)."""
     governor, thread = dao.governor, dao.thread
     recipient = outsiders[3]
-    amount = thread.treasury() + 1
     proposal = propose(
-        governor, dao.members[0], [(thread, thread.transferTreasury.encode_input(recipient, amount))], "Later"
+        governor, dao.members[0], [(thread, thread.transferTreasury.encode_input(recipient, CHOIR))], "Later"
     )
     pass_proposals(chain, dao, [proposal])
-    shortfall = ("InsufficientTreasury(uint256,uint256)", ["uint256", "uint256"], [amount, amount - 1])
-    with reverts_with(thread.InsufficientTreasury, *shortfall):
-        governor.execute(*proposal.key, sender=recipient)
-    assert proposal.state() == QUEUED
-    token.transfer(thread, 1, sender=admin)
-    thread.absorbDonations(sender=admin)
-    chain.mine(deltatime=7 * DAY)
+    chain.mine(timestamp=governor.proposalEta(proposal.id) + 14 * DAY - 1)
     before = token.balanceOf(recipient)
-    governor.execute(*proposal.key, sender=recipient)
-    assert token.balanceOf(recipient) == before + amount
-    assert thread.treasury() == 0 and proposal.state() == EXECUTED
+    receipt = governor.execute(*proposal.key, sender=recipient)
+    assert not receipt.decode_logs(governor.ProposalExecutionFailed)
+    assert token.balanceOf(recipient) == before + CHOIR
+    assert proposal.state() == EXECUTED and not governor.executionFailed(proposal.id)
 
 
 def test_a_queued_proposal_expires_after_the_grace_period(chain, token, admin, dao, outsiders):
@@ -885,9 +877,7 @@ def test_set_approval_window_through_governance(chain, threads, hub, dao, outsid
     submitted = threads.submit(thread, outsiders[0], text="under the new window")
     assert thread.getSpec(submitted).deadline == chain.blocks.head.timestamp + 2 * DAY
     for proposal, window in zip(proposals[1:3], windows[1:3], strict=True):
-        with reverts_with(thread.InvalidApprovalWindow, "InvalidApprovalWindow(uint256)", ["uint256"], [window]):
-            governor.execute(*proposal.key, sender=outsiders[0])
-        assert proposal.state() == QUEUED
+        execute_fails(proposal, outsiders[0], "InvalidApprovalWindow(uint256)", ["uint256"], [window])
     assert thread.approvalWindow() == 2 * DAY
     for proposal, window in zip(proposals[3:], windows[3:], strict=True):
         governor.execute(*proposal.key, sender=outsiders[0])
@@ -913,11 +903,10 @@ def test_governor_migration_only_through_a_proposal(
     assert receipt.decode_logs(thread.GovernorSet)[0].governor == multisig.address
     assert thread.governor() == multisig.address
     # the old governor lost its power: its queued proposal cannot run any more
-    with reverts_with(thread.OnlyGovernor, "OnlyGovernor(address)", ["address"], [governor.address]):
-        governor.execute(*pay.key, sender=outsiders[0])
+    execute_fails(pay, outsiders[0], "OnlyGovernor(address)", ["address"], [governor.address])
     # the hub cannot take it back, and reports the governor in charge now
     with ape.reverts(hub.GovernorExists):
-        hub.createGovernor(thread.threadId(), sender=outsiders[0])
+        hub.createGovernor(thread.threadId(), sender=dao.members[0])
     assert hub.governorOf(thread.threadId()) == multisig.address
     # the new governor has the powers, and cannot hand them to nobody
     thread.transferTreasury(multisig, 5 * CHOIR, sender=multisig)

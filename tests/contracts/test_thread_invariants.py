@@ -3,8 +3,9 @@
 A Hypothesis `RuleBasedStateMachine` drives thread creation, staked specs (some below the price or zero),
 votes (some by non-co-authors, twice, late), settlements (some too early), exits (some in the cooldown, some
 by the last co-author with specs pending), curator claims, posts and specs with citations (some unknown,
-duplicated, too many), price rounds of the pricer (some replayed, some moving too far), rewards per epoch
-(some set twice, for the wrong epoch, too large, by someone else) and the passage of time. A model written
+duplicated, too many), price rounds of the pricer (some replayed, some moving too far), novelty scores and
+allocations of closed epochs by the oracle (some over the budget, paying a message twice, for an epoch still open,
+for a message approved in another epoch, by someone else) and the passage of time. A model written
 from protocol sections 2, 3, 5, 6 and 7 predicts, for
 the block timestamp each transaction lands in, either the new state or the set of custom errors the protocol
 may answer with. After every step the invariants compare the whole chain state with the model:
@@ -19,13 +20,14 @@ may answer with. After every step the invariants compare the whole chain state w
 5. every spec (status, votes, stake, price, snapshot, deadline, eligible voters) equals the model;
 6. no thread holds a pending spec without a co-author (protocol 5 keeps the last co-author from leaving while
    specs are pending; a spec nobody can vote on would hand its stake to a treasury nobody owns);
-7. rewards (protocol 1 and 7): the distributor never minted more than the emission curve allows now
-   (`minted() <= emissionCap(now)`), `minted()` equals the model's, and `totalSupply` is the genesis supply plus
-   exactly what the model minted; the reward of every approval is predicted to the wei: the pricer's
-   `rewardPerMessage` of the epoch the settlement lands in, capped by what the curve has left
-   (`emissionCap(t) - minted`, the contract's `emissionCap` being the oracle for `F`, tested elsewhere against
-   Python), of which every distinct other thread the spec cites gets `total * 10% / n` (rounded down) and the
-   citing thread the rest; the per-epoch rewards the pricer set equal the model's;
+7. rewards (protocol 1 and 7, r2): settlement never mints; the distributor never minted more than the emission
+   curve allows now (`minted() <= emissionCap(now)`), `minted()` equals the model's, and `totalSupply` is the
+   genesis supply plus exactly what the model minted; every epoch's allocations stay within its budget
+   `F(end) - F(start)` (the contract's `emissionCap` being the oracle for `F`, tested elsewhere against Python)
+   and equal the model's; an allocation pays only specs whose approval became certain in that epoch (the last
+   vote when every eligible co-author approved, else the deadline), scored with a weight, at most once, of which
+   every distinct other cited thread that has co-authors gets `amount * 10% / n` (rounded down) and the citing
+   thread the rest;
 8. citations: `hub.citationsReceived(thread)` equals the model's count for every thread (one per cited message
    of another thread, by a co-author's post or by a spec when it is approved).
 9. prices (protocol section 6, r2): each thread's price point and deviation window (`priceWindow`: anchor price and
@@ -35,12 +37,10 @@ may answer with. After every step the invariants compare the whole chain state w
 
 Rewards start at a random point of an example (mostly with the first thread's joins, else later by a rule):
 the machine deploys a fresh `RewardsDistributor` (the curve starting at its deployment, a little earlier, or
-two seconds before an epoch boundary or the end of the curve), then in one block or second wires it, sets the
-first epoch's reward and settles the specs that are ready. Right after launch the curve has room for about
-72 CHOIR a second, so rewards of up to 100 CHOIR per approval settled together are capped there (to a part, or
-to nothing). `settle_ready_together` settles several specs in one block later on too. eth-tester mines such a
-batch as one block; anvil pins every transaction of it to the same second. After every jump in time the
-pricer mostly sets the new epoch's reward at once; now and then it lapses and approvals earn nothing.
+two seconds before an epoch boundary or the end of the curve), then in one block or second wires it and settles
+the specs that are ready (minting nothing). `settle_ready_together` settles several specs in one block later on
+too. eth-tester mines such a batch as one block; anvil pins every transaction of it to the same second. The
+`allocate` rule scores the approved specs of a closed epoch and pays them a drawn share of the epoch's budget.
 
 On anvil one rule puts a membership change and a new spec in the same second (`evm_setNextBlockTimestamp`),
 where the eligibility snapshot (co-authors one second before submission) is most delicate.
@@ -95,14 +95,10 @@ MAX_THREADS = 3
 YEAR = 365 * DAY
 
 # RewardsDistributor (protocol 1 and 7)
-MAX_REWARD = 100 * CHOIR  # MAX_REWARD_PER_MESSAGE
 CITATION_SHARE_BPS = 1_000
+MODEL_ID = "all-MiniLM-L6-v2"
 EMISSION_END = 4 * YEAR
 MAX_CITATIONS = 8
-# rewards per message the pricer sets: whole CHOIR, the maximum, or any amount (a few wei: citation shares round to 0)
-REWARD_AMOUNTS = st.one_of(
-    st.integers(1, 100).map(lambda choir: choir * CHOIR), st.just(MAX_REWARD), st.integers(0, MAX_REWARD)
-)
 
 # IThreadDAO.AuthorKind: declared kinds (mostly human), and values the contracts refuse with UnknownAuthorKind
 AUTHOR_KINDS = st.sampled_from([HUMAN, HUMAN, AI, AI_PROMPTED])
@@ -539,12 +535,15 @@ class ThreadModel:
 
 @dataclass
 class RewardsModel:
-    """The rewards distributor (protocol 1 and 7): flat rewards per epoch, what was minted, the curve's start."""
+    """The rewards distributor (protocol 1 and 7, r2): the curve's start, scores, allocations, what was minted."""
 
     address: str
     launch: int
-    wired: bool = False  # the hub calls it on approval (and it may mint)
-    per_epoch: dict[int, int] = field(default_factory=dict)  # set by the pricer, once per epoch
+    wired: bool = False  # the hub's distributor: threads accept its credits
+    allocated: dict[int, int] = field(default_factory=dict)  # epoch -> paid so far
+    weighted: dict[int, bool] = field(default_factory=dict)  # message id -> scored with a non-zero weight
+    paid: set[int] = field(default_factory=set)
+    last_round: int = 0
     minted: int = 0
 
     def epoch_at(self, timestamp: int) -> int:
@@ -876,6 +875,8 @@ class ThreadMachine(RuleBasedStateMachine):
                 "approve": approve,
             }
             spec.votes[voter] = approve
+            if spec.approvals == spec.eligible and spec.denials == 0:
+                spec.deadline = result.timestamp  # every eligible co-author approved: certain now (r2)
 
     def _settle(self, th: ThreadModel, spec_id: int, caller: str) -> None:
         self._run(self._settle_tx(th, spec_id, caller))
@@ -928,8 +929,10 @@ class ThreadMachine(RuleBasedStateMachine):
             th.set_total(t, total + added)
             self._reward_approval(th, spec, result)
         else:
-            for name in ("CoauthorJoined", "CitationRecorded", "ApprovalRewarded", "RewardCredited"):
+            for name in ("CoauthorJoined", "CitationRecorded"):
                 assert not result.all(name), f"only an approved spec emits {name}"
+        for name in ("MessageRewarded", "CitationRewarded", "RewardCredited"):
+            assert not result.all(name), f"settle emitted {name}: settlement pays no reward (r2)"
         if th.total_shares() == 0 and gain:
             self.ctx.stats["note: stake went to a treasury nobody holds shares in"] += 1
         self.ctx.stats[f"settled {STATUS_NAMES[outcome]}"] += 1
@@ -947,56 +950,18 @@ class ThreadMachine(RuleBasedStateMachine):
         return th
 
     def _reward_approval(self, th: ThreadModel, spec: SpecModel, result: TxResult) -> None:
-        """protocol 7: the approved spec's citations are counted; the distributor mints the epoch's flat reward,
-        capped by what the curve has left at the settlement's timestamp, to the thread and the threads it cites."""
-        message_id = th.message_id(spec.spec_id)
-        self._record_citations(th, message_id, spec.citations, result)
-        stats = self.ctx.stats
-        rewards = self.rewards
-        if rewards is None or not rewards.wired:
-            assert not result.all("ApprovalRewarded") and not result.all("RewardCredited"), "rewards are off"
-            stats["reward: approvals before rewards were launched"] += 1
-            return
-        t = result.timestamp
-        requested = rewards.per_epoch.get(rewards.epoch_at(t), 0)
-        room = max(self._emission_cap(t) - rewards.minted, 0)
-        total = min(requested, room)
-        cited = list(dict.fromkeys(c >> 64 for c in spec.citations if c >> 64 != th.thread_id))
-        per, to_thread = split_reward(total, len(cited))
-        # nothing asked for (no reward set for the epoch): no event either
-        expected_event = (
-            []
-            if requested == 0
-            else [{"messageId": message_id, "requested": requested, "total": total, "toThread": to_thread}]
-        )
-        assert result.all("ApprovalRewarded") == expected_event, (
-            f"thread {th.thread_id} spec {spec.spec_id}: reward at t={t} (epoch {rewards.epoch_at(t)}, room {room})"
-        )
-        expected = [(th.address, message_id, to_thread)] if total else []
-        expected += [(self._thread_by_id(c).address, message_id, per) for c in cited if per]
-        credited = [
-            (e.address, e.args["messageId"], e.args["amount"]) for e in result.events if e.name == "RewardCredited"
-        ]
-        assert sorted(credited) == sorted(expected), f"thread {th.thread_id} spec {spec.spec_id}: credits"
-        by_citation = [(e["threadId"], e["messageId"], e["amount"]) for e in result.all("CitationRewarded")]
-        assert by_citation == [(c, message_id, per) for c in cited if per]
-        rewards.minted += total
-        th.treasury += to_thread
-        for c in cited:
-            self._thread_by_id(c).treasury += per
-        if requested == 0:
-            stats["reward: approvals in an epoch without a reward"] += 1
-        elif total == 0:
-            stats["reward: capped to nothing (curve exhausted)"] += 1
-        elif total < requested:
-            stats["reward: capped to a part"] += 1
-        if total:
-            stats["reward: rewarded approvals"] += 1
-            stats["reward: citation credits"] += len(cited) if per else 0
-            if cited:
-                stats["reward: rewarded approvals citing other threads"] += 1
-            elif spec.citations:
-                stats["reward: rewarded approvals citing only their own thread"] += 1
+        """protocol 7: the approved spec's citations are counted; nothing is minted (rewards come with the epoch's
+        allocation, after the epoch closed)."""
+        self._record_citations(th, th.message_id(spec.spec_id), spec.citations, result)
+        self.ctx.stats["reward: approvals settled (nothing minted)"] += 1
+
+    def _certain_at(self, th: ThreadModel, spec: SpecModel, t: int) -> int:
+        """When the approval of `spec` became certain at time `t` (0: not approved, or not yet certain)."""
+        if spec.status == APPROVED:
+            return spec.deadline
+        if spec.status != PENDING or spec.approvals == 0 or spec.denials:
+            return 0
+        return spec.deadline if spec.approvals == spec.eligible or t > spec.deadline else 0
 
     @staticmethod
     def _joined_after(th: ThreadModel, spec: SpecModel) -> list[str]:
@@ -1013,9 +978,8 @@ class ThreadMachine(RuleBasedStateMachine):
     def _launch_rewards(self, data: st.DataObject) -> None:
         """Deploy a fresh distributor (its curve starting at deployment, or a little earlier, or a day or the
         whole curve minus two seconds earlier), then in one block (one second on anvil), at once or a second
-        later: give it the minter role and the pricer its role, wire it into the hub, maybe set the first
-        epoch's reward, and settle every spec that is ready. Right after launch the curve has room for about
-        72 CHOIR a second, so rewards settled together here are often capped."""
+        later: give it the minter role and the pricer its oracle role, wire it into the hub, and settle every
+        spec that is ready (which mints nothing)."""
         ctx = self.ctx
         # mostly at deployment (where the cap binds), else earlier: by 0 s (the latest block), 5 s, or two seconds
         # before the first epoch ends or before the curve's end
@@ -1023,20 +987,17 @@ class ThreadMachine(RuleBasedStateMachine):
         ago = starts[data.draw(st.integers(0, len(starts) - 1), label="launch: curve started seconds ago")]
         # wired in the next block (eth-tester: a second later) or the same second (anvil), else a little later
         delay = int(data.draw(st.integers(0, 2), label="launch: wired later") == 2)
-        set_first = data.draw(st.integers(0, 4), label="launch: no first reward") != 4
-        amount = data.draw(st.one_of(st.integers(73 * CHOIR, MAX_REWARD), REWARD_AMOUNTS), label="launch: reward")
-        reward = amount if set_first else None
         now = self._now()
         launch_arg = 0 if ago is None else now - ago
         code = ctx.distributor_code + abi_encode(ctx.distributor_args, [ctx.token, ctx.hub, ctx.admin, launch_arg])
         result = self._send("deploy RewardsDistributor", ctx.admin, None, code, lambda t: set())
         address = result.contract_address
         assert address is not None
-        launch, minter_role, pricer_role = self._read(
+        launch, minter_role, oracle_role = self._read(
             [
                 ("distributor", address, "launchTime"),
                 ("token", ctx.token, "MINTER_ROLE"),
-                ("distributor", address, "PRICER_ROLE"),
+                ("distributor", address, "ORACLE_ROLE"),
             ]
         )
         assert launch == (result.timestamp if ago is None else launch_arg), "launchTime"
@@ -1060,10 +1021,10 @@ class ThreadMachine(RuleBasedStateMachine):
                 lambda t: set(),
             ),
             Tx(
-                "grant PRICER_ROLE",
+                "grant ORACLE_ROLE",
                 ctx.admin,
                 address,
-                codec.encode("distributor", "grantRole", pricer_role, ctx.pricer),
+                codec.encode("distributor", "grantRole", oracle_role, ctx.pricer),
                 lambda t: set(),
             ),
             Tx(
@@ -1076,83 +1037,205 @@ class ThreadMachine(RuleBasedStateMachine):
             ),
         ]
         now = self._now()
-        if reward is not None:
-            txs.append(self._set_reward_tx(ctx.pricer, rewards.epoch_at(now), reward))
         ready = [(th, s) for th in self.threads for s in th.pending() if self._settleable(s, now)]
         txs += [self._settle_tx(th, s.spec_id, s.author) for th, s in ready]
         self._run_together(txs)
-        if reward is not None:  # the first reward landed in the next epoch (a launch just before its end): retry
-            self._pricer_keeps_up(True, reward)
 
-    def _set_reward_tx(self, sender: str, epoch: int, amount: int) -> Tx:
+    def _score_tx(self, ids: list[int], similarities: list[int]) -> Tx:
         rewards = self.rewards
         assert rewards is not None
-
-        def expect(t: int) -> set[str]:
-            errors = set()
-            if sender != self.ctx.pricer:
-                errors.add("AccessControlUnauthorizedAccount")
-            if epoch != rewards.epoch_at(t):
-                errors.add("NotCurrentEpoch")
-            elif epoch in rewards.per_epoch:
-                errors.add("EpochAlreadySet")
-            if amount > MAX_REWARD:
-                errors.add("RewardTooLarge")
-            return errors
+        round_ = rewards.last_round + 1
 
         def apply(result: TxResult) -> None:
-            assert result.one("RewardPerMessageSet") == {"epoch": epoch, "reward": amount}
-            rewards.per_epoch[epoch] = amount
+            event = result.one("NoveltyScoresSet")
+            assert (event["round"], event["modelId"], list(event["messageIds"])) == (round_, MODEL_ID, ids)
+            rewards.last_round = round_
+            for message_id, similarity in zip(ids, similarities, strict=True):
+                rewards.weighted[message_id] = similarity <= 95 * WAD // 100
 
-        data = self.ctx.codec.encode("distributor", "setRewardPerMessage", epoch, amount)
-        return Tx("setRewardPerMessage", sender, rewards.address, data, expect, apply)
+        data = self.ctx.codec.encode("distributor", "setNoveltyScores", round_, MODEL_ID, 1, ids, similarities)
+        return Tx("setNoveltyScores", self.ctx.pricer, rewards.address, data, lambda t: set(), apply)
+
+    def _approved_in(self, epoch: int, t: int) -> list[tuple[ThreadModel, SpecModel]]:
+        """Specs whose approval became certain during `epoch`, as the model sees them at time `t`."""
+        rewards = self.rewards
+        assert rewards is not None
+        start = rewards.epoch_start(epoch)
+        return [
+            (th, spec)
+            for th in self.threads
+            for spec in th.specs.values()
+            if start <= self._certain_at(th, spec, t) < start + DAY
+        ]
+
+    def _allocate_tx(self, sender: str, epoch: int, items: list[tuple[ThreadModel, int, int]]) -> Tx:
+        """`allocate(epoch, ids, amounts)` and what the model makes of it (`items`: thread, spec id, amount)."""
+        rewards = self.rewards
+        assert rewards is not None
+        ids = [th.message_id(spec_id) for th, spec_id, _ in items]
+        amounts = [amount for _, _, amount in items]
+
+        def expect(t: int) -> set[str]:
+            if sender != self.ctx.pricer:
+                return {"AccessControlUnauthorizedAccount"}
+            if epoch >= rewards.epoch_at(t):
+                return {"EpochNotClosed"}
+            start, errors, seen = rewards.epoch_start(epoch), set(), set()
+            for (th, spec_id, amount), message_id in zip(items, ids, strict=True):
+                spec = th.specs.get(spec_id)
+                certain = self._certain_at(th, spec, t) if spec is not None else 0
+                if amount == 0:
+                    errors.add("ZeroAmount")
+                elif not start <= certain < start + DAY:
+                    errors.add("NotApprovedInEpoch")
+                elif message_id in rewards.paid or message_id in seen:
+                    errors.add("AlreadyPaid")
+                elif not rewards.weighted.get(message_id, False):
+                    errors.add("NoNoveltyWeight")
+                seen.add(message_id)
+                if errors:
+                    return errors  # the contract stops at the first bad message
+            budget = self._emission_cap(start + DAY) - self._emission_cap(start)
+            if rewards.allocated.get(epoch, 0) + sum(amounts) > budget:
+                return {"BudgetExceeded"}
+            if rewards.minted + sum(amounts) > self._emission_cap(t):
+                return {"EmissionCapExceeded"}
+            return set()
+
+        def apply(result: TxResult) -> None:
+            total = sum(amounts)
+            batch = result.one("EpochAllocated")
+            assert (batch["epoch"], batch["messages"], batch["amount"]) == (epoch, len(ids), total)
+            rewards.allocated[epoch] = rewards.allocated.get(epoch, 0) + total
+            assert batch["allocated"] == rewards.allocated[epoch]
+            expected_rewarded, expected_cited, expected_credits = [], [], []
+            for (th, _, amount), message_id in zip(items, ids, strict=True):
+                spec = th.specs[message_id & (2**64 - 1)]
+                cited = [
+                    c
+                    for c in dict.fromkeys(c >> 64 for c in spec.citations if c >> 64 != th.thread_id)
+                    if self._thread_by_id(c).coauthors()
+                ]
+                per, to_thread = split_reward(amount, len(cited))
+                expected_rewarded.append((message_id, epoch, amount, to_thread))
+                expected_credits.append((th.address, message_id, to_thread))
+                th.treasury += to_thread
+                if per:
+                    for c in cited:
+                        expected_cited.append((c, message_id, per))
+                        expected_credits.append((self._thread_by_id(c).address, message_id, per))
+                        self._thread_by_id(c).treasury += per
+                    self.ctx.stats["reward: citation credits"] += len(cited)
+                rewards.paid.add(message_id)
+            rewarded = [(e["messageId"], e["epoch"], e["amount"], e["toThread"]) for e in result.all("MessageRewarded")]
+            assert rewarded == expected_rewarded, "MessageRewarded"
+            assert [(e["threadId"], e["messageId"], e["amount"]) for e in result.all("CitationRewarded")] == (
+                expected_cited
+            )
+            credited = [
+                (e.address, e.args["messageId"], e.args["amount"]) for e in result.events if e.name == "RewardCredited"
+            ]
+            assert credited == expected_credits, "RewardCredited"
+            rewards.minted += total
+            self.ctx.stats["reward: rewarded messages"] += len(ids)
+
+        data = self.ctx.codec.encode("distributor", "allocate", epoch, ids, amounts)
+        return Tx("allocate", sender, rewards.address, data, expect, apply)
 
     @precondition(lambda self: self.rewards is None)
     @rule(data=st.data())
     def launch_rewards(self, data: st.DataObject) -> None:
         self._launch_rewards(data)
 
-    @precondition(lambda self: self.rewards is not None)
+    @precondition(lambda self: self.rewards is not None and self.rewards.wired)
     @rule(
         data=st.data(),
-        mode=st.sampled_from(["current"] * 4 + ["twice", "wrong epoch", "too large", "intruder"]),
-        amount=REWARD_AMOUNTS,
-        again=REWARD_AMOUNTS,
+        mode=st.sampled_from(["pay"] * 5 + ["over budget", "twice", "other epoch", "open epoch", "intruder"]),
+        similarities=st.lists(
+            st.sampled_from([0, 8 * WAD // 10, 9 * WAD // 10, 99 * WAD // 100]), min_size=4, max_size=4
+        ),
+        shares=st.lists(st.integers(1, 1_000), min_size=4, max_size=4),
+        scale=st.sampled_from([1, 1_000, 10**15, 10**18]),
     )
-    def set_reward(self, data: st.DataObject, mode: str, amount: int, again: int) -> None:
-        """The pricer sets the current epoch's reward per approved message (protocol 7): once per epoch; a second
-        time in the same epoch, for another epoch, above the maximum or by someone else, it is refused."""
+    def allocate(self, data: st.DataObject, mode: str, similarities: list[int], shares: list[int], scale: int) -> None:
+        """The oracle scores the specs approved during a closed epoch, then pays them a share of the epoch's
+        budget (protocol 7, r2); over the budget, a message twice or from another epoch, an epoch still open, or by
+        someone else, it is refused and nothing changes."""
         rewards = self.rewards
         assert rewards is not None
-        epoch = rewards.epoch_at(self._now())  # the transaction may land in the next epoch: the model sees it
-        wrong = pick(data, [epoch + 1, epoch - 1 if epoch else epoch + 2, epoch + 1_000, 2**256 - 1], "wrong epoch")
-        too_large = pick(data, [MAX_REWARD + 1, 2 * MAX_REWARD, 2**256 - 1], "too large")
-        intruder = pick(data, [self.ctx.admin, *self.ctx.actors], "intruder")
-        sender = intruder if mode == "intruder" else self.ctx.pricer
-        target = wrong if mode == "wrong epoch" else epoch
-        self._run(self._set_reward_tx(sender, target, too_large if mode == "too large" else amount))
-        if mode == "twice":
-            self._run(self._set_reward_tx(self.ctx.pricer, epoch, again))
+        now = self._now()
+
+        def unpaid_epochs(t: int) -> list[int]:
+            """Epochs (open or closed) holding approvals not yet paid, at time `t`."""
+            certain = [
+                (th.message_id(s.spec_id), self._certain_at(th, s, t)) for th in self.threads for s in th.specs.values()
+            ]
+            return sorted({rewards.epoch_at(c) for m, c in certain if c >= rewards.launch and m not in rewards.paid})
+
+        current = rewards.epoch_at(now)
+        if mode != "open epoch" and unpaid_epochs(now) and max(unpaid_epochs(now)) >= current:
+            # the latest approvals' epoch is still open: close it (the oracle allocates after the epoch)
+            self._view = None
+            self.ctx.chain.mine(deltatime=rewards.epoch_start(current + 1) - now)
+            now = self._now()
+            current = rewards.epoch_at(now)
+        closed = [e for e in unpaid_epochs(now) if e < current]
+        epoch = pick(data, closed or [max(current - 1, 0)], "epoch")
+        intruder = pick(data, self.ctx.actors, "intruder")
+        candidates = [
+            (th, s) for th, s in self._approved_in(epoch, now) if th.message_id(s.spec_id) not in rewards.paid
+        ]
+        chosen = candidates[:4]
+        if chosen:
+            ids = [th.message_id(s.spec_id) for th, s in chosen]
+            self._run(self._score_tx(ids, similarities[: len(ids)]))
+        budget = self._emission_cap(rewards.epoch_start(epoch) + DAY) - self._emission_cap(rewards.epoch_start(epoch))
+        left = budget - rewards.allocated.get(epoch, 0)
+        weighted = [(th, s) for th, s in chosen if rewards.weighted.get(th.message_id(s.spec_id), False)]
+        amounts = [min(share * scale, max(left // 8, 1)) for share in shares[: len(weighted)]]
+        items = [(th, s.spec_id, a) for (th, s), a in zip(weighted, amounts, strict=True)]
+        sender = self.ctx.pricer
+        if mode == "over budget" and items:
+            items[-1] = (items[-1][0], items[-1][1], left - sum(a for _, _, a in items[:-1]) + 1)
+        elif mode == "twice":
+            paid = [
+                (th, s.spec_id, 1)
+                for th in self.threads
+                for s in th.specs.values()
+                if th.message_id(s.spec_id) in rewards.paid
+            ]
+            items = items + paid[:1] + items[:1]
+        elif mode == "other epoch":
+            others = [(th, s.spec_id, 1) for e in closed if e != epoch for th, s in self._approved_in(e, now)]
+            items = items + others[:1]
+        elif mode == "open epoch":
+            epoch = current
+        elif mode == "intruder":
+            sender = intruder
+        self._run(self._allocate_tx(sender, epoch, items))
+        self.ctx.stats[f"allocate: {mode}"] += 1
 
     @rule(
         data=st.data(),
-        what=st.sampled_from(["creditReward", "rewardApproval", "recordCitations", "setRewardsDistributor", "mint"]),
+        what=st.sampled_from(["creditReward", "allocate", "recordCitations", "setRewardsDistributor", "mint"]),
         amount=st.integers(1, 1_000 * CHOIR),
     )
     def intrude(self, data: st.DataObject, what: str, amount: int) -> None:
-        """Someone other than the distributor, a thread or the admin tries to mint, credit a treasury, count
-        citations or rewire rewards: refused, nothing changes (the invariants check the ledgers after it)."""
+        """Someone other than the distributor, a thread, the oracle or the admin tries to mint, credit a treasury,
+        count citations, allocate an epoch or rewire rewards: refused, nothing changes (the invariants check the
+        ledgers after it)."""
         ctx = self.ctx
         intruder = pick(data, [ctx.pricer, *ctx.actors], "intruder")
         th = self._draw_thread(data)
         message = th.message_id(pick(data, list(range(th.message_count)), "message"))
         other = pick(data, self.threads, "cited thread").message_id(0)
         codec = ctx.codec
-        if what == "rewardApproval" and self.rewards is None:
+        if what == "allocate" and self.rewards is None:
             what = "creditReward"  # no distributor yet
-        if what == "rewardApproval" and self.rewards is not None:  # (for mypy: the line above)
-            to, call = self.rewards.address, codec.encode("distributor", "rewardApproval", message, [other])
-            errors = {"NotMessageThread"}
+        if what == "allocate" and self.rewards is not None:  # (for mypy: the line above)
+            intruder = intruder if intruder != ctx.pricer else ctx.actors[0]  # the pricer is the oracle
+            to, call = self.rewards.address, codec.encode("distributor", "allocate", 0, [message], [amount])
+            errors = {"AccessControlUnauthorizedAccount"}
         elif what == "recordCitations":
             to, call, errors = ctx.hub, codec.encode("hub", "recordCitations", message, [other]), {"NotThread"}
         elif what == "setRewardsDistributor":
@@ -1500,26 +1583,13 @@ class ThreadMachine(RuleBasedStateMachine):
                 th.record_price(price, result.timestamp)
             self.last_round = round_
 
-    def _pricer_keeps_up(self, keep_up: bool, amount: int) -> None:
-        """After time moved on: mostly the pricer sets the new epoch's reward at once (its daily job), else the
-        epoch stays without one for a while (approvals then earn nothing)."""
-        rewards = self.rewards
-        if rewards is None or not keep_up:
-            return
-        epoch = rewards.epoch_at(self._now())
-        if epoch not in rewards.per_epoch:
-            self._run(self._set_reward_tx(self.ctx.pricer, epoch, amount))
-
     @rule(
         seconds=st.one_of(st.sampled_from([1, 2, DAY - 1, DAY, 7 * DAY, 7 * DAY + 1]), st.integers(1, 8 * DAY)),
-        lapse=st.integers(0, 5),
-        amount=REWARD_AMOUNTS,
     )
-    def advance_time(self, seconds: int, lapse: int, amount: int) -> None:
+    def advance_time(self, seconds: int) -> None:
         self._view = None
         self.ctx.chain.mine(deltatime=seconds)
         self.ctx.stats["advance time"] += 1
-        self._pricer_keeps_up(lapse != 5, amount)
 
     @rule(data=st.data())
     def advance_to_a_boundary(self, data: st.DataObject) -> None:
@@ -1529,18 +1599,15 @@ class ThreadMachine(RuleBasedStateMachine):
         marks |= {t.joined_at(a) + DAY for t in self.threads for a in t.coauthors()}
         marks |= {t.updated_at + HUB_DEFAULTS["heartbeat"] for t in self.threads if t.updated_at}
         marks |= {t.window_start + HUB_DEFAULTS["deviationWindow"] for t in self.threads if t.window_start}
-        if self.rewards is not None:  # the next epoch (a new reward), the end of the curve
+        if self.rewards is not None:  # the next epoch (closing this one), the end of the curve
             marks |= {self.rewards.epoch_start(self.rewards.epoch_at(now) + 1), self.rewards.launch + EMISSION_END}
         ahead = sorted(m + d for m in marks for d in (-1, 0, 1) if m + d > now)
         target = pick(data, ahead or [None], "boundary")
-        # drawn whatever the target: the draws must not depend on the model's state (see `pick`)
-        lapse, amount = data.draw(st.integers(0, 5), label="pricer lapses"), data.draw(REWARD_AMOUNTS, label="reward")
         if target is None:
             return
         self._view = None
         self.ctx.chain.mine(deltatime=target - now)
         self.ctx.stats["advance to a boundary"] += 1
-        self._pricer_keeps_up(lapse != 5, amount)
 
     # --- invariants ----------------------------------------------------------------------------------
 
@@ -1564,12 +1631,9 @@ class ThreadMachine(RuleBasedStateMachine):
             calls += [("hub", ctx.hub, "priceWindow", th.thread_id)]
         epochs: list[int] = []
         if rewards is not None:
-            # the epochs the pricer set, and the one the latest block was in at the last view (see below)
-            epochs = sorted({*rewards.per_epoch, rewards.epoch_at(max(self._last_head, rewards.launch))})
+            epochs = sorted(rewards.allocated)
             calls += [("distributor", rewards.address, "minted")]
-            calls += [
-                ("distributor", rewards.address, m, e) for e in epochs for m in ("rewardPerMessage", "rewardEpoch")
-            ]
+            calls += [("distributor", rewards.address, "allocated", e) for e in epochs]
         now, values_list = self._read_at_head(calls)
         self._last_head = now
         values = iter(values_list)
@@ -1586,15 +1650,7 @@ class ThreadMachine(RuleBasedStateMachine):
             view["threads"][th.address] = entry
         if rewards is not None:
             view["minted"], view["cap now"] = next(values), self._emission_cap(now)
-            view["epochs"] = {e: (next(values), next(values)) for e in epochs}
-            current = rewards.epoch_at(now)
-            if current not in view["epochs"]:  # time moved into a new epoch: one more read
-                address = rewards.address
-                calls = [
-                    ("distributor", address, "rewardPerMessage", current),
-                    ("distributor", address, "rewardEpoch", current),
-                ]
-                view["epochs"][current] = tuple(self._read(calls))
+            view["epochs"] = {e: next(values) for e in epochs}
         self._view = view
         return view
 
@@ -1669,7 +1725,7 @@ class ThreadMachine(RuleBasedStateMachine):
     @invariant()
     def rewards_follow_the_curve(self) -> None:
         """protocol 1 and 7: nothing is minted beyond F(now), and the supply grows by exactly what the model
-        minted; the pricer's rewards per epoch are the model's."""
+        minted; every epoch's allocations are the model's and within the epoch's budget."""
         view = self.view()
         rewards = self.rewards
         minted = rewards.minted if rewards is not None else 0
@@ -1678,8 +1734,10 @@ class ThreadMachine(RuleBasedStateMachine):
             return
         assert view["minted"] <= view["cap now"], f"minted {view['minted']} above the curve's {view['cap now']}"
         assert view["minted"] == minted, f"minted: chain {view['minted']}, model {minted}"
-        expected = {e: (rewards.per_epoch.get(e, 0), e in rewards.per_epoch) for e in view["epochs"]}
-        assert view["epochs"] == expected, "rewardPerMessage / rewardEpoch"
+        assert view["epochs"] == rewards.allocated, "allocated(epoch)"
+        for epoch, paid in rewards.allocated.items():
+            start = rewards.epoch_start(epoch)
+            assert paid <= self._emission_cap(start + DAY) - self._emission_cap(start), f"epoch {epoch} over budget"
 
     @invariant()
     def citation_counts_match(self) -> None:
@@ -1748,9 +1806,7 @@ def test_thread_protocol_state_machine(chain, project, accounts, token, hub, adm
         f"{stats['advance time'] + stats['advance to a boundary']} time jumps"
     )
     print(
-        f"rewards: {stats['reward: rewarded approvals']} rewarded approvals, "
-        f"{stats['reward: capped to a part'] + stats['reward: capped to nothing (curve exhausted)']} capped "
-        f"({stats['reward: capped to nothing (curve exhausted)']} to nothing), "
+        f"rewards: {stats['reward: rewarded messages']} rewarded messages, "
         f"{stats['reward: citation credits']} citation credits; "
         f"{stats['citations counted at the hub']} citations counted at the hub"
     )

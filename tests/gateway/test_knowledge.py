@@ -23,6 +23,7 @@ from web3.contract import Contract
 from api.app import create_app
 from api.errors import ErrorBody
 from choir_chain.author_kind import AuthorKind
+from choir_chain.deploy import CHOIR, DAY
 from choir_chain.pricing.novelty import novelty_reward
 
 if TYPE_CHECKING:
@@ -101,12 +102,14 @@ def network(world: World) -> Network:
     spec = t3.functions.submitSpec(content("dave cites thread 1"), [gid(1, 1), gid(1, 2)], stake, AuthorKind.AI)
     chain.transact(spec, a.dave)
 
-    # the oracle scores the spec (before its approval: its reward is its novelty reward) and thread 1's post;
-    # a later round re-scores the post
+    # the oracle scores the spec (its weight in its epoch's allocation once approved) and thread 1's post; a
+    # later round re-scores the spec (the workload's round 1 scored carol's spec)
     scores = {gid(thread_id, spec_index): 0.8, gid(1, 1): 0.9}
     ids = list(scores)
-    chain.transact(distributor.functions.setNoveltyScores(1, ids, [int(0.5 * WAD), int(0.9 * WAD)]), a.pricer)
-    chain.transact(distributor.functions.setNoveltyScores(2, [ids[0]], [int(0.8 * WAD)]), a.pricer)
+    first = distributor.functions.lastNoveltyRound().call() + 1
+    score = distributor.functions.setNoveltyScores
+    chain.transact(score(first, "all-MiniLM-L6-v2", 0, ids, [int(0.5 * WAD), int(0.9 * WAD)]), a.pricer)
+    chain.transact(score(first + 1, "all-MiniLM-L6-v2", 0, [ids[0]], [int(0.8 * WAD)]), a.pricer)
 
     topic_ids = {}
     t1 = run.deployment.thread(1)
@@ -124,11 +127,23 @@ def app_client(world: World, network: Network) -> Iterator[TestClient]:
         yield client
 
 
+SPEC_REWARD = 20 * CHOIR + 3
+"""What the closed epoch's allocation pays thread 3's spec once approved (10% of it to thread 1, cited)."""
+
+
 def approve_the_spec(world: World, network: Network) -> None:
+    """Approve and settle thread 3's spec (nothing minted), close its epoch, and let the oracle pay it."""
     run = world.run
     t3 = run.deployment.thread(network.thread_id)
+    distributor = run.deployment.distributor
+    assert distributor is not None
     run.chain.transact(t3.functions.vote(network.spec_index, True), run.actors.grace)
     run.chain.transact(t3.functions.settle(network.spec_index), run.actors.heidi)
+    certain = t3.functions.approvalCertainAt(network.spec_index).call()
+    epoch = (certain - distributor.functions.launchTime().call()) // DAY
+    time_travel(run.rpc_url, DAY)
+    message_id = gid(network.thread_id, network.spec_index)
+    run.chain.transact(distributor.functions.allocate(epoch, [message_id], [SPEC_REWARD]), run.actors.pricer)
     world.index()
 
 
@@ -187,16 +202,23 @@ def test_graph_counts_citations_as_the_hub_does(world: World, network: Network, 
 
 def test_approval_adds_the_specs_citations_and_rewards(world: World, network: Network, app_client: TestClient) -> None:
     """Runs after the test above (same module state): approving thread 3's spec counts its two citations of
-    thread 1 and credits thread 1 its citation share of the spec's novelty reward."""
+    thread 1 and, once its epoch closed, the allocation credits thread 1 its citation share of the spec's reward."""
     t = network.thread_id
     approve_the_spec(world, network)
     graph = app_client.get("/graph").json()
     check_network(world, graph)
     edge = next(e for e in graph["edges"] if (e["source"], e["target"]) == (t, 1))
-    assert edge["citations"] == 3 and int(edge["choir"]) > 0
+    assert edge["citations"] == 3 and int(edge["choir"]) == SPEC_REWARD // 10
     three = app_client.get(f"/threads/{t}/graph").json()
     assert (three["citations_out"], three["choir_out"]) == (4, edge["choir"])
     assert app_client.get("/threads/1/graph").json()["choir_in"] == edge["choir"]
+    # the gateway shows the minted reward on the message and on the spec
+    messages = {m["index"]: m for m in app_client.get(f"/threads/{t}/messages").json()["items"]}
+    paid = messages[network.spec_index]
+    assert paid["reward"] == str(SPEC_REWARD) and isinstance(paid["reward_epoch"], int)
+    (spec,) = [s for s in app_client.get(f"/threads/{t}/specs").json()["items"] if s["spec_id"] == network.spec_index]
+    assert (spec["reward"], spec["reward_epoch"]) == (paid["reward"], paid["reward_epoch"])
+    assert messages[network.post_index]["reward"] is None
 
 
 def test_graph_refusals(app_client: TestClient) -> None:
@@ -218,23 +240,26 @@ def test_novelty_and_author_kind(world: World, network: Network, app_client: Tes
     spec_message = messages[network.spec_index]
     assert spec_message["max_similarity"] == pytest.approx(0.8)  # round 2 overwrote round 1's 0.5
     assert spec_message["novelty"] == pytest.approx(0.2)
-    assert spec_message["novelty_reward"] == pytest.approx(10.0)
-    assert spec_message["novelty_reward"] == pytest.approx(novelty_reward(spec_message["max_similarity"]))
+    assert spec_message["novelty_weight"] == pytest.approx(10.0)
+    assert spec_message["novelty_weight"] == pytest.approx(novelty_reward(spec_message["max_similarity"]))
     distributor = world.run.deployment.distributor
     assert distributor is not None
-    on_chain = distributor.functions.noveltyReward(int(0.8 * WAD)).call()
-    assert spec_message["novelty_reward"] == pytest.approx(on_chain / WAD, rel=1e-6)
+    on_chain = distributor.functions.noveltyWeight(int(0.8 * WAD)).call()
+    assert spec_message["novelty_weight"] == pytest.approx(on_chain / WAD, rel=1e-6)
     unscored = messages[network.post_index]
-    assert (unscored["max_similarity"], unscored["novelty"], unscored["novelty_reward"]) == (None, None, None)
+    assert (unscored["max_similarity"], unscored["novelty"], unscored["novelty_weight"]) == (None, None, None)
+    assert (unscored["reward"], unscored["reward_epoch"]) == (None, None)
 
     (spec,) = [s for s in app_client.get(f"/threads/{t}/specs").json()["items"] if s["spec_id"] == network.spec_index]
     assert spec["author_kind"] == "ai"
     assert spec["max_similarity"] == spec_message["max_similarity"]
-    assert spec["novelty_reward"] == spec_message["novelty_reward"]
+    assert spec["novelty_weight"] == spec_message["novelty_weight"]
+    assert spec["reward"] == spec_message["reward"]
     alice_post = app_client.get("/threads/1/messages?offset=1&limit=1").json()["items"][0]
     assert alice_post["author_kind"] == "ai_prompted"
     assert alice_post["max_similarity"] == pytest.approx(0.9)
-    assert alice_post["novelty_reward"] == pytest.approx(0.1)
+    assert alice_post["novelty_weight"] == pytest.approx(0.1)
+    assert alice_post["reward"] is None  # a post is never paid
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -222,7 +222,12 @@ def test_messages(world: World, client: TestClient) -> None:
         for m in page["items"]:
             i = m["index"]
             assert m["author_kind"] == kinds[i] == workload.author_kinds[(thread_id, i)].label
-            assert (m["max_similarity"], m["novelty"], m["novelty_reward"]) == (None, None, None)  # none scored
+            if (thread_id, i) == (1, 2):  # carol's spec: scored at 0 (weight 100), paid by its epoch's allocation
+                assert (m["max_similarity"], m["novelty"], m["novelty_weight"]) == (0.0, 1.0, 100.0)
+                assert (m["reward"], m["reward_epoch"]) == (str(workload.reward), workload.reward_epoch)
+            else:  # nothing else is scored, or paid
+                assert (m["max_similarity"], m["novelty"], m["novelty_weight"]) == (None, None, None)
+                assert (m["reward"], m["reward_epoch"]) == (None, None)
             assert m["global_id"] == str(dao.functions.messageId(i).call()) == str(gid(thread_id, i))
             assert m["citations"] == [str(c) for c in cited.get(i, [])]
             if (thread_id, i) in workload.citations:
@@ -259,7 +264,9 @@ def test_specs(world: World, client: TestClient) -> None:
             assert s["citations"] == [str(c) for c in dao.functions.specCitations(s["spec_id"]).call()]
             assert len(s["votes"]) == approvals + denials
             assert s["author_kind"] == workload.author_kinds[(thread_id, s["spec_id"])].label
-            assert s["novelty"] is None
+            paid = (thread_id, s["spec_id"]) == (1, 2)  # carol's spec, scored and paid by its epoch's allocation
+            assert s["novelty"] == (1.0 if paid else None)
+            assert s["reward"] == (str(workload.reward) if paid else None)
     actors = world.run.actors
     split = client.get("/threads/1/specs?status=split").json()
     assert split["total"] == 1

@@ -228,6 +228,10 @@ def test_create_governor(client: TestClient, chain: World) -> None:
     assert int(hub.functions.governorOf(2).call(), 16) == 0
     error = refused(client, bob, "propose", 404, thread_id=2, approval_window=7200, description="too early")
     assert (error["code"], error["field"]) == ("no_governor", "thread_id")
+    dave = chain.run.actors.dave  # not a co-author of thread 2: only a co-author creates its governor
+    assert not thread(chain, 2).functions.isCoauthor(dave.address).call()
+    error = refused(client, dave, "createGovernor", thread_id=2)
+    assert (error["code"], error["field"]) == ("OnlyCoauthor", "from")
     tx = build(client, bob, "createGovernor", thread_id=2)
     assert tx["to"] == hub.address
     relay(client, chain, sign(chain, bob, tx))
@@ -285,6 +289,34 @@ def test_governance_flow(client: TestClient, chain: World) -> None:
     assert t1.functions.approvalWindow().call() == 2 * 86_400
     error = refused(client, a.heidi, "execute", thread_id=1, proposal_id=str(proposal_id))
     assert error["code"] == "GovernorUnexpectedProposalState" and "current=Executed" in error["message"]
+
+
+def test_execute_is_refused_when_the_calls_would_fail(client: TestClient, chain: World) -> None:
+    """A failed execution is final, so the gateway does not build one: a passed transfer the treasury cannot cover
+    is refused with the thread's error, and the proposal stays Queued for when it can run."""
+    a, params, t1 = chain.run.actors, chain.run.deployment.manifest.parameters, thread(chain, 1)
+    gov = governor(chain, 1)
+    treasury = t1.functions.treasury().call()
+    transfers = [{"to": a.dave.address, "amount": str(treasury + 1)}]
+    receipt = act(client, chain, a.alice, "propose", thread_id=1, transfers=transfers, description="too much")
+    (created,) = gov.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+    proposal_id = str(created["args"]["proposalId"])
+    time_travel(chain.run.rpc_url, params["governance.voting_delay"] + 1)
+    act(client, chain, a.alice, "castVote", thread_id=1, proposal_id=proposal_id, support=1)
+    time_travel(chain.run.rpc_url, params["governance.voting_period"] + 1)
+    act(client, chain, a.heidi, "queue", thread_id=1, proposal_id=proposal_id)
+    time_travel(chain.run.rpc_url, params["governance.execution_delay"] + 1)
+    error = refused(client, a.heidi, "execute", thread_id=1, proposal_id=proposal_id)
+    assert (error["code"], error["field"]) == ("InsufficientTreasury", "proposal_id")
+    assert "fail for good" in error["message"]
+    assert gov.functions.state(int(proposal_id)).call() == 5  # Queued
+    assert not gov.functions.executionFailed(int(proposal_id)).call()
+    # executed anyway (not through the gateway): consumed, nothing moved; the read routes say Failed
+    key = (created["args"]["targets"], created["args"]["values"], created["args"]["calldatas"], keccak(text="too much"))
+    chain.run.chain.transact(gov.functions.execute(*key), a.heidi)
+    assert gov.functions.executionFailed(int(proposal_id)).call() and t1.functions.treasury().call() == treasury
+    listed = client.get("/threads/1/proposals").json()["items"]
+    assert next(p["state"] for p in listed if p["proposal_id"] == proposal_id) == "Failed"
 
 
 def test_governance_refusals(client: TestClient, world: World) -> None:
