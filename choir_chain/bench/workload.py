@@ -8,7 +8,8 @@ joined in one round votes on every spec of the next):
 2. every co-author votes on the spec, approving with probability `approve_probability`;
 3. every spec is settled: approved (all approved: the author joins), denied or split;
 4. the deniers claim their curator rewards and the pricer pushes one round of QAHO prices for every thread
-   (`choir_chain.pricing` on the workload's own tally, stepped as the pricer service steps them).
+   (`choir_chain.pricing` on the workload's own tally, stepped as the pricer service steps them, within each
+   thread's deviation window).
 
 Every message declares an author kind (protocol section 7): a fixed, mostly human mix (`author_kind`), derived from the
 message's label rather than the random generator, so the workload's other choices do not depend on it.
@@ -31,7 +32,7 @@ from choir_chain import artifacts
 from choir_chain.author_kind import AuthorKind
 from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.deploy import CHOIR, Deployment, HubParameters
-from choir_chain.pricer.compute import OracleBounds, next_price
+from choir_chain.pricer.compute import OracleBounds, next_price, running_anchor
 from choir_chain.pricing import refusal_ratio, thread_prices_wei
 
 GAS = {
@@ -50,7 +51,7 @@ GAS = {
 THREAD_CREATED = keccak(text="ThreadCreated(uint256,address,address,bytes32)")
 SPEC_SUBMITTED = keccak(text="SpecSubmitted(uint256,address,bytes32,uint256,uint256,uint256,uint256[],uint8)")
 HUB = HubParameters()
-BOUNDS = OracleBounds(HUB.min_price, HUB.max_price, HUB.max_deviation_bps)
+BOUNDS = OracleBounds(HUB.min_price, HUB.max_price, HUB.max_deviation_bps, HUB.deviation_window)
 FUNDS = 1_000_000 * CHOIR
 
 
@@ -307,8 +308,12 @@ class CommunityWorkload:
             [len(t.coauthors) for t in self.threads],
         )
         ids, prices = [], []
+        now = int(self.hub.w3.eth.get_block("latest")["timestamp"])  # the round lands later: a lower bound
         for t, target in zip(self.threads, model, strict=True):
-            step = next_price(t.price or 0, min(max(target, BOUNDS.min_price), BOUNDS.max_price), BOUNDS)
+            # Rounds come seconds apart: the hub's deviation window (protocol section 6, r2) holds each move.
+            window_anchor, window_start = self.hub.functions.priceWindow(t.thread_id).call()
+            anchor = running_anchor(int(window_anchor), int(window_start), now, BOUNDS)
+            step = next_price(t.price or 0, min(max(target, BOUNDS.min_price), BOUNDS.max_price), BOUNDS, anchor)
             assert step is not None  # the bounds never change during the workload
             t.price = step
             ids.append(t.thread_id)

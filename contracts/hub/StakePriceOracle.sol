@@ -25,14 +25,19 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
     /// @notice Longest deviation window the admin may set.
     uint256 public constant MAX_DEVIATION_WINDOW = 7 days;
 
-    /// @dev One slot per thread, read and written by every update: the price, when it was set, in which round,
-    ///      and when its current deviation window started (0: none yet). The window's anchor price lives in
-    ///      `_anchorPrices`, read by an update inside the window and written only when a new window starts.
+    /// @notice Highest `maxPrice` the admin may set: prices are packed into 80 bits (1,208,925 CHOIR).
+    uint256 public constant PRICE_LIMIT = type(uint80).max;
+
+    /// @dev One slot per thread, read and written once by every update, as before deviation windows: the price,
+    ///      its window's anchor price, when the price was set, when the window started (0: no window yet) and
+    ///      the low 32 bits of the round that set it (`pricePoint` restores the full round from `_lastRound`;
+    ///      the duplicate check compares the low bits of the same round). Timestamps fit 32 bits until 2106.
     struct PricePoint {
-        uint96 price;
-        uint48 updatedAt;
-        uint64 round;
-        uint48 windowStart;
+        uint80 price;
+        uint80 anchor;
+        uint32 updatedAt;
+        uint32 windowStart;
+        uint32 round;
     }
 
     /// @dev Parameters read on every `price()` call, packed into one slot.
@@ -44,7 +49,6 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
     }
 
     mapping(uint256 threadId => PricePoint) private _prices;
-    mapping(uint256 threadId => uint256) private _anchorPrices;
     PriceConfig private _config;
     uint96 private _fallbackPrice;
     uint64 private _lastRound;
@@ -78,7 +82,8 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
 
         PriceConfig memory config = _config;
         uint256 window = _deviationWindow;
-        uint48 now_ = uint48(block.timestamp);
+        uint32 now_ = uint32(block.timestamp);
+        uint32 round32 = uint32(round);
         for (uint256 i; i < count; ++i) {
             uint256 threadId = threadIds[i];
             uint256 newPrice = prices[i];
@@ -87,26 +92,24 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
                 revert PriceOutOfBounds(threadId, newPrice, config.minPrice, config.maxPrice);
             }
             PricePoint memory point = _prices[threadId];
-            if (point.round == round) revert DuplicateThreadInRound(threadId);
+            // Set in this round already (a thread priced 2**32 rounds earlier in the same second aside).
+            if (point.round == round32 && point.updatedAt == now_) revert DuplicateThreadInRound(threadId);
             if (point.price != 0) {
-                uint256 anchor;
                 if (now_ - point.windowStart >= window) {
                     // The current window (if any) is over: a new one starts now, anchored at the price so far.
-                    anchor = point.price;
+                    point.anchor = point.price;
                     point.windowStart = now_;
-                    _anchorPrices[threadId] = anchor;
-                } else {
-                    anchor = _anchorPrices[threadId];
                 }
+                uint256 anchor = point.anchor;
                 uint256 move = newPrice > anchor ? newPrice - anchor : anchor - newPrice;
                 if (move * BPS > anchor * config.maxDeviationBps) {
                     revert PriceDeviationTooLarge(threadId, anchor, newPrice, config.maxDeviationBps);
                 }
             }
-            // Bounded by maxPrice (a uint96), so the narrowing cast is exact.
-            point.price = uint96(newPrice);
+            // Bounded by maxPrice (at most PRICE_LIMIT, a uint80), so the narrowing cast is exact.
+            point.price = uint80(newPrice);
             point.updatedAt = now_;
-            point.round = round;
+            point.round = round32;
             _prices[threadId] = point;
         }
         _lastRound = round;
@@ -127,10 +130,17 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
     /// @param threadId the thread
     /// @return lastPrice the price, in wei-like units
     /// @return updatedAt the block timestamp of the update
-    /// @return round the pricer round that set it
+    /// @return round the pricer round that set it (exact unless 2**32 or more rounds came after it)
     function pricePoint(uint256 threadId) external view returns (uint256 lastPrice, uint256 updatedAt, uint64 round) {
         PricePoint memory point = _prices[threadId];
-        return (point.price, point.updatedAt, point.round);
+        if (point.updatedAt == 0) return (0, 0, 0);
+        // The newest round whose low 32 bits are the stored ones, at most `_lastRound`: exact unless the thread
+        // was last priced 2**32 or more rounds ago.
+        uint64 last = _lastRound;
+        unchecked {
+            round = last - uint32(uint32(last) - point.round);
+        }
+        return (point.price, point.updatedAt, round);
     }
 
     /// @notice A thread's current deviation window: the price it started from and when it started. Until a
@@ -141,8 +151,8 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
     /// @return anchorPrice the price at the start of the window (0 if none)
     /// @return start the block timestamp at which the window started (0 if none)
     function priceWindow(uint256 threadId) external view returns (uint256 anchorPrice, uint256 start) {
-        start = _prices[threadId].windowStart;
-        if (start != 0) anchorPrice = _anchorPrices[threadId];
+        PricePoint memory point = _prices[threadId];
+        if (point.windowStart != 0) (anchorPrice, start) = (point.anchor, point.windowStart);
     }
 
     /// @notice How long (seconds) a deviation window lasts: within one, a thread's price stays within
@@ -184,7 +194,7 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
 
     /// @notice Set the accepted price range; the fallback price must stay inside it. Admin only.
     /// @param minPrice_ lowest accepted price, above zero
-    /// @param maxPrice_ highest accepted price, at least `minPrice_`
+    /// @param maxPrice_ highest accepted price, at least `minPrice_` and at most `PRICE_LIMIT`
     function setPriceBounds(uint256 minPrice_, uint256 maxPrice_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setPriceBounds(minPrice_, maxPrice_, _fallbackPrice);
     }
@@ -226,7 +236,7 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
 
     function _setPriceBounds(uint256 minPrice_, uint256 maxPrice_, uint256 fallbackPrice_) private {
         if (minPrice_ == 0) revert InvalidParameter("minPrice");
-        if (maxPrice_ < minPrice_ || maxPrice_ > type(uint96).max) revert InvalidParameter("maxPrice");
+        if (maxPrice_ < minPrice_ || maxPrice_ > PRICE_LIMIT) revert InvalidParameter("maxPrice");
         if (fallbackPrice_ != 0 && (fallbackPrice_ < minPrice_ || fallbackPrice_ > maxPrice_)) {
             revert InvalidParameter("fallbackPrice");
         }

@@ -59,8 +59,8 @@ Rounds = dict[int, tuple[list[int], list[int]]]
 
 @dataclass
 class Expected:
-    """Per thread: settlement times of approvals, refusal weights in settlement order, citations received
-    from other threads, current co-authors."""
+    """Per thread: settlement times of approvals, refusal weights in settlement order, distinct other threads
+    citing it, current co-authors."""
 
     approvals: dict[int, list[int]] = field(default_factory=dict)
     weights: dict[int, list[float]] = field(default_factory=dict)

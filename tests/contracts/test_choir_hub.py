@@ -32,7 +32,7 @@ HUB_DEFAULTS = {
 ZERO_ADDRESS = "0x" + "00" * 20
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 UINT64_MAX = 2**64 - 1
-UINT96_MAX = 2**96 - 1
+PRICE_LIMIT = 2**80 - 1  # prices are packed into 80 bits
 MIN_PRICE = HUB_DEFAULTS["minPrice"]
 MAX_PRICE = HUB_DEFAULTS["maxPrice"]
 FALLBACK = HUB_DEFAULTS["fallbackPrice"]
@@ -193,6 +193,7 @@ def ids(hub, creator):
 
 def test_hub_fixture_starts_with_the_default_parameters(hub, admin, pricer):
     assert parameters(hub) == FRESH_PARAMETERS
+    assert hub.PRICE_LIMIT() == PRICE_LIMIT
     assert hub.MIN_APPROVAL_WINDOW() == HOUR
     assert hub.MAX_APPROVAL_WINDOW() == 365 * DAY
     assert hub.hasRole(DEFAULT_ADMIN_ROLE, admin)
@@ -564,7 +565,7 @@ VALID_SETTINGS = [
         "PriceBoundsSet",
         {"minPrice": 30 * CHOIR, "maxPrice": 30 * CHOIR},
     ),
-    ("setPriceBounds", (1, UINT96_MAX), "PriceBoundsSet", {"minPrice": 1, "maxPrice": UINT96_MAX}),
+    ("setPriceBounds", (1, PRICE_LIMIT), "PriceBoundsSet", {"minPrice": 1, "maxPrice": PRICE_LIMIT}),
     ("setMaxDeviationBps", (1,), "MaxDeviationSet", {"maxDeviationBps": 1}),
     ("setMaxDeviationBps", (10_000,), "MaxDeviationSet", {"maxDeviationBps": 10_000}),
     ("setHeartbeat", (60,), "HeartbeatSet", {"heartbeat": 60}),
@@ -609,7 +610,7 @@ def test_admin_role_can_be_handed_over(hub, admin, outsiders):
 INVALID_SETTINGS = [
     ("setPriceBounds", (0, 100 * CHOIR), "minPrice"),
     ("setPriceBounds", (10 * CHOIR, 10 * CHOIR - 1), "maxPrice"),
-    ("setPriceBounds", (MIN_PRICE, UINT96_MAX + 1), "maxPrice"),
+    ("setPriceBounds", (MIN_PRICE, PRICE_LIMIT + 1), "maxPrice"),
     ("setPriceBounds", (FALLBACK + 1, 100 * CHOIR), "fallbackPrice"),  # would leave the fallback below min
     ("setPriceBounds", (MIN_PRICE, FALLBACK - 1), "fallbackPrice"),  # would leave the fallback above max
     ("setMaxDeviationBps", (0,), "maxDeviationBps"),
@@ -723,7 +724,7 @@ INVALID_CONFIGS = [
     ({"admin": ZERO_ADDRESS}, "admin"),
     ({"minPrice": 0}, "minPrice"),
     ({"maxPrice": MIN_PRICE - 1}, "maxPrice"),
-    ({"maxPrice": UINT96_MAX + 1}, "maxPrice"),
+    ({"maxPrice": PRICE_LIMIT + 1}, "maxPrice"),
     ({"fallbackPrice": 0}, "fallbackPrice"),
     ({"fallbackPrice": MIN_PRICE - 1}, "fallbackPrice"),
     ({"fallbackPrice": MAX_PRICE + 1}, "fallbackPrice"),
