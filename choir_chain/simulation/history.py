@@ -41,6 +41,7 @@ COLUMNS = (
     "denied",
     "split",
     "expired",
+    "refunded",
 )
 """CSV columns, in order."""
 

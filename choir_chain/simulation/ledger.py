@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-OUTCOMES = ("approved", "denied", "split", "expired")
-"""Settled outcomes, as `IThreadDAO.SpecStatus` names them (2..5).
+OUTCOMES = ("approved", "denied", "split", "expired", "refunded")
+"""Settled outcomes, as `IThreadDAO.SpecStatus` names them (2..6).
 
 The records below are named tuples: a large run creates hundreds of thousands of them."""
 

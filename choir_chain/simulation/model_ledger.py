@@ -37,15 +37,22 @@ def divide(stake: int, approvals: int, denials: int) -> tuple[str, int, int]:
     return outcome, stake - per_denier * denials, per_denier
 
 
-def equity_fraction(stake: int, price: int, coauthors_before: int) -> int:
-    """``e`` in WAD (`EquityMath.fraction`)."""
+INITIAL_SHARES = WAD
+"""Shares of a thread's creator, and of an author approved into a thread every co-author left."""
+
+
+def equity_fraction(stake: int, price: int, coauthors_before: int, treasury_before: int) -> int:
+    """``e`` in WAD (`EquityMath.fraction`), the NAV floor ``s / (T + s)`` included (protocol section 5, r2)."""
     root = math.isqrt(stake * WAD * WAD // price)
-    return min(root // (coauthors_before + 1), WAD // 2)
+    return min(root // (coauthors_before + 1), WAD // 2, stake * WAD // (treasury_before + stake))
 
 
-def shares_for_stake(stake: int, price: int, coauthors_before: int, total_shares: int) -> int:
-    """New shares of an approved author (`EquityMath.sharesForStake`): at least one."""
-    e = equity_fraction(stake, price, coauthors_before)
+def shares_for_stake(stake: int, price: int, coauthors_before: int, treasury_before: int, total_shares: int) -> int:
+    """New shares of an approved author (`EquityMath.sharesForStake`): at least one; `INITIAL_SHARES` when the
+    thread has none (`ThreadDAO._grantEquity`)."""
+    if total_shares == 0:
+        return INITIAL_SHARES
+    e = equity_fraction(stake, price, coauthors_before, treasury_before)
     return max(total_shares * e // (WAD - e), 1)
 
 
@@ -157,15 +164,22 @@ class ModelLedger:
             if spec.status != "pending":
                 raise LedgerError(f"spec {spec_id} of thread {thread_id} is settled already")
             approvals, denials = len(spec.approvals), len(spec.denials)
+            if approvals + denials == 0 and not thread.shares:  # nobody left to decide: the stake goes back
+                spec.status = "refunded"
+                thread.locked -= spec.stake
+                self.wallets[spec.author] += spec.stake
+                out.append(Settled(thread_id, spec_id, "refunded", 0, 0, 0, 0, 0))
+                continue
             outcome, gain, per_denier = divide(spec.stake, approvals, denials)
             spec.status, spec.per_denier = outcome, per_denier
+            treasury_before = thread.treasury
             thread.locked -= gain
             thread.treasury += gain
             added = 0
             if outcome == "approved":
                 held = thread.shares.get(spec.author, 0)
                 others = len(thread.shares) - (1 if held else 0)
-                added = shares_for_stake(spec.stake, spec.price, others, thread.total_shares)
+                added = shares_for_stake(spec.stake, spec.price, others, treasury_before, thread.total_shares)
                 thread.shares[spec.author] = held + added
             out.append(Settled(thread_id, spec_id, outcome, gain, per_denier, approvals, denials, added))
         return out

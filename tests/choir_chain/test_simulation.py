@@ -66,12 +66,15 @@ def test_divide_follows_spec_section_3() -> None:
 
 
 def test_equity_follows_spec_section_5() -> None:
-    assert equity_fraction(30 * WAD, 30 * WAD, 1) == WAD // 2  # sqrt(1) / 2
-    assert shares_for_stake(30 * WAD, 30 * WAD, 1, 10**18) == 10**18  # e = 1/2: shares double
-    assert equity_fraction(30 * WAD, 30 * WAD, 3) == WAD // 4
-    assert equity_fraction(120 * WAD, 30 * WAD, 3) == WAD // 2  # sqrt(4) / 4
-    assert equity_fraction(10**6 * WAD, WAD, 0) == WAD // 2  # capped at 1/2
-    assert shares_for_stake(1, 10**24, 1000, 10) == 1  # at least one share
+    assert equity_fraction(30 * WAD, 30 * WAD, 1, 0) == WAD // 2  # sqrt(1) / 2
+    assert shares_for_stake(30 * WAD, 30 * WAD, 1, 0, 10**18) == 10**18  # e = 1/2: shares double
+    assert equity_fraction(30 * WAD, 30 * WAD, 3, 0) == WAD // 4
+    assert equity_fraction(120 * WAD, 30 * WAD, 3, 0) == WAD // 2  # sqrt(4) / 4
+    assert equity_fraction(10**6 * WAD, WAD, 0, 0) == WAD // 2  # capped at 1/2
+    assert shares_for_stake(1, 10**24, 1000, 0, 10) == 1  # at least one share
+    # r2, the NAV floor: a 120 CHOIR stake into a 10,000 CHOIR treasury buys at most 120 / 10,120 of the equity
+    assert equity_fraction(120 * WAD, 30 * WAD, 1, 10_000 * WAD) == 120 * WAD * WAD // (10_120 * WAD)
+    assert shares_for_stake(30 * WAD, 30 * WAD, 0, 0, 0) == 10**18  # into an empty thread: the creator's shares
 
 
 def test_approval_curve_is_centred_on_strictness() -> None:
