@@ -174,7 +174,12 @@ def test_post_with_citations(client: TestClient, chain: World) -> None:
         client, chain, alice, "post", thread_id=1, content_hash="0x" + content("hi").hex(), citations=[str(gid(2, 1))]
     )
     assert t1.functions.messageCount().call() == count + 1
-    assert hub.functions.citationsReceived(2).call() == cited + 1
+    (recorded,) = hub.events.CitationRecorded().process_receipt(receipt, errors=DISCARD)
+    assert (recorded["args"]["citedThreadId"], recorded["args"]["citedMessageId"]) == (2, gid(2, 1))
+    # r2: citationsReceived counts distinct citing threads; it rises only if thread 1 never cited thread 2 before
+    first = hub.events.CitingThreadCounted().process_receipt(receipt, errors=DISCARD)
+    assert hub.functions.citationsReceived(2).call() == cited + len(first)
+    assert [e["args"]["citingThreads"] for e in first] == ([cited + 1] if first else [])
     (posted,) = t1.events.MessagePosted().process_receipt(receipt, errors=DISCARD)
     assert posted["args"]["contentHash"] == content("hi") and posted["args"]["author"] == alice.address
     assert posted["args"]["authorKind"] == AuthorKind.HUMAN  # the default
