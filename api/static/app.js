@@ -911,7 +911,7 @@ function threadView(threadId) {
     const stale = String(last.price) !== String(t.price);
     replace(
       pushedNote,
-      stale ? `last pushed ${units(last.price)} CHOIR (round ${last.round}, ${when} UTC) is stale: the hub answers its fallback price` : `pushed in round ${last.round}, ${when} UTC`,
+      stale ? `last pushed ${units(last.price)} CHOIR (round ${last.round}, ${when} UTC) is stale: the hub answers the larger of it and its fallback price` : `pushed in round ${last.round}, ${when} UTC`,
     );
   }
 
