@@ -4,10 +4,12 @@ Ape script `scripts/deploy.py`; the devnet keeps the one-shot `choir_chain.deplo
 The deployment is a fixed list of steps (`plan`): deploy the token, the hub (which deploys the thread
 implementation), the thread governor implementation, `hub.setGovernance`, the rewards distributor; grant the
 token's `MINTER_ROLE` to the distributor, point the hub at it (the hub checks it can mint); grant the pricer the
-hub's `PRICER_ROLE` and the distributor's `ORACLE_ROLE` (scores and epoch allocations); and when the admin is not
-the deployer, grant the admin
-`DEFAULT_ADMIN_ROLE` on the three contracts, check everything, and renounce the deployer's admin roles. Then every
-role and parameter is read back (`verify`) and the manifest `deployments/<chainId>.json` is built.
+hub's `PRICER_ROLE` and the distributor's `ORACLE_ROLE` (scores and epoch allocations). With a timelock delay
+(`DeployConfig.timelock_delay`, what `scripts/deploy.py` always sets) deploy a `ProtocolTimelock` whose proposer
+and executor is the admin, grant it `DEFAULT_ADMIN_ROLE` on the three contracts, check everything, and renounce
+the deployer's admin roles (`choir_chain.timelock`); without one, when the admin is not the deployer, the same with
+the admin in the timelock's place. Then every role and parameter is read back (`verify`) and the manifest
+`deployments/<chainId>.json` is built. A dry run is `choir_chain.dry_run`.
 
 **Resuming.** Each step is recorded in the progress file `deployments/<chainId>.progress.json` twice: as `sent`
 (with the deployer's nonce and the head block) just before its transaction goes out, and as `done` (with its
@@ -25,7 +27,6 @@ crash at the worst moment). Only honoured when set; the tests use it to check re
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,15 +35,14 @@ from typing import Any, Literal, Protocol, cast
 
 from eth_utils import keccak, to_checksum_address
 from pydantic import BaseModel
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 from web3.types import Nonce, TxParams
 from web3.utils.address import get_create_address
 
-from choir_chain import artifacts
+from choir_chain import artifacts, timelock
 from choir_chain.deploy import GovernanceParameters, HubParameters
-from choir_chain.devnet import Devnet
 from choir_chain.manifest import DeployedContract, Manifest
 
 FAIL_AFTER_ENV = "CHOIR_DEPLOY_FAIL_AFTER"
@@ -65,7 +65,9 @@ DEPLOYED = {
     "deploy-governor": "ThreadGovernor",
     "deploy-distributor": "RewardsDistributor",
 }
-"""Deployment steps and the contract each deploys (also the manifest's contract names)."""
+"""Deployment steps and the contract each deploys (also the manifest's contract names); with a timelock also
+`timelock.DEPLOY_STEP`."""
+ALL_DEPLOYED = {**DEPLOYED, timelock.DEPLOY_STEP: timelock.TIMELOCK}
 
 RECEIPT_POLL_SECONDS = 0.002
 
@@ -101,10 +103,20 @@ class DeployConfig:
     genesis_recipient: str
     hub: HubParameters = field(default_factory=HubParameters)
     governance: GovernanceParameters = field(default_factory=GovernanceParameters)
+    timelock_delay: int | None = None
+    """Seconds: the admin roles go to a `ProtocolTimelock` with this delay (see `choir_chain.timelock`); None: to
+    `admin` directly (as the devnet does)."""
 
     def __post_init__(self) -> None:
         for name in ("deployer", "admin", "pricer", "genesis_recipient"):
             object.__setattr__(self, name, to_checksum_address(getattr(self, name)))
+        if self.timelock_delay is not None and (problem := timelock.delay_problem(self.timelock_delay)):
+            raise DeployError(problem)
+
+    @property
+    def deployed(self) -> dict[str, str]:
+        """The deployment steps of this configuration and the contract each deploys."""
+        return ALL_DEPLOYED if self.timelock_delay is not None else DEPLOYED
 
     @property
     def parameters(self) -> dict[str, int]:
@@ -160,6 +172,7 @@ class Progress(BaseModel):
     pricer: str
     genesis_recipient: str
     parameters: dict[str, int]
+    timelock_delay: int | None = None
     steps: dict[str, StepRecord] = {}
 
     @staticmethod
@@ -175,6 +188,7 @@ class Progress(BaseModel):
             pricer=config.pricer,
             genesis_recipient=config.genesis_recipient,
             parameters=config.parameters,
+            timelock_delay=config.timelock_delay,
         )
 
     @classmethod
@@ -184,16 +198,19 @@ class Progress(BaseModel):
             step: StepRecord(
                 status="done", address=entry.address, tx_hash=entry.tx_hash, block=entry.block, how="found"
             )
-            for step, name in DEPLOYED.items()
+            for step, name in ALL_DEPLOYED.items()
             if (entry := manifest.contracts.get(name)) is not None
         }
+        parameters = dict(manifest.parameters)
+        delay = parameters.pop(timelock.DELAY_PARAMETER, None)
         return cls(
             chain_id=manifest.chain_id,
             deployer=manifest.deployer,
             admin=manifest.roles.get("admin", manifest.deployer),
             pricer=manifest.roles.get("pricer", manifest.deployer),
             genesis_recipient=manifest.roles.get("genesis", manifest.deployer),
-            parameters=manifest.parameters,
+            parameters=parameters,
+            timelock_delay=delay,
             steps=steps,
         )
 
@@ -206,6 +223,7 @@ class Progress(BaseModel):
             genesis_recipient=self.genesis_recipient,
             hub=hub,
             governance=governance,
+            timelock_delay=self.timelock_delay,
         )
 
     def differences(self, config: DeployConfig) -> list[str]:
@@ -213,7 +231,7 @@ class Progress(BaseModel):
         started = self.config()
         out = [
             f"{name.replace('_', '-')}: started with {getattr(started, name)}, now {getattr(config, name)}"
-            for name in ("deployer", "admin", "pricer", "genesis_recipient")
+            for name in ("deployer", "admin", "pricer", "genesis_recipient", "timelock_delay")
             if getattr(started, name) != getattr(config, name)
         ]
         ours, theirs = started.parameters, config.parameters
@@ -386,9 +404,9 @@ class Rollout:
     def addresses(self) -> dict[str, str]:
         """Contract name -> address, of the contracts deployed so far."""
         return {
-            DEPLOYED[step]: record.address
+            ALL_DEPLOYED[step]: record.address
             for step, record in self.progress.steps.items()
-            if step in DEPLOYED and record.status == "done" and record.address
+            if step in ALL_DEPLOYED and record.status == "done" and record.address
         }
 
     # --- running -------------------------------------------------------------------------------------------
@@ -508,31 +526,32 @@ class Rollout:
             assert record.address is not None and record.block is not None
             return DeployedContract(
                 address=record.address,
-                abi_hash=artifacts.load(DEPLOYED[step]).abi_hash,
+                abi_hash=artifacts.load(c.deployed[step]).abi_hash,
                 tx_hash=record.tx_hash,
                 block=record.block,
             )
 
-        contracts = {name: entry(step) for step, name in DEPLOYED.items()}
+        contracts = {name: entry(step) for step, name in c.deployed.items()}
         thread = self.reader.call("ChoirHub", addresses["ChoirHub"], "threadImplementation")
         contracts["ThreadDAO"] = DeployedContract(
             address=to_checksum_address(thread),
             abi_hash=artifacts.load("ThreadDAO").abi_hash,
             block=contracts["ChoirHub"].block,
         )
-        order = ["ChoirToken", "ChoirHub", "ThreadDAO", "ThreadGovernor", "RewardsDistributor"]
+        order = ["ChoirToken", "ChoirHub", "ThreadDAO", "ThreadGovernor", "RewardsDistributor", timelock.TIMELOCK]
         return Manifest(
             chain_id=self.progress.chain_id,
             deploy_block=min(x.block for x in contracts.values()),
             deployer=c.deployer,
-            contracts={name: contracts[name] for name in order},
+            contracts={name: contracts[name] for name in order if name in contracts},
             roles={
                 "admin": c.admin,
                 "pricer": c.pricer,
                 "minter": addresses["RewardsDistributor"],
                 "genesis": c.genesis_recipient,
+                **({"timelock": addresses[timelock.TIMELOCK]} if c.timelock_delay is not None else {}),
             },
-            parameters=c.parameters,
+            parameters={**c.parameters, **timelock.manifest_parameters(c)},
         )
 
 
@@ -592,7 +611,9 @@ def plan(config: DeployConfig, reader: Reader) -> list[Step]:
         grant("grant-pricer-hub", "ChoirHub", PRICER_ROLE, lambda a: c.pricer, "pricer"),
         grant("grant-oracle-distributor", "RewardsDistributor", ORACLE_ROLE, lambda a: c.pricer, "pricer"),
     ]  # fmt: skip
-    if config.hands_over:
+    if config.timelock_delay is not None:
+        steps += timelock.handover_steps(config, reader)
+    elif config.hands_over:
         admined = (("token", "ChoirToken"), ("hub", "ChoirHub"), ("distributor", "RewardsDistributor"))
         steps += [grant(f"grant-admin-{s}", n, DEFAULT_ADMIN_ROLE, lambda a: c.admin, "admin") for s, n in admined]
         steps += [renounce(f"renounce-admin-{s}", n) for s, n in admined]
@@ -603,7 +624,7 @@ def check(config: DeployConfig, addresses: dict[str, str], reader: Reader, *, fi
     """Every mismatch between the chain and `config` (empty when all is as deployed). Before the deployer
     renounces (`final=False`) its own admin roles are not checked."""
     c, h, g = config, config.hub, config.governance
-    missing = [name for name in DEPLOYED.values() if name not in addresses]
+    missing = [name for name in c.deployed.values() if name not in addresses]
     if missing:
         return [f"not deployed: {', '.join(missing)}"]
     out = [f"{name}: no code at {address}" for name, address in addresses.items() if not reader.has_code(address)]
@@ -628,8 +649,11 @@ def check(config: DeployConfig, addresses: dict[str, str], reader: Reader, *, fi
         ("RewardsDistributor", "ORACLE_ROLE", ORACLE_ROLE),
     ):
         expect(f"{contract}.{name}()", bytes(reader.call(contract, addresses[contract], name)), role_id)
-    # Administration: the admin on all three contracts; the deployer on none once it has handed over.
-    for contract in ("ChoirToken", "ChoirHub", "RewardsDistributor"):
+    # Administration: the timelock (or else the admin) on all three contracts; the deployer on none once it has
+    # handed over.
+    if c.timelock_delay is not None:
+        out += timelock.check_timelock(c, addresses, reader, final=final)
+    for contract in ("ChoirToken", "ChoirHub", "RewardsDistributor") if c.timelock_delay is None else ():
         role(contract, DEFAULT_ADMIN_ROLE, c.admin, "admin", True)
         if final and c.hands_over:
             role(contract, DEFAULT_ADMIN_ROLE, c.deployer, "deployer", False)
@@ -688,50 +712,3 @@ def _show(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return str(value)
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Dry run: the same steps on a throw-away fork
-# ------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DryRun:
-    """What a run would do now: each step's outcome on a fork of the chain (gas measured there)."""
-
-    chain_id: int
-    fork_block: int
-    outcomes: list[Outcome]
-    gas_price: int
-    """The chain's current gas price (wei), for a cost estimate."""
-    balance: int
-    """The deployer's balance on the chain (wei)."""
-
-    @property
-    def gas(self) -> int:
-        return sum(o.record.gas_used or 0 for o in self.outcomes if o.status == "sent")
-
-
-def dry_run(rpc_url: str, progress: Progress, *, report: Report = lambda _: None, timeout: float = 60.0) -> DryRun:
-    """Run the missing steps on an anvil fork of the chain at `rpc_url` (anvil from node_modules), sending as the
-    deployer by impersonation: nothing reaches the chain, no key is needed, and the gas figures are those the
-    chain would charge at the fork's block. Raises DeployError when a step fails on the fork."""
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
-    chain_id, fork_block = int(w3.eth.chain_id), int(w3.eth.block_number)
-    deployer = to_checksum_address(progress.deployer)
-    gas_price, balance = int(w3.eth.gas_price), int(w3.eth.get_balance(deployer))
-    outcomes: list[Outcome] = []
-
-    def collect(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        report(outcome)
-
-    fork_args = ("--fork-url", rpc_url, "--fork-block-number", str(fork_block), "--no-storage-caching")
-    with tempfile.TemporaryDirectory(prefix="choir-dry-run-") as tmp:
-        fork = Devnet(Path(tmp), chain_id=chain_id, accounts=1, start_timeout=timeout, extra_args=fork_args)
-        with fork:
-            fork_w3 = Web3(HTTPProvider(fork.rpc_url, request_kwargs={"timeout": timeout}))
-            fork_w3.provider.make_request("anvil_setBalance", [deployer, hex(10**27)])  # type: ignore[arg-type]
-            sender = ImpersonatingSender(fork_w3, deployer)
-            Rollout(fork_w3, progress.model_copy(deep=True), sender, report=collect, fail_after="").run()
-    return DryRun(chain_id, fork_block, outcomes, gas_price, balance)

@@ -1,12 +1,14 @@
 """Deploy the Choir protocol to a persistent chain (a testnet, or mainnet), resumably. See docs/deploy.md.
 
     ape run deploy --network ethereum:sepolia:node --account deployer \\
-        --admin 0xTIMELOCK_OR_MULTISIG --pricer 0xPRICER [--dry-run]
+        --admin 0xMULTISIG --pricer 0xPRICER [--timelock-delay SECONDS] [--dry-run]
 
 Deploys the token, the hub (which deploys the thread implementation), the ThreadGovernor implementation
 (+ hub.setGovernance) and the RewardsDistributor; gives the token's MINTER_ROLE to the distributor only, the hub's
-PRICER_ROLE and the distributor's ORACLE_ROLE to --pricer, DEFAULT_ADMIN_ROLE of all three to
---admin, then (when --admin is not the deployer) renounces the deployer's admin roles. Every role and parameter is
+PRICER_ROLE and the distributor's ORACLE_ROLE to --pricer; deploys a ProtocolTimelock (OpenZeppelin
+TimelockController, minimum delay --timelock-delay) whose proposer and executor is --admin, gives it
+DEFAULT_ADMIN_ROLE of all three, then renounces the deployer's admin roles: every admin change is scheduled by
+--admin and takes effect only after the delay. Every role and parameter is
 read back; the manifest `deployments/<chainId>.json` is written last (the format `choir pricer`, the indexer and
 the gateway read). Each step is recorded in `deployments/<chainId>.progress.json` as it goes, so a run that
 stopped anywhere resumes: a re-run deploys only what is missing. `--dry-run` runs the missing steps on a local
@@ -41,6 +43,7 @@ from ape_ethereum.provider import Web3Provider
 from eth_utils import is_address, to_checksum_address
 
 from choir_chain.devnet import DEVNET_CHAIN_ID
+from choir_chain.dry_run import dry_run
 from choir_chain.keys import SignerError, is_dev_address, passphrase_variable, refuse_dev_address
 from choir_chain.manifest import Manifest
 from choir_chain.paths import PROJECT_ROOT
@@ -52,10 +55,10 @@ from choir_chain.rollout import (
     Rollout,
     Sent,
     SimulatedFailure,
-    dry_run,
     load_progress,
     parameters_from,
 )
+from choir_chain.timelock import DEFAULT_DELAY, MAX_DELAY, MIN_DELAY
 
 SIMULATED_FAILURE_EXIT = 3
 
@@ -99,8 +102,14 @@ def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 @click.option(
     "--admin",
     callback=_address,
-    help="DEFAULT_ADMIN_ROLE holder of the token, hub and distributor: a timelock or multisig. Default: the "
-    "deployer keeps it.",
+    help="Proposer and executor of the timelock that holds DEFAULT_ADMIN_ROLE of the token, hub and distributor: "
+    "a multisig. Default: the deployer.",
+)
+@click.option(
+    "--timelock-delay",
+    type=int,
+    help=f"Seconds between scheduling an admin change on the timelock and executing it ({MIN_DELAY} to "
+    f"{MAX_DELAY}). Default: {DEFAULT_DELAY}, or what the deployment started with.",
 )
 @click.option(
     "--pricer",
@@ -135,6 +144,7 @@ def cli(
     provider: ProviderAPI,
     account: AccountAPI,
     admin: str | None,
+    timelock_delay: int | None,
     pricer: str | None,
     genesis_recipient: str | None,
     parameters_file: Path | None,
@@ -145,16 +155,18 @@ def cli(
     """Deploy (or finish deploying) the Choir contracts, wire their roles, verify, write the manifest."""
     chain_id = int(provider.chain_id)
     try:
-        progress = _progress(chain_id, account, admin, pricer, genesis_recipient, parameters_file, deployments)
+        progress = _progress(
+            chain_id, account, admin, pricer, genesis_recipient, parameters_file, deployments, timelock_delay
+        )
     except (SignerError, DeployError) as err:
         raise click.ClickException(str(err)) from None
     config = progress.config()
     click.echo(
         f"chain {chain_id}: deployer {config.deployer}, admin {config.admin}, pricer {config.pricer}, "
-        f"genesis recipient {config.genesis_recipient}"
+        f"genesis recipient {config.genesis_recipient}, timelock delay {config.timelock_delay} s"
     )
     if config.admin == config.deployer and chain_id != DEVNET_CHAIN_ID:
-        click.echo("warning: the deployer stays admin; pass --admin <timelock or multisig> to hand over", err=True)
+        click.echo("warning: the deployer proposes on the timelock; pass --admin <multisig> to hand over", err=True)
     if dry_run:
         _dry_run(provider, progress)
         return
@@ -183,6 +195,7 @@ def _progress(
     genesis_recipient: str | None,
     parameters_file: Path | None,
     deployments: Path,
+    timelock_delay: int | None = None,
 ) -> Progress:
     """This chain's deployment so far (progress file or manifest) or a new one; the options must agree with it."""
     if chain_id != DEVNET_CHAIN_ID and (isinstance(account, TestAccountAPI) or is_dev_address(account.address)):
@@ -204,7 +217,9 @@ def _progress(
         hub, governance = parameters_from(values)
     else:
         hub, governance = parameters_from(existing.parameters if existing else {})
-    config = DeployConfig(account.address, admin, pricer, genesis_recipient, hub, governance)
+    if timelock_delay is None:  # a deployment started without a timelock (e.g. a devnet manifest) goes on without
+        timelock_delay = existing.timelock_delay if existing else DEFAULT_DELAY
+    config = DeployConfig(account.address, admin, pricer, genesis_recipient, hub, governance, timelock_delay)
     for what in ("admin", "pricer", "genesis_recipient"):
         refuse_dev_address(getattr(config, what), chain_id, what.replace("_", " "))
     if existing is None:

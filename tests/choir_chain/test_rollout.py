@@ -1,7 +1,8 @@
 """The staged deployment engine behind `scripts/deploy.py`, in process on a devnet (sending by impersonation, as a
-dry run does): resuming after a call mined but not recorded, or a deployment recorded but never sent; resuming
-from a manifest alone; waiting for pending transactions; option and parameter checks. The Ape script itself is
-exercised end to end in test_testnet_deploy.py."""
+dry run does): the admin roles handed to a timelock (attack 9a) and its delay's bounds; resuming after a call mined
+but not recorded, or a deployment recorded but never sent; resuming from a manifest alone; waiting for pending
+transactions; option and parameter checks. The Ape script itself is exercised end to end in
+test_testnet_deploy.py."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_utils import function_signature_to_4byte_selector as function_selector
 from web3 import Web3
+from web3.exceptions import ContractCustomError
 from web3.types import Nonce
 from web3.utils.address import get_create_address
 
+from choir_chain import artifacts
 from choir_chain.chain import Chain, dev_accounts
-from choir_chain.deploy import CHOIR, deploy
+from choir_chain.deploy import CHOIR, DAY, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.rollout import (
+    DEFAULT_ADMIN_ROLE,
     PRICER_ROLE,
     DeployConfig,
     DeployError,
@@ -29,6 +34,9 @@ from choir_chain.rollout import (
     StepRecord,
     parameters_from,
 )
+from choir_chain.timelock import MIN_DELAY, PROPOSER_ROLE, TIMELOCK
+
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @pytest.fixture
@@ -134,3 +142,73 @@ def test_a_step_that_would_revert_is_named(devnet: Devnet) -> None:
     sender = ImpersonatingSender(w3, stranger.address)  # not the hub's admin
     with pytest.raises(DeployError, match=r"ChoirHub\.grantRole would revert"):
         sender.transact("ChoirHub", hub.address, "grantRole", (PRICER_ROLE, stranger.address))
+
+
+def _custom_error(err: BaseException) -> bytes:
+    """The 4-byte selector of the custom error a call reverted with (anvil: `ContractCustomError`)."""
+    data = getattr(err, "data", None)
+    assert isinstance(data, str) and data.startswith("0x"), f"no custom error data in {err!r}"
+    return bytes.fromhex(data[2:10])
+
+
+def test_admin_changes_wait_for_the_timelock(devnet: Devnet, tmp_path: Path) -> None:
+    """Attack 9a (protocol section 8, r2): a persistent deployment leaves no admin that acts at once. The
+    deployer ends with no admin role, the timelock holds them all, the admin (its proposer) holds none directly,
+    and an admin change (hub.setRewardsDistributor: rewards off) takes effect only through schedule, the delay,
+    execute; before the delay `execute` reverts with the timelock's `TimelockUnexpectedOperationState`."""
+    w3 = Web3(Web3.HTTPProvider(devnet.rpc_url))
+    deployer, pricer, admin = dev_accounts(DEV_MNEMONIC, 3)
+    delay = 2 * DAY
+    config = DeployConfig(deployer.address, admin.address, pricer.address, admin.address, timelock_delay=delay)
+    folder, outcomes = tmp_path / "deployments", list[Outcome]()
+    manifest = new_rollout(w3, Progress.start(31337, config), folder, outcomes).run()
+    assert [o.step.name for o in outcomes][9:] == [
+        "deploy-timelock", "grant-admin-token", "grant-admin-hub", "grant-admin-distributor",
+        "renounce-admin-token", "renounce-admin-hub", "renounce-admin-distributor",
+    ]  # fmt: skip
+    address = {name: entry.address for name, entry in manifest.contracts.items()}
+    timelock = w3.eth.contract(address=address[TIMELOCK], abi=artifacts.load(TIMELOCK).abi)
+    hub = w3.eth.contract(address=address["ChoirHub"], abi=artifacts.load("ChoirHub").abi)
+    assert manifest.roles["timelock"] == timelock.address and manifest.parameters["timelock.min_delay"] == delay
+    assert timelock.functions.getMinDelay().call() == delay
+    assert timelock.functions.hasRole(PROPOSER_ROLE, admin.address).call()
+    for name in ("ChoirToken", "ChoirHub", "RewardsDistributor"):
+        contract = w3.eth.contract(address=address[name], abi=artifacts.load(name).abi)
+        candidates = (("deployer", deployer.address), ("admin", admin.address), ("timelock", timelock.address))
+        holds = {who: contract.functions.hasRole(DEFAULT_ADMIN_ROLE, a).call() for who, a in candidates}
+        assert holds == {"deployer": False, "admin": False, "timelock": True}, name
+
+    distributor = address["RewardsDistributor"]
+    off = bytes.fromhex(hub.encode_abi("setRewardsDistributor", [ZERO_ADDRESS])[2:])
+    for who in (deployer, admin):  # neither can act directly any more
+        with pytest.raises(ContractCustomError) as refused:
+            hub.functions.setRewardsDistributor(ZERO_ADDRESS).transact({"from": who.address})
+        assert _custom_error(refused.value) == function_selector("AccessControlUnauthorizedAccount(address,bytes32)")
+    operation = (hub.address, 0, off, bytes(32), bytes(32))
+    with pytest.raises(ContractCustomError) as short:  # scheduling with a delay below the minimum is refused
+        timelock.functions.schedule(*operation, delay - 1).transact({"from": admin.address})
+    assert _custom_error(short.value) == function_selector("TimelockInsufficientDelay(uint256,uint256)")
+    timelock.functions.schedule(*operation, delay).transact({"from": admin.address})
+    rpc_call(devnet.rpc_url, "evm_increaseTime", [delay - 60])
+    rpc_call(devnet.rpc_url, "evm_mine")
+    with pytest.raises(ContractCustomError) as early:
+        timelock.functions.execute(*operation).transact({"from": admin.address})
+    assert _custom_error(early.value) == function_selector("TimelockUnexpectedOperationState(bytes32,bytes32)")
+    assert hub.functions.rewardsDistributor().call() == distributor  # nothing changed yet
+    rpc_call(devnet.rpc_url, "evm_increaseTime", [60])
+    rpc_call(devnet.rpc_url, "evm_mine")
+    timelock.functions.execute(*operation).transact({"from": admin.address})
+    assert hub.functions.rewardsDistributor().call() == ZERO_ADDRESS
+
+
+def test_a_timelock_delay_outside_its_bounds_is_refused() -> None:
+    a, b = Account.create().address, Account.create().address
+    with pytest.raises(DeployError, match=rf"timelock delay 3600 s is below the minimum of {MIN_DELAY} s"):
+        DeployConfig(a, b, b, b, timelock_delay=3600)
+    with pytest.raises(DeployError, match="timelock delay 2592001000 s is above the maximum"):
+        DeployConfig(a, b, b, b, timelock_delay=2_592_001_000)
+    assert DeployConfig(a, b, b, b, timelock_delay=MIN_DELAY).timelock_delay == DAY
+    progress = Progress.start(11155111, DeployConfig(a, b, b, b, timelock_delay=2 * DAY))
+    assert progress.differences(DeployConfig(a, b, b, b, timelock_delay=3 * DAY)) == [
+        f"timelock-delay: started with {2 * DAY}, now {3 * DAY}"
+    ]

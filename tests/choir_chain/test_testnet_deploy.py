@@ -50,14 +50,15 @@ from choir_chain.rollout import (
     Reader,
     check,
 )
+from choir_chain.timelock import DEFAULT_DELAY, EXECUTOR_ROLE, PROPOSER_ROLE
 
 SEPOLIA = 11155111
 PASSPHRASE = "not a real passphrase"
 KDF_ITERATIONS = 1 << 12
 """A cheaper scrypt cost than Ape's default (a second or more per unlock on this machine); same keystore format."""
 STAKE = 200 * CHOIR
-STEPS = 15
-"""Steps of a deployment that hands the admin roles over, each one transaction of the deployer."""
+STEPS = 16
+"""Steps of a deployment that hands the admin roles over to a timelock, each one transaction of the deployer."""
 APE = str(PROJECT_ROOT / ".venv" / "bin" / "ape")
 UP_TIMEOUT = 240.0
 """Seconds for `choir up` to answer /health (imports and a first index on a loaded machine)."""
@@ -237,22 +238,33 @@ def test_a_stopped_deployment_resumes_without_deploying_twice(testnet: Rehearsal
 def test_the_manifest_and_every_role(testnet: Rehearsal) -> None:
     manifest = Manifest.read(testnet.manifest_path)
     assert manifest.chain_id == SEPOLIA and manifest.deployer == testnet.deployer.address
-    assert set(manifest.contracts) == {"ChoirToken", "ChoirHub", "ThreadDAO", "ThreadGovernor", "RewardsDistributor"}
+    assert set(manifest.contracts) == {
+        "ChoirToken", "ChoirHub", "ThreadDAO", "ThreadGovernor", "RewardsDistributor", "ProtocolTimelock",
+    }  # fmt: skip
     assert manifest.roles["admin"] == testnet.admin.address and manifest.roles["pricer"] == testnet.pricer.address
-    assert manifest.parameters == {**HubParameters().as_dict(), **GovernanceParameters().as_dict()}
+    timelock_parameter = {"timelock.min_delay": DEFAULT_DELAY}  # the script's default
+    hub_parameters, governance_parameters = HubParameters().as_dict(), GovernanceParameters().as_dict()
+    assert manifest.parameters == {**hub_parameters, **governance_parameters, **timelock_parameter}
     assert manifest.deploy_block == manifest.contracts["ChoirToken"].block
 
     reader = Reader(testnet.chain.w3)
     address = {name: entry.address for name, entry in manifest.contracts.items()}
     admin, deployer, pricer = testnet.admin.address, testnet.deployer.address, testnet.pricer.address
-    distributor = address["RewardsDistributor"]
+    distributor, timelock = address["RewardsDistributor"], address["ProtocolTimelock"]
+    assert manifest.roles["timelock"] == timelock
 
     def holders(contract: str, role: bytes) -> set[str]:
-        candidates = {"admin": admin, "deployer": deployer, "pricer": pricer, "distributor": distributor}
+        candidates = {
+            "admin": admin, "deployer": deployer, "pricer": pricer, "distributor": distributor, "timelock": timelock,
+        }  # fmt: skip
         return {who for who, a in candidates.items() if reader.has_role(contract, address[contract], role, a)}
 
     for contract in ("ChoirToken", "ChoirHub", "RewardsDistributor"):
-        assert holders(contract, DEFAULT_ADMIN_ROLE) == {"admin"}
+        assert holders(contract, DEFAULT_ADMIN_ROLE) == {"timelock"}  # the admin acts only through its delay
+    for role in (PROPOSER_ROLE, EXECUTOR_ROLE):
+        assert holders("ProtocolTimelock", role) == {"admin"}
+    assert holders("ProtocolTimelock", DEFAULT_ADMIN_ROLE) == {"timelock"}
+    assert reader.call("ProtocolTimelock", timelock, "getMinDelay") == DEFAULT_DELAY
     assert holders("ChoirToken", MINTER_ROLE) == {"distributor"}
     assert holders("ChoirHub", PRICER_ROLE) == {"pricer"}
     assert holders("RewardsDistributor", ORACLE_ROLE) == {"pricer"}
@@ -261,7 +273,10 @@ def test_the_manifest_and_every_role(testnet: Rehearsal) -> None:
     # The read-back names each difference from what was asked for.
     other = Account.create().address
     config = Progress.read(testnet.progress_path).config()
-    wrong = DeployConfig(deployer, admin, other, config.genesis_recipient, HubParameters(min_price=2 * CHOIR))
+    wrong = DeployConfig(
+        deployer, admin, other, config.genesis_recipient, HubParameters(min_price=2 * CHOIR),
+        timelock_delay=config.timelock_delay,
+    )  # fmt: skip
     mismatches = check(wrong, {n: a for n, a in address.items() if n != "ThreadDAO"}, reader, final=True)
     assert f"ChoirHub: pricer {other} lacks PRICER_ROLE" in mismatches
     assert f"RewardsDistributor: pricer {other} lacks ORACLE_ROLE" in mismatches
