@@ -181,13 +181,14 @@ class Builder:
 
 
 def new_dao(threads: Builder, project: Any, hub: Any, members: list[Any], text: str = "root") -> Dao:
-    """Create a thread of `members` (creator first) with unequal shares and a treasury of 180 CHOIR, then its
+    """Create a thread of `members` (creator first) with unequal shares and a treasury of 200 CHOIR, then its
     governor. Stakes at the 30 CHOIR fallback price: members[1] stakes 30 (half the equity: 1e18 shares),
-    members[2] stakes 120 (capped at half: 2e18), members[3] stakes 30 (a quarter: 4e18 / 3)."""
+    members[2] stakes 120 (capped at half: 2e18), members[3] stakes 50 (a quarter, by the NAV floor
+    50 / (150 + 50): 4e18 / 3)."""
     thread = threads.create(members[0], text)
     price = hub.price(thread.threadId())
-    for index, multiple in ((1, 1), (2, 4), (3, 1)):
-        threads.join(thread, members[index], members[:index], stake=multiple * price, text=f"{text} join {index}")
+    for index, stake in ((1, price), (2, 4 * price), (3, 5 * price // 3)):
+        threads.join(thread, members[index], members[:index], stake=stake, text=f"{text} join {index}")
     governor = create_governor(project, hub, thread, members[0])
     threads.tick()
     return Dao(thread, governor, list(members))
@@ -285,7 +286,7 @@ def test_dao_fixture_has_unequal_shares_and_a_funded_treasury(dao, hub, token):
     assert fourth == 4 * CHOIR // 3  # a quarter of the new total: 4e18 * (1/4) / (3/4)
     assert dao.thread.totalShares() == creator + second + third + fourth
     price = hub.price(dao.thread.threadId())
-    assert dao.thread.treasury() == 6 * price == 180 * CHOIR
+    assert dao.thread.treasury() == 20 * price // 3 == 200 * CHOIR
     assert dao.thread.lockedBalance() == 0
     assert token.balanceOf(dao.thread) == dao.thread.treasury()
 
@@ -579,7 +580,7 @@ def test_quorum_not_reached_is_defeated(chain, dao, outsiders):
         governor.queue(*proposal.key, sender=creator)
     with ape.reverts(governor.GovernorUnexpectedProposalState, proposalId=proposal.id, current=DEFEATED):
         governor.execute(*proposal.key, sender=creator)
-    assert thread.treasury() == 180 * CHOIR
+    assert thread.treasury() == 200 * CHOIR
 
 
 @pytest.mark.parametrize(
@@ -769,7 +770,7 @@ def test_governed_functions_refuse_everyone_but_the_governor(dao, hub, admin, ou
         thread.setApprovalWindow(DAY, sender=admin)
     with ape.reverts(thread.OnlyGovernor, caller=outsiders[0].address):
         thread.setGovernor(outsiders[0], sender=outsiders[0])
-    assert thread.treasury() == 180 * CHOIR and thread.governor() == dao.governor.address
+    assert thread.treasury() == 200 * CHOIR and thread.governor() == dao.governor.address
 
 
 def test_one_thread_governance_cannot_touch_another_treasury(
@@ -786,7 +787,7 @@ def test_one_thread_governance_cannot_touch_another_treasury(
     before = (token.balanceOf(other.thread), other.thread.treasury(), token.balanceOf(thief))
     execute_fails(raid, thief, "OnlyGovernor(address)", ["address"], [dao.governor.address])
     assert (token.balanceOf(other.thread), other.thread.treasury(), token.balanceOf(thief)) == before
-    assert dao.thread.treasury() == 180 * CHOIR
+    assert dao.thread.treasury() == 200 * CHOIR
 
 
 def test_transfer_treasury_never_moves_escrowed_stakes(chain, threads, hub, token, dao, outsiders):
@@ -795,9 +796,9 @@ def test_transfer_treasury_never_moves_escrowed_stakes(chain, threads, hub, toke
     spec_id = threads.submit(thread, staker, stake=50 * CHOIR, text="pending")  # escrowed, not treasury
     treasury = thread.treasury()
     assert (treasury, thread.lockedBalance(), token.balanceOf(thread)) == (
-        180 * CHOIR,
+        200 * CHOIR,
         50 * CHOIR,
-        230 * CHOIR,
+        250 * CHOIR,
     )
     too_much, to_nobody, everything = (
         propose(governor, dao.members[0], [(thread, thread.transferTreasury.encode_input(to, amount))], text)
