@@ -630,6 +630,29 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         emit CoauthorJoined(spec_.author, specId, added, total + added);
     }
 
+    /// @dev Co-authors eligible for spec `specId` (shares at `snapshot`) who hold none now and never voted on it,
+    ///      each counted once, from the exit log's entries after the snapshot (all of them exited since).
+    function _departedNonVoters(uint256 specId, uint48 snapshot) private view returns (uint256 count) {
+        uint256 end = _exitLog.length;
+        uint256 first = end;
+        while (first != 0 && _exitLog[first - 1] >> 160 > snapshot) --first;
+        address[] memory counted = new address[](end - first);
+        mapping(address => Ballot) storage ballots = _ballots[specId];
+        for (uint256 i = first; i < end; ++i) {
+            address account = address(uint160(_exitLog[i]));
+            bool again;
+            for (uint256 j; j < count && !again; ++j) {
+                again = counted[j] == account;
+            }
+            if (again) continue;
+            Member memory member = _members[account];
+            if (member.shares != 0 || ballots[account] != Ballot.None || _sharesAt(member, account, snapshot) == 0) {
+                continue;
+            }
+            counted[count++] = account;
+        }
+    }
+
     /// @dev Settle `specId`, with `departed` eligible co-authors known to have left without voting on it.
     function _settle(uint256 specId, uint256 departed) private {
         Spec memory spec_ = _specs[specId];
@@ -638,6 +661,13 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         uint256 votes = uint256(spec_.approvals) + spec_.denials;
         // Everyone the spec waits for has voted or left (a thread with no co-author waits for nobody).
         bool decided = state.coauthorCount == 0 || votes + departed >= spec_.eligible;
+        if (!decided || votes == 0) {
+            // Off the usual path (everyone voted): count the departed from the exit log, so that neither waiting
+            // nor a Refunded outcome depends on who settles or whether they listed the departed.
+            uint256 counted = _departedNonVoters(specId, spec_.snapshot);
+            if (counted > departed) departed = counted;
+            decided = state.coauthorCount == 0 || votes + departed >= spec_.eligible;
+        }
         if (!decided && block.timestamp <= spec_.deadline) revert SettleTooEarly(specId, spec_.deadline);
         bool refunded = votes == 0 && (state.coauthorCount == 0 || departed >= spec_.eligible);
 

@@ -1,6 +1,7 @@
-"""Two cases where the r2 contracts depart from the protocol text, found while updating the stateful model
-(`test_thread_invariants.py`). Each test asserts what the protocol says and is a strict expected failure: it fails
-on the contracts today, and turns into an error (XPASS) once the contract is fixed, so the mark is removed then.
+"""Two cases where the r2 contracts departed from the protocol text, found while updating the stateful model
+(`test_thread_invariants.py`). Each test asserts what the protocol says. Finding 1 is still open: its test is a
+strict expected failure (it turns into an error, XPASS, once the contract is fixed, and the mark goes then; see
+docs/risks.md). Finding 2 is fixed: `settle` counts the departed from the thread's exit log itself.
 
 1. The NAV floor (protocol 5, r2) in a thread nobody holds shares in: value can reach such a thread's treasury
    after its last co-author left (here the treasury's part of a Split stake; a reward allocated after the epoch
@@ -8,7 +9,7 @@ on the contracts today, and turns into an error (XPASS) once the contract is fix
    of it, and its pro-rata claim right after joining exceeds its stake.
 2. Refunded takes precedence over Expired (protocol 3, r2), but after the deadline a plain `settle` of a spec whose
    eligible co-authors all left without voting expires it into the treasury of the co-authors who joined after
-   its snapshot; only `settleWithDepartures` refunds it. The outcome depends on who settles first and how.
+   its snapshot; only `settleWithDepartures` refunded it, so the outcome depended on who settled first and how.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ def test_nav_floor_in_an_empty_thread(threads, thread, creator, outsiders, token
     assert claim <= stake, f"the joiner's claim {claim} exceeds its stake {stake} (protocol 5, r2: the NAV floor)"
 
 
-@pytest.mark.xfail(strict=True, reason="open finding 2: after the deadline a plain settle expires a refundable spec")
 def test_refunded_takes_precedence_over_expired(threads, thread, creator, outsiders, token, chain):
     member, author, newcomer = outsiders[0], outsiders[1], outsiders[2]
     threads.join(thread, member, [creator])

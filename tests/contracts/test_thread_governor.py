@@ -465,8 +465,8 @@ def test_full_life_cycle_moves_treasury_exactly(chain, dao, token, outsiders):
     transfer = receipt.decode_logs(thread.TreasuryTransferred)[0]
     assert (transfer.to, transfer.amount) == (recipient.address, amount)
     assert token.balanceOf(recipient) == balances[0] + amount
-    assert token.balanceOf(thread) == balances[1] - amount == 80 * CHOIR
-    assert thread.treasury() == balances[2] - amount == 80 * CHOIR
+    assert token.balanceOf(thread) == balances[1] - amount == 100 * CHOIR
+    assert thread.treasury() == balances[2] - amount == 100 * CHOIR
     assert proposal.state() == EXECUTED
 
     # a proposal executes at most once, and cannot be queued again
@@ -911,7 +911,7 @@ def test_governor_migration_only_through_a_proposal(
     assert hub.governorOf(thread.threadId()) == multisig.address
     # the new governor has the powers, and cannot hand them to nobody
     thread.transferTreasury(multisig, 5 * CHOIR, sender=multisig)
-    assert thread.treasury() == 175 * CHOIR
+    assert thread.treasury() == 195 * CHOIR
     with ape.reverts(thread.ZeroAddress):
         thread.setGovernor(ZERO_ADDRESS, sender=multisig)
     thread.setGovernor(governor, sender=multisig)  # and back

@@ -970,13 +970,15 @@ class ThreadMachine(RuleBasedStateMachine):
                 return {"UnknownSpec"}
             if spec.status != PENDING:
                 return {"SpecNotPending"}
-            if not self._settleable(th, spec, t, len(departed or [])):
+            # Either way the contract counts every departed non-voter itself (from its exit log) when the votes
+            # alone do not decide, so the outcome never depends on the list a caller gave.
+            if not self._settleable(th, spec, t, len(th.departed(spec))):
                 return {"SettleTooEarly"}
             return set()
 
         def apply(result: TxResult) -> None:
             assert spec is not None
-            self._apply_settlement(th, spec, result, len(departed or []))
+            self._apply_settlement(th, spec, result, len(th.departed(spec)))
 
         if departed is None:
             return Tx("settle", *self._thread_call(caller, th, "settle", spec_id), expect, apply)
