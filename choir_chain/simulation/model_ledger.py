@@ -164,7 +164,8 @@ class ModelLedger:
             if spec.status != "pending":
                 raise LedgerError(f"spec {spec_id} of thread {thread_id} is settled already")
             approvals, denials = len(spec.approvals), len(spec.denials)
-            if approvals + denials == 0 and not thread.shares:  # nobody left to decide: the stake goes back
+            # Nobody voted and no co-author eligible for the spec holds shares any more: the stake goes back.
+            if approvals + denials == 0 and not any(agent in thread.shares for agent in spec.eligible):
                 spec.status = "refunded"
                 thread.locked -= spec.stake
                 self.wallets[spec.author] += spec.stake

@@ -47,16 +47,16 @@ def test_the_last_coauthor_leaves_despite_a_blocking_spec(threads, raided, creat
 
 
 def test_the_survivor_settles_without_waiting_for_the_departed(threads, raided, creator, outsiders, token):
-    """Finding 1, the survivor stays: it votes, lists the departed, and the spec settles on its vote alone."""
+    """Finding 1, the survivor stays: once it voted, the spec settles on its vote alone (before r2: SettleTooEarly
+    until the window ended, the departed still awaited)."""
     thread, first, second = raided
     spec_id = threads.submit(thread, outsiders[2], text="spam")
     thread.exit(sender=first)
     thread.exit(sender=second)
-    thread.vote(spec_id, False, sender=creator)
-    with ape.reverts(thread.SettleTooEarly):  # the plain settle still waits for them: it cannot know they left
+    with ape.reverts(thread.SettleTooEarly):  # the survivor has not voted yet: it is still awaited
         thread.settle(spec_id, sender=creator)
-    departed = sorted([first.address, second.address], key=lambda a: int(a, 16))
-    receipt = thread.settleWithDepartures(spec_id, departed, sender=creator)
+    thread.vote(spec_id, False, sender=creator)
+    receipt = thread.settle(spec_id, sender=creator)  # the departed are counted from the exit log
     settled = receipt.decode_logs(thread.SpecSettled)[0]
     assert (settled.outcome, settled.denials) == (DENIED, 1)
     before = token.balanceOf(creator)
@@ -78,9 +78,7 @@ def test_a_spec_in_the_second_of_an_exit_does_not_lock_the_survivor(threads, thr
     spec = thread.getSpec(spec_id)
     assert spec.eligible == 2 and spec.snapshot == receipt.timestamp - 1
     thread.vote(spec_id, True, sender=creator)
-    with ape.reverts(thread.SettleTooEarly):
-        thread.settle(spec_id, sender=creator)
-    receipt = thread.settleWithDepartures(spec_id, [other], sender=creator)
+    receipt = thread.settle(spec_id, sender=creator)  # the co-author who left in that second is not awaited
     assert receipt.decode_logs(thread.SpecSettled)[0].outcome == APPROVED
     assert thread.isCoauthor(outsiders[1])
 
