@@ -157,16 +157,11 @@ class EpochAllocator:
 
     def _send(self, epoch: int, ids: list[int], amounts: list[int], budget: int, nonce: int) -> bool:
         data = self.distributor.calldata("allocate", epoch, ids, amounts)
-        try:
-            gas = self.sender.estimate(self.distributor.address, data)
-            sent = self.sender.send(self.distributor.address, data, nonce, gas)
-        except RpcError as err:
-            raise RoundRejected(f"the allocation of epoch {epoch} was refused: {err}") from err
-        receipt = self.sender.receipt(sent.tx_hash, self.receipt_timeout, self.stop)
+        what = f"the allocation of epoch {epoch}"
+        sent = self.sender.submit(self.distributor.address, data, nonce, what)
+        receipt = self.sender.confirm(sent, self.receipt_timeout, self.stop, what)
         if receipt is None:
             return True  # in flight; the next step waits for it, then reads allocated(epoch)
-        if int(receipt["status"], 16) != 1:
-            raise RoundReverted(f"the allocation of epoch {epoch} reverted in {sent.tx_hash}")
         self._finished.add(epoch)
         self.emit(
             {

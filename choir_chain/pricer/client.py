@@ -23,6 +23,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from choir_chain.indexer.rpc import RpcClient, RpcError
+from choir_chain.pricer.errors import RoundRejected, RoundReverted
 
 GAS_MARGIN = 1.2
 STALE_BLOCK_ATTEMPTS = 10
@@ -172,6 +173,22 @@ class Sender:
             if self.rpc.call("eth_getTransactionByHash", [tx_hash]) is None:
                 raise
         return Sent(tx_hash=tx_hash, nonce=nonce, gas_limit=gas)
+
+    def submit(self, to: str, data: bytes, nonce: int, what: str) -> Sent:
+        """Estimate, sign and send; a predicted revert or a refusal raises `RoundRejected` naming `what` (nothing
+        was sent, so nothing is lost)."""
+        try:
+            return self.send(to, data, nonce, self.estimate(to, data))
+        except RpcError as err:
+            raise RoundRejected(f"{what} was refused: {err}") from err
+
+    def confirm(self, sent: Sent, timeout: float, stop: threading.Event, what: str) -> dict[str, Any] | None:
+        """The receipt of a successful transaction; None while it is in flight (see `receipt`); `RoundReverted`
+        naming `what` if it reverted."""
+        receipt = self.receipt(sent.tx_hash, timeout, stop)
+        if receipt is not None and int(receipt["status"], 16) != 1:
+            raise RoundReverted(f"{what} reverted in transaction {sent.tx_hash}")
+        return receipt
 
     def receipt(self, tx_hash: str, timeout: float, stop: threading.Event) -> dict[str, Any] | None:
         """The receipt once mined; None if not mined within `timeout` seconds or when `stop` is set (the

@@ -272,16 +272,11 @@ class NoveltyScorer:
         (last,) = self.distributor.call("lastNoveltyRound")
         round_ = int(last) + 1
         data = self.distributor.calldata("setNoveltyScores", round_, model_id, CALIBRATION_VERSION, ids, wads)
-        try:
-            gas = self.sender.estimate(self.distributor.address, data)
-            sent = self.sender.send(self.distributor.address, data, nonce, gas)
-        except RpcError as err:
-            raise RoundRejected(f"novelty round {round_} was refused: {err}") from err
-        receipt = self.sender.receipt(sent.tx_hash, self.receipt_timeout, self.stop)
+        what = f"novelty round {round_}"
+        sent = self.sender.submit(self.distributor.address, data, nonce, what)
+        receipt = self.sender.confirm(sent, self.receipt_timeout, self.stop, what)
         if receipt is None:
             return True  # in flight; the next step waits for it, then finds these messages scored
-        if int(receipt["status"], 16) != 1:
-            raise RoundReverted(f"novelty round {round_} reverted in {sent.tx_hash}")
         for message_id in ids:
             self._unscored.pop(message_id, None)
         self.emit(

@@ -489,21 +489,18 @@ class Pricer:
         """Estimate (a predicted revert raises `RoundRejected` and sends nothing), sign and send the round."""
         data = self.hub.calldata("updatePrices", plan.thread_ids, plan.prices, plan.round)
         data += encode_tag(plan.position)
-        try:
-            gas = self.sender.estimate(self.hub.address, data)
-            return self.sender.send(self.hub.address, data, plan.nonce, gas)
-        except RpcError as err:
-            raise RoundRejected(f"round {plan.round} was refused: {err}") from err
+        return self.sender.submit(self.hub.address, data, plan.nonce, f"round {plan.round}")
 
     def confirm(self, plan: RoundPlan, sent: Sent) -> dict[str, Any] | None:
         """Wait for the round's receipt and report the round. None if it is still in flight (the next step
         waits for it); `RoundReverted` if it reverted."""
-        receipt = self.sender.receipt(sent.tx_hash, self.config.receipt_timeout, self.stop)
+        try:
+            receipt = self.sender.confirm(sent, self.config.receipt_timeout, self.stop, f"round {plan.round}")
+        except RoundReverted:
+            self._last_round = None  # re-read everything
+            raise
         if receipt is None:
             return None
-        if int(receipt["status"], 16) != 1:
-            self._last_round = None  # re-read everything
-            raise RoundReverted(f"round {plan.round} reverted in transaction {sent.tx_hash}")
         self._last_round = plan.round
         self.emit(
             {

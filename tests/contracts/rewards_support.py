@@ -56,6 +56,14 @@ def close_epoch(chain, distributor, epoch: int) -> None:
     chain.mine()
 
 
+def score_and_close(chain, distributor, oracle, message_id: int, similarity: int, certain: int) -> int:
+    """Score one message, then close the epoch its approval became certain in (at `certain`); returns the epoch."""
+    score(distributor, oracle, [message_id], [similarity])
+    epoch = epoch_at(distributor, certain)
+    close_epoch(chain, distributor, epoch)
+    return epoch
+
+
 def approve_all(thread, spec_id, voters) -> int:
     """Every voter approves spec `spec_id`; returns the timestamp of the last vote."""
     receipt = None

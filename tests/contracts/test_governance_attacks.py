@@ -64,6 +64,16 @@ def at(chain: Any, timestamp: int) -> None:
     chain.pending_timestamp = max(chain.pending_timestamp, timestamp)
 
 
+def pass_and_wait(chain: Any, governor: Any, proposal: Any, voters: list[Any], queuer: Any) -> None:
+    """Every voter votes for, the vote closes, `queuer` queues, and the chain waits out the execution delay."""
+    at(chain, proposal.snapshot + 1)
+    for account in voters:
+        governor.castVote(proposal.id, FOR, sender=account)
+    chain.mine(timestamp=proposal.deadline + 1)
+    eta = int(governor.queue(*proposal.key, sender=queuer).timestamp) + GOVERNANCE_DEFAULTS["executionDelay"]
+    chain.mine(timestamp=eta)
+
+
 # --- attack 1, governance half: votes of co-authors who left no longer count ------------------------------------
 
 
@@ -257,12 +267,7 @@ def test_a_failed_execution_is_final_and_never_runs_on_a_newcomers_stake(
     treasury = thread.treasury()
     amount = treasury + 100 * CHOIR
     proposal = Proposal(governor, thread, member, [(member, amount)], "More than we have")
-    at(chain, proposal.snapshot + 1)
-    for account in (creator, member):
-        governor.castVote(proposal.id, FOR, sender=account)
-    chain.mine(timestamp=proposal.deadline + 1)
-    eta = int(governor.queue(*proposal.key, sender=member).timestamp) + GOVERNANCE_DEFAULTS["executionDelay"]
-    chain.mine(timestamp=eta)
+    pass_and_wait(chain, governor, proposal, [creator, member], member)
 
     receipt = governor.execute(*proposal.key, sender=member)
     failed = receipt.decode_logs(governor.ProposalExecutionFailed)
@@ -292,12 +297,7 @@ def test_too_little_gas_cannot_make_a_proposal_fail_for_good(chain, threads, pro
     threads.join(thread, member, [creator], stake=price, text="member")
     governor = governor_of(project, hub, thread, creator)
     proposal = Proposal(governor, thread, creator, [(member, CHOIR)], "A transfer that can succeed")
-    at(chain, proposal.snapshot + 1)
-    for account in (creator, member):
-        governor.castVote(proposal.id, FOR, sender=account)
-    chain.mine(timestamp=proposal.deadline + 1)
-    eta = int(governor.queue(*proposal.key, sender=member).timestamp) + GOVERNANCE_DEFAULTS["executionDelay"]
-    chain.mine(timestamp=eta)
+    pass_and_wait(chain, governor, proposal, [creator, member], member)
 
     needed = governor.execute.estimate_gas_cost(*proposal.key, sender=member)
     out_of_gas = 0

@@ -16,6 +16,7 @@ from rewards_support import (
     is_old_distributor,
     logs_of,
     score,
+    score_and_close,
 )
 from support import CHOIR, DAY, reverts
 
@@ -163,9 +164,7 @@ def test_citation_share_of_a_thread_without_coauthors_stays_with_the_citing_thre
     thread.settle(spec_id, sender=creator)
     if new_only(distributor):
         message_id = thread.messageId(spec_id)
-        score(distributor, pricer, [message_id], [0])
-        epoch = epoch_at(distributor, certain)
-        close_epoch(chain, distributor, epoch)
+        epoch = score_and_close(chain, distributor, pricer, message_id, 0, certain)
         treasury = thread.treasury()
         receipt = distributor.allocate(epoch, [message_id], [10 * CHOIR], sender=pricer)
         assert [e.threadId for e in logs_of(receipt, distributor.CitationRewarded)] == [live.threadId()]
@@ -218,9 +217,7 @@ def test_citation_share_with_no_live_cited_thread_stays_home(
     spec_id = threads.submit(thread, outsiders[0], citations=[empty.messageId(0)])
     certain = thread.vote(spec_id, True, sender=creator).timestamp
     message_id = thread.messageId(spec_id)
-    score(distributor, pricer, [message_id], [0])
-    epoch = epoch_at(distributor, certain)
-    close_epoch(chain, distributor, epoch)
+    epoch = score_and_close(chain, distributor, pricer, message_id, 0, certain)
     treasury = thread.treasury()
     receipt = distributor.allocate(epoch, [message_id], [10 * CHOIR], sender=pricer)
     assert not logs_of(receipt, distributor.CitationRewarded)
