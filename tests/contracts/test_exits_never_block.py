@@ -72,15 +72,20 @@ def test_a_spec_in_the_second_of_an_exit_does_not_lock_the_survivor(threads, thr
     other = outsiders[0]
     threads.join(thread, other, [creator])
     threads.tick(DAY)
+    author = outsiders[1]
+    stake = threads.hub.price(thread.threadId())
+    threads.token.approve(thread, stake, sender=author)  # before the exit: only the spec must share its second
     receipt = thread.exit(sender=other)
-    chain.pending_timestamp = receipt.timestamp
-    spec_id = threads.submit(thread, outsiders[1], text="same second")
+    chain.pending_timestamp = receipt.timestamp  # applies to the next block only
+    submitted = thread.submitSpec(content("same second"), [], stake, HUMAN, sender=author)
+    spec_id = submitted.decode_logs(thread.SpecSubmitted)[0].specId
+    assert submitted.timestamp == receipt.timestamp
     spec = thread.getSpec(spec_id)
     assert spec.eligible == 2 and spec.snapshot == receipt.timestamp - 1
     thread.vote(spec_id, True, sender=creator)
     receipt = thread.settle(spec_id, sender=creator)  # the co-author who left in that second is not awaited
     assert receipt.decode_logs(thread.SpecSettled)[0].outcome == APPROVED
-    assert thread.isCoauthor(outsiders[1])
+    assert thread.isCoauthor(author)
 
 
 def test_departures_are_checked(threads, raided, creator, coauthors, outsiders):
