@@ -11,8 +11,11 @@ SOLC_DIR := $(CURDIR)/.solcx
 SOLC := $(SOLC_DIR)/solc-v0.8.37
 SITE := $(VENV)/lib/python3.11/site-packages
 export SOLCX_BINARY_PATH := $(SOLC_DIR)
+# The native forge of this platform from npm (deferred: node_modules exists only after `make setup`). Never the npm
+# wrapper node_modules/.bin/forge: it exits 0 even when a test fails.
+FORGE = $(firstword $(wildcard node_modules/@foundry-rs/forge-*/bin/forge))
 
-.PHONY: help setup postgres chromium run devnet test test-contracts test-ethtester test-python compile bench bench-gas lint lock clean
+.PHONY: help setup postgres chromium run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -64,10 +67,10 @@ run: compile ## Devnet, contracts, demo community, indexer, pricer, gateway (ARG
 devnet: compile ## The chain only: a devnet with the contracts deployed, until Ctrl-C
 	$(BIN)/choir devnet
 
-# The three suites are independent (each starts its own anvil, or none on eth-tester) and none keeps both cores
+# The suites are independent (each starts its own anvil, or none on eth-tester and forge) and none keeps both cores
 # busy, so they run side by side; each suite's output is printed whole when it ends.
-test: compile ## Run every test: the Python package and gateway, contracts on anvil and on eth-tester, side by side
-	@$(MAKE) --no-print-directory --output-sync=target -j3 test-python test-contracts test-ethtester
+test: compile ## Run every test: Python and gateway, contracts on anvil and eth-tester, the Foundry suite
+	@$(MAKE) --no-print-directory --output-sync=target -j4 test-python test-contracts test-ethtester test-forge
 
 test-python: compile ## Tests of the Python package and the gateway (on anvil)
 	$(BIN)/ape test tests/choir_chain tests/gateway
@@ -77,6 +80,12 @@ test-contracts: compile ## Contract tests on anvil
 
 test-ethtester: compile ## Contract tests on Ape's in-process eth-tester chain
 	$(BIN)/ape test tests/contracts --network ethereum:local:test
+
+test-forge: setup ## Foundry suite: unit, fuzz and invariant tests (short CI configuration)
+	$(FORGE) test
+
+fuzz: setup ## Long fuzz and invariant campaign (FOUNDRY_PROFILE=long in foundry.toml), figures on stdout
+	FOUNDRY_PROFILE=long $(FORGE) test --match-path 'forge/test/invariant/*'
 
 bench: compile ## Every benchmark (pricing, indexer, pricer latency, gas, gateway, novelty, export), JSON lines
 	$(BIN)/python -m choir_chain.bench
@@ -98,4 +107,4 @@ lock: ## Regenerate requirements.lock from a clean resolve of pyproject.toml
 	rm -rf .lock-venv
 
 clean: ## Remove build output and run folders (keeps the venv and node_modules)
-	rm -rf .build .run
+	rm -rf .build .run .forge
