@@ -45,7 +45,7 @@ SortOrder = Literal["asc", "desc"]
 SpecStatus = Literal["pending", "approved", "denied", "split", "expired", "refunded"]
 MessageKind = Literal["root", "post", "spec"]
 AuthorKindName = Literal["human", "ai", "ai_prompted"]
-"""`choir_chain.author_kind.AuthorKind.label`: a person (ugc), an AI (aigc), an AI on a person's prompt (aiugc)."""
+"""`choir_chain.protocol.AuthorKind.label`: a person (ugc), an AI (aigc), an AI on a person's prompt (aiugc)."""
 ProposalState = Literal[
     "Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed", "Failed"
 ]

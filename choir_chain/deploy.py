@@ -12,8 +12,8 @@ from web3.types import TxReceipt
 from choir_chain import artifacts
 from choir_chain.chain import Chain
 from choir_chain.manifest import DeployedContract, Manifest
+from choir_chain.protocol.units import CHOIR
 
-CHOIR = 10**18
 HOUR = 3600
 DAY = 24 * HOUR
 

@@ -35,9 +35,9 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.deploy import CHOIR, Deployment
 from choir_chain.devnet import DEVNET_CHAIN_ID
+from choir_chain.protocol import AuthorKind, SpecStatus, message_id
 
 NAMES = ("Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi")
 """The community: development accounts 2 to 9."""
@@ -66,11 +66,6 @@ class SeedError(RuntimeError):
     """The deployment or the chain cannot be seeded (not a devnet, too few accounts)."""
 
 
-def gid(thread_id: int, index: int) -> int:
-    """Global message id: `threadId << 64 | index`."""
-    return thread_id << 64 | index
-
-
 def content_hash(body: str) -> str:
     """`0x` + keccak256 of the body's UTF-8 bytes, as the indexer and the content store write it."""
     return "0x" + keccak(text=body).hex()
@@ -96,7 +91,7 @@ class SeededMessage:
     content_hash: str
     citations: list[int]
     author_kind: str
-    """The declared author kind: `human`, `ai` or `ai_prompted` (`choir_chain.author_kind`)."""
+    """The declared author kind: `human`, `ai` or `ai_prompted` (`choir_chain.protocol.author_kind`)."""
     block: int
     """The block the message (or spec) was submitted in: messages in block order are in chain order."""
     status: str | None = None
@@ -199,7 +194,7 @@ class _Seeder:
         certain = int(self.threads[thread_id].functions.approvalCertainAt(spec_id).call())
         launch = int(distributor.functions.launchTime().call())
         epoch = (certain - launch) // DAY
-        self.result.rewards.setdefault(epoch, []).append(str(gid(thread_id, spec_id)))
+        self.result.rewards.setdefault(epoch, []).append(str(message_id(thread_id, spec_id)))
 
     def create_thread(self, name: str, title: str, body: str, author_kind: AuthorKind = AuthorKind.HUMAN) -> int:
         author = self.person(name)
@@ -251,9 +246,7 @@ class _Seeder:
     def settle(self, thread_id: int, spec_id: int, by: str) -> str:
         thread = self.threads[thread_id]
         self.send(thread.functions.settle(spec_id), self.person(by))
-        status = ("none", "pending", "approved", "denied", "split", "expired", "refunded")[
-            thread.functions.getSpec(spec_id).call()[8]
-        ]
+        status = SpecStatus(thread.functions.getSpec(spec_id).call()[8]).label
         message = self.messages[(thread_id, spec_id)]
         self.messages[(thread_id, spec_id)] = SeededMessage(**{**asdict(message), "status": status})
         return status
@@ -299,7 +292,7 @@ class _Seeder:
         self.messages[(thread_id, index)] = SeededMessage(
             thread_id=thread_id,
             index=index,
-            global_id=gid(thread_id, index),
+            global_id=message_id(thread_id, index),
             author=self.person(name).address,
             kind=kind,
             body=body,
@@ -353,14 +346,14 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         "Alice",
         "Starting point: a summary cites every message it condenses, so a reader can check it. Bob's reading "
         "list does this for papers.",
-        [gid(reading, 0)],
+        [message_id(reading, 0)],
     )
     s.post(
         reading,
         "Bob",
         "First entry: Hurwicz, 'The Design of Mechanisms for Resource Allocation' (1973). Why: incentive "
         "compatibility in plain words. Short notes, as Alice's checklist asks.",
-        [gid(summaries, 0)],
+        [message_id(summaries, 0)],
         author_kind=ai_prompted,  # Bob had an assistant draft the note from his outline
     )
 
@@ -371,7 +364,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         "Bob",
         "Checklist draft: (1) keep every open question; (2) keep dissent, with its author; (3) cite sources by "
         "message id; (4) drop greetings and repetition. Carol's garden notes show how dissent gets lost.",
-        [gid(summaries, 1), gid(garden, 0)],
+        [message_id(summaries, 1), message_id(garden, 0)],
     )
     s.vote(summaries, bob_spec, {"Alice": True})
     s.settle(summaries, bob_spec, by="Bob")
@@ -381,14 +374,14 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         "Erin",
         "Entry: Lalley and Weyl, 'Quadratic Voting: How Mechanism Design Can Radicalize Democracy' (2018). Why: "
         "the cleanest statement of the idea Dave's thread questions.",
-        [gid(voting, 0)],
+        [message_id(voting, 0)],
         stake_times=2,
         author_kind=ai_prompted,
     )
     s.vote(reading, erin_spec, {"Bob": True})
     s.settle(reading, erin_spec, by="Erin")
     s.note_epoch(reading, erin_spec)
-    frank_spec = s.spec(garden, "Frank", NEAR_DUPLICATE_OF, [gid(summaries, 0)])
+    frank_spec = s.spec(garden, "Frank", NEAR_DUPLICATE_OF, [message_id(summaries, 0)])
     s.vote(garden, frank_spec, {"Carol": True})
     s.settle(garden, frank_spec, by="Frank")
     s.note_epoch(garden, frank_spec)
@@ -405,7 +398,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         summaries,
         "Carol",
         "Add (5): a summary says what changed since the previous one. Without it, readers re-read everything.",
-        [gid(summaries, bob_spec)],
+        [message_id(summaries, bob_spec)],
     )
     s.vote(summaries, carol_spec, {"Alice": True, "Bob": True})
     s.settle(summaries, carol_spec, by="Carol")
@@ -426,7 +419,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         summaries,
         "Heidi",
         "Summaries should be written by an editor chosen by lot each week, not by whoever volunteers.",
-        [gid(reading, 0)],
+        [message_id(reading, 0)],
         author_kind=ai,
     )
     s.vote(summaries, heidi_split, {"Alice": True, "Bob": False, "Carol": False})
@@ -442,14 +435,14 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         "Bob",
         "Dave's question applies to us as well: whose summary counts when co-authors disagree? Checklist item "
         "(5) helps a reader see it.",
-        [gid(voting, 0), gid(summaries, carol_spec)],
+        [message_id(voting, 0), message_id(summaries, carol_spec)],
     )
     s.post(
         voting,
         "Dave",
         "Tally so far: one argument for (it expired unreviewed, my fault); Erin's reading-list entry makes the "
         "case better than I could, and Carol's garden shows a group of ten deciding without it.",
-        [gid(reading, erin_spec), gid(garden, 0)],
+        [message_id(reading, erin_spec), message_id(garden, 0)],
         author_kind=ai_prompted,  # Dave asked an assistant to tally the thread
     )
 
@@ -459,7 +452,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         garden,
         "Grace",
         NEAR_DUPLICATE,
-        [gid(summaries, carol_spec)],
+        [message_id(summaries, carol_spec)],
         author_kind=ai,
     )
     s.vote(garden, grace_pending, {"Carol": True})
@@ -467,7 +460,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
         voting,
         "Erin",
         "Against: for ten people a conversation beats any voting rule; the reading list agrees more than it admits.",
-        [gid(reading, 0)],
+        [message_id(reading, 0)],
     )
 
     # Thread 1 gets its governor; Alice proposes paying Grace from the treasury and votes for it. The proposal

@@ -46,6 +46,7 @@ from rich.table import Table
 
 from choir_chain.devnet import DEV_MNEMONIC, DEVNET_CHAIN_ID
 from choir_chain.paths import PROJECT_ROOT, run_root
+from choir_chain.protocol.units import CHOIR
 
 if TYPE_CHECKING:
     import uvicorn
@@ -68,7 +69,6 @@ DEVNET_POLL_INTERVAL = 0.5
 GRACEFUL_SHUTDOWN_SECONDS = 3
 """Open connections (e.g. a dashboard's event stream) get this long to finish once Ctrl-C is pressed."""
 SERVICE_STOP_TIMEOUT = 15.0
-CHOIR = 10**18
 
 
 class UpError(RuntimeError):

@@ -52,6 +52,7 @@ from choir_chain.indexer.models import (
     Vote,
 )
 from choir_chain.indexer.uint import Uint256
+from choir_chain.protocol import message_id
 
 router = APIRouter(tags=["reads"])
 
@@ -104,7 +105,7 @@ def _thread(session: Session, thread_id: int) -> Thread:
 
 
 def _global_id(thread_id: int, index: int) -> str:
-    return str(thread_id << 64 | index)
+    return str(message_id(thread_id, index))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -321,7 +322,7 @@ def list_specs(
             ):
                 votes[v.spec_id].append({"voter": v.voter, "approve": v.approve})
         cited = _citations(session, thread_id, ids)
-        scores = novelty_and_rewards(session, (thread_id << 64 | i for i in ids))
+        scores = novelty_and_rewards(session, (message_id(thread_id, i) for i in ids))
     get_spec = live.fn("ThreadDAO", "getSpec")
     onchain = live.call_many(gw, [get_spec.call(t.address, i) for i in ids])
     items = [
@@ -338,7 +339,7 @@ def list_specs(
             "votes": votes.get(s.spec_id, []),
             "citations": cited.get(s.spec_id, []),
             "author_kind": s.author_kind,
-            **scores[thread_id << 64 | s.spec_id],
+            **scores[message_id(thread_id, s.spec_id)],
         }
         for n, s in enumerate(specs)
     ]

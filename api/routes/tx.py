@@ -31,7 +31,7 @@ from api.departures import departed_coauthors
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.state import Gateway, gateway
 from api.txbuilder import UnsignedTx, encode, governor_contract, simulate, thread_address, thread_contract
-from choir_chain.author_kind import parse_author_kind
+from choir_chain.protocol.author_kind import parse_author_kind
 
 router = APIRouter(prefix="/tx", tags=["transactions"])
 

@@ -41,6 +41,7 @@ from choir_chain.indexer.models import (
     Spec,
     Thread,
 )
+from choir_chain.protocol import message_id, split_message_id
 
 MESSAGES = 20_000
 THREADS = 200
@@ -125,7 +126,7 @@ def build_database(
             block += 1
             body = _body(rng, t, index)
             content_hash = "0x" + keccak(text=body).hex()
-            global_id = t << 64 | index
+            global_id = message_id(t, index)
             kind = "root" if index == 0 else rng.choice(("post", "spec", "spec"))
             author = _address(rng.randint(1, 500))
             timestamp = GENESIS_TIME + 12 * block
@@ -213,8 +214,8 @@ def build_database(
                         "message_index": index,
                         "position": position,
                         "cited_global_id": cited,
-                        "cited_thread_id": cited >> 64,
-                        "cited_index": cited & (2**64 - 1),
+                        "cited_thread_id": split_message_id(cited)[0],
+                        "cited_index": split_message_id(cited)[1],
                     }
                 )
             if rng.random() < 0.5:

@@ -41,13 +41,13 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.paths import run_root
 from choir_chain.permit import sign_permit
 from choir_chain.pricing import stake_price_wei
+from choir_chain.protocol.author_kind import AuthorKind
 
 ACCOUNTS = 18
 """Funded devnet accounts: deployer, pricer, three co-authors, stakers and OpenZeppelin voters."""

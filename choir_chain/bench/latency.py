@@ -37,13 +37,13 @@ from web3.contract import Contract
 from web3.exceptions import Web3RPCError
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.bench.workload import THREAD_CREATED, address, content, spec_id_from_receipt
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, DevnetError, rpc_call
 from choir_chain.paths import run_root
+from choir_chain.protocol.author_kind import AuthorKind
 
 GAS = {
     "transfer": 100_000,

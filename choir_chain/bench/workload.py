@@ -29,11 +29,12 @@ from web3 import Web3
 from web3.contract import Contract
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.deploy import CHOIR, Deployment, HubParameters
 from choir_chain.pricer.compute import OracleBounds, next_price, running_anchor
 from choir_chain.pricing import refusal_ratio, thread_prices_wei
+from choir_chain.protocol import message_id
+from choir_chain.protocol.author_kind import AuthorKind
 
 GAS = {
     "createThread": 400_000,
@@ -234,11 +235,11 @@ class CommunityWorkload:
         """Zero to two citations: one of the first `existing` messages of this thread, the root of another."""
         cited: list[int] = []
         if self.rng.random() < 0.5:
-            cited.append(t.thread_id << 64 | self.rng.randrange(existing))
+            cited.append(message_id(t.thread_id, self.rng.randrange(existing)))
         if self.rng.random() < 0.5:
             other = self.rng.choice(self.threads)
             if other is not t:
-                cited.append(other.thread_id << 64)
+                cited.append(message_id(other.thread_id, 0))
                 other.cited += 1
         return cited
 

@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from choir_chain.author_kind import AUTHOR_KIND_NAMES, AuthorKind
 from choir_chain.dataset.records import Source
+from choir_chain.protocol.author_kind import AUTHOR_KIND_NAMES, AuthorKind
 
 OUTCOMES = ("posted", "approved", "denied", "split", "expired")
 KINDS = ("root", "post", "spec")

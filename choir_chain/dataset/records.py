@@ -39,8 +39,8 @@ from choir_chain.indexer.models import (
     Spec,
 )
 from choir_chain.pricing.novelty import novelty_reward
+from choir_chain.protocol.units import CHOIR
 
-WEI_PER_CHOIR = 10**18
 DEFAULT_CONTEXT_LIMIT = 4_000
 """Characters of context body kept per record (the most recent messages)."""
 THREAD_BATCH = 200
@@ -314,7 +314,7 @@ def choir(wei: int | None) -> str | None:
     """Exact decimal CHOIR of a wei amount ("30", "41.000000000000000007"); None stays None."""
     if wei is None:
         return None
-    whole, frac = divmod(wei, WEI_PER_CHOIR)
+    whole, frac = divmod(wei, CHOIR)
     return str(whole) if frac == 0 else f"{whole}.{frac:018d}".rstrip("0")
 
 

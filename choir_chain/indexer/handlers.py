@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from eth_utils import keccak
 
-from choir_chain.author_kind import AuthorKind
 from choir_chain.indexer.decode import Event
 from choir_chain.indexer.errors import InconsistentEvent
 from choir_chain.indexer.models import (
@@ -42,23 +41,16 @@ from choir_chain.indexer.models import (
     Vote,
 )
 from choir_chain.indexer.store import Store
+from choir_chain.protocol import WAD, AuthorKind, SpecStatus, message_id, split_message_id
 
 HUB = "hub"
 THREAD = "thread"
 REWARDS = "rewards"
 """The RewardsDistributor (when the manifest has one)."""
 
-WAD = 10**18
-
 Handler = Callable[[Store, Event], None]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 """(source, event name) -> handler."""
-
-SPEC_STATUS = {1: "pending", 2: "approved", 3: "denied", 4: "split", 5: "expired", 6: "refunded"}
-"""IThreadDAO.SpecStatus values (0, None, marks an unknown spec and is never emitted)."""
-
-MESSAGE_INDEX_BITS = 64
-"""Global message id = threadId << 64 | index."""
 
 KNOWN_ROLES = {
     "0x" + "00" * 32: "DEFAULT_ADMIN_ROLE",
@@ -94,14 +86,15 @@ def _thread_id(event: Event) -> int:
 
 def _add_citations(store: Store, thread_id: int, index: int, citations: list[int]) -> None:
     for position, cited in enumerate(citations):
+        cited_thread_id, cited_index = split_message_id(cited)
         store.insert(
             Citation,
             thread_id=thread_id,
             message_index=index,
             position=position,
             cited_global_id=cited,
-            cited_thread_id=cited >> MESSAGE_INDEX_BITS,
-            cited_index=cited & ((1 << MESSAGE_INDEX_BITS) - 1),
+            cited_thread_id=cited_thread_id,
+            cited_index=cited_index,
         )
 
 
@@ -121,7 +114,7 @@ def _add_message(
         Message,
         thread_id=thread.thread_id,
         message_index=index,
-        global_id=(thread.thread_id << MESSAGE_INDEX_BITS) | index,
+        global_id=message_id(thread.thread_id, index),
         author=author,
         content_hash=event.args["contentHash"],
         kind=kind,
@@ -321,9 +314,10 @@ def spec_settled(store: Store, event: Event) -> None:
     thread = store.require(Thread, _thread_id(event))
     spec_id, gain = event.args["specId"], event.args["treasuryGain"]
     spec = store.require(Spec, thread.thread_id, spec_id)
-    outcome = SPEC_STATUS.get(event.args["outcome"])
-    if outcome is None or outcome == "pending":
+    value = event.args["outcome"]
+    if value not in {status.value for status in SpecStatus} or value <= SpecStatus.PENDING:
         raise InconsistentEvent(f"spec {thread.thread_id}/{spec_id} settled with outcome {event.args['outcome']}")
+    outcome = SpecStatus(value).label
     timestamp = _timestamp(event)
     store.insert(
         Settlement,
@@ -506,18 +500,14 @@ def governor_set(store: Store, event: Event) -> None:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def _split_id(message_id: int) -> tuple[int, int]:
-    return message_id >> MESSAGE_INDEX_BITS, message_id & ((1 << MESSAGE_INDEX_BITS) - 1)
-
-
 @handles(REWARDS, "NoveltyScoresSet")
 def novelty_scores_set(store: Store, event: Event) -> None:
     """One row per scored message; a later round (or a repeat within the batch) overwrites, as on chain."""
     round_, ids, similarities = event.args["round"], event.args["messageIds"], event.args["maxSimilarities"]
     if len(ids) != len(similarities):
         raise InconsistentEvent(f"NoveltyScoresSet round {round_}: {len(ids)} ids, {len(similarities)} scores")
-    for message_id, wad in zip(ids, similarities, strict=True):
-        thread_id, index = _split_id(message_id)
+    for global_id, wad in zip(ids, similarities, strict=True):
+        thread_id, index = split_message_id(global_id)
         values = {
             "thread_id": thread_id,
             "message_index": index,
@@ -529,9 +519,9 @@ def novelty_scores_set(store: Store, event: Event) -> None:
             "tx_hash": event.tx_hash,
             "log_index": event.log_index,
         }
-        row = store.get(NoveltyScore, message_id)
+        row = store.get(NoveltyScore, global_id)
         if row is None:
-            store.create(NoveltyScore(message_id=message_id, **values), message_id)
+            store.create(NoveltyScore(message_id=global_id, **values), global_id)
         else:
             for name, value in values.items():
                 setattr(row, name, value)
@@ -539,11 +529,11 @@ def novelty_scores_set(store: Store, event: Event) -> None:
 
 @handles(REWARDS, "MessageRewarded")
 def message_rewarded(store: Store, event: Event) -> None:
-    message_id = event.args["messageId"]
-    thread_id, index = _split_id(message_id)
+    global_id = event.args["messageId"]
+    thread_id, index = split_message_id(global_id)
     store.insert(
         MessageReward,
-        message_id=message_id,
+        message_id=global_id,
         thread_id=thread_id,
         message_index=index,
         epoch=event.args["epoch"],

@@ -26,7 +26,7 @@ SCHEMA_VERSION = 5
 ADDRESS = String(42)
 HASH = String(66)
 AUTHOR_KIND = String(12)
-"""`human`, `ai` or `ai_prompted` (`choir_chain.author_kind.AuthorKind.label`)."""
+"""`human`, `ai` or `ai_prompted` (`choir_chain.protocol.author_kind.AuthorKind.label`)."""
 
 
 def _fk(target: str) -> ForeignKey:

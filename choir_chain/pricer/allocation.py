@@ -24,6 +24,7 @@ from choir_chain import artifacts
 from choir_chain.indexer.models import MessageReward, Spec, Thread
 from choir_chain.indexer.rpc import RpcClient
 from choir_chain.pricer.client import Contract
+from choir_chain.protocol import message_id as global_message_id
 
 DAY = 24 * 3600
 MAX_MESSAGES = 200
@@ -81,7 +82,7 @@ def unpaid_candidates(engine: Engine) -> list[Candidate]:
         ).all()
     out = []
     for thread_id, spec_id, submitted, deadline, address in rows:
-        message_id = int(thread_id) << 64 | int(spec_id)
+        message_id = global_message_id(int(thread_id), int(spec_id))
         if message_id not in paid:
             out.append(Candidate(message_id, str(address), int(spec_id), int(submitted), int(deadline)))
     return out

@@ -47,11 +47,11 @@ from choir_chain.pricer.client import Contract, Sender
 from choir_chain.pricer.distributor import find_distributor, holds_role
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricing.novelty import novelty_reward
+from choir_chain.protocol.units import WAD
 from choir_chain.semantics.embedder import Embedder, EmbedderError
 from choir_chain.semantics.index import ChainIndex, position_key
 from choir_chain.semantics.store import create_schema, ensure_embeddings, vectors_of
 
-WAD = 10**18
 REQUIRED_FUNCTIONS = ("ORACLE_ROLE", "hasRole", "lastNoveltyRound", "isScored", "setNoveltyScores")
 """What the scorer calls on the RewardsDistributor."""
 RETRY_AFTER = 60.0

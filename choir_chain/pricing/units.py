@@ -12,10 +12,12 @@ from typing import Any, overload
 import numpy as np
 from numpy.typing import NDArray
 
+from choir_chain.protocol.units import CHOIR
+
 __all__ = ["WAD", "from_wei", "to_wei"]
 
-#: Wei per CHOIR (18 decimals).
-WAD = 10**18
+WAD = CHOIR
+"""Wei per CHOIR (18 decimals); the name the pricing maths uses."""
 
 # Enough digits for the exact decimal expansion of any float64 (at most 767 significant digits) times 1e18,
 # and for the integer part of the largest float (309 digits) plus 18: no step below ever rounds but the last.

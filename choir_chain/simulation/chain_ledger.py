@@ -17,7 +17,6 @@ The simulated agents model stakes and votes, not who writes: every message decla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, cast
 
 from eth_utils import keccak
@@ -26,9 +25,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.deploy import Deployment
+from choir_chain.protocol import AuthorKind, message_ids
 from choir_chain.simulation.ledger import OUTCOMES, Ballot, LedgerView, Post, Settled, Submission
 from choir_chain.simulation.params import DAY, SimParams
 
@@ -137,7 +136,7 @@ class ChainLedger:
                     p.thread,
                     self.agents[p.author],
                     "post",
-                    [_hash("post", self.day, i), _ids(p.citations), AuthorKind.HUMAN],
+                    [_hash("post", self.day, i), message_ids(p.citations), AuthorKind.HUMAN],
                 )
                 for i, p in enumerate(posts)
             ]
@@ -154,7 +153,7 @@ class ChainLedger:
                     s.thread,
                     author,
                     "submitSpec",
-                    [_hash("spec", self.day, i), _ids(s.citations), s.stake, AuthorKind.HUMAN],
+                    [_hash("spec", self.day, i), message_ids(s.citations), s.stake, AuthorKind.HUMAN],
                 )
             )
         receipts = self._run(txs)
@@ -285,11 +284,6 @@ def _web3_log(entry: dict[str, Any]) -> dict[str, Any]:
         "transactionIndex": int(entry["transactionIndex"], 16),
         "logIndex": int(entry["logIndex"], 16),
     }
-
-
-def _ids(citations: Sequence[tuple[int, int]]) -> list[int]:
-    """Global message ids: ``threadId << 64 | index``."""
-    return [thread << 64 | index for thread, index in citations]
 
 
 def _hash(kind: str, day: int, i: int) -> bytes:

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from choir_chain.protocol.units import WAD
 from choir_chain.simulation.agents import Behaviour, DayState, Population
-from choir_chain.simulation.history import WAD, History, gini, top_share
+from choir_chain.simulation.history import History, gini, top_share
 from choir_chain.simulation.ledger import OUTCOMES, Ballot, Ledger, LedgerView, Post, Settled, Submission
 from choir_chain.simulation.params import SimParams
 from choir_chain.simulation.pricer import ModelPricer, PriceRound

@@ -45,8 +45,6 @@ COLUMNS = (
 )
 """CSV columns, in order."""
 
-WAD = 10**18
-
 
 def gini(values: Iterable[int]) -> float:
     """Gini coefficient of non-negative holdings (0 for fewer than two holders)."""

@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from choir_chain.protocol.units import WAD
 from choir_chain.simulation.ledger import Ballot, LedgerView, Post, Settled, Submission
 from choir_chain.simulation.params import SimParams
 
-WAD = 10**18
 INITIAL_SHARES = WAD
 
 

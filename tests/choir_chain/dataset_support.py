@@ -16,18 +16,19 @@ from sqlalchemy import Engine
 from web3.contract import Contract
 
 from choir_chain import content_store
-from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.indexer import Indexer
+from choir_chain.protocol import message_id
+from choir_chain.protocol.author_kind import AuthorKind
 
 WAD = 10**18
 HUMAN, AI, PROMPTED = AuthorKind.HUMAN, AuthorKind.AI, AuthorKind.AI_PROMPTED
 
 
-def gid(thread_id: int, index: int) -> int:
-    return thread_id << 64 | index
+gid = message_id
+"""Global message id (short name for the tables below)."""
 
 
 def content_hash(body: str) -> str:

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from web3.contract import Contract
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port, rpc_call
@@ -45,6 +44,8 @@ from choir_chain.indexer.models import (
     Thread,
     Vote,
 )
+from choir_chain.protocol import message_id
+from choir_chain.protocol.author_kind import AuthorKind
 
 STATUS = {1: "pending", 2: "approved", 3: "denied", 4: "split", 5: "expired"}
 BALLOT_APPROVE, BALLOT_DENY, BALLOT_DENY_CLAIMED = 1, 2, 3
@@ -54,9 +55,8 @@ def content(text: str) -> bytes:
     return keccak(text=text)
 
 
-def gid(thread_id: int, index: int) -> int:
-    """Global message id."""
-    return thread_id << 64 | index
+gid = message_id
+"""Global message id (short name for the tables below)."""
 
 
 def time_travel(rpc_url: str, seconds: int) -> None:

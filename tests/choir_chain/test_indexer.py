@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.cli import app
 from choir_chain.deploy import CHOIR, DAY, Deployment
 from choir_chain.devnet import free_port, rpc_call
@@ -63,6 +62,7 @@ from choir_chain.indexer.models import (
     TreasuryMovement,
 )
 from choir_chain.indexer.uint import MAX_UINT256, Uint256
+from choir_chain.protocol.author_kind import AuthorKind
 
 CHOIR_CLI = [sys.executable, "-m", "choir_chain.cli"]
 FAST_RETRY = RetryPolicy(initial=0.001, maximum=0.01)

@@ -33,7 +33,6 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
 from web3.types import TxParams
 
-from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.cli import app
 from choir_chain.deploy import CHOIR, DAY, HOUR, Deployment, deploy
@@ -44,6 +43,7 @@ from choir_chain.pricer.allocation import MAX_MESSAGES, pro_rata
 from choir_chain.pricer.cli import load_account
 from choir_chain.pricer.compute import OracleBounds, next_price, running_anchor, within_deviation
 from choir_chain.pricing import thread_price_wei
+from choir_chain.protocol.author_kind import AuthorKind
 
 WEEK = 7 * DAY
 STAKE = 200 * CHOIR

@@ -38,12 +38,13 @@ from web3.exceptions import Web3RPCError
 from web3.types import TxParams
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
 from choir_chain.indexer import Indexer, RetryPolicy, make_engine
 from choir_chain.pricer import Pricer, PricerConfig
+from choir_chain.protocol import message_id
+from choir_chain.protocol.author_kind import AuthorKind
 
 KILLS = 20
 STEPS = 32
@@ -105,8 +106,8 @@ class QuickSender:
         assert len({r["blockNumber"] for r in receipts}) == 1
 
 
-def gid(thread_id: int, index: int) -> int:
-    return thread_id << 64 | index
+gid = message_id
+"""Global message id (short name for the tables below)."""
 
 
 @dataclass

@@ -32,7 +32,6 @@ from web3.types import Nonce, Wei
 from web3.utils.address import get_create_address
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain
 from choir_chain.deploy import CHOIR, GovernanceParameters, HubParameters
 from choir_chain.devnet import Devnet, free_port, rpc_call
@@ -40,6 +39,7 @@ from choir_chain.keys import SignerError, passphrase_variable
 from choir_chain.manifest import Manifest
 from choir_chain.paths import PROJECT_ROOT
 from choir_chain.pricer.cli import pricer as pricer_command
+from choir_chain.protocol.author_kind import AuthorKind
 from choir_chain.rollout import (
     DEFAULT_ADMIN_ROLE,
     MINTER_ROLE,

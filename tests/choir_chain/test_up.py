@@ -22,11 +22,11 @@ import requests
 from web3 import Web3
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port
 from choir_chain.pricing.novelty import NOVELTY_THRESHOLD, novelty_reward
+from choir_chain.protocol.author_kind import AuthorKind
 from choir_chain.seed import NEAR_DUPLICATE, NEAR_DUPLICATE_OF, seed
 
 if TYPE_CHECKING:

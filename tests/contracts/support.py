@@ -10,7 +10,7 @@ from ape.exceptions import CustomError
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
-from choir_chain.author_kind import AuthorKind
+from choir_chain.protocol.author_kind import AuthorKind
 
 CHOIR = 10**18
 DAY = 24 * 3600

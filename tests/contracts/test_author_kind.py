@@ -13,8 +13,8 @@ import pytest
 from eth_account import Account
 from support import AI, AI_PROMPTED, HUMAN, content, reverts
 
-from choir_chain.author_kind import AuthorKind
 from choir_chain.permit import sign_permit
+from choir_chain.protocol.author_kind import AuthorKind
 
 KINDS = [HUMAN, AI, AI_PROMPTED]
 BAD_KINDS = [AI_PROMPTED + 1, 255]  # the first value past the enum, and the largest uint8
@@ -22,7 +22,7 @@ APPROVED, DENIED = 2, 3
 
 
 def test_kinds_match_the_python_enum(project):
-    """The Solidity enum and choir_chain.author_kind agree on names and values (the indexer relies on it)."""
+    """The Solidity enum and choir_chain.protocol.author_kind agree on names and values (the indexer relies on it)."""
     for name in ("MessagePosted", "SpecSubmitted"):
         [event] = [item for item in project.IThreadDAO.contract_type.abi if item.type == "event" and item.name == name]
         kind = event.inputs[-1]

@@ -23,9 +23,9 @@ from sqlalchemy import Engine, inspect, select
 from api.app import create_app
 from api.errors import ErrorBody
 from choir_chain import content_store
-from choir_chain.author_kind import AuthorKind
 from choir_chain.indexer import Indexer
 from choir_chain.indexer.db import make_engine
+from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
     from conftest import World

@@ -31,10 +31,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from api.app import create_app
 from api.settings import GatewaySettings
-from choir_chain.author_kind import AuthorKind
 from choir_chain.indexer import Indexer, RetryPolicy
 from choir_chain.paths import PROJECT_ROOT
 from choir_chain.pricer import Pricer, PricerConfig
+from choir_chain.protocol import split_message_id
+from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
     from conftest import World
@@ -207,7 +208,7 @@ def counted_links(world: World) -> dict[tuple[int, int], int]:
     """(citing thread, cited thread) -> citations the hub counted, from its `CitationRecorded` logs."""
     out: dict[tuple[int, int], int] = {}
     for entry in world.run.deployment.hub.events.CitationRecorded().get_logs(from_block=0, to_block="latest"):
-        pair = (entry["args"]["citingMessageId"] >> 64, entry["args"]["citedThreadId"])
+        pair = (split_message_id(entry["args"]["citingMessageId"])[0], entry["args"]["citedThreadId"])
         out[pair] = out.get(pair, 0) + 1
     return out
 

@@ -20,8 +20,8 @@ from indexer_support import content, gid, time_travel
 from api import eventstream
 from api.app import create_app
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.devnet import free_port
+from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
     from conftest import World

@@ -22,9 +22,10 @@ from web3.contract import Contract
 
 from api.app import create_app
 from api.errors import ErrorBody
-from choir_chain.author_kind import AuthorKind
 from choir_chain.deploy import CHOIR, DAY
 from choir_chain.pricing.novelty import novelty_reward
+from choir_chain.protocol import split_message_id
+from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
     from conftest import World
@@ -66,7 +67,7 @@ def counted_links_on_chain(world: World) -> dict[tuple[int, int], int]:
     hub = world.run.deployment.hub
     out: dict[tuple[int, int], int] = defaultdict(int)
     for entry in hub.events.CitationRecorded().get_logs(from_block=0, to_block="latest"):
-        out[(entry["args"]["citingMessageId"] >> 64, entry["args"]["citedThreadId"])] += 1
+        out[(split_message_id(entry["args"]["citingMessageId"])[0], entry["args"]["citedThreadId"])] += 1
     return dict(out)
 
 
@@ -77,7 +78,7 @@ def citation_rewards_on_chain(world: World) -> dict[tuple[int, int], int]:
     for thread_id in range(1, hub.functions.threadCount().call() + 1):
         dao: Contract = deployment.thread(thread_id)
         for entry in dao.events.RewardCredited().get_logs(from_block=0, to_block="latest"):
-            citing = entry["args"]["messageId"] >> 64
+            citing = split_message_id(entry["args"]["messageId"])[0]
             if citing != thread_id:
                 out[(citing, thread_id)] += entry["args"]["amount"]
     return dict(out)
@@ -285,7 +286,7 @@ def test_search_finds_by_meaning(embedder: Embedder, world: World, network: Netw
     assert first["messages"] == [
         {
             "thread_id": 1,
-            "index": network.topic_ids["bread"] & (2**64 - 1),
+            "index": split_message_id(network.topic_ids["bread"])[1],
             "global_id": str(network.topic_ids["bread"]),
             "kind": "post",
             "author": world.run.actors.alice.address,

@@ -21,12 +21,12 @@ from web3.contract import Contract
 from api.app import create_app, settings_from_env
 from api.errors import ErrorBody
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.deploy import CHOIR
 from choir_chain.devnet import free_port, rpc_call
 from choir_chain.indexer import Indexer
 from choir_chain.indexer.db import make_engine
 from choir_chain.indexer.models import Cursor
+from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
     from conftest import World

@@ -24,8 +24,8 @@ from web3.logs import DISCARD
 from api import deployment as dep
 from api import revert
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.deploy import CHOIR
+from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
     from conftest import World
