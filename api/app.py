@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -52,22 +51,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     return app
 
 
-ENV_PREFIX = "CHOIR_GATEWAY_"
-
-
-def settings_from_env(environ: Mapping[str, str] | None = None) -> GatewaySettings:
-    """`GatewaySettings` from `CHOIR_GATEWAY_<FIELD>` variables (e.g. `CHOIR_GATEWAY_DATABASE_URL`,
-    `CHOIR_GATEWAY_RPC_URL`, `CHOIR_GATEWAY_MANIFEST_PATH`); unset fields keep their defaults."""
-    env = os.environ if environ is None else environ
-    values = {
-        name: env[ENV_PREFIX + name.upper()]
-        for name in GatewaySettings.model_fields
-        if ENV_PREFIX + name.upper() in env
-    }
-    return GatewaySettings.model_validate(values)
+def app_for(database_url: str, rpc_url: str, manifest_path: Path) -> FastAPI:
+    """The gateway over one database, chain and manifest with default limits: the entry point `choir up` finds
+    (group `choir_chain.gateway`, name `app`, in pyproject.toml)."""
+    return create_app(GatewaySettings(database_url=database_url, rpc_url=rpc_url, manifest_path=manifest_path))
 
 
 def app_from_env() -> FastAPI:
     """App factory for an ASGI server started by import string, e.g. with several worker processes:
-    `uvicorn --factory api.app:app_from_env --workers 2` (settings from `settings_from_env`)."""
-    return create_app(settings_from_env())
+    `uvicorn --factory api.app:app_from_env --workers 2` (settings from `CHOIR_GATEWAY_*` variables)."""
+    return create_app(GatewaySettings())  # type: ignore[call-arg]  # required fields come from the environment

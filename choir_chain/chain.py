@@ -37,7 +37,14 @@ class Chain:
 
     @classmethod
     def connect(cls, rpc_url: str, timeout: float = 30.0) -> Chain:
-        return cls(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})))
+        """A client of `rpc_url` that asks the node its chain id once (web3 asks before every transaction)."""
+        provider = Web3.HTTPProvider(
+            rpc_url,
+            request_kwargs={"timeout": timeout},
+            cache_allowed_requests=True,
+            cacheable_requests={"eth_chainId"},
+        )
+        return cls(Web3(provider))
 
     @property
     def chain_id(self) -> int:

@@ -1,0 +1,188 @@
+"""The services of `choir up` (the indexer and the pricer), each in a thread of its own, and their supervision: a
+service that fails for good stops the whole stack with its one-line error; stopping waits for each to finish its
+current step.
+
+The indexer and the pricer both bring the database up to the chain (the pricer indexes before it prices). When
+one of them applies a block range the other just applied, the indexer refuses with `ConcurrentWriter`; each
+service then reopens its cursor and goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING
+
+from choir_chain.devnet import DEVNET_CHAIN_ID
+from choir_chain.up.bootstrap import ChainSide
+from choir_chain.up.console import UpConsole
+from choir_chain.up.options import SERVICE_STOP_TIMEOUT, UpOptions, one_line
+
+if TYPE_CHECKING:
+    from choir_chain.indexer import Indexer
+    from choir_chain.pricer.service import Pricer
+    from choir_chain.semantics.embedder import Embedder
+
+log = logging.getLogger("choir_chain.indexer")
+
+
+class ServiceThread(threading.Thread):
+    """Runs `target` until it returns; an exception is kept in `error` and reported to `on_failure`."""
+
+    def __init__(self, name: str, target: Callable[[], None], on_failure: Callable[[ServiceThread], None]) -> None:
+        super().__init__(name=name, daemon=True)  # a service stuck in a call must not keep the process alive
+        self._target_fn = target
+        self._on_failure = on_failure
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._target_fn()
+        except BaseException as err:
+            self.error = err
+            self._on_failure(self)
+
+
+@dataclass
+class Services:
+    """The indexer and the pricer over one database, and the event that stops them."""
+
+    options: UpOptions
+    chain: ChainSide
+    database_url: str
+    out: UpConsole
+    on_failure: Callable[[], None]
+    """Called once a service failed (after `failure` is set): stops the gateway."""
+    stop: threading.Event = field(default_factory=threading.Event)
+    indexer: Indexer | None = None
+    pricer: Pricer | None = None
+    pricer_log: IO[str] | None = None
+    model_loader: threading.Thread | None = None
+    """Loads the embedding model in the background (`semantics.embedder.warm_up`) when novelty is on."""
+    threads: list[ServiceThread] = field(default_factory=list)
+    failure: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def confirmations(self) -> int:
+        from choir_chain.indexer.cli import DEFAULT_CONFIRMATIONS, DEVNET_CONFIRMATIONS
+
+        return DEVNET_CONFIRMATIONS if self.chain.chain_id == DEVNET_CHAIN_ID else DEFAULT_CONFIRMATIONS
+
+    # --- construction ---------------------------------------------------------------------------------------
+
+    def warm_up_model(self) -> None:
+        """Start loading the embedding model in the background, if the pricer will score novelty."""
+        if self.options.pricer and self.options.novelty and self.model_loader is None:
+            from choir_chain.semantics.embedder import warm_up
+
+            self.model_loader = warm_up()
+
+    def warm_embedder(self) -> Embedder | None:
+        """The embedding model once the background load finished (None before); `EmbedderError` if it failed."""
+        from choir_chain.semantics.embedder import EmbedderError, loaded_embedder
+
+        embedder = loaded_embedder()
+        if embedder is None and self.model_loader is not None and not self.model_loader.is_alive():
+            error = getattr(self.model_loader, "error", None)
+            raise EmbedderError(f"the embedding model did not load: {error}")
+        return embedder
+
+    def new_indexer(self, reset: bool = False) -> Indexer:
+        from choir_chain.indexer import Indexer
+
+        assert self.chain.manifest is not None
+        return Indexer(
+            self.chain.rpc_url,
+            self.chain.manifest,
+            self.database_url,
+            confirmations=self.confirmations,
+            poll_interval=self.options.poll_interval,
+            stop=self.stop,
+            reset=reset,
+        )
+
+    def new_pricer(self) -> Pricer:
+        from choir_chain.pricer.service import Pricer, PricerConfig
+
+        assert self.chain.manifest is not None and self.chain.pricer_account is not None
+        novelty = self.model_loader is not None
+        config = PricerConfig(
+            confirmations=self.confirmations, poll_interval=self.options.poll_interval, novelty=novelty
+        )
+        pricer_log = self.pricer_log
+        assert pricer_log is not None
+        return Pricer(
+            self.chain.rpc_url,
+            self.chain.manifest,
+            self.chain.pricer_account,
+            self.database_url,
+            config=config,
+            stop=self.stop,
+            emit=lambda event: self.out.pricer_event(event, pricer_log),
+            embedder=self.warm_embedder if novelty else None,
+        )
+
+    # --- running --------------------------------------------------------------------------------------------
+
+    def run_indexer(self) -> None:
+        from choir_chain.indexer.errors import ConcurrentWriter
+
+        while not self.stop.is_set():
+            assert self.indexer is not None
+            try:
+                self.indexer.follow()
+                return
+            except ConcurrentWriter:  # the pricer indexed the range first: reload the cursor and go on
+                log.info("the pricer indexed a range first; reloading")
+                self.indexer.close()
+                self.indexer = self.new_indexer()
+
+    def run_pricer(self) -> None:
+        from choir_chain.indexer.errors import ConcurrentWriter
+
+        while not self.stop.is_set():
+            assert self.pricer is not None
+            try:
+                self.pricer.run()
+                return
+            except ConcurrentWriter:  # the indexer raced it twice in a row: resume from the chain
+                log.info("the indexer raced the pricer; restarting the pricer")
+                self.pricer.close()
+                self.pricer = self.new_pricer()
+
+    def fail(self, service: ServiceThread) -> None:
+        """A service stopped with an error: stop the whole stack."""
+        with self._lock:
+            if self.failure is None and not self.stop.is_set():
+                self.failure = f"{service.name} stopped: {one_line(service.error or RuntimeError('unknown'))}"
+        self.stop.set()
+        self.on_failure()
+
+    def start_threads(self) -> None:
+        self.threads = [ServiceThread("indexer", self.run_indexer, self.fail)]
+        if self.pricer is not None:
+            self.threads.append(ServiceThread("pricer", self.run_pricer, self.fail))
+        for thread in self.threads:
+            thread.start()
+
+    def shut_down(self) -> list[str]:
+        """Stop the services; what stopped (with the pricer's last round and the indexer's last block)."""
+        self.stop.set()
+        stopped: list[str] = []
+        for thread in self.threads:
+            thread.join(timeout=SERVICE_STOP_TIMEOUT)
+            if thread.is_alive():
+                self.failure = self.failure or f"{thread.name} did not stop within {SERVICE_STOP_TIMEOUT:.0f} s"
+        if self.pricer is not None:
+            with contextlib.suppress(Exception):
+                (last_round,) = self.pricer.hub.call("lastRound")
+                stopped.append(f"pricer (round {last_round})")
+            self.pricer.close()
+        if self.indexer is not None:
+            stopped.append(f"indexer (block {self.indexer.last_block})")
+            self.indexer.close()
+        return stopped
