@@ -50,7 +50,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -68,10 +67,11 @@ from choir_chain.indexer.rpc import RetryPolicy, RpcClient, RpcError, Stopped, T
 from choir_chain.manifest import Manifest
 from choir_chain.pricer.allocator import EpochAllocator
 from choir_chain.pricer.client import Contract, Sender, Sent
-from choir_chain.pricer.compute import Step, clamp_to_bounds, model_prices, pending_steps
+from choir_chain.pricer.compute import clamp_to_bounds, model_prices, pending_steps
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
-from choir_chain.pricer.novelty import DEFAULT_BATCH_SIZE, EmbedderSource, NoveltyScorer
+from choir_chain.pricer.novelty import EmbedderSource, NoveltyScorer
 from choir_chain.pricer.oracle import OracleView, bounds_fields, read_oracle, waiting_event
+from choir_chain.pricer.plan import PricerConfig, RoundPlan, Upcoming
 from choir_chain.pricer.progress import Position, decode_tag, encode_tag
 from choir_chain.pricer.state import thread_states
 from choir_chain.pricer.triggers import (
@@ -81,7 +81,6 @@ from choir_chain.pricer.triggers import (
     threads_up_to,
     trigger_blocks,
 )
-from choir_chain.pricing import QahoParams
 
 PRICES_UPDATED_TOPIC = "0x" + keccak(text="PricesUpdated(uint64,uint256[],uint256[])").hex()
 RETRIED = (RoundRejected, RoundReverted, RpcError, TransportError, OperationalError, InterfaceError)
@@ -91,57 +90,6 @@ IN_FLIGHT_POLL_MAX = 2.0
 """Seconds between looks at a transaction of ours still in flight: from the first, doubling to the most."""
 
 Emit = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class PricerConfig:
-    """Tuning of the service; the defaults suit a devnet (0 confirmations) and a public chain alike."""
-
-    confirmations: int = 0
-    batch_size: int = 100
-    """Most threads per round (per `updatePrices` call)."""
-    poll_interval: float = 1.0
-    """Seconds between looks at the chain when there is nothing to do (follow mode)."""
-    receipt_timeout: float = 120.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_failures: int = 8
-    """Consecutive failed steps (rejected rounds, error answers) before the service gives up."""
-    params: QahoParams = field(default_factory=QahoParams)
-    novelty: bool = False
-    """Score stored message bodies and submit novelty rounds (needs ORACLE_ROLE and the embedding model)."""
-    novelty_batch_size: int = DEFAULT_BATCH_SIZE
-    """Most messages per novelty round (per `setNoveltyScores` call)."""
-    allocation_delay: int = 0
-    """Seconds after an epoch's end before its allocation is sent (time for another scorer's rounds to land)."""
-
-
-@dataclass(frozen=True)
-class Upcoming:
-    """The trigger blocks in `(after, until]`, in order."""
-
-    after: int
-    until: int
-    blocks: list[int]
-
-
-@dataclass(frozen=True)
-class RoundPlan:
-    """The next round: what it prices and with which nonce it will be sent."""
-
-    round: int
-    position: Position
-    steps: tuple[Step, ...]
-    nonce: int
-    started: float
-    """`time.monotonic()` when planning began (for the round's latency)."""
-
-    @property
-    def thread_ids(self) -> list[int]:
-        return [s.thread_id for s in self.steps]
-
-    @property
-    def prices(self) -> list[int]:
-        return [s.price for s in self.steps]
 
 
 class Pricer:

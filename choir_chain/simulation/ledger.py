@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-OUTCOMES = ("approved", "denied", "split", "expired", "refunded")
+from choir_chain.protocol import SPEC_OUTCOMES
+
+OUTCOMES = SPEC_OUTCOMES
 """Settled outcomes, as `IThreadDAO.SpecStatus` names them (2..6).
 
 The records below are named tuples: a large run creates hundreds of thousands of them."""

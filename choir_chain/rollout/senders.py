@@ -1,0 +1,69 @@
+"""Sending the steps' transactions: `Sender` (the Ape script's account or the dry run's impersonation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+from web3.types import TxParams
+
+from choir_chain import artifacts
+from choir_chain.rollout.config import RECEIPT_POLL_SECONDS, DeployError
+from choir_chain.rollout.steps import Reader
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A mined transaction."""
+
+    tx_hash: str | None
+    block: int
+    gas_used: int
+    address: str | None = None
+
+
+class Sender(Protocol):
+    """Sends the deployer's transactions and waits until they are mined; raises on a revert."""
+
+    def deploy(self, contract: str, args: Sequence[Any]) -> Sent: ...
+
+    def transact(self, contract: str, address: str, function: str, args: Sequence[Any]) -> Sent: ...
+
+
+class ImpersonatingSender:
+    """Sends as `deployer` without its key on an anvil chain (a fork, for a dry run): `anvil_impersonateAccount`."""
+
+    def __init__(self, w3: Web3, deployer: str) -> None:
+        self.w3, self.deployer = w3, to_checksum_address(deployer)
+        self.reader = Reader(w3)
+        w3.provider.make_request("anvil_impersonateAccount", [self.deployer])  # type: ignore[arg-type]
+
+    def deploy(self, contract: str, args: Sequence[Any]) -> Sent:
+        artifact = artifacts.load(contract)
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        return self._send(lambda: factory.constructor(*args).build_transaction({"from": self.deployer}), contract)
+
+    def transact(self, contract: str, address: str, function: str, args: Sequence[Any]) -> Sent:
+        call = self.reader.contract(contract, address).functions[function](*args)
+        return self._send(lambda: call.build_transaction({"from": self.deployer}), f"{contract}.{function}")
+
+    def _send(self, build: Callable[[], Any], what: str) -> Sent:
+        try:
+            tx = dict(build())  # estimates the gas: reverts here if the transaction would
+        except ContractLogicError as err:
+            raise DeployError(f"{what} would revert: {err}") from None
+        tx["gas"] = int(tx["gas"] * 1.2) + 10_000  # a margin; the receipt's gasUsed is what it costs
+        tx_hash = self.w3.eth.send_transaction(cast(TxParams, tx))
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=RECEIPT_POLL_SECONDS)
+        if receipt["status"] != 1:
+            raise DeployError(f"transaction {tx_hash.hex()} reverted")
+        return Sent(
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block=int(receipt["blockNumber"]),
+            gas_used=int(receipt["gasUsed"]),
+            address=receipt["contractAddress"],
+        )
