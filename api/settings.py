@@ -1,16 +1,20 @@
-"""What the gateway is connected to."""
+"""What the gateway is connected to, and its limits: explicit values, else `CHOIR_GATEWAY_<FIELD>` variables (e.g.
+`CHOIR_GATEWAY_DATABASE_URL`, `CHOIR_GATEWAY_RPC_URL`, `CHOIR_GATEWAY_MANIFEST_PATH`), else the defaults."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CHOIR_GATEWAY_"
 
 
-class GatewaySettings(BaseModel):
+class GatewaySettings(BaseSettings):
     """Connections and limits of one gateway process."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = SettingsConfigDict(frozen=True, env_prefix=ENV_PREFIX)
 
     database_url: str = Field(description="The indexer's database (SQLAlchemy URL), read only by the gateway.")
     rpc_url: str = Field(description="JSON-RPC endpoint of the chain, for live values, estimates and relaying.")

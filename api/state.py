@@ -1,4 +1,4 @@
-"""The gateway's connections, built once per app and handed to routes by `Depends(gateway)`."""
+"""The gateway's connections, built once per app and handed to routes by `api.deps.GatewayDep`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from fastapi import Request
 from sqlalchemy import Engine
 from web3 import Web3
 from web3.contract import Contract
@@ -78,9 +77,3 @@ class Gateway:
         self.engine.dispose()
         if self.content_engine is not self.engine:
             self.content_engine.dispose()
-
-
-def gateway(request: Request) -> Gateway:
-    """FastAPI dependency: the app's `Gateway`."""
-    state: Gateway = request.app.state.gateway
-    return state

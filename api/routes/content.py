@@ -20,22 +20,22 @@ from typing import Annotated, Any
 
 import pydantic_core
 from eth_utils import keccak
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import GatewayDep
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.schemas import ContentIn, ContentOut, ContentStored
-from api.state import Gateway, gateway
+from api.state import Gateway
 from choir_chain import content_store
 from choir_chain.indexer.models import Message
 
 router = APIRouter(tags=["content"])
 
-GatewayDep = Annotated[Gateway, Depends(gateway)]
 HASH_PATTERN = r"^0x[0-9a-fA-F]{64}$"
 JSON_ESCAPE_FACTOR = 6
 """A byte of body may take up to 6 bytes of JSON (`\\u0001`): the cap on the raw request is this many times

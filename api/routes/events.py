@@ -16,14 +16,14 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import eventstream
+from api.deps import GatewayDep
 from api.errors import ERROR_RESPONSES, ApiError
 from api.eventstream import Watcher
-from api.state import Gateway, gateway
 from api.txbuilder import node_errors
 
 log = logging.getLogger("choir.gateway.events")
@@ -83,7 +83,7 @@ async def _stream(
 )
 async def events(
     request: Request,
-    gw: Annotated[Gateway, Depends(gateway)],
+    gw: GatewayDep,
     from_block: Annotated[
         int | None, Query(ge=0, description="Replay from this block (default: the next block mined).")
     ] = None,

@@ -18,22 +18,21 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from api.deps import MAX_INT, GatewayDep
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.schemas import NetworkGraph, SearchResult, ThreadGraph
-from api.state import Gateway, gateway
+from api.state import Gateway
 from choir_chain import content_store
 from choir_chain.indexer.models import Citation, Message, Spec, Thread, TreasuryMovement
 
 router = APIRouter(tags=["knowledge network"])
 
-GatewayDep = Annotated[Gateway, Depends(gateway)]
-MAX_INT = 2**63 - 1
 MAX_K = 50
 MAX_QUERY_CHARS = 1000
 """A longer query is refused: the model reads only its first 256 word pieces anyway."""

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from sqlalchemy import and_, case, func, literal, select, type_coerce, union_all
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from api import live, metrics
+from api.deps import MAX_INT, GatewayDep, PageDep, Pagination
 from api.errors import ERROR_RESPONSES, ApiError
 from api.message_extras import novelty_and_rewards
 from api.schemas import (
@@ -38,7 +38,7 @@ from api.schemas import (
     ThreadPage,
     ThreadSort,
 )
-from api.state import Gateway, gateway
+from api.state import Gateway
 from choir_chain import content_store
 from choir_chain.indexer.models import (
     Citation,
@@ -56,41 +56,11 @@ from choir_chain.protocol import message_id
 
 router = APIRouter(tags=["reads"])
 
-MAX_INT = 2**63 - 1
-"""Largest id or offset a query may carry (the database's 64-bit integers)."""
 
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
-DEFAULT_LIMIT = 20
 PRICE = live.fn("ChoirHub", "price")
 
-GatewayDep = Annotated[Gateway, Depends(gateway)]
 ThreadId = Annotated[int, PathParam(ge=0, le=MAX_INT, description="Thread id (decimal).", examples=[1])]
-
-
-@dataclass(frozen=True)
-class Pagination:
-    limit: int
-    offset: int
-
-
-def pagination(
-    gw: GatewayDep,
-    limit: Annotated[
-        int | None,
-        Query(ge=1, description=f"Page size: default {DEFAULT_LIMIT}, at most the gateway's `page_size_limit`."),
-    ] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_INT, description="Items to skip.")] = 0,
-) -> Pagination:
-    """`limit` and `offset`; a limit above `page_size_limit` is refused (422 naming `limit`)."""
-    most = gw.settings.page_size_limit
-    if limit is None:
-        limit = min(DEFAULT_LIMIT, most)
-    elif limit > most:
-        raise ApiError(422, "invalid_request", f"limit must be at most {most}", "limit")
-    return Pagination(limit, offset)
-
-
-PageDep = Annotated[Pagination, Depends(pagination)]
 
 
 def _page(items: list[Any], total: int, page: Pagination) -> dict[str, Any]:

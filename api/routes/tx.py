@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -28,8 +28,9 @@ from web3 import Web3
 
 from api import relay, txbuilder
 from api.departures import departed_coauthors
+from api.deps import GatewayDep
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
-from api.state import Gateway, gateway
+from api.state import Gateway
 from api.txbuilder import UnsignedTx, encode, governor_contract, simulate, thread_address, thread_contract
 from choir_chain.protocol.author_kind import parse_author_kind
 
@@ -215,7 +216,6 @@ class RelayAnswer(BaseModel):
     tx_hash: str
 
 
-Gw = Annotated[Gateway, Depends(gateway)]
 RESPONSES = {**ERROR_RESPONSES, 503: {"model": ErrorBody, "description": "The chain's node does not answer"}}
 DOCS: dict[str, Any] = {"response_model_by_alias": True, "responses": RESPONSES}
 
@@ -235,19 +235,19 @@ def _kind(name: str) -> int:
 
 
 @router.post("/createThread", summary="Create a thread with its root message", **DOCS)
-def create_thread(body: CreateThreadRequest, gw: Gw) -> UnsignedTransaction:
+def create_thread(body: CreateThreadRequest, gw: GatewayDep) -> UnsignedTransaction:
     call = gw.hub.functions.createThread(body.content_hash, _kind(body.author_kind))
     return _checked(gw, body, gw.hub.address, encode(call))
 
 
 @router.post("/approve", summary="Allow a thread to pull CHOIR (a spec's stake)", **DOCS)
-def approve(body: ApproveRequest, gw: Gw) -> UnsignedTransaction:
+def approve(body: ApproveRequest, gw: GatewayDep) -> UnsignedTransaction:
     thread = thread_address(gw, body.thread_id)
     return _checked(gw, body, gw.token.address, encode(gw.token.functions.approve(thread, body.amount)))
 
 
 @router.post("/submitSpec", summary="Submit a spec with a stake", **DOCS)
-def submit_spec(body: SubmitSpecRequest, gw: Gw) -> UnsignedTransaction:
+def submit_spec(body: SubmitSpecRequest, gw: GatewayDep) -> UnsignedTransaction:
     thread = thread_contract(gw, body.thread_id)
     kind = _kind(body.author_kind)
     if body.max_price is None:
@@ -259,20 +259,20 @@ def submit_spec(body: SubmitSpecRequest, gw: Gw) -> UnsignedTransaction:
 
 
 @router.post("/post", summary="Post as a co-author", **DOCS)
-def post(body: PostRequest, gw: Gw) -> UnsignedTransaction:
+def post(body: PostRequest, gw: GatewayDep) -> UnsignedTransaction:
     thread = thread_contract(gw, body.thread_id)
     call = thread.functions.post(body.content_hash, body.citations, _kind(body.author_kind))
     return _checked(gw, body, thread.address, encode(call))
 
 
 @router.post("/vote", summary="Approve or deny a spec", **DOCS)
-def vote(body: VoteRequest, gw: Gw) -> UnsignedTransaction:
+def vote(body: VoteRequest, gw: GatewayDep) -> UnsignedTransaction:
     thread = thread_contract(gw, body.thread_id)
     return _checked(gw, body, thread.address, encode(thread.functions.vote(body.spec_id, body.approve)))
 
 
 @router.post("/settle", summary="Settle a spec", **DOCS)
-def settle(body: SpecRequest, gw: Gw) -> UnsignedTransaction:
+def settle(body: SpecRequest, gw: GatewayDep) -> UnsignedTransaction:
     """`settle`, or `settleWithDepartures` when eligible co-authors left without voting: exits never block a
     decision, and a spec every eligible co-author left unvoted is refunded (protocol section 3, r2)."""
     thread = thread_contract(gw, body.thread_id)
@@ -286,19 +286,19 @@ def settle(body: SpecRequest, gw: Gw) -> UnsignedTransaction:
 
 
 @router.post("/exit", summary="Leave a thread with a pro-rata share of its treasury", **DOCS)
-def exit_thread(body: ThreadRequest, gw: Gw) -> UnsignedTransaction:
+def exit_thread(body: ThreadRequest, gw: GatewayDep) -> UnsignedTransaction:
     thread = thread_contract(gw, body.thread_id)
     return _checked(gw, body, thread.address, encode(thread.functions.exit()))
 
 
 @router.post("/createGovernor", summary="Give a thread its governor", **DOCS)
-def create_governor(body: ThreadRequest, gw: Gw) -> UnsignedTransaction:
+def create_governor(body: ThreadRequest, gw: GatewayDep) -> UnsignedTransaction:
     thread_address(gw, body.thread_id)
     return _checked(gw, body, gw.hub.address, encode(gw.hub.functions.createGovernor(body.thread_id)))
 
 
 @router.post("/propose", summary="Propose treasury transfers and/or a new approval window", **DOCS)
-def propose(body: ProposeRequest, gw: Gw) -> UnsignedTransaction:
+def propose(body: ProposeRequest, gw: GatewayDep) -> UnsignedTransaction:
     governor = governor_contract(gw, body.thread_id)
     thread = thread_contract(gw, body.thread_id)
     calldatas = [encode(thread.functions.transferTreasury(t.to, t.amount)) for t in body.transfers]
@@ -310,13 +310,13 @@ def propose(body: ProposeRequest, gw: Gw) -> UnsignedTransaction:
 
 
 @router.post("/castVote", summary="Vote on a governance proposal", **DOCS)
-def cast_vote(body: CastVoteRequest, gw: Gw) -> UnsignedTransaction:
+def cast_vote(body: CastVoteRequest, gw: GatewayDep) -> UnsignedTransaction:
     governor = governor_contract(gw, body.thread_id)
     return _checked(gw, body, governor.address, encode(governor.functions.castVote(body.proposal_id, body.support)))
 
 
 @router.post("/queue", summary="Queue a passed proposal", **DOCS)
-def queue(body: ProposalRequest, gw: Gw) -> UnsignedTransaction:
+def queue(body: ProposalRequest, gw: GatewayDep) -> UnsignedTransaction:
     governor = governor_contract(gw, body.thread_id)
     p = txbuilder.find_proposal(gw, governor, body.proposal_id)
     call = governor.functions.queue(p.targets, p.values, p.calldatas, p.description_hash)
@@ -330,7 +330,7 @@ def queue(body: ProposalRequest, gw: Gw) -> UnsignedTransaction:
     "execution is final, so the gateway does not build one.",
     **DOCS,
 )
-def execute(body: ProposalRequest, gw: Gw) -> UnsignedTransaction:
+def execute(body: ProposalRequest, gw: GatewayDep) -> UnsignedTransaction:
     governor = governor_contract(gw, body.thread_id)
     p = txbuilder.find_proposal(gw, governor, body.proposal_id)
     call = governor.functions.execute(p.targets, p.values, p.calldatas, p.description_hash)
@@ -340,7 +340,7 @@ def execute(body: ProposalRequest, gw: Gw) -> UnsignedTransaction:
 
 
 @router.post("/claimCuratorRewards", summary="Claim a denier's shares of denied or split specs", **DOCS)
-def claim_curator_rewards(body: ClaimRequest, gw: Gw) -> UnsignedTransaction:
+def claim_curator_rewards(body: ClaimRequest, gw: GatewayDep) -> UnsignedTransaction:
     thread = thread_contract(gw, body.thread_id)
     return _checked(gw, body, thread.address, encode(thread.functions.claimCuratorRewards(body.spec_ids)))
 
@@ -356,7 +356,7 @@ def claim_curator_rewards(body: ClaimRequest, gw: Gw) -> UnsignedTransaction:
     summary="Broadcast a signed transaction to a contract of this deployment",
     responses=RESPONSES,
 )
-def relay_transaction(body: RelayRequest, gw: Gw) -> RelayAnswer:
+def relay_transaction(body: RelayRequest, gw: GatewayDep) -> RelayAnswer:
     raw = bytes.fromhex(body.raw[2:])
     tx = relay.decode(raw)
     relay.check(gw, tx)

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.contract import Contract
 
-from api.app import create_app, settings_from_env
+from api.app import create_app
 from api.errors import ErrorBody
+from api.settings import GatewaySettings
 from choir_chain import artifacts
 from choir_chain.deploy import CHOIR
 from choir_chain.devnet import free_port, rpc_call
@@ -493,13 +494,15 @@ def test_page_size_limit_is_a_setting(world: World) -> None:
         assert small.get("/threads").json()["limit"] == 1  # the default page shrinks to the limit
 
 
-def test_settings_from_env(world: World) -> None:
+def test_settings_from_env(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     env = {
         "CHOIR_GATEWAY_DATABASE_URL": world.database_url,
         "CHOIR_GATEWAY_RPC_URL": world.run.rpc_url,
         "CHOIR_GATEWAY_MANIFEST_PATH": str(world.manifest_path),
         "CHOIR_GATEWAY_PAGE_SIZE_LIMIT": "7",
     }
-    settings = settings_from_env(env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = GatewaySettings()  # type: ignore[call-arg]  # the required fields come from the environment
     assert settings.page_size_limit == 7 and settings.manifest_path == world.manifest_path
     assert settings.max_content_bytes == 64 * 1024
