@@ -1,0 +1,44 @@
+"""The layering the architecture promises (docs/architecture.md), checked on the source: the library never
+imports the gateway, and no module outside the benchmarks grows past 500 lines."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from choir_chain.paths import PROJECT_ROOT
+
+MAX_LINES = 500
+
+
+def modules(package: str) -> list[Path]:
+    return sorted((PROJECT_ROOT / package).rglob("*.py"))
+
+
+def imported(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_library_never_imports_the_gateway() -> None:
+    offenders = {
+        str(path.relative_to(PROJECT_ROOT)): sorted(n for n in imported(path) if n == "api" or n.startswith("api."))
+        for path in modules("choir_chain")
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_no_module_outside_the_benchmarks_is_over_500_lines() -> None:
+    long = {
+        str(path.relative_to(PROJECT_ROOT)): lines
+        for package in ("choir_chain", "api", "scripts")
+        for path in modules(package)
+        if "bench" not in path.relative_to(PROJECT_ROOT).parts
+        and (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
