@@ -35,11 +35,11 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from choir_chain import artifacts
-from choir_chain.author_kind import AuthorKind
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet
 from choir_chain.paths import run_root
+from choir_chain.protocol import AuthorKind
 
 STATES = ("Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed")
 AGAINST, FOR, ABSTAIN = 0, 1, 2

@@ -1,7 +1,7 @@
 """`choir_chain.indexer`: the hub's and every thread's events, from the deploy block, into a SQL database.
 
 `Indexer` follows the chain in block ranges behind a confirmation depth and applies each range in one
-transaction (`indexer.py`); `models.py` holds the tables, `handlers.py` one function per event, `decode.py`
+transaction (`indexer.py`); `models.py` holds the tables, `handlers/` one function per event, `decode.py`
 the ABI decoder, `db.py` the engine (SQLite in the run folder by default, PostgreSQL by URL), `cli.py` the
 `choir index` command.
 
