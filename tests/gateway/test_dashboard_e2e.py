@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import threading
 import time
@@ -30,7 +31,9 @@ from eth_utils import keccak
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from api.app import create_app
+from api.eventstream import SOURCES
 from api.settings import GatewaySettings
+from choir_chain import artifacts
 from choir_chain.indexer import Indexer, RetryPolicy
 from choir_chain.paths import PROJECT_ROOT
 from choir_chain.pricer import Pricer, PricerConfig
@@ -54,6 +57,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = PROJECT_ROOT / ".run" / "test-artifacts"
+EVENT_NAMES_JS = PROJECT_ROOT / "api" / "static" / "js" / "event-names.js"
 WAIT_MS = 20_000
 expect.set_options(timeout=WAIT_MS)
 THREAD = 1
@@ -211,6 +215,14 @@ def counted_links(world: World) -> dict[tuple[int, int], int]:
         pair = (split_message_id(entry["args"]["citingMessageId"])[0], entry["args"]["citedThreadId"])
         out[pair] = out.get(pair, 0) + 1
     return out
+
+
+def test_live_feed_listens_to_every_event_the_stream_sends() -> None:
+    """An EventSource hands `event: <name>` only to a listener of that name: the dashboard's list of names must be
+    the events of every contract GET /events decodes."""
+    listed = re.findall(r'"(\w+)"', EVENT_NAMES_JS.read_text().split("EVENT_NAMES = [", 1)[1])
+    sent = {e["name"] for name in SOURCES.values() for e in artifacts.load(name).abi if e["type"] == "event"}
+    assert sorted(listed) == sorted(sent)
 
 
 def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path, embedder: Embedder) -> None:
