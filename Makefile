@@ -107,6 +107,7 @@ lint: setup ## ruff and mypy
 	$(BIN)/ruff check choir_chain api tests scripts
 	$(BIN)/ruff format --check choir_chain api tests scripts
 	$(BIN)/mypy
+	node_modules/.bin/eslint .
 
 lock: ## Regenerate requirements.lock from a clean resolve of pyproject.toml
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
