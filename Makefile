@@ -14,13 +14,16 @@ export SOLCX_BINARY_PATH := $(SOLC_DIR)
 # The native forge of this platform from npm (deferred: node_modules exists only after `make setup`). Never the npm
 # wrapper node_modules/.bin/forge: it exits 0 even when a test fails.
 FORGE = $(firstword $(wildcard node_modules/@foundry-rs/forge-*/bin/forge))
+# The dashboard's vendored library (see its rule below).
+NOBLE := api/static/vendor/noble-hashes
+NOBLE_FILES := sha3.js _u64.js utils.js LICENSE package.json
 
 .PHONY: help setup postgres chromium run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
-setup: $(VENV)/.stamp node_modules/.stamp $(SOLC) .build/.deps.stamp postgres chromium ## Install everything that is missing (idempotent)
+setup: $(VENV)/.stamp node_modules/.stamp $(SOLC) .build/.deps.stamp $(NOBLE)/.stamp postgres chromium ## Install everything that is missing (idempotent)
 
 chromium: ## Debian's Chromium for the dashboard's browser test (only if missing)
 	@tools/chromium/ensure.sh
@@ -39,6 +42,13 @@ node_modules/.stamp: package.json package-lock.json
 	@# `npm ci` installs exactly the committed lockfile (every platform's optional anvil package is listed; npm
 	@# installs this machine's) and refuses one that has drifted from package.json: set-up never rewrites it.
 	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The dashboard's keccak256: @noble/hashes (pinned in package.json, installed by `npm ci` from the lockfile) copied
+# into the served files with its licence and package.json (its version); keccak_256 needs these three ES modules.
+$(NOBLE)/.stamp: node_modules/.stamp
+	rm -rf $(NOBLE) && mkdir -p $(NOBLE)
+	cp $(addprefix node_modules/@noble/hashes/,$(NOBLE_FILES)) $(NOBLE)/
 	@touch $@
 
 $(SOLC): tools/solc/solc.js tools/solc/install.sh node_modules/.stamp
@@ -97,6 +107,7 @@ lint: setup ## ruff and mypy
 	$(BIN)/ruff check choir_chain api tests scripts
 	$(BIN)/ruff format --check choir_chain api tests scripts
 	$(BIN)/mypy
+	node_modules/.bin/eslint .
 
 lock: ## Regenerate requirements.lock from a clean resolve of pyproject.toml
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

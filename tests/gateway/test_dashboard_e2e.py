@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,9 @@ from eth_utils import keccak
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from api.app import create_app
+from api.eventstream import SOURCES
 from api.settings import GatewaySettings
+from choir_chain import artifacts
 from choir_chain.indexer import Indexer, RetryPolicy
 from choir_chain.paths import PROJECT_ROOT
 from choir_chain.pricer import Pricer, PricerConfig
@@ -54,6 +57,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = PROJECT_ROOT / ".run" / "test-artifacts"
+EVENT_NAMES_JS = PROJECT_ROOT / "api" / "static" / "js" / "event-names.js"
 WAIT_MS = 20_000
 expect.set_options(timeout=WAIT_MS)
 THREAD = 1
@@ -109,10 +113,12 @@ def chromium_executable() -> str:
 
 
 @contextlib.contextmanager
-def serving(settings: GatewaySettings) -> Iterator[str]:
-    """The gateway on a free loopback port (port 0: the OS picks it); yields its base URL."""
+def serving(settings: GatewaySettings, wrap: Callable[[Any], Any] | None = None) -> Iterator[str]:
+    """The gateway (its app wrapped by `wrap` if given) on a free loopback port (port 0: the OS picks it); yields
+    its base URL."""
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=2
+        wrap(app) if wrap else app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=2
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
@@ -211,6 +217,14 @@ def counted_links(world: World) -> dict[tuple[int, int], int]:
         pair = (split_message_id(entry["args"]["citingMessageId"])[0], entry["args"]["citedThreadId"])
         out[pair] = out.get(pair, 0) + 1
     return out
+
+
+def test_live_feed_listens_to_every_event_the_stream_sends() -> None:
+    """An EventSource hands `event: <name>` only to a listener of that name: the dashboard's list of names must be
+    the events of every contract GET /events decodes."""
+    listed = re.findall(r'"(\w+)"', EVENT_NAMES_JS.read_text().split("EVENT_NAMES = [", 1)[1])
+    sent = {e["name"] for name in SOURCES.values() for e in artifacts.load(name).abi if e["type"] == "event"}
+    assert sorted(listed) == sorted(sent)
 
 
 def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path, embedder: Embedder) -> None:
@@ -372,3 +386,59 @@ def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path, e
         f"thread {THREAD} price {price_before / 10**18:g} -> {price_after / 10**18:g} CHOIR in {len(rounds)} "
         f"pricer round(s); test body {time.monotonic() - started:.1f}s"
     )
+
+
+class FirstStreamEnds:
+    """An ASGI wrapper of the gateway: the first `GET /events` is answered with `canned` and ends there; later ones
+    go to the gateway, their `Last-Event-ID` headers noted in `seen` (None when absent)."""
+
+    def __init__(self, app: Any, canned: str) -> None:
+        self.app, self.canned, self.seen = app, canned.encode(), list[str | None]()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/events":
+            last_id = dict(scope["headers"]).get(b"last-event-id")
+            self.seen.append(last_id.decode() if last_id is not None else None)
+            if len(self.seen) == 1:
+                await send(
+                    {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]}
+                )
+                await send({"type": "http.response.body", "body": self.canned})
+                return
+        await self.app(scope, receive, send)
+
+
+def test_live_feed_resumes_after_the_last_event_seen(world: World) -> None:
+    """The live feed's EventSource reconnects by itself when its stream ends, after the server's `retry:`, sending
+    `Last-Event-ID`, and the gateway accepts it: the first stream is one canned event (after every event mined so
+    far, so the gateway has nothing to replay) and its end, the second the gateway's own."""
+    head = world.run.deployment.hub.w3.eth.block_number
+    last_id = f"{head}-999999"
+    canned = (
+        f"retry: 200\nid: {last_id}\nevent: Transfer\n"
+        f'data: {{"event":"Transfer","source":"token","block":{head},"args":{{"value":"1"}}}}\n\n'
+    )
+    wrapper: FirstStreamEnds | None = None
+
+    def wrap(app: Any) -> Any:
+        nonlocal wrapper
+        wrapper = FirstStreamEnds(app, canned)
+        return wrapper
+
+    problems: list[str] = []
+    with serving(world.settings, wrap) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+            page.goto(base + "/")
+            expect(page.locator("#events")).to_contain_text(f"Transfer token block {head} value=1")
+            deadline = time.monotonic() + WAIT_MS / 1000
+            while wrapper is not None and len(wrapper.seen) < 2 and time.monotonic() < deadline:
+                page.wait_for_timeout(50)
+            expect(page.locator("#live")).to_have_attribute("data-live", "sse")  # the gateway's stream is open
+        finally:
+            browser.close()
+    assert not problems, problems
+    assert wrapper is not None and wrapper.seen[:2] == [None, last_id], wrapper and wrapper.seen
