@@ -29,7 +29,7 @@ from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.schemas import NetworkGraph, SearchResult, ThreadGraph
 from api.state import Gateway
 from choir_chain import content_store
-from choir_chain.indexer.models import Citation, Message, Spec, Thread, TreasuryMovement
+from choir_chain.indexer.models import CountedCitation, Message, Thread, TreasuryMovement
 
 router = APIRouter(tags=["knowledge network"])
 
@@ -118,17 +118,11 @@ Pair = tuple[int, int]
 
 
 def _counted_links(session: Session, where: ColumnElement[bool] | None = None) -> dict[Pair, int]:
-    """Counted citation links between threads (as the hub counts them), grouped by (citing, cited) thread."""
-    counted = [
-        Citation.cited_thread_id != Citation.thread_id,
-        or_(Message.kind != "spec", Spec.status == "approved"),
-    ]
+    """Counted citations between threads (the hub's `CitationRecorded` rows), grouped by (citing, cited) thread."""
     query = (
-        select(Citation.thread_id, Citation.cited_thread_id, func.count())
-        .join(Message, and_(Message.thread_id == Citation.thread_id, Message.message_index == Citation.message_index))
-        .outerjoin(Spec, and_(Spec.thread_id == Citation.thread_id, Spec.spec_id == Citation.message_index))
-        .where(*counted, *([where] if where is not None else []))
-        .group_by(Citation.thread_id, Citation.cited_thread_id)
+        select(CountedCitation.citing_thread_id, CountedCitation.cited_thread_id, func.count())
+        .where(*([where] if where is not None else []))
+        .group_by(CountedCitation.citing_thread_id, CountedCitation.cited_thread_id)
     )
     return {(int(s), int(t)): int(n) for s, t, n in session.execute(query)}
 
@@ -222,11 +216,14 @@ def thread_graph(
     with Session(gw.engine) as session:
         if session.get(Thread, thread_id) is None:
             raise ApiError(404, "unknown_thread", f"no thread {thread_id}", "thread_id")
-        links = _counted_links(session, or_(Citation.thread_id == thread_id, Citation.cited_thread_id == thread_id))
+        links = _counted_links(
+            session,
+            or_(CountedCitation.citing_thread_id == thread_id, CountedCitation.cited_thread_id == thread_id),
+        )
         rewards = _citation_rewards(session, thread_id)
         ids = {thread_id} | {t for pair in (*links, *rewards) for t in pair}
         threads = session.scalars(select(Thread).where(Thread.thread_id.in_(ids))).all()
-        made = _made(_counted_links(session, Citation.thread_id.in_(ids)))
+        made = _made(_counted_links(session, CountedCitation.citing_thread_id.in_(ids)))
         nodes = _nodes(gw, threads, made)
     edges = _edges(links, rewards)
     return {

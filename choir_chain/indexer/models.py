@@ -16,12 +16,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from choir_chain.indexer.uint import Uint256
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bumped whenever a table changes; a database of another version must be re-indexed (`--reset`).
 
 4: `author_kind` on messages and specs; `novelty_scores` and `approval_rewards` from the rewards distributor.
 5: (r2) per-epoch rewards: `message_rewards` (`MessageRewarded`) replaces `approval_rewards`, `epoch_allocations`
-(`EpochAllocated`); `novelty_scores` records the scorer's `model_id` and `calibration_version`."""
+(`EpochAllocated`); `novelty_scores` records the scorer's `model_id` and `calibration_version`.
+6: `counted_citations` (the hub's `CitationRecorded`): the one source of which citations count."""
 
 ADDRESS = String(42)
 HASH = String(66)
@@ -122,6 +123,23 @@ class Citation(Base):
     cited_global_id: Mapped[int] = mapped_column(Uint256)
     cited_thread_id: Mapped[int]
     cited_index: Mapped[int]
+
+
+class CountedCitation(Base):
+    """A citation the hub counted toward another thread (`CitationRecorded`, protocol section 7): a co-author's
+    post's when posted, a spec's when it was approved, never a thread's citation of itself. The citation rule is
+    the hub's; every reader (the pricer's `c`, its trigger blocks, the gateway's graph) counts these rows."""
+
+    __tablename__ = "counted_citations"
+    __table_args__ = (Index("ix_counted_citations_cited", "cited_thread_id", "block"),)
+
+    block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    citing_thread_id: Mapped[int]
+    citing_index: Mapped[int]
+    cited_thread_id: Mapped[int]
+    cited_global_id: Mapped[int] = mapped_column(Uint256)
+    timestamp: Mapped[int]
 
 
 class Spec(Base):

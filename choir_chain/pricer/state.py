@@ -8,7 +8,8 @@ indexed, whenever it is computed. That is what makes the pricer deterministic (s
   and refunded not counted), in settlement order (block, log index);
 - `c`: the distinct OTHER threads whose messages cite the thread: co-authors' posts when posted, specs when
   approved (protocol 7: an approved spec's citations count; a pending, denied or split one's do not; r2: a thread
-  citing another many times counts once);
+  citing another many times counts once). Which citations count is the hub's rule, read from its
+  `CitationRecorded` rows (`CountedCitation`), never rebuilt here;
 - `N`: its co-authors at the end of block B.
 """
 
@@ -17,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from choir_chain.indexer.models import Citation, EquityEvent, Message, Settlement, Spec
+from choir_chain.indexer.models import CountedCitation, EquityEvent, Settlement, Spec
 from choir_chain.pricing import DEFAULT_WINDOW, refusal_ratio, refusal_weight
 
 UNVOTED = ("expired", "refunded")
@@ -107,27 +108,11 @@ def _refusal_ratios(session: Session, ids: list[int], block: int, window: int) -
 
 
 def _citations_received(session: Session, ids: list[int], block: int) -> dict[int, int]:
-    from_posts = (
-        select(Citation.cited_thread_id.label("cited"), Citation.thread_id.label("citing"))
-        .join(
-            Message,
-            and_(Message.thread_id == Citation.thread_id, Message.message_index == Citation.message_index),
-        )
-        .where(Message.kind == "post", Message.block <= block)
-    )
-    from_specs = (
-        select(Citation.cited_thread_id.label("cited"), Citation.thread_id.label("citing"))
-        .join(Spec, and_(Spec.thread_id == Citation.thread_id, Spec.spec_id == Citation.message_index))
-        .where(Spec.status == "approved", Spec.settled_block <= block)
-    )
-    received = union_all(
-        *(
-            q.where(Citation.cited_thread_id.in_(ids), Citation.thread_id != Citation.cited_thread_id)
-            for q in (from_posts, from_specs)
-        )
-    ).subquery()
+    """Distinct other threads whose counted citations (the hub's `CitationRecorded`) reach each thread by `block`."""
     rows = session.execute(
-        select(received.c.cited, func.count(received.c.citing.distinct())).group_by(received.c.cited)
+        select(CountedCitation.cited_thread_id, func.count(CountedCitation.citing_thread_id.distinct()))
+        .where(CountedCitation.cited_thread_id.in_(ids), CountedCitation.block <= block)
+        .group_by(CountedCitation.cited_thread_id)
     ).all()
     return {int(t): int(n) for t, n in rows}
 

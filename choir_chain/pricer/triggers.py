@@ -4,7 +4,7 @@ A **trigger block** is a block holding at least one of:
 
 - a settlement (`SpecSettled`): the thread's `a`, `r` and `N` move; an approved spec also raises the
   citation count `c` of every other thread it cites;
-- a co-author's post citing another thread: the cited threads' `c` rises;
+- a counted citation (`CitationRecorded`: a co-author's post citing another thread): the cited threads' `c` rises;
 - a co-author's exit: the thread's `N` falls;
 - a thread's creation: the new thread gets its first price.
 
@@ -15,22 +15,11 @@ applied at the next protocol activity, at a point that depends on the chain's hi
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from choir_chain.indexer.models import Citation, EquityEvent, Message, Settlement, Spec, Thread
+from choir_chain.indexer.models import CountedCitation, EquityEvent, Settlement, Spec, Thread
 from choir_chain.pricer.state import WEEK
-
-
-def _post_citing_other_threads() -> ColumnElement[bool]:
-    return and_(
-        Message.kind == "post",
-        exists().where(
-            Citation.thread_id == Message.thread_id,
-            Citation.message_index == Message.message_index,
-            Citation.cited_thread_id != Message.thread_id,
-        ),
-    )
 
 
 def _sources() -> list[Select[int, int]]:
@@ -39,7 +28,7 @@ def _sources() -> list[Select[int, int]]:
         select(Settlement.block, Settlement.timestamp),
         select(Thread.created_block, Thread.created_timestamp),
         select(EquityEvent.block, EquityEvent.timestamp).where(EquityEvent.kind == "exit"),
-        select(Message.block, Message.timestamp).where(_post_citing_other_threads()),
+        select(CountedCitation.block, CountedCitation.timestamp),
     ]
 
 
@@ -78,13 +67,7 @@ def block_timestamp(session: Session, block: int) -> int | None:
 def affected_threads(session: Session, block: int) -> set[int]:
     """The threads whose model inputs change in trigger block `block` (empty for any other block)."""
     affected: set[int] = set()
-    settled = session.execute(
-        select(Settlement.thread_id, Settlement.spec_id, Settlement.outcome).where(Settlement.block == block)
-    ).all()
-    for thread_id, spec_id, outcome in settled:
-        affected.add(int(thread_id))
-        if outcome == "approved":
-            affected.update(_cited_other_threads(session, int(thread_id), int(spec_id)))
+    affected.update(int(t) for t in session.scalars(select(Settlement.thread_id).where(Settlement.block == block)))
     affected.update(int(t) for t in session.scalars(select(Thread.thread_id).where(Thread.created_block == block)))
     affected.update(
         int(t)
@@ -92,11 +75,11 @@ def affected_threads(session: Session, block: int) -> set[int]:
             select(EquityEvent.thread_id).where(EquityEvent.block == block, EquityEvent.kind == "exit")
         )
     )
-    posts = session.execute(
-        select(Message.thread_id, Message.message_index).where(Message.block == block, _post_citing_other_threads())
-    ).all()
-    for thread_id, index in posts:
-        affected.update(_cited_other_threads(session, int(thread_id), int(index)))
+    # Threads cited by a counted citation of this block: co-authors' posts, and the citations of the specs
+    # approved here (the hub records those in the settling transaction).
+    affected.update(
+        int(t) for t in session.scalars(select(CountedCitation.cited_thread_id).where(CountedCitation.block == block))
+    )
     affected.update(window_exits(session, block))
     return affected
 
@@ -127,14 +110,3 @@ def window_exits(session: Session, block: int) -> set[int]:
 def threads_up_to(session: Session, block: int) -> set[int]:
     """Every thread created at or before block `block`."""
     return {int(t) for t in session.scalars(select(Thread.thread_id).where(Thread.created_block <= block))}
-
-
-def _cited_other_threads(session: Session, thread_id: int, index: int) -> set[int]:
-    rows = session.scalars(
-        select(Citation.cited_thread_id).where(
-            Citation.thread_id == thread_id,
-            Citation.message_index == index,
-            Citation.cited_thread_id != thread_id,
-        )
-    )
-    return {int(t) for t in rows}

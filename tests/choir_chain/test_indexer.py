@@ -46,6 +46,7 @@ from choir_chain.indexer import (
 from choir_chain.indexer.decode import EventDecoder
 from choir_chain.indexer.models import (
     Citation,
+    CountedCitation,
     CuratorClaim,
     Donation,
     EpochAllocation,
@@ -108,6 +109,22 @@ def test_rows_equal_the_chain_state(run: ChainRun, tmp_path: Path) -> None:
             ).all()
             assert [c.cited_global_id for c in rows] == cited
             assert [(c.cited_thread_id, c.cited_index) for c in rows] == [(g >> 64, g & (2**64 - 1)) for g in cited]
+
+        # Counted citations are exactly the hub's CitationRecorded events, and give its distinct citing threads.
+        hub = run.deployment.hub
+        recorded = hub.events.CitationRecorded.get_logs(from_block=run.deployment.manifest.deploy_block)
+        counted = session.scalars(select(CountedCitation).order_by(CountedCitation.block, CountedCitation.log_index))
+        assert [
+            (c.block, c.log_index, c.citing_thread_id << 64 | c.citing_index, c.cited_global_id) for c in counted
+        ] == [(e.blockNumber, e.logIndex, e.args.citingMessageId, e.args.citedMessageId) for e in recorded]
+        assert recorded, "the workload cites across threads"
+        for thread in session.scalars(select(Thread)):
+            citing = session.scalars(
+                select(CountedCitation.citing_thread_id)
+                .where(CountedCitation.cited_thread_id == thread.thread_id)
+                .distinct()
+            ).all()
+            assert len(citing) == hub.functions.citationsReceived(thread.thread_id).call()
 
         t1 = session.get(Thread, 1)
         assert t1 is not None and t1.creator == a.alice.address and t1.content_hash == "0x" + content("root 1").hex()

@@ -7,6 +7,7 @@ from eth_utils import keccak
 from choir_chain.indexer.decode import Event
 from choir_chain.indexer.handlers.registry import HUB, event_timestamp, handles
 from choir_chain.indexer.models import (
+    CountedCitation,
     HubParameter,
     Price,
     PriceRound,
@@ -14,6 +15,7 @@ from choir_chain.indexer.models import (
     Thread,
 )
 from choir_chain.indexer.store import Store
+from choir_chain.protocol import split_message_id
 
 KNOWN_ROLES = {
     "0x" + "00" * 32: "DEFAULT_ADMIN_ROLE",
@@ -129,6 +131,21 @@ def role_revoked(store: Store, event: Event) -> None:
 @handles(HUB, "GovernorCreated")
 def governor_created(store: Store, event: Event) -> None:
     store.require(Thread, event.args["threadId"]).governor = event.args["governor"]
+
+
+@handles(HUB, "CitationRecorded")
+def citation_recorded(store: Store, event: Event) -> None:
+    citing_thread_id, citing_index = split_message_id(event.args["citingMessageId"])
+    store.insert(
+        CountedCitation,
+        block=event.block,
+        log_index=event.log_index,
+        citing_thread_id=citing_thread_id,
+        citing_index=citing_index,
+        cited_thread_id=event.args["citedThreadId"],
+        cited_global_id=event.args["citedMessageId"],
+        timestamp=event_timestamp(event),
+    )
 
 
 @handles(HUB, "CitingThreadCounted")
