@@ -48,6 +48,19 @@ STARTUP_RETRY = RetryPolicy(initial=0.25, maximum=1.0, attempts=3)
 """A node that does not answer at start-up is a configuration error, reported rather than waited for."""
 
 
+def check_chain(rpc_url: str, chain_id: int, stop: threading.Event | None = None) -> None:
+    """The node at `rpc_url` answers and serves chain `chain_id`: `IndexerError` (unreachable) or `ChainMismatch`."""
+    probe = RpcClient(rpc_url, retry=STARTUP_RETRY, stop=stop, timeout=10.0, log_retries=False)
+    try:
+        served = probe.chain_id()
+    except (TransportError, RpcError) as err:
+        raise IndexerError(f"cannot reach the node at {rpc_url}: {err}") from err
+    finally:
+        probe.close()
+    if served != chain_id:
+        raise ChainMismatch(f"the node at {rpc_url} serves chain {served}, the manifest chain {chain_id}")
+
+
 @dataclass(frozen=True)
 class IndexedRange:
     """A block range applied and committed."""
@@ -98,7 +111,7 @@ class Indexer:
         self._thread_topics = self.decoder.topics(THREAD, handled_events(THREAD))
         self.rpc = RpcClient(rpc_url, retry=self.retry, stop=self.stop)
 
-        self._check_chain(rpc_url)
+        check_chain(rpc_url, self.manifest.chain_id, self.stop)
         if reset:
             drop_schema(self.engine)
         create_schema(self.engine)
@@ -132,19 +145,6 @@ class Indexer:
                 log.warning("%s's compiled ABI differs from the deployed one; unknown events are skipped", name)
             abis[source] = artifact.abi
         return abis
-
-    def _check_chain(self, rpc_url: str) -> None:
-        probe = RpcClient(rpc_url, retry=STARTUP_RETRY, stop=self.stop, timeout=10.0, log_retries=False)
-        try:
-            chain_id = probe.chain_id()
-        except (TransportError, RpcError) as err:
-            raise IndexerError(f"cannot reach the node at {rpc_url}: {err}") from err
-        finally:
-            probe.close()
-        if chain_id != self.manifest.chain_id:
-            raise ChainMismatch(
-                f"the node at {rpc_url} serves chain {chain_id}, the manifest chain {self.manifest.chain_id}"
-            )
 
     def _load_state(self) -> None:
         """Read (or create) the cursor and the known thread addresses from the database."""

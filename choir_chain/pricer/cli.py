@@ -17,6 +17,7 @@ the RewardsDistributor.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -59,7 +60,7 @@ def pricer(
         typer.Option(
             "--db",
             envvar="CHOIR_DB_URL",
-            help="The indexer database the pricer keeps up to date and reads (default: choir.db in the run folder).",
+            help="The indexer database the pricer reads (default: choir.db in the run folder).",
         ),
     ] = None,
     account_alias: Annotated[
@@ -95,6 +96,14 @@ def pricer(
         ),
     ] = False,
     novelty_batch_size: Annotated[int, typer.Option(min=1, help="Most messages per novelty round.")] = 64,
+    index: Annotated[
+        bool,
+        typer.Option(
+            "--index/--no-index",
+            help="Also run the indexer on --db, beside the pricer (the default); --no-index when `choir index` "
+            "already follows the chain into that database (the pricer itself only reads it).",
+        ),
+    ] = True,
     content_db: Annotated[
         str | None,
         typer.Option(
@@ -119,7 +128,8 @@ def pricer(
     logger.setLevel(logging.WARNING)
     try:
         novelty_options = NoveltyOptions(novelty, novelty_batch_size, content_db)
-        _run(rpc, manifest, db, account_alias, key_env, confirmations, batch_size, poll_interval, once, novelty_options)
+        options = RunOptions(confirmations, batch_size, poll_interval, once, index)
+        _run(rpc, manifest, db, account_alias, key_env, options, novelty_options)
     except (
         PricerError,
         IndexerError,
@@ -141,13 +151,12 @@ def _run(
     db: str | None,
     account_alias: str | None,
     key_env: str,
-    confirmations: int | None,
-    batch_size: int,
-    poll_interval: float,
-    once: bool,
+    options: RunOptions,
     novelty: NoveltyOptions,
 ) -> None:
+    from choir_chain.indexer import Indexer
     from choir_chain.indexer.db import default_url, normalize_url
+    from choir_chain.indexer.follower import IndexFollower
     from choir_chain.pricer.service import Pricer, PricerConfig
 
     if not rpc:
@@ -156,21 +165,31 @@ def _run(
         raise PricerError("no deployment manifest: pass --manifest or set CHOIR_MANIFEST")
     manifest = Manifest.read(manifest_path)
     account = load_account(key_env, manifest.chain_id, alias=account_alias)
+    confirmations, once = options.confirmations, options.once
     if confirmations is None:
         devnet = manifest.chain_id == DEVNET_CHAIN_ID
         confirmations = DEVNET_CONFIRMATIONS if devnet else DEFAULT_CONFIRMATIONS
     config = PricerConfig(
         confirmations=confirmations,
-        batch_size=batch_size,
-        poll_interval=poll_interval,
+        batch_size=options.batch_size,
+        poll_interval=options.poll_interval,
         novelty=novelty.enabled,
         novelty_batch_size=novelty.batch_size,
     )
     url = db or default_url()
     stop = threading.Event()
-    with Pricer(
-        rpc, manifest, account, url, config=config, stop=stop, emit=_print_event, content_db=novelty.content_db
-    ) as service:
+    with contextlib.ExitStack() as running:
+        if options.index:
+            indexer = Indexer(
+                rpc, manifest, url, confirmations=confirmations, poll_interval=options.poll_interval, stop=stop
+            )
+            indexer.sync()  # the pricer starts from an index at the head
+            running.enter_context(IndexFollower(indexer))
+        service = running.enter_context(
+            Pricer(
+                rpc, manifest, account, url, config=config, stop=stop, emit=_print_event, content_db=novelty.content_db
+            )
+        )
         service.check_role()
         if novelty.enabled:
             from choir_chain.semantics.embedder import load_embedder
@@ -180,7 +199,7 @@ def _run(
         shown = normalize_url(url).render_as_string(hide_password=True)
         console.print(
             f"pricing hub {service.hub.address} on chain {manifest.chain_id} as {account.address}, "
-            f"indexing into {shown} ({confirmations} confirmations)",
+            f"{'indexing into and reading' if options.index else 'reading'} {shown} ({confirmations} confirmations)",
             highlight=False,
             markup=False,
             soft_wrap=True,
@@ -197,6 +216,15 @@ def _run(
                     signal.signal(signum, handler)
         (last,) = service.hub.call("lastRound")
         console.print(f"pricer stopped at round {last}", highlight=False)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    confirmations: int | None
+    batch_size: int
+    poll_interval: float
+    once: bool
+    index: bool
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ class PricerConfig:
     """Score stored message bodies and submit novelty rounds (needs ORACLE_ROLE and the embedding model)."""
     novelty_batch_size: int = DEFAULT_BATCH_SIZE
     """Most messages per novelty round (per `setNoveltyScores` call)."""
+    index_wait: float = 10.0
+    """Most seconds to wait for the indexer to reach the chain's head when the indexed blocks give no round."""
     allocation_delay: int = 0
     """Seconds after an epoch's end before its allocation is sent (time for another scorer's rounds to land)."""
 

@@ -1,4 +1,8 @@
-"""The pricer service: index, find the next trigger block, price its threads, submit `updatePrices`.
+"""The pricer service: read the index, find the next trigger block, price its threads, submit `updatePrices`.
+
+**One writer.** The pricer never indexes: it reads the indexer's rows and cursor (`IndexCursor`) and, when the
+blocks indexed so far give no round, waits for the indexer to reach the chain's head (at most `index_wait`
+seconds; `choir pricer` runs the indexer beside it, `choir up` runs both).
 
 **Determinism.** Trigger blocks (`triggers.py`) are priced strictly in chain order. For trigger block B the
 affected threads' targets are their QAHO prices as of B (`state.py`, `compute.py`); every round takes the
@@ -59,9 +63,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from choir_chain import artifacts
+from choir_chain.indexer.cursor import IndexCursor
 from choir_chain.indexer.db import make_engine
-from choir_chain.indexer.errors import ConcurrentWriter
-from choir_chain.indexer.indexer import Indexer
+from choir_chain.indexer.indexer import check_chain
 from choir_chain.indexer.models import PriceRound
 from choir_chain.indexer.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
 from choir_chain.manifest import Manifest
@@ -88,13 +92,15 @@ RETRIED = (RoundRejected, RoundReverted, RpcError, TransportError, OperationalEr
 IN_FLIGHT_POLL = 0.05
 IN_FLIGHT_POLL_MAX = 2.0
 """Seconds between looks at a transaction of ours still in flight: from the first, doubling to the most."""
+INDEX_POLL = 0.02
+"""Seconds between looks at the indexer's cursor while waiting for it."""
 
 Emit = Callable[[dict[str, Any]], None]
 
 
 class Pricer:
-    """Prices one deployment from one account, indexing into `db` (URL or engine; default: the run folder's
-    SQLite database). Not thread-safe; set `stop` (e.g. from a signal handler) to end `run`."""
+    """Prices one deployment from one account, reading the index in `db` (URL or engine; default: the run folder's
+    SQLite database), which an indexer keeps up to date. Not thread-safe; set `stop` to end `run`."""
 
     def __init__(
         self,
@@ -119,7 +125,8 @@ class Pricer:
         self._owns_engine = not isinstance(db, Engine)
         self.engine = db if isinstance(db, Engine) else make_engine(db)
         self._rpc_url = rpc_url
-        self.indexer = self._new_indexer()  # checks the node's chain id against the manifest
+        check_chain(rpc_url, manifest.chain_id, self.stop)
+        self.index = IndexCursor(self.engine, manifest)
         # The first retry comes quickly: on the devnet most failed calls are anvil's stale-block race (see
         # `client.is_stale_block`), over at once; real outages still back off to `retry.maximum`.
         quick = RetryPolicy(initial=min(self.config.retry.initial, 0.05), maximum=self.config.retry.maximum)
@@ -154,20 +161,12 @@ class Pricer:
         self._triggers = Upcoming(after=0, until=-1, blocks=[])
         self._in_flight: tuple[int, int] | None = None
         self._in_flight_poll = IN_FLIGHT_POLL
+        self._index_behind: int | None = None
+        """The indexed block last reported as behind the head (reported once per block)."""
 
     # --------------------------------------------------------------------------------------------------------
     # Set-up
     # --------------------------------------------------------------------------------------------------------
-
-    def _new_indexer(self) -> Indexer:
-        return Indexer(
-            self._rpc_url,
-            self.manifest,
-            self.engine,
-            confirmations=self.config.confirmations,
-            retry=self.config.retry,
-            stop=self.stop,
-        )
 
     def _new_scorer(self, content_db: str | Engine | None, embedder: EmbedderSource | None) -> NoveltyScorer:
         if content_db is None:
@@ -206,7 +205,6 @@ class Pricer:
             self.novelty.check_role()
 
     def close(self) -> None:
-        self.indexer.close()
         self.rpc.close()
         if self._content_engine is not None:
             self._content_engine.dispose()
@@ -285,7 +283,7 @@ class Pricer:
         """The next round, to be sent with `nonce`, or None when there is none now. Call only with nothing of
         ours in flight (`nonce` the mined transaction count), after `sync`."""
         started = time.monotonic() if started is None else started
-        head = self.indexer.last_block
+        head = self.index.last_block
         while True:
             position = self._position
             targets = self._targets(position) if position is not None and position.block <= head else {}
@@ -341,15 +339,19 @@ class Pricer:
         return next((b for b in upcoming.blocks if after < b <= head), None)
 
     def sync(self) -> None:
-        """Bring the database up to the chain (less the confirmation depth)."""
-        try:
-            self.indexer.sync()
-        except ConcurrentWriter:
-            # Another indexer (`choir index`) writes the same database: it indexed the range first, which is
-            # as good. Reload the cursor and go on.
-            self.indexer.close()
-            self.indexer = self._new_indexer()
-            self.indexer.sync()
+        """Wait until the indexer has indexed the chain up to its head less the confirmation depth, at most
+        `config.index_wait` seconds (then go on with what is indexed, and say so once)."""
+        target = self.rpc.block_number() - self.config.confirmations
+        deadline = time.monotonic() + self.config.index_wait
+        while (indexed := self.index.last_block) < target:
+            if self.stop.is_set():
+                raise Stopped
+            if time.monotonic() >= deadline:
+                if self._index_behind != indexed:
+                    self._index_behind = indexed
+                    self.emit({"event": "waiting", "reason": "index behind", "indexed": indexed, "head": target})
+                break
+            self.stop.wait(INDEX_POLL)
         if self.stop.is_set():
             raise Stopped
 
@@ -392,7 +394,7 @@ class Pricer:
         if tagged is not None:
             self.emit({"event": "resume", "last_round": last, "trigger_block": tagged.block, "mode": tagged.mode})
             return tagged
-        head = self.indexer.last_block
+        head = self.index.last_block
         with Session(self.engine) as session:
             latest = previous_trigger_block(session, head + 1)
         position = Position(latest if latest is not None else self.manifest.deploy_block - 1, full=True)
@@ -418,7 +420,7 @@ class Pricer:
             [
                 {
                     "address": self.hub.address,
-                    "fromBlock": hex(max(self.indexer.last_block + 1, self.manifest.deploy_block)),
+                    "fromBlock": hex(max(self.index.last_block + 1, self.manifest.deploy_block)),
                     "toBlock": "latest",
                     "topics": [PRICES_UPDATED_TOPIC, "0x" + round_.to_bytes(32, "big").hex()],
                 }

@@ -2,15 +2,12 @@
 service that fails for good stops the whole stack with its one-line error; stopping waits for each to finish its
 current step.
 
-The indexer and the pricer both bring the database up to the chain (the pricer indexes before it prices). When
-one of them applies a block range the other just applied, the indexer refuses with `ConcurrentWriter`; each
-service then reopens its cursor and goes on.
+The indexer is the only writer of the database; the pricer reads the rows and the cursor it writes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +22,6 @@ if TYPE_CHECKING:
     from choir_chain.indexer import Indexer
     from choir_chain.pricer.service import Pricer
     from choir_chain.semantics.embedder import Embedder
-
-log = logging.getLogger("choir_chain.indexer")
 
 
 class ServiceThread(threading.Thread):
@@ -129,30 +124,12 @@ class Services:
     # --- running --------------------------------------------------------------------------------------------
 
     def run_indexer(self) -> None:
-        from choir_chain.indexer.errors import ConcurrentWriter
-
-        while not self.stop.is_set():
-            assert self.indexer is not None
-            try:
-                self.indexer.follow()
-                return
-            except ConcurrentWriter:  # the pricer indexed the range first: reload the cursor and go on
-                log.info("the pricer indexed a range first; reloading")
-                self.indexer.close()
-                self.indexer = self.new_indexer()
+        assert self.indexer is not None
+        self.indexer.follow()
 
     def run_pricer(self) -> None:
-        from choir_chain.indexer.errors import ConcurrentWriter
-
-        while not self.stop.is_set():
-            assert self.pricer is not None
-            try:
-                self.pricer.run()
-                return
-            except ConcurrentWriter:  # the indexer raced it twice in a row: resume from the chain
-                log.info("the indexer raced the pricer; restarting the pricer")
-                self.pricer.close()
-                self.pricer = self.new_pricer()
+        assert self.pricer is not None
+        self.pricer.run()
 
     def fail(self, service: ServiceThread) -> None:
         """A service stopped with an error: stop the whole stack."""

@@ -30,6 +30,8 @@ from choir_chain import artifacts
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port, rpc_call
+from choir_chain.indexer.follower import IndexFollower
+from choir_chain.indexer.indexer import Indexer
 from choir_chain.indexer.models import (
     Base,
     Coauthor,
@@ -44,6 +46,7 @@ from choir_chain.indexer.models import (
     Thread,
     Vote,
 )
+from choir_chain.manifest import Manifest
 from choir_chain.protocol import message_id
 from choir_chain.protocol.author_kind import AuthorKind
 
@@ -57,6 +60,15 @@ def content(text: str) -> bytes:
 
 gid = message_id
 """Global message id (short name for the tables below)."""
+
+
+@contextlib.contextmanager
+def indexing(rpc_url: str, manifest: Manifest, db: str | Engine, confirmations: int = 0) -> Iterator[Indexer]:
+    """The indexer following the chain into `db` in a thread, as `choir up` and `choir pricer` run it beside the
+    pricer (which only reads the index)."""
+    indexer = Indexer(rpc_url, manifest, db, confirmations=confirmations, poll_interval=0.02)
+    with IndexFollower(indexer):
+        yield indexer
 
 
 def time_travel(rpc_url: str, seconds: int) -> None:

@@ -27,7 +27,8 @@ from choir_chain import content_store
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
-from choir_chain.indexer import RetryPolicy, make_engine
+from choir_chain.indexer import Indexer, RetryPolicy, make_engine
+from choir_chain.indexer.follower import IndexFollower
 from choir_chain.indexer.models import NoveltyScore
 from choir_chain.pricer import Pricer, PricerConfig, PricerError
 from choir_chain.pricer.novelty import WAD, to_wad
@@ -147,7 +148,22 @@ def config(batch: int = 3, receipt_timeout: float = 120.0) -> PricerConfig:
     )
 
 
+FOLLOWERS: dict[str, IndexFollower] = {}
+"""The indexer following each test database (the pricer only reads it), stopped when the test ends."""
+
+
+@pytest.fixture(autouse=True)
+def _stop_indexers() -> Iterator[None]:
+    yield
+    while FOLLOWERS:
+        FOLLOWERS.popitem()[1].__exit__(None, None, None)
+
+
 def pricer(c: Community, url: str, embedder: Embedder, events: list[dict[str, Any]], **kwargs: Any) -> Pricer:
+    """A pricer over `url`, with an indexer following the chain into it (one per database and test)."""
+    if url not in FOLLOWERS:
+        indexer = Indexer(c.rpc_url, c.deployment.manifest, url, poll_interval=0.02)
+        FOLLOWERS[url] = IndexFollower(indexer).__enter__()
     return Pricer(
         c.rpc_url,
         c.deployment.manifest,

@@ -27,7 +27,7 @@ import pytest
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from indexer_support import FlakyProxy, content, dump, gid, time_travel
+from indexer_support import FlakyProxy, content, dump, gid, indexing, time_travel
 from typer.testing import CliRunner
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
@@ -293,14 +293,11 @@ def outcome(world: World, events: list[dict[str, Any]] | None = None) -> Outcome
 
 def price_once(world: World, db: str, *, rpc_url: str | None = None, config: PricerConfig = FAST) -> Outcome:
     events: list[dict[str, Any]] = []
-    with Pricer(
-        rpc_url or world.rpc_url,
-        world.deployment.manifest,
-        world.pricer,
-        db,
-        config=config,
-        emit=events.append,
-    ) as pricer:
+    url = rpc_url or world.rpc_url
+    with (
+        indexing(url, world.deployment.manifest, db, config.confirmations),
+        Pricer(url, world.deployment.manifest, world.pricer, db, config=config, emit=events.append) as pricer,
+    ):
         pricer.run(once=True)
     return outcome(world, events)
 
@@ -497,7 +494,10 @@ def test_restarts_resume_exactly(fresh: World, reference: Outcome, tmp_path: Pat
     resumes: list[dict[str, Any]] = []
     for steps in (1, 2, 1, 3):  # a new process each time, stopped after a few steps
         events: list[dict[str, Any]] = []
-        with Pricer(fresh.rpc_url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=events.append) as p:
+        with (
+            indexing(fresh.rpc_url, fresh.deployment.manifest, db),
+            Pricer(fresh.rpc_url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=events.append) as p,
+        ):
             p.check_role()
             for _ in range(steps):
                 p.step()
@@ -514,7 +514,10 @@ def test_a_round_in_flight_at_a_crash_is_waited_for_not_repeated(
 ) -> None:
     db = f"sqlite:///{tmp_path / 'inflight.db'}"
     url = fresh.rpc_url
-    with Pricer(url, fresh.deployment.manifest, fresh.pricer, db, config=FAST) as first:
+    with (
+        indexing(url, fresh.deployment.manifest, db),
+        Pricer(url, fresh.deployment.manifest, fresh.pricer, db, config=FAST) as first,
+    ):
         for _ in range(2):
             first.step()
         rpc_call(url, "evm_setAutomine", [False])
@@ -533,7 +536,10 @@ def test_a_round_in_flight_at_a_crash_is_waited_for_not_repeated(
 
     events: list[dict[str, Any]] = []
     try:
-        with Pricer(url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=on_event) as second:
+        with (
+            indexing(url, fresh.deployment.manifest, db),
+            Pricer(url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=on_event) as second,
+        ):
             second.run(once=True)
     finally:
         rpc_call(url, "evm_setAutomine", [True])
@@ -587,6 +593,24 @@ def test_after_a_full_run(fresh: World, reference: Outcome, tmp_path: Path) -> N
             hub.functions.updatePrices([thread_id], [allowed], last + 1).call({"from": pricer.address})
             with pytest.raises(ContractLogicError):
                 hub.functions.updatePrices([thread_id], [allowed + further], last + 1).call({"from": pricer.address})
+
+
+def test_the_pricer_never_writes_the_index(fresh: World, tmp_path: Path) -> None:
+    """Without an indexer the pricer reads an empty index: it waits for it (saying so once), sends nothing and
+    writes no row; the indexer is the only writer (docs/architecture.md)."""
+    db = f"sqlite:///{tmp_path / 'reader.db'}"
+    w3, pricer = fresh.deployment.chain.w3, fresh.pricer
+    nonce = w3.eth.get_transaction_count(pricer.address)
+    events: list[dict[str, Any]] = []
+    config = PricerConfig(retry=FAST.retry, poll_interval=0.01, index_wait=0.2)
+    with Pricer(fresh.rpc_url, fresh.deployment.manifest, pricer, db, config=config, emit=events.append) as alone:
+        alone.run(once=True)
+    behind = [e for e in events if e.get("reason") == "index behind"]
+    assert len(behind) == 1 and behind[0]["indexed"] == fresh.deployment.manifest.deploy_block - 1
+    assert w3.eth.get_transaction_count(pricer.address) == nonce
+    engine = make_engine(db)
+    assert {table: rows for table, rows in dump(engine).items() if rows} == {}
+    engine.dispose()
 
 
 def test_bounds_moved_by_the_admin(fresh: World, tmp_path: Path) -> None:

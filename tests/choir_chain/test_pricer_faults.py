@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar, cast
 import requests
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from indexer_support import dump
+from indexer_support import dump, indexing
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import Web3RPCError
@@ -333,7 +333,10 @@ def settle(devnet: Devnet, deployment: Deployment, account: LocalAccount, db: st
     """Price until no thread waits for its deviation window, an hour of chain time between runs; how many runs."""
     for runs in itertools.count(1):
         events: list[dict[str, Any]] = []
-        with Pricer(devnet.rpc_url, deployment.manifest, account, db, config=FAST, emit=events.append) as pricer:
+        with (
+            indexing(devnet.rpc_url, deployment.manifest, db),
+            Pricer(devnet.rpc_url, deployment.manifest, account, db, config=FAST, emit=events.append) as pricer,
+        ):
             pricer.run(once=True)
         if not any(e["event"] == "waiting" and e.get("reason") == "deviation window" for e in events):
             return runs

@@ -35,6 +35,7 @@ from api.eventstream import SOURCES
 from api.settings import GatewaySettings
 from choir_chain import artifacts
 from choir_chain.indexer import Indexer, RetryPolicy
+from choir_chain.indexer.follower import IndexFollower
 from choir_chain.paths import PROJECT_ROOT
 from choir_chain.pricer import Pricer, PricerConfig
 from choir_chain.protocol import split_message_id
@@ -138,35 +139,30 @@ def serving(settings: GatewaySettings, wrap: Callable[[Any], Any] | None = None)
 
 
 @contextlib.contextmanager
-def following(world: World) -> Iterator[None]:
-    """An indexer following the chain into the gateway's database until the block ends."""
-    stop = threading.Event()
+def following(world: World, database_url: str | None = None) -> Iterator[None]:
+    """An indexer following the chain into the gateway's database (or `database_url`) until the block ends."""
     indexer = Indexer(
         world.run.rpc_url,
         world.run.deployment.manifest,
-        world.database_url,
+        database_url or world.database_url,
         poll_interval=0.2,
         retry=RetryPolicy(initial=0.05, maximum=0.5),
-        stop=stop,
     )
-    thread = threading.Thread(target=indexer.follow, name="indexer", daemon=True)
-    thread.start()
-    try:
+    with IndexFollower(indexer):
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=15)
-        indexer.close()
-        assert not thread.is_alive(), "the indexer did not stop"
 
 
 def price_once(world: World, database_url: str) -> list[dict[str, Any]]:
-    """One pricer pass (`run(once=True)`: every round due now), indexing into a database of its own."""
+    """One pricer pass (`run(once=True)`: every round due now) over a database of its own, which an indexer
+    follows."""
     events: list[dict[str, Any]] = []
     config = PricerConfig(retry=RetryPolicy(initial=0.001, maximum=0.01), poll_interval=0.01)
     run = world.run
     manifest = run.deployment.manifest
-    with Pricer(run.rpc_url, manifest, run.actors.pricer, database_url, config=config, emit=events.append) as pricer:
+    with (
+        following(world, database_url),
+        Pricer(run.rpc_url, manifest, run.actors.pricer, database_url, config=config, emit=events.append) as pricer,
+    ):
         pricer.run(once=True)
     return events
 
