@@ -6,7 +6,6 @@ succeed now. A revert becomes a 409 named after the contract's custom error (see
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,11 +23,8 @@ from api import revert
 from api.errors import ApiError
 from api.state import Gateway
 from choir_chain import artifacts
+from choir_chain.chain.gas import gas_limit
 from choir_chain.indexer.decode import EventType
-
-GAS_MARGIN = 1.2
-"""The gas limit offered: the node's estimate plus 20% (an estimate made in the latest block can be short for the
-next one, e.g. when the transaction writes a checkpoint slot that a same-second transaction would only update)."""
 
 LOG_RANGE = 10_000
 """Blocks asked of `eth_getLogs` at once; a node that refuses a range gets halves of it."""
@@ -139,7 +135,7 @@ def governor_contract(gw: Gateway, thread_id: int) -> Contract:
 
 def simulate(gw: Gateway, sender: str, to: str, data: str, fields: set[str]) -> UnsignedTx:
     """Check that `sender` calling `to` with `data` succeeds at the latest block; the unsigned transaction with the
-    estimated gas plus `GAS_MARGIN`. A revert is a 409 named after its custom error."""
+    gas limit `choir_chain.chain.gas_limit` gives its estimate. A revert is a 409 named after its custom error."""
     tx: Any = {"from": sender, "to": to, "data": data, "value": 0}
     with node_errors():
         try:
@@ -150,7 +146,7 @@ def simulate(gw: Gateway, sender: str, to: str, data: str, fields: set[str]) -> 
         except Web3RPCError as exc:  # a refusal that is not a revert (e.g. the block gas limit)
             message = (exc.rpc_response or {}).get("error", {}).get("message") or str(exc)
             raise ApiError(409, "rejected_by_node", f"the node refuses the transaction: {message}") from exc
-    return UnsignedTx(sender, to, data, gw.manifest.chain_id, math.ceil(estimate * GAS_MARGIN))
+    return UnsignedTx(sender, to, data, gw.manifest.chain_id, gas_limit(estimate))
 
 
 def preview_execution(

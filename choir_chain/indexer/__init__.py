@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from choir_chain.indexer.db import default_url, make_engine
     from choir_chain.indexer.errors import ChainMismatch, ConcurrentWriter, IndexerError, ReorgDetected
     from choir_chain.indexer.indexer import IndexedRange, Indexer
-    from choir_chain.indexer.rpc import RetryPolicy
 
 _EXPORTS = {
     "ChainMismatch": "errors",
@@ -26,7 +25,6 @@ _EXPORTS = {
     "ReorgDetected": "errors",
     "IndexedRange": "indexer",
     "Indexer": "indexer",
-    "RetryPolicy": "rpc",
     "default_url": "db",
     "make_engine": "db",
 }
@@ -38,7 +36,6 @@ __all__ = [
     "Indexer",
     "IndexerError",
     "ReorgDetected",
-    "RetryPolicy",
     "default_url",
     "make_engine",
 ]

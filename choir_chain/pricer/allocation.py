@@ -21,8 +21,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from choir_chain import artifacts
+from choir_chain.chain.rpc import RpcClient
 from choir_chain.indexer.models import MessageReward, Spec, Thread
-from choir_chain.indexer.rpc import RpcClient
 from choir_chain.pricer.client import Contract
 from choir_chain.protocol import message_id as global_message_id
 

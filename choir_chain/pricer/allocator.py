@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from choir_chain.chain.rpc import RpcClient, RpcError
 from choir_chain.indexer.models import Cursor
-from choir_chain.indexer.rpc import RpcClient, RpcError
 from choir_chain.manifest import Manifest
 from choir_chain.pricer.allocation import DAY, certain_times, compute_allocation, unpaid_candidates
 from choir_chain.pricer.client import Contract, Sender

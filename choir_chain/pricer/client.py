@@ -22,10 +22,10 @@ from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from choir_chain.indexer.rpc import RpcClient, RpcError
+from choir_chain.chain.gas import gas_limit
+from choir_chain.chain.rpc import RpcClient, RpcError
 from choir_chain.pricer.errors import RoundRejected, RoundReverted
 
-GAS_MARGIN = 1.2
 STALE_BLOCK_ATTEMPTS = 10
 
 
@@ -35,9 +35,6 @@ def is_stale_block(err: RpcError) -> bool:
     fails with "BlockOutOfRangeError: block height is N+1 but requested was N" (a few percent of calls while
     another client mines). Asking again at once is correct."""
     return "BlockOutOfRange" in str(err)
-
-
-GAS_EXTRA = 10_000
 
 
 @dataclass(frozen=True)
@@ -143,7 +140,7 @@ class Sender:
         """Gas for the call; a predicted revert raises `RpcError` (and nothing is sent)."""
         tx = {"from": self.address, "to": to, "data": "0x" + data.hex()}
         gas = int(self.rpc.call("eth_estimateGas", [tx], retry_rpc_errors=False), 16)
-        return int(gas * GAS_MARGIN) + GAS_EXTRA
+        return gas_limit(gas)
 
     def send(self, to: str, data: bytes, nonce: int, gas: int) -> Sent:
         """Sign with `nonce` and broadcast. Sending the same signed bytes twice is harmless (same hash), so a

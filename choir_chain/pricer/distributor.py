@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from choir_chain import artifacts
-from choir_chain.indexer.rpc import RpcClient
+from choir_chain.chain.rpc import RpcClient
 from choir_chain.manifest import Manifest
 from choir_chain.pricer.client import Contract
 

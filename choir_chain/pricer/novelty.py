@@ -40,8 +40,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from choir_chain import content_store
+from choir_chain.chain.rpc import RpcClient, RpcError
 from choir_chain.indexer.models import Message, NoveltyScore
-from choir_chain.indexer.rpc import RpcClient, RpcError
 from choir_chain.manifest import Manifest
 from choir_chain.pricer.client import Contract, Sender
 from choir_chain.pricer.distributor import find_distributor, holds_role

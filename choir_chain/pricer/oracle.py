@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from choir_chain.indexer.rpc import RpcClient
+from choir_chain.chain.rpc import RpcClient
 from choir_chain.pricer.client import Contract
 from choir_chain.pricer.compute import OracleBounds, running_anchor
 

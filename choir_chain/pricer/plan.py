@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from choir_chain.indexer.rpc import RetryPolicy
+from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.pricer.compute import Step
 from choir_chain.pricer.novelty import DEFAULT_BATCH_SIZE
 from choir_chain.pricer.progress import Position

@@ -63,11 +63,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from choir_chain import artifacts
+from choir_chain.chain.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
 from choir_chain.indexer.cursor import IndexCursor
 from choir_chain.indexer.db import make_engine
 from choir_chain.indexer.indexer import check_chain
 from choir_chain.indexer.models import PriceRound
-from choir_chain.indexer.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
 from choir_chain.manifest import Manifest
 from choir_chain.pricer.allocator import EpochAllocator
 from choir_chain.pricer.client import Contract, Sender, Sent

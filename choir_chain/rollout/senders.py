@@ -12,6 +12,7 @@ from web3.exceptions import ContractLogicError
 from web3.types import TxParams
 
 from choir_chain import artifacts
+from choir_chain.chain.gas import gas_limit
 from choir_chain.rollout.config import RECEIPT_POLL_SECONDS, DeployError
 from choir_chain.rollout.steps import Reader
 
@@ -56,7 +57,7 @@ class ImpersonatingSender:
             tx = dict(build())  # estimates the gas: reverts here if the transaction would
         except ContractLogicError as err:
             raise DeployError(f"{what} would revert: {err}") from None
-        tx["gas"] = int(tx["gas"] * 1.2) + 10_000  # a margin; the receipt's gasUsed is what it costs
+        tx["gas"] = gas_limit(tx["gas"])
         tx_hash = self.w3.eth.send_transaction(cast(TxParams, tx))
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=RECEIPT_POLL_SECONDS)
         if receipt["status"] != 1:

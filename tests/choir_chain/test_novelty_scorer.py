@@ -25,9 +25,10 @@ from web3.contract.contract import ContractFunction
 
 from choir_chain import content_store
 from choir_chain.chain import Chain, dev_accounts
+from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
-from choir_chain.indexer import Indexer, RetryPolicy, make_engine
+from choir_chain.indexer import Indexer, make_engine
 from choir_chain.indexer.follower import IndexFollower
 from choir_chain.indexer.models import NoveltyScore
 from choir_chain.pricer import Pricer, PricerConfig, PricerError

@@ -34,10 +34,11 @@ from web3.exceptions import ContractLogicError
 from web3.types import TxParams
 
 from choir_chain.chain import Chain, dev_accounts
+from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.cli import app
 from choir_chain.deploy import CHOIR, DAY, HOUR, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
-from choir_chain.indexer import Indexer, RetryPolicy, make_engine
+from choir_chain.indexer import Indexer, make_engine
 from choir_chain.pricer import Pricer, PricerConfig, PricerError
 from choir_chain.pricer.allocation import MAX_MESSAGES, pro_rata
 from choir_chain.pricer.cli import load_account

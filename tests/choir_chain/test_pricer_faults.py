@@ -39,9 +39,10 @@ from web3.types import TxParams
 
 from choir_chain import artifacts
 from choir_chain.chain import Chain, dev_accounts
+from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
-from choir_chain.indexer import Indexer, RetryPolicy, make_engine
+from choir_chain.indexer import Indexer, make_engine
 from choir_chain.pricer import Pricer, PricerConfig
 from choir_chain.protocol import message_id
 from choir_chain.protocol.author_kind import AuthorKind

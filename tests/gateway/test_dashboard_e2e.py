@@ -34,7 +34,8 @@ from api.app import create_app
 from api.eventstream import SOURCES
 from api.settings import GatewaySettings
 from choir_chain import artifacts
-from choir_chain.indexer import Indexer, RetryPolicy
+from choir_chain.chain.rpc import RetryPolicy
+from choir_chain.indexer import Indexer
 from choir_chain.indexer.follower import IndexFollower
 from choir_chain.paths import PROJECT_ROOT
 from choir_chain.pricer import Pricer, PricerConfig

@@ -13,6 +13,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxParams, TxReceipt
 
 from choir_chain.artifacts import Artifact
+from choir_chain.chain.gas import gas_limit
 
 Account.enable_unaudited_hdwallet_features()
 
@@ -58,7 +59,7 @@ class Chain:
         tx.setdefault("chainId", self.chain_id)
         tx.setdefault("nonce", self.w3.eth.get_transaction_count(sender.address, "pending"))
         if "gas" not in tx:
-            tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.2) + 10_000  # type: ignore[arg-type]
+            tx["gas"] = gas_limit(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
         signed = sender.sign_transaction(tx)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=RECEIPT_POLL_SECONDS)
