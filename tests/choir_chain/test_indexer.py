@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from choir_chain import artifacts
+from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.cli import app
 from choir_chain.deploy import CHOIR, DAY, Deployment
 from choir_chain.devnet import free_port, rpc_call
@@ -40,7 +41,6 @@ from choir_chain.indexer import (
     ConcurrentWriter,
     Indexer,
     ReorgDetected,
-    RetryPolicy,
     make_engine,
 )
 from choir_chain.indexer.decode import EventDecoder
