@@ -93,7 +93,9 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @dev Every exit in order, `exitTime << 160 | account` (read through `exitsSince`): an account's shares only
     ///      ever fall by exiting, so the accounts in here since a timepoint are the only ones holding fewer shares now
     ///      than then. Governance reads it to weigh a vote by min(shares at the snapshot, shares now).
-    uint256[] private _exitLog;
+    ///      Entry `i` is in `_exitLog[i]`; the count is in entry 0's top 48 bits (`exitTime` takes bits 160-207), so the
+    ///      thread's first exit writes one fresh slot, not an array's length and first element.
+    mapping(uint256 index => uint256 entry) private _exitLog;
 
     modifier onlyGovernor() {
         if (msg.sender != _governor) revert OnlyGovernor(msg.sender);
@@ -317,7 +319,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         payout = Math.mulDiv(ledger.treasury, held, total);
         _setShares(msg.sender, own, 0);
         _pushTotalShares(state, total - held);
-        _exitLog.push((uint256(clock()) << 160) | uint160(msg.sender));
+        _logExit(msg.sender);
         _changeCoauthorCount(state, false);
         ledger.treasury -= uint96(payout);
         _storeState(state);
@@ -520,9 +522,9 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
 
     /// @inheritdoc IThreadDAO
     function exitsSince(uint256 timepoint) external view returns (address[] memory accounts) {
-        uint256 length = _exitLog.length;
+        uint256 length = _exitLog[0] >> 208;
         uint256 first = length;
-        while (first != 0 && _exitLog[first - 1] >> 160 >= timepoint) --first;
+        while (first != 0 && _exitTime(_exitLog[first - 1]) >= timepoint) --first;
         accounts = new address[](length - first);
         for (uint256 i = first; i < length; ++i) {
             accounts[length - 1 - i] = address(uint160(_exitLog[i]));
@@ -646,9 +648,9 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @dev Co-authors eligible for spec `specId` (shares at `snapshot`) who hold none now and never voted on it,
     ///      each counted once, from the exit log's entries after the snapshot (all of them exited since).
     function _departedNonVoters(uint256 specId, uint48 snapshot) private view returns (uint256 count) {
-        uint256 end = _exitLog.length;
+        uint256 end = _exitLog[0] >> 208;
         uint256 first = end;
-        while (first != 0 && _exitLog[first - 1] >> 160 > snapshot) --first;
+        while (first != 0 && _exitTime(_exitLog[first - 1]) > snapshot) --first;
         address[] memory counted = new address[](end - first);
         for (uint256 i = first; i < end; ++i) {
             address account = address(uint160(_exitLog[i]));
@@ -710,6 +712,24 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         emit SpecSettled(specId, outcome, gain, perDenier, spec_.approvals, spec_.denials);
         if (outcome == SpecStatus.Approved) _recordCitations(specId, ledger.threadId);
         if (refunded) token.safeTransfer(spec_.author, spec_.stake);
+    }
+
+    /// @dev Append `account`'s exit now to the exit log (see `_exitLog`).
+    function _logExit(address account) private {
+        uint256 entry = (uint256(clock()) << 160) | uint160(account);
+        uint256 head = _exitLog[0];
+        uint256 count = head >> 208;
+        if (count == 0) {
+            _exitLog[0] = (1 << 208) | entry;
+        } else {
+            _exitLog[0] = head + (1 << 208); // 2**48 exits would take far more gas than any chain has
+            _exitLog[count] = entry;
+        }
+    }
+
+    /// @dev When the exit of an exit-log entry happened (without entry 0's count).
+    function _exitTime(uint256 entry) private pure returns (uint256) {
+        return uint48(entry >> 160);
     }
 
     /// @dev How `account` voted on spec `specId`.
