@@ -9,7 +9,6 @@ import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IChoirHub} from "../interfaces/IChoirHub.sol";
 import {IThreadDAO} from "../interfaces/IThreadDAO.sol";
 import {EquityMath} from "../libraries/EquityMath.sol";
@@ -21,13 +20,12 @@ import {SpecSettlement} from "../libraries/SpecSettlement.sol";
 ///         thread's price to submit a spec, which the co-authors approve or deny (protocol sections 2, 3, 5).
 /// @dev Equity is checkpointed by block timestamp (ERC-6372 `mode=timestamp`), so governance can read shares at a
 ///      past timepoint. Each account's current shares and the time they last changed (when it joined: the exit
-///      cooldown reads it) share one slot; earlier values move to an OpenZeppelin `Checkpoints` history only when
-///      they change, so a first join writes one fresh slot instead of a checkpoint array's two.
+///      cooldown reads it) share one slot; earlier values move to the account's share history only when they change,
+///      so a first join writes one fresh slot instead of a checkpoint array's two (and a first exit one history entry).
 ///      Deniers' shares of stakes are pulled (`claimCuratorRewards`), so settlement never loops over voters.
 contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
-    using Checkpoints for Checkpoints.Trace208;
 
     /// @notice Shares the creator of a thread starts with.
     uint256 public constant INITIAL_SHARES = 1e18;
@@ -81,7 +79,11 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     }
 
     mapping(address account => Member) private _members;
-    mapping(address account => Checkpoints.Trace208) private _shareHistory; // values before `since`
+    /// @dev An account's shares before its `since`: entry `i` is `timepoint << 208 | shares` (its shares from that
+    ///      timepoint on), in increasing timepoints. An entry is never zero (its timepoint is not), so the count is
+    ///      found by searching for the first empty entry rather than stored: an account's first entry (its first
+    ///      exit) writes one fresh slot, not an array's length and element.
+    mapping(address account => mapping(uint256 index => uint256 entry)) private _shareHistory;
     /// @dev All equity shares over time: checkpoint `i` is `timepoint << 208 | total`, in increasing timepoints; the
     ///      count is `ThreadState.totalSharesCheckpoints`, so a change writes one slot (a fresh one unless it is in
     ///      the second of the previous change) instead of an array's length and element.
@@ -740,14 +742,48 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @dev Shares of `account` (whose current record is `member`) at `timepoint`.
     function _sharesAt(Member memory member, address account, uint48 timepoint) private view returns (uint256) {
         if (timepoint >= member.since) return member.shares;
-        return _shareHistory[account].upperLookupRecent(timepoint);
+        mapping(uint256 => uint256) storage history = _shareHistory[account];
+        uint256 low;
+        uint256 high = _historyLength(history);
+        // The first entry after `timepoint` is at `high` (binary search); the one before it holds the answer.
+        while (low < high) {
+            uint256 mid = Math.average(low, high);
+            if (history[mid] >> 208 > timepoint) {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        return high == 0 ? 0 : uint208(history[high - 1]);
+    }
+
+    /// @dev The number of entries of a share history: the index of its first empty entry (entries are contiguous
+    ///      from 0), found by doubling then halving; an account with no history costs one read.
+    function _historyLength(mapping(uint256 => uint256) storage history) private view returns (uint256) {
+        if (history[0] == 0) return 0;
+        uint256 high = 1;
+        while (history[high] != 0) high <<= 1;
+        uint256 low = high >> 1; // set, and `high` is empty
+        while (low + 1 < high) {
+            uint256 mid = (low + high) >> 1;
+            if (history[mid] != 0) {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        return high;
     }
 
     /// @dev Give `account` (current record `member`) `shares` from now on; its previous value joins the history,
     ///      unless it was set in this same second (no past lookup can have seen it).
     function _setShares(address account, Member memory member, uint256 shares) private {
         uint48 now_ = clock();
-        if (member.since != 0 && member.since != now_) _shareHistory[account].push(member.since, member.shares);
+        if (member.since != 0 && member.since != now_) {
+            // Timepoints only grow (each `since` was an earlier `now_`), so the history stays ordered.
+            mapping(uint256 => uint256) storage history = _shareHistory[account];
+            history[_historyLength(history)] = uint256(member.since) << 208 | member.shares;
+        }
         _members[account] = Member({since: now_, shares: shares.toUint200(), pendingSpec: false});
     }
 
