@@ -700,9 +700,9 @@ class ChoirScenario:
             main.functions.exit(),
             joined,
             "co-author who joined through an approved spec, 7 days earlier (past the 1-day cooldown), exits "
-            f"with a pro-rata payout; {count} co-authors before; its equity record moves to its checkpoint "
-            "history (2 new slots: its length and the entry), a new total-shares checkpoint (1 new slot) and the "
-            "exit joins the thread's exit log (2 new slots: the log's first exit)",
+            f"with a pro-rata payout; {count} co-authors before; its equity record moves to its share history "
+            "(its first entry: 1 new slot), a new total-shares checkpoint (1 new slot) and the exit joins the "
+            "thread's exit log (its first entry, which also holds the count: 1 new slot)",
         )
 
     def _governance(self, main: Contract, voter: LocalAccount) -> None:
