@@ -95,8 +95,8 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @dev Every exit in order, `exitTime << 160 | account` (read through `exitsSince`): an account's shares only
     ///      ever fall by exiting, so the accounts in here since a timepoint are the only ones holding fewer shares now
     ///      than then. Governance reads it to weigh a vote by min(shares at the snapshot, shares now).
-    ///      Entry `i` is in `_exitLog[i]`; the count is in entry 0's top 48 bits (`exitTime` takes bits 160-207), so the
-    ///      thread's first exit writes one fresh slot, not an array's length and first element.
+    ///      Entry `i` is in `_exitLog[i]`; the count is in entry 0's top 48 bits (`exitTime` takes bits 160-207), so
+    ///      the thread's first exit writes one fresh slot, not an array's length and first element.
     mapping(uint256 index => uint256 entry) private _exitLog;
 
     modifier onlyGovernor() {
@@ -290,7 +290,8 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             mapping(uint256 => uint256) storage words = _ballotWords[msg.sender];
             uint256 word = words[specId >> 7];
             uint256 shift = (specId & 127) << 1;
-            if ((word >> shift) & 3 != uint256(Ballot.Deny) || (status != SpecStatus.Denied && status != SpecStatus.Split)) {
+            bool denied = (word >> shift) & 3 == uint256(Ballot.Deny);
+            if (!denied || (status != SpecStatus.Denied && status != SpecStatus.Split)) {
                 revert NoCuratorReward(specId, msg.sender);
             }
             words[specId >> 7] = word | (uint256(Ballot.DenyClaimed) << shift); // Deny (2) -> DenyClaimed (3)
