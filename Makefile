@@ -91,8 +91,11 @@ test-contracts: compile ## Contract tests on anvil
 test-ethtester: compile ## Contract tests on Ape's in-process eth-tester chain
 	$(BIN)/ape test tests/contracts --network ethereum:local:test
 
-test-forge: setup ## Foundry suite: unit, fuzz and invariant tests (short CI configuration)
-	$(FORGE) test
+test-forge: setup ## Foundry suite: unit, fuzz and invariant tests (short CI configuration), gas snapshot check
+	$(FORGE) test --no-match-path 'forge/test/gas/*'
+	@# Gas per operation (forge/test/gas) against the committed .gas-snapshot: any change fails; after an intended
+	@# one, `$(FORGE) snapshot --match-path 'forge/test/gas/*'` rewrites the file (commit it with the change).
+	$(FORGE) snapshot --check --match-path 'forge/test/gas/*'
 
 fuzz: setup ## Long fuzz and invariant campaign (FOUNDRY_PROFILE=long in foundry.toml), figures on stdout
 	FOUNDRY_PROFILE=long $(FORGE) test --match-path 'forge/test/invariant/*'

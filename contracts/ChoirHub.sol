@@ -248,4 +248,8 @@ contract ChoirHub is IChoirHub, StakePriceOracle {
     function _threadExists(uint256 threadId) internal view override returns (bool) {
         return threadId != 0 && threadId <= _threadCount;
     }
+
+    function _threadCountForPrices() internal view override returns (uint256) {
+        return _threadCount;
+    }
 }

@@ -84,33 +84,44 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
         uint256 window = _deviationWindow;
         uint32 now_ = uint32(block.timestamp);
         uint32 round32 = uint32(round);
+        uint256 lastThreadId = _threadCountForPrices(); // read once: `_threadExists` for the whole batch
         for (uint256 i; i < count; ++i) {
             uint256 threadId = threadIds[i];
             uint256 newPrice = prices[i];
-            if (!_threadExists(threadId)) revert UnknownThread(threadId);
+            if (threadId == 0 || threadId > lastThreadId) revert UnknownThread(threadId);
             if (newPrice < config.minPrice || newPrice > config.maxPrice) {
                 revert PriceOutOfBounds(threadId, newPrice, config.minPrice, config.maxPrice);
             }
-            PricePoint memory point = _prices[threadId];
+            // The thread's PricePoint as one word (fields from the low bits: price 80, anchor 80, updatedAt 32,
+            // windowStart 32, round 32), read and written once: the memory struct's member-wise copy costs more.
+            uint256 word;
+            assembly ("memory-safe") {
+                mstore(0x00, threadId)
+                mstore(0x20, _prices.slot)
+                word := sload(keccak256(0x00, 0x40))
+            }
+            uint256 anchor = uint80(word >> 80);
+            uint256 windowStart = uint32(word >> 192);
             // Set in this round already (a thread priced 2**32 rounds earlier in the same second aside).
-            if (point.round == round32 && point.updatedAt == now_) revert DuplicateThreadInRound(threadId);
-            if (point.price != 0) {
-                if (now_ - point.windowStart >= window) {
+            if (uint32(word >> 224) == round32 && uint32(word >> 160) == now_) revert DuplicateThreadInRound(threadId);
+            if (uint80(word) != 0) {
+                if (now_ - windowStart >= window) {
                     // The current window (if any) is over: a new one starts now, anchored at the price so far.
-                    point.anchor = point.price;
-                    point.windowStart = now_;
+                    anchor = uint80(word);
+                    windowStart = now_;
                 }
-                uint256 anchor = point.anchor;
                 uint256 move = newPrice > anchor ? newPrice - anchor : anchor - newPrice;
                 if (move * BPS > anchor * config.maxDeviationBps) {
                     revert PriceDeviationTooLarge(threadId, anchor, newPrice, config.maxDeviationBps);
                 }
             }
-            // Bounded by maxPrice (at most PRICE_LIMIT, a uint80), so the narrowing cast is exact.
-            point.price = uint80(newPrice);
-            point.updatedAt = now_;
-            point.round = round32;
-            _prices[threadId] = point;
+            // Bounded by maxPrice (at most PRICE_LIMIT, a uint80), so the price fits its 80 bits.
+            word = newPrice | anchor << 80 | uint256(now_) << 160 | windowStart << 192 | uint256(round32) << 224;
+            assembly ("memory-safe") {
+                mstore(0x00, threadId)
+                mstore(0x20, _prices.slot)
+                sstore(keccak256(0x00, 0x40), word)
+            }
         }
         _lastRound = round;
         emit PricesUpdated(round, threadIds, prices);
@@ -233,6 +244,9 @@ abstract contract StakePriceOracle is IStakePriceOracle, AccessControl {
 
     /// @dev Whether `threadId` names an existing thread.
     function _threadExists(uint256 threadId) internal view virtual returns (bool);
+
+    /// @dev The highest existing thread id: ids 1 to it exist (`_threadExists`).
+    function _threadCountForPrices() internal view virtual returns (uint256);
 
     function _setPriceBounds(uint256 minPrice_, uint256 maxPrice_, uint256 fallbackPrice_) private {
         if (minPrice_ == 0) revert InvalidParameter("minPrice");

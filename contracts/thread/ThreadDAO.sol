@@ -9,7 +9,6 @@ import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IChoirHub} from "../interfaces/IChoirHub.sol";
 import {IThreadDAO} from "../interfaces/IThreadDAO.sol";
 import {EquityMath} from "../libraries/EquityMath.sol";
@@ -21,13 +20,12 @@ import {SpecSettlement} from "../libraries/SpecSettlement.sol";
 ///         thread's price to submit a spec, which the co-authors approve or deny (protocol sections 2, 3, 5).
 /// @dev Equity is checkpointed by block timestamp (ERC-6372 `mode=timestamp`), so governance can read shares at a
 ///      past timepoint. Each account's current shares and the time they last changed (when it joined: the exit
-///      cooldown reads it) share one slot; earlier values move to an OpenZeppelin `Checkpoints` history only when
-///      they change, so a first join writes one fresh slot instead of a checkpoint array's two.
+///      cooldown reads it) share one slot; earlier values move to the account's share history only when they change,
+///      so a first join writes one fresh slot instead of a checkpoint array's two (and a first exit one history entry).
 ///      Deniers' shares of stakes are pulled (`claimCuratorRewards`), so settlement never loops over voters.
 contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
-    using Checkpoints for Checkpoints.Trace208;
 
     /// @notice Shares the creator of a thread starts with.
     uint256 public constant INITIAL_SHARES = 1e18;
@@ -51,9 +49,10 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         uint40 countChangedAt; // when coauthorCount last changed
         uint32 coauthorCount;
         uint32 prevCoauthorCount; // coauthorCount before the change at countChangedAt
-        uint64 messageCount; // next message index
+        uint48 messageCount; // next message index (2**48 messages would take far more gas than any chain has)
         uint32 pendingSpecs;
         uint32 approvalWindow; // seconds
+        uint40 totalSharesCheckpoints; // length of `_totalShares`, here since every change writes this slot anyway
     }
 
     /// @dev The thread's money, in one slot: `balanceOf(this) == treasury + locked` (plus any donation).
@@ -67,7 +66,9 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     ThreadState private _state;
     Ledger private _ledger;
     mapping(uint256 specId => Spec) private _specs;
-    mapping(uint256 specId => mapping(address voter => Ballot)) private _ballots;
+    /// @dev Ballots, 2 bits each, 128 to a slot, keyed by voter and spec window (`specId >> 7`): a co-author's first
+    ///      vote in a window of 128 messages takes a fresh slot, its later votes there update a non-zero one.
+    mapping(address voter => mapping(uint256 window => uint256 ballots)) private _ballotWords;
     /// @dev An account's current equity, when it last changed, and whether it has a spec pending here (one at a
     ///      time per author, protocol section 3, r2). Only non-members can have one (co-authors post instead), and an
     ///      approval clears the flag in the same write that grants the shares.
@@ -78,8 +79,15 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     }
 
     mapping(address account => Member) private _members;
-    mapping(address account => Checkpoints.Trace208) private _shareHistory; // values before `since`
-    Checkpoints.Trace208 private _totalShares;
+    /// @dev An account's shares before its `since`: entry `i` is `timepoint << 208 | shares` (its shares from that
+    ///      timepoint on), in increasing timepoints. An entry is never zero (its timepoint is not), so the count is
+    ///      found by searching for the first empty entry rather than stored: an account's first entry (its first
+    ///      exit) writes one fresh slot, not an array's length and element.
+    mapping(address account => mapping(uint256 index => uint256 entry)) private _shareHistory;
+    /// @dev All equity shares over time: checkpoint `i` is `timepoint << 208 | total`, in increasing timepoints; the
+    ///      count is `ThreadState.totalSharesCheckpoints`, so a change writes one slot (a fresh one unless it is in
+    ///      the second of the previous change) instead of an array's length and element.
+    mapping(uint256 index => uint256 checkpoint) private _totalShares;
     /// @dev Citations of pending specs, recorded at the hub and rewarded when a spec is approved.
     mapping(uint256 specId => uint256[]) private _specCitations;
     /// @dev The only account that may move the treasury or change parameters (see `setGovernor`).
@@ -87,7 +95,9 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @dev Every exit in order, `exitTime << 160 | account` (read through `exitsSince`): an account's shares only
     ///      ever fall by exiting, so the accounts in here since a timepoint are the only ones holding fewer shares now
     ///      than then. Governance reads it to weigh a vote by min(shares at the snapshot, shares now).
-    uint256[] private _exitLog;
+    ///      Entry `i` is in `_exitLog[i]`; the count is in entry 0's top 48 bits (`exitTime` takes bits 160-207), so
+    ///      the thread's first exit writes one fresh slot, not an array's length and first element.
+    mapping(uint256 index => uint256 entry) private _exitLog;
 
     modifier onlyGovernor() {
         if (msg.sender != _governor) revert OnlyGovernor(msg.sender);
@@ -124,14 +134,15 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         uint48 now_ = clock();
         _ledger.threadId = threadId_;
         _members[creator] = Member({since: now_, shares: uint200(INITIAL_SHARES), pendingSpec: false});
-        _totalShares.push(now_, uint208(INITIAL_SHARES));
+        _totalShares[0] = _checkpoint(now_, INITIAL_SHARES);
         _state = ThreadState({
             countChangedAt: uint40(now_),
             coauthorCount: 1,
             prevCoauthorCount: 0,
             messageCount: 1,
             pendingSpecs: 0,
-            approvalWindow: approvalWindow_
+            approvalWindow: approvalWindow_,
+            totalSharesCheckpoints: 1
         });
         emit CoauthorJoined(creator, 0, INITIAL_SHARES, INITIAL_SHARES);
         emit MessagePosted(0, creator, contentHash, new uint256[](0), authorKind);
@@ -149,7 +160,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         if (contentHash == bytes32(0)) revert EmptyContent();
         AuthorKind kind = _authorKind(authorKind);
         if (_members[msg.sender].shares == 0) revert NotCoauthor(msg.sender);
-        uint64 count = _state.messageCount;
+        uint48 count = _state.messageCount;
         if (citations.length != 0) _checkCitations(citations, _ledger.threadId, count);
         index = count;
         _state.messageCount = count + 1;
@@ -217,11 +228,13 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         Member memory voter = _members[msg.sender];
         if (voter.shares == 0) revert NotCoauthor(msg.sender);
         if (_sharesAt(voter, msg.sender, spec_.snapshot) == 0) revert NotEligibleForSpec(specId, msg.sender);
-        mapping(address => Ballot) storage ballots = _ballots[specId];
-        if (ballots[msg.sender] != Ballot.None) revert AlreadyVoted(specId, msg.sender);
+        mapping(uint256 => uint256) storage words = _ballotWords[msg.sender];
+        uint256 word = words[specId >> 7];
+        uint256 shift = (specId & 127) << 1;
+        if ((word >> shift) & 3 != uint256(Ballot.None)) revert AlreadyVoted(specId, msg.sender);
         bool certain;
         if (approve) {
-            ballots[msg.sender] = Ballot.Approve;
+            words[specId >> 7] = word | (uint256(Ballot.Approve) << shift);
             uint24 approvals = spec_.approvals + 1;
             spec_.approvals = approvals;
             // Every eligible co-author approved: the approval is certain now. Record the second in the deadline
@@ -229,7 +242,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             certain = approvals == spec_.eligible && spec_.denials == 0;
             if (certain) spec_.deadline = uint40(block.timestamp);
         } else {
-            ballots[msg.sender] = Ballot.Deny;
+            words[specId >> 7] = word | (uint256(Ballot.Deny) << shift);
             spec_.denials += 1;
         }
         emit VoteCast(specId, msg.sender, approve);
@@ -250,14 +263,16 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @param departed the departed eligible non-voters, in strictly increasing address order
     function settleWithDepartures(uint256 specId, address[] calldata departed) external nonReentrant {
         uint48 snapshot = _specs[specId].snapshot;
-        mapping(address => Ballot) storage ballots = _ballots[specId];
         address previous;
         for (uint256 i; i < departed.length; ++i) {
             address account = departed[i];
             if (account <= previous) revert DeparturesNotSorted(account);
             previous = account;
             Member memory member = _members[account];
-            if (member.shares != 0 || ballots[account] != Ballot.None || _sharesAt(member, account, snapshot) == 0) {
+            if (
+                member.shares != 0 || _ballot(specId, account) != Ballot.None
+                    || _sharesAt(member, account, snapshot) == 0
+            ) {
                 revert NotDeparted(specId, account);
             }
         }
@@ -272,11 +287,14 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             uint256 specId = specIds[i];
             Spec storage spec_ = _specs[specId];
             SpecStatus status = spec_.status;
-            mapping(address => Ballot) storage ballots = _ballots[specId];
-            if (ballots[msg.sender] != Ballot.Deny || (status != SpecStatus.Denied && status != SpecStatus.Split)) {
+            mapping(uint256 => uint256) storage words = _ballotWords[msg.sender];
+            uint256 word = words[specId >> 7];
+            uint256 shift = (specId & 127) << 1;
+            bool denied = (word >> shift) & 3 == uint256(Ballot.Deny);
+            if (!denied || (status != SpecStatus.Denied && status != SpecStatus.Split)) {
                 revert NoCuratorReward(specId, msg.sender);
             }
-            ballots[msg.sender] = Ballot.DenyClaimed;
+            words[specId >> 7] = word | (uint256(Ballot.DenyClaimed) << shift); // Deny (2) -> DenyClaimed (3)
             (,, uint256 perDenier) = SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
             amount += perDenier;
             emit CuratorRewardClaimed(specId, msg.sender, perDenier);
@@ -300,15 +318,15 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         ThreadState memory state = _state;
 
         Ledger memory ledger = _ledger;
-        uint256 total = _totalShares.latest();
+        uint256 total = _latestTotalShares(state);
         payout = Math.mulDiv(ledger.treasury, held, total);
         _setShares(msg.sender, own, 0);
-        _totalShares.push(clock(), uint208(total - held));
-        _exitLog.push((uint256(clock()) << 160) | uint160(msg.sender));
+        _pushTotalShares(state, total - held);
+        _logExit(msg.sender);
         _changeCoauthorCount(state, false);
         ledger.treasury -= uint96(payout);
-        _state = state;
-        _ledger = ledger;
+        _storeState(state);
+        _storeLedger(ledger);
         emit CoauthorExited(msg.sender, held, payout, total - held);
         if (payout != 0) token.safeTransfer(msg.sender, payout);
     }
@@ -321,7 +339,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         uint256 accounted = uint256(ledger.treasury) + ledger.locked;
         if (balance <= accounted) revert NoDonation();
         amount = balance - accounted;
-        _ledger.treasury = (ledger.treasury + amount).toUint96();
+        _ledger.treasury = (uint256(ledger.treasury) + amount).toUint96();
         emit DonationAbsorbed(amount);
     }
 
@@ -449,7 +467,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @param specId the spec
     /// @param account the voter
     function ballotOf(uint256 specId, address account) external view returns (Ballot) {
-        return _ballots[specId][account];
+        return _ballot(specId, account);
     }
 
     /// @notice What `account` may claim from spec `specId` as a denier (0 if nothing).
@@ -457,7 +475,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @param account the denier
     function curatorRewardOf(uint256 specId, address account) external view returns (uint256) {
         Spec memory spec_ = _specs[specId];
-        if (_ballots[specId][account] != Ballot.Deny) return 0;
+        if (_ballot(specId, account) != Ballot.Deny) return 0;
         if (spec_.status != SpecStatus.Denied && spec_.status != SpecStatus.Split) return 0;
         (,, uint256 perDenier) = SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
         return perDenier;
@@ -471,7 +489,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
 
     /// @notice All equity shares now.
     function totalShares() external view returns (uint256) {
-        return _totalShares.latest();
+        return _latestTotalShares(_state);
     }
 
     /// @notice Whether `account` is a co-author now.
@@ -502,14 +520,14 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @notice All equity shares at a past `timepoint` (a block timestamp).
     /// @param timepoint a timestamp before the current one
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256) {
-        return _totalShares.upperLookupRecent(_pastTimepoint(timepoint));
+        return _totalSharesAt(_pastTimepoint(timepoint));
     }
 
     /// @inheritdoc IThreadDAO
     function exitsSince(uint256 timepoint) external view returns (address[] memory accounts) {
-        uint256 length = _exitLog.length;
+        uint256 length = _exitLog[0] >> 208;
         uint256 first = length;
-        while (first != 0 && _exitLog[first - 1] >> 160 >= timepoint) --first;
+        while (first != 0 && _exitTime(_exitLog[first - 1]) >= timepoint) --first;
         accounts = new address[](length - first);
         for (uint256 i = first; i < length; ++i) {
             accounts[length - 1 - i] = address(uint160(_exitLog[i]));
@@ -568,8 +586,8 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         state.messageCount += 1;
         state.pendingSpecs += 1;
         ledger.locked += uint96(stake);
-        _state = state;
-        _ledger = ledger;
+        _storeState(state);
+        _storeLedger(ledger);
         emit SpecSubmitted(
             specId,
             msg.sender,
@@ -614,7 +632,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         private
     {
         Member memory author = _members[spec_.author];
-        uint256 total = _totalShares.latest();
+        uint256 total = _latestTotalShares(state);
         uint256 added = total == 0
             ? INITIAL_SHARES
             : EquityMath.sharesForStake(spec_.stake, spec_.price, state.coauthorCount, treasuryBefore, total);
@@ -625,7 +643,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             return;
         }
         _setShares(spec_.author, author, added);
-        _totalShares.push(clock(), uint208(total + added));
+        _pushTotalShares(state, total + added);
         _changeCoauthorCount(state, true);
         emit CoauthorJoined(spec_.author, specId, added, total + added);
     }
@@ -633,11 +651,10 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @dev Co-authors eligible for spec `specId` (shares at `snapshot`) who hold none now and never voted on it,
     ///      each counted once, from the exit log's entries after the snapshot (all of them exited since).
     function _departedNonVoters(uint256 specId, uint48 snapshot) private view returns (uint256 count) {
-        uint256 end = _exitLog.length;
+        uint256 end = _exitLog[0] >> 208;
         uint256 first = end;
-        while (first != 0 && _exitLog[first - 1] >> 160 > snapshot) --first;
+        while (first != 0 && _exitTime(_exitLog[first - 1]) > snapshot) --first;
         address[] memory counted = new address[](end - first);
-        mapping(address => Ballot) storage ballots = _ballots[specId];
         for (uint256 i = first; i < end; ++i) {
             address account = address(uint160(_exitLog[i]));
             bool again;
@@ -646,7 +663,10 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             }
             if (again) continue;
             Member memory member = _members[account];
-            if (member.shares != 0 || ballots[account] != Ballot.None || _sharesAt(member, account, snapshot) == 0) {
+            if (
+                member.shares != 0 || _ballot(specId, account) != Ballot.None
+                    || _sharesAt(member, account, snapshot) == 0
+            ) {
                 continue;
             }
             counted[count++] = account;
@@ -690,25 +710,147 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             // Only an approved spec's citations are read again (the distributor splits its reward by them).
             delete _specCitations[specId];
         }
-        _state = state;
-        _ledger = ledger;
+        _storeState(state);
+        _storeLedger(ledger);
         emit SpecSettled(specId, outcome, gain, perDenier, spec_.approvals, spec_.denials);
         if (outcome == SpecStatus.Approved) _recordCitations(specId, ledger.threadId);
         if (refunded) token.safeTransfer(spec_.author, spec_.stake);
     }
 
+    /// @dev Append `account`'s exit now to the exit log (see `_exitLog`).
+    function _logExit(address account) private {
+        uint256 entry = (uint256(clock()) << 160) | uint160(account);
+        uint256 head = _exitLog[0];
+        uint256 count = head >> 208;
+        if (count == 0) {
+            _exitLog[0] = (1 << 208) | entry;
+        } else {
+            _exitLog[0] = head + (1 << 208); // 2**48 exits would take far more gas than any chain has
+            _exitLog[count] = entry;
+        }
+    }
+
+    /// @dev When the exit of an exit-log entry happened (without entry 0's count).
+    function _exitTime(uint256 entry) private pure returns (uint256) {
+        return uint48(entry >> 160);
+    }
+
+    /// @dev How `account` voted on spec `specId`.
+    function _ballot(uint256 specId, address account) private view returns (Ballot) {
+        return Ballot((_ballotWords[account][specId >> 7] >> ((specId & 127) << 1)) & 3);
+    }
+
     /// @dev Shares of `account` (whose current record is `member`) at `timepoint`.
     function _sharesAt(Member memory member, address account, uint48 timepoint) private view returns (uint256) {
         if (timepoint >= member.since) return member.shares;
-        return _shareHistory[account].upperLookupRecent(timepoint);
+        mapping(uint256 => uint256) storage history = _shareHistory[account];
+        uint256 low;
+        uint256 high = _historyLength(history);
+        // The first entry after `timepoint` is at `high` (binary search); the one before it holds the answer.
+        while (low < high) {
+            uint256 mid = Math.average(low, high);
+            if (history[mid] >> 208 > timepoint) {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        return high == 0 ? 0 : uint208(history[high - 1]);
+    }
+
+    /// @dev The number of entries of a share history: the index of its first empty entry (entries are contiguous
+    ///      from 0), found by doubling then halving; an account with no history costs one read.
+    function _historyLength(mapping(uint256 => uint256) storage history) private view returns (uint256) {
+        if (history[0] == 0) return 0;
+        uint256 high = 1;
+        while (history[high] != 0) high <<= 1;
+        uint256 low = high >> 1; // set, and `high` is empty
+        while (low + 1 < high) {
+            uint256 mid = (low + high) >> 1;
+            if (history[mid] != 0) {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        return high;
     }
 
     /// @dev Give `account` (current record `member`) `shares` from now on; its previous value joins the history,
     ///      unless it was set in this same second (no past lookup can have seen it).
     function _setShares(address account, Member memory member, uint256 shares) private {
         uint48 now_ = clock();
-        if (member.since != 0 && member.since != now_) _shareHistory[account].push(member.since, member.shares);
+        if (member.since != 0 && member.since != now_) {
+            // Timepoints only grow (each `since` was an earlier `now_`), so the history stays ordered.
+            mapping(uint256 => uint256) storage history = _shareHistory[account];
+            history[_historyLength(history)] = uint256(member.since) << 208 | member.shares;
+        }
         _members[account] = Member({since: now_, shares: shares.toUint200(), pendingSpec: false});
+    }
+
+    /// @dev `_state = state` as one SSTORE of the packed word (the compiler's member-wise copy of a full slot can
+    ///      take several). Fields in declaration order from the low bits, as Solidity packs them; each memory field
+    ///      holds a value of its own type (checked arithmetic), so none spills into the next.
+    function _storeState(ThreadState memory state) private {
+        uint256 word = uint256(state.countChangedAt) | uint256(state.coauthorCount) << 40
+            | uint256(state.prevCoauthorCount) << 72 | uint256(state.messageCount) << 104
+            | uint256(state.pendingSpecs) << 152 | uint256(state.approvalWindow) << 184
+            | uint256(state.totalSharesCheckpoints) << 216;
+        assembly ("memory-safe") {
+            sstore(_state.slot, word)
+        }
+    }
+
+    /// @dev `_ledger = ledger` as one SSTORE of the packed word, like `_storeState`.
+    function _storeLedger(Ledger memory ledger) private {
+        uint256 word = uint256(ledger.threadId) | uint256(ledger.treasury) << 64 | uint256(ledger.locked) << 160;
+        assembly ("memory-safe") {
+            sstore(_ledger.slot, word)
+        }
+    }
+
+    function _checkpoint(uint256 timepoint, uint256 total) private pure returns (uint256) {
+        return timepoint << 208 | total;
+    }
+
+    /// @dev All equity shares now (`state` is the current `_state`).
+    function _latestTotalShares(ThreadState memory state) private view returns (uint256) {
+        uint256 count = state.totalSharesCheckpoints;
+        return count == 0 ? 0 : uint208(_totalShares[count - 1]); // 0: the implementation, never initialised
+    }
+
+    /// @dev Record `total` as all equity shares from now on; the count lives in `state`, which the caller writes.
+    ///      A change in the second of the previous one replaces it (no past lookup can have seen it).
+    function _pushTotalShares(ThreadState memory state, uint256 total) private {
+        uint256 now_ = clock();
+        uint256 last = state.totalSharesCheckpoints - 1;
+        if (_totalShares[last] >> 208 == now_) {
+            _totalShares[last] = _checkpoint(now_, total);
+        } else {
+            _totalShares[last + 1] = _checkpoint(now_, total);
+            state.totalSharesCheckpoints += 1;
+        }
+    }
+
+    /// @dev All equity shares at a past `timepoint`: the last checkpoint at or before it (0 before the first).
+    function _totalSharesAt(uint48 timepoint) private view returns (uint256) {
+        uint256 high = _state.totalSharesCheckpoints;
+        if (high == 0) return 0; // the implementation, never initialised
+        // Usually a recent timepoint (a proposal's snapshot), after the latest change.
+        uint256 latest = _totalShares[high - 1];
+        if (latest >> 208 <= timepoint) return uint208(latest);
+        uint256 low;
+        --high;
+        // The first checkpoint in [low, high) after `timepoint` is at `high` (binary search).
+        while (low < high) {
+            uint256 mid = Math.average(low, high);
+            if (_totalShares[mid] >> 208 > timepoint) {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        return high == 0 ? 0 : uint208(_totalShares[high - 1]);
     }
 
     /// @dev Keep the count as it was at the end of the previous second, for the eligibility snapshot.
