@@ -9,9 +9,22 @@ from sqlalchemy.orm import Session
 
 from choir_chain.indexer.db import create_schema
 from choir_chain.indexer.errors import ChainMismatch, IndexerError
-from choir_chain.indexer.indexer import CURSOR_ID
-from choir_chain.indexer.models import SCHEMA_VERSION, Cursor
+from choir_chain.indexer.models import CURSOR_ID, SCHEMA_VERSION, Cursor
 from choir_chain.manifest import Manifest
+
+
+def check_cursor(cursor: Cursor, chain_id: int, hub: str) -> None:
+    """The database is this version's and follows `hub` on `chain_id`: else `IndexerError` or `ChainMismatch`."""
+    if cursor.schema_version != SCHEMA_VERSION:
+        raise IndexerError(
+            f"the database was written by schema version {cursor.schema_version}, this version of Choir uses "
+            f"{SCHEMA_VERSION}: re-index it (choir index --reset)"
+        )
+    if cursor.chain_id != chain_id or cursor.hub.lower() != hub.lower():
+        raise ChainMismatch(
+            f"the database follows hub {cursor.hub} on chain {cursor.chain_id}, not the manifest's {hub} on chain "
+            f"{chain_id}: use another database or re-index it (--reset)"
+        )
 
 
 class IndexCursor:
@@ -38,14 +51,5 @@ class IndexCursor:
             cursor = session.get(Cursor, CURSOR_ID)
             if cursor is None:
                 return self.manifest.deploy_block - 1
-            if cursor.schema_version != SCHEMA_VERSION:
-                raise IndexerError(
-                    f"the database was written by schema version {cursor.schema_version}, this reader expects "
-                    f"{SCHEMA_VERSION}: re-index it (choir index --reset)"
-                )
-            if cursor.chain_id != self.manifest.chain_id or cursor.hub.lower() != self.hub.lower():
-                raise ChainMismatch(
-                    f"the database follows hub {cursor.hub} on chain {cursor.chain_id}, not the manifest's "
-                    f"{self.hub} on chain {self.manifest.chain_id}"
-                )
+            check_cursor(cursor, self.manifest.chain_id, self.hub)
             return int(cursor.last_block)

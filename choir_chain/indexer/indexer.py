@@ -41,7 +41,6 @@ from choir_chain.manifest import Manifest
 
 log = logging.getLogger("choir_chain.indexer")
 
-CURSOR_ID = 1
 HEADER_BATCH = 100
 """Block headers fetched per JSON-RPC batch when logs carry no `blockTimestamp`."""
 STARTUP_RETRY = RetryPolicy(initial=0.25, maximum=1.0, attempts=3)
@@ -161,16 +160,8 @@ class Indexer:
                     last_block_hash=None,
                 )
                 session.add(cursor)
-            elif cursor.schema_version != SCHEMA_VERSION:
-                raise IndexerError(
-                    f"the database was written by schema version {cursor.schema_version}, this indexer "
-                    f"writes {SCHEMA_VERSION}: re-index it (--reset)"
-                )
-            elif cursor.chain_id != self.manifest.chain_id or cursor.hub.lower() != self.hub.lower():
-                raise ChainMismatch(
-                    f"the database follows hub {cursor.hub} on chain {cursor.chain_id}, not the manifest's "
-                    f"{self.hub} on chain {self.manifest.chain_id}: use another database or --reset"
-                )
+            else:
+                check_cursor(cursor, self.manifest.chain_id, self.hub)
             self._last_block, self._last_hash = cursor.last_block, cursor.last_block_hash
             self._verified = False
             rows = session.execute(select(Thread.address, Thread.thread_id)).all()

@@ -42,6 +42,10 @@ class Base(DeclarativeBase):
     type_annotation_map = {int: BigInteger}  # noqa: RUF012 (SQLAlchemy's declared class attribute)
 
 
+CURSOR_ID = 1
+"""The cursor table's one row."""
+
+
 class Cursor(Base):
     """One row: which chain and hub this database follows, and the last block fully applied."""
 
