@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {console} from "forge-std/console.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ChoirHub} from "../../../contracts/ChoirHub.sol";
 import {ThreadDAO} from "../../../contracts/thread/ThreadDAO.sol";
 import {IThreadDAO} from "../../../contracts/interfaces/IThreadDAO.sol";
 import {Deployer} from "../utils/Deployer.sol";
@@ -53,6 +54,21 @@ contract ProtocolInvariants is Deployer {
             require(threadHandler.threads(t).coauthorCount() == 3, "set-up: three co-authors");
         }
         require(threadHandler.violations() == 0, threadHandler.firstViolation());
+        // Thread 0's governor has the deployed settings (a 3-day vote); every later governor the fastest settings the
+        // hub accepts (1-second delay, 1-hour vote, execution delay = the 1-day exit cooldown), where the exit window
+        // of G4 is tightest.
+        uint256 firstThread = threadHandler.threadIds(0);
+        vm.prank(actors[0]);
+        hub.createGovernor(firstThread);
+        hub.setGovernance(
+            ChoirHub.GovernanceSettings({
+                implementation: address(governorImplementation),
+                votingDelay: 1,
+                votingPeriod: 1 hours,
+                quorumBps: QUORUM_BPS,
+                executionDelay: 1 days // ThreadDAO.EXIT_COOLDOWN, the least the hub accepts
+            })
+        );
         threadHandler.resetCounts();
 
         // A selector listed k times is called k times as often: weights that let specs get decided and proposals
@@ -81,7 +97,7 @@ contract ProtocolInvariants is Deployer {
         governanceSelectors[0] = GovernanceHandler.propose.selector;
         governanceSelectors[1] = GovernanceHandler.castVote.selector;
         governanceSelectors[2] = GovernanceHandler.castVote.selector;
-        governanceSelectors[3] = GovernanceHandler.castVote.selector;
+        governanceSelectors[3] = GovernanceHandler.queue.selector;
         governanceSelectors[4] = GovernanceHandler.queue.selector;
         governanceSelectors[5] = GovernanceHandler.execute.selector;
         governanceSelectors[6] = GovernanceHandler.execute.selector;

@@ -107,7 +107,7 @@ contract GovernanceHandler is HandlerBase {
 
     /// @notice The co-authors who held shares at the snapshot of an open proposal (one in its voting delay is first
     ///         waited for) vote, from a random one on, until `voters` have voted: each against, for (three times as
-    ///         likely, so that proposals pass) or abstain, by the bytes of `ballots`.
+    ///         likely, so that proposals pass) or abstain, drawn from `ballots`.
     function castVote(uint256 proposalSeed, uint256 actorSeed, uint256 ballots, uint8 voters) external {
         (bool found, uint256 p) = _find(proposalSeed, IGovernor.ProposalState.Active);
         if (!found) {
@@ -124,7 +124,7 @@ contract GovernanceHandler is HandlerBase {
         for (uint256 i; i < actors.length && cast < voters; ++i) {
             address a = actors[(actorSeed % actors.length + i) % actors.length];
             if (prop.governor.hasVoted(prop.id, a) || thread.getPastVotes(a, snapshot) == 0) continue;
-            uint8 support = uint8((ballots >> (8 * i)) % 5);
+            uint8 support = uint8(uint256(keccak256(abi.encode(ballots, i))) % 5);
             support = support == 0 ? 0 : support == 4 ? 2 : 1;
             vm.prank(a);
             try prop.governor.castVote(prop.id, support) {
