@@ -98,7 +98,10 @@ test-forge: setup ## Foundry suite: unit, fuzz and invariant tests (short CI con
 	$(FORGE) snapshot --check --match-path 'forge/test/gas/*'
 
 fuzz: setup ## Long fuzz and invariant campaign (FOUNDRY_PROFILE=long in foundry.toml), figures on stdout
-	FOUNDRY_PROFILE=long $(FORGE) test --match-path 'forge/test/invariant/*'
+	@rm -f .forge/invariant-work.log
+	FOUNDRY_PROFILE=long CHOIR_INVARIANT_LOG=1 $(FORGE) test --match-path 'forge/test/{unit,invariant}/*'
+	@echo "Invariant campaign, calls that did real work (summed over the runs, from .forge/invariant-work.log):"
+	@awk '{n[$$1] += $$2} END {for (k in n) printf "  %-30s %d\n", k, n[k]}' .forge/invariant-work.log | sort
 
 bench: compile ## Every benchmark (pricing, indexer, pricer latency, gas, gateway, novelty, export), JSON lines
 	$(BIN)/python -m choir_chain.bench
