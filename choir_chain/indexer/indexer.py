@@ -31,11 +31,12 @@ from sqlalchemy.orm import Session
 
 from choir_chain import artifacts
 from choir_chain.chain.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
+from choir_chain.indexer.cursor import check_cursor
 from choir_chain.indexer.db import create_schema, drop_schema, make_engine
 from choir_chain.indexer.decode import Event, EventDecoder
 from choir_chain.indexer.errors import ChainMismatch, ConcurrentWriter, IndexerError, ReorgDetected
 from choir_chain.indexer.handlers import HANDLERS, HUB, REWARDS, THREAD, handled_events
-from choir_chain.indexer.models import SCHEMA_VERSION, Cursor, Thread
+from choir_chain.indexer.models import CURSOR_ID, SCHEMA_VERSION, Cursor, Thread
 from choir_chain.indexer.store import Store
 from choir_chain.manifest import Manifest
 
