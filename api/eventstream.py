@@ -20,8 +20,8 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from api import deployment as dep
+from api.logs import get_logs
 from api.state import Gateway
-from api.txbuilder import get_logs
 from choir_chain import artifacts
 from choir_chain.indexer.decode import Event, EventDecoder
 

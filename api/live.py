@@ -24,6 +24,7 @@ from web3.exceptions import Web3Exception
 from web3.types import RPCEndpoint
 
 from api.errors import ApiError
+from api.logs import proposal_created
 from api.state import Gateway
 from choir_chain import artifacts
 
@@ -125,19 +126,16 @@ def proposals(gw: Gateway, governor_address: str) -> list[dict[str, Any]]:
     """Every proposal of the governor, oldest first: its `ProposalCreated` log with the live state (`Failed` for
     an execution whose calls reverted), votes and eta (`eta` None until queued)."""
     address = Web3.to_checksum_address(governor_address)
-    governor = gw.w3.eth.contract(address=address, abi=artifacts.load("ThreadGovernor").abi)
     with chain_errors():
-        logs = governor.events.ProposalCreated().get_logs(from_block=gw.manifest.deploy_block, to_block="latest")
-    logs = sorted(logs, key=lambda entry: (entry["blockNumber"], entry["logIndex"]))
+        created = proposal_created(gw, address)
     names = ("state", "proposalVotes", "proposalEta", "executionFailed")
     reads = [fn("ThreadGovernor", n) for n in names]
     calls: list[Call | object] = []
-    for entry in logs:
-        calls += [read.call(address, entry["args"]["proposalId"]) for read in reads]
+    for args in created:
+        calls += [read.call(address, args["proposalId"]) for read in reads]
     live = call_many(gw, calls)
     out: list[dict[str, Any]] = []
-    for n, entry in enumerate(logs):
-        args = entry["args"]
+    for n, args in enumerate(created):
         now, (against, for_, abstain), when, failed = live[4 * n : 4 * n + 4]
         out.append(
             {
@@ -153,7 +151,7 @@ def proposals(gw: Gateway, governor_address: str) -> list[dict[str, Any]]:
                 "eta": int(when) or None,
                 "targets": [Web3.to_checksum_address(t) for t in args["targets"]],
                 "values": [str(v) for v in args["values"]],
-                "calldatas": ["0x" + bytes(c).hex() for c in args["calldatas"]],
+                "calldatas": list(args["calldatas"]),
             }
         )
     return out

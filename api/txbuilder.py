@@ -9,25 +9,18 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import requests
 from eth_utils import keccak, to_checksum_address
-from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
-from web3.types import RPCEndpoint
 
 from api import revert
 from api.errors import ApiError
+from api.logs import proposal_created
 from api.state import Gateway
-from choir_chain import artifacts
 from choir_chain.chain.gas import gas_limit
-from choir_chain.indexer.decode import EventType
-
-LOG_RANGE = 10_000
-"""Blocks asked of `eth_getLogs` at once; a node that refuses a range gets halves of it."""
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -177,28 +170,6 @@ def encode(fn: Any) -> str:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def get_logs(w3: Web3, addresses: list[str], topics: list[Any] | None, first: int, last: int) -> list[dict[str, Any]]:
-    """Raw `eth_getLogs` entries of `addresses` in blocks `[first, last]`, asked `LOG_RANGE` blocks at a time; a
-    node that refuses a range (too many blocks or results) is asked for halves of it."""
-    found: list[dict[str, Any]] = []
-    start = first
-    while start <= last:
-        end = min(last, start + LOG_RANGE - 1)
-        while True:
-            params: dict[str, Any] = {"address": addresses, "fromBlock": hex(start), "toBlock": hex(end)}
-            if topics is not None:
-                params["topics"] = topics
-            reply = w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params])
-            if "error" not in reply:
-                found.extend(reply["result"])
-                break
-            if end == start:
-                raise ApiError(503, "node_unavailable", f"eth_getLogs failed: {reply['error'].get('message')}")
-            end = start + (end - start) // 2
-        start = end + 1
-    return found
-
-
 @dataclass(frozen=True)
 class Proposal:
     proposal_id: int
@@ -216,12 +187,6 @@ _proposals: dict[tuple[str, int], Proposal] = {}
 _proposals_lock = threading.Lock()
 
 
-@cache
-def _proposal_created() -> EventType:
-    abi = next(i for i in artifacts.load("ThreadGovernor").abi if i.get("name") == "ProposalCreated")
-    return EventType.from_abi("governor", abi)
-
-
 def find_proposal(gw: Gateway, governor: Contract, proposal_id: int) -> Proposal:
     """The proposal's targets, values, calldatas and description from the governor's `ProposalCreated` logs
     (404 `unknown_proposal`). A proposal id is the hash of its content, so a found proposal is cached."""
@@ -230,12 +195,9 @@ def find_proposal(gw: Gateway, governor: Contract, proposal_id: int) -> Proposal
         cached = _proposals.get(key)
     if cached is not None:
         return cached
-    event = _proposal_created()
     with node_errors():
-        head = gw.w3.eth.block_number
-        logs = get_logs(gw.w3, [governor.address], [event.topic0], gw.manifest.deploy_block, head)
-    for log in logs:
-        args = event.decode_args(log["topics"], log["data"])
+        created = proposal_created(gw, governor.address)
+    for args in created:
         if args["proposalId"] == proposal_id:
             proposal = Proposal(
                 proposal_id,

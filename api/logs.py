@@ -1,0 +1,55 @@
+"""The gateway's log reads: `eth_getLogs` in ranges a node accepts, and the governors' `ProposalCreated` events
+decoded one way for every route that needs them (the proposal list and the queue/execute builders)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from web3 import Web3
+from web3.types import RPCEndpoint
+
+from api.errors import ApiError
+from api.state import Gateway
+from choir_chain import artifacts
+from choir_chain.indexer.decode import EventType
+
+LOG_RANGE = 10_000
+"""Blocks asked of `eth_getLogs` at once; a node that refuses a range gets halves of it."""
+
+
+def get_logs(w3: Web3, addresses: list[str], topics: list[Any] | None, first: int, last: int) -> list[dict[str, Any]]:
+    """Raw `eth_getLogs` entries of `addresses` in blocks `[first, last]`, asked `LOG_RANGE` blocks at a time; a
+    node that refuses a range (too many blocks or results) is asked for halves of it."""
+    found: list[dict[str, Any]] = []
+    start = first
+    while start <= last:
+        end = min(last, start + LOG_RANGE - 1)
+        while True:
+            params: dict[str, Any] = {"address": addresses, "fromBlock": hex(start), "toBlock": hex(end)}
+            if topics is not None:
+                params["topics"] = topics
+            reply = w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params])
+            if "error" not in reply:
+                found.extend(reply["result"])
+                break
+            if end == start:
+                raise ApiError(503, "node_unavailable", f"eth_getLogs failed: {reply['error'].get('message')}")
+            end = start + (end - start) // 2
+        start = end + 1
+    return found
+
+
+@cache
+def _proposal_created_event() -> EventType:
+    abi = next(i for i in artifacts.load("ThreadGovernor").abi if i.get("name") == "ProposalCreated")
+    return EventType.from_abi("governor", abi)
+
+
+def proposal_created(gw: Gateway, governor: str) -> list[dict[str, Any]]:
+    """The decoded arguments of every `ProposalCreated` of `governor`, oldest first (block, log index)."""
+    event = _proposal_created_event()
+    head = gw.w3.eth.block_number
+    logs = get_logs(gw.w3, [Web3.to_checksum_address(governor)], [event.topic0], gw.manifest.deploy_block, head)
+    logs.sort(key=lambda entry: (int(entry["blockNumber"], 16), int(entry["logIndex"], 16)))
+    return [event.decode_args(entry["topics"], entry["data"]) for entry in logs]
