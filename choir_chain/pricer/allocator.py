@@ -19,20 +19,15 @@ over).
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from choir_chain.chain.rpc import RpcClient, RpcError
+from choir_chain.chain.rpc import RpcError
 from choir_chain.indexer.models import Cursor
-from choir_chain.manifest import Manifest
 from choir_chain.pricer.allocation import DAY, certain_times, compute_allocation, unpaid_candidates
-from choir_chain.pricer.client import Contract, Sender
-from choir_chain.pricer.distributor import find_distributor, holds_role
+from choir_chain.pricer.client import Contract
+from choir_chain.pricer.distributor import OracleJob, find_distributor, holds_role
 from choir_chain.pricer.errors import RoundRejected, RoundReverted
 
 REQUIRED_FUNCTIONS = (
@@ -55,26 +50,10 @@ SCORE_WAIT = 7 * DAY
 class EpochAllocator:
     """Allocates closed epochs' budgets on the RewardsDistributor, oldest first, one transaction per epoch."""
 
-    def __init__(
-        self,
-        distributor: Contract,
-        rpc: RpcClient,
-        sender: Sender,
-        engine: Engine,
-        emit: Callable[[dict[str, Any]], None],
-        stop: threading.Event,
-        *,
-        delay: int = 0,
-        receipt_timeout: float = 120.0,
-    ) -> None:
+    def __init__(self, distributor: Contract, job: OracleJob, *, delay: int = 0) -> None:
         self.distributor = distributor
-        self.rpc = rpc
-        self.sender = sender
-        self.engine = engine
-        self.emit = emit
-        self.stop = stop
+        self.job = job
         self.delay = delay
-        self.receipt_timeout = receipt_timeout
         self._retry_at = 0.0
         self.disabled = False
         self._launch: int | None = None
@@ -84,34 +63,25 @@ class EpochAllocator:
         """Epochs allocated on chain, or left for good (no weight by `SCORE_WAIT` after their end)."""
 
     @classmethod
-    def from_manifest(
-        cls,
-        manifest: Manifest,
-        rpc: RpcClient,
-        sender: Sender,
-        engine: Engine,
-        emit: Callable[[dict[str, Any]], None],
-        stop: threading.Event,
-        **options: Any,
-    ) -> EpochAllocator | None:
+    def from_manifest(cls, job: OracleJob, *, delay: int = 0) -> EpochAllocator | None:
         """The allocator of the manifest's RewardsDistributor; None for a deployment without one, or (reported
         as `rewards_disabled`) one whose ABI lacks a function the allocator calls."""
-        found = find_distributor(manifest, rpc, REQUIRED_FUNCTIONS)
+        found = find_distributor(job.manifest, job.rpc, REQUIRED_FUNCTIONS)
         if found.missing:
-            emit({"event": "rewards_disabled", "reason": f"RewardsDistributor has no {', '.join(found.missing)}"})
+            job.emit({"event": "rewards_disabled", "reason": f"RewardsDistributor has no {', '.join(found.missing)}"})
         if found.contract is None:
             return None
-        return cls(found.contract, rpc, sender, engine, emit, stop, **options)
+        return cls(found.contract, job, delay=delay)
 
     def check_role(self) -> None:
         """Without ORACLE_ROLE (another oracle service allocates) this pricer leaves allocations alone, reported
         once as `rewards_disabled`; prices go on."""
-        if not holds_role(self.distributor, "ORACLE_ROLE", self.sender.address):
+        if not holds_role(self.distributor, "ORACLE_ROLE", self.job.sender.address):
             self.disabled = True
-            self.emit(
+            self.job.emit(
                 {
                     "event": "rewards_disabled",
-                    "reason": f"account {self.sender.address} lacks ORACLE_ROLE on RewardsDistributor "
+                    "reason": f"account {self.job.sender.address} lacks ORACLE_ROLE on RewardsDistributor "
                     f"{self.distributor.address}: epochs are not allocated by this pricer",
                 }
             )
@@ -124,7 +94,7 @@ class EpochAllocator:
             return self._step(nonce)
         except (RpcError, RoundRejected, RoundReverted) as err:
             self._retry_at = time.monotonic() + RETRY_AFTER
-            self.emit({"event": "allocation_failed", "error": str(err), "retry_in": RETRY_AFTER})
+            self.job.emit({"event": "allocation_failed", "error": str(err), "retry_in": RETRY_AFTER})
             return False
 
     def _step(self, nonce: int) -> bool:
@@ -136,7 +106,7 @@ class EpochAllocator:
             self._launch = int(launch)
         launch = self._launch
         (current,) = self.distributor.call("currentEpoch")
-        certain = certain_times(self.rpc, unpaid_candidates(self.engine), self._certain)
+        certain = certain_times(self.job.rpc, unpaid_candidates(self.job.engine), self._certain)
         closed = {(at - launch) // DAY for at in certain.values() if at >= launch} - self._finished
         epochs = sorted(e for e in closed if e < int(current))
         for epoch in epochs:
@@ -158,12 +128,12 @@ class EpochAllocator:
     def _send(self, epoch: int, ids: list[int], amounts: list[int], budget: int, nonce: int) -> bool:
         data = self.distributor.calldata("allocate", epoch, ids, amounts)
         what = f"the allocation of epoch {epoch}"
-        sent = self.sender.submit(self.distributor.address, data, nonce, what)
-        receipt = self.sender.confirm(sent, self.receipt_timeout, self.stop, what)
+        sent = self.job.sender.submit(self.distributor.address, data, nonce, what)
+        receipt = self.job.sender.confirm(sent, self.job.receipt_timeout, self.job.stop, what)
         if receipt is None:
             return True  # in flight; the next step waits for it, then reads allocated(epoch)
         self._finished.add(epoch)
-        self.emit(
+        self.job.emit(
             {
                 "event": "allocation",
                 "epoch": epoch,
@@ -180,9 +150,9 @@ class EpochAllocator:
 
     def _indexed_timestamp(self) -> int | None:
         """The timestamp of the last block the database holds."""
-        with Session(self.engine) as session:
+        with Session(self.job.engine) as session:
             cursor = session.get(Cursor, 1)
         if cursor is None or cursor.last_block < 0:
             return None
-        header = self.rpc.call("eth_getBlockByNumber", [hex(cursor.last_block), False])
+        header = self.job.rpc.call("eth_getBlockByNumber", [hex(cursor.last_block), False])
         return int(header["timestamp"], 16) if isinstance(header, dict) else None

@@ -3,13 +3,32 @@ manifest, with the functions each of them calls, and their role on it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
 
 from choir_chain import artifacts
 from choir_chain.chain.rpc import RpcClient
 from choir_chain.manifest import Manifest
-from choir_chain.pricer.client import Contract
+from choir_chain.pricer.client import Contract, Sender
+
+
+@dataclass(frozen=True)
+class OracleJob:
+    """What the pricer's jobs on the distributor (epoch allocation, novelty scores) share with it: the deployment,
+    its node, the pricer's account (one nonce sequence for every transaction), the index, where events go, and the
+    event that stops the service."""
+
+    manifest: Manifest
+    rpc: RpcClient
+    sender: Sender
+    engine: Engine
+    emit: Callable[[dict[str, Any]], None]
+    stop: threading.Event
+    receipt_timeout: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,9 @@ index itself is rebuilt in memory from the cached vectors at start.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,11 +38,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from choir_chain import content_store
-from choir_chain.chain.rpc import RpcClient, RpcError
+from choir_chain.chain.rpc import RpcError
 from choir_chain.indexer.models import Message, NoveltyScore
-from choir_chain.manifest import Manifest
-from choir_chain.pricer.client import Contract, Sender
-from choir_chain.pricer.distributor import find_distributor, holds_role
+from choir_chain.pricer.client import Contract
+from choir_chain.pricer.distributor import OracleJob, find_distributor, holds_role
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricing.novelty import novelty_reward
 from choir_chain.protocol.units import WAD
@@ -90,27 +87,19 @@ class NoveltyScorer:
     def __init__(
         self,
         distributor: Contract,
-        sender: Sender,
-        engine: Engine,
+        job: OracleJob,
         content_engine: Engine,
         embedder: EmbedderSource,
-        emit: Callable[[dict[str, Any]], None],
-        stop: threading.Event,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        receipt_timeout: float = 120.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"the novelty batch size must be at least 1, got {batch_size}")
         self.distributor = distributor
-        self.sender = sender
-        self.engine = engine
+        self.job = job
         self.content_engine = content_engine
         self.embedder_source = embedder
-        self.emit = emit
-        self.stop = stop
         self.batch_size = batch_size
-        self.receipt_timeout = receipt_timeout
         self.disabled = False
         self.index = ChainIndex()
         self._retry_at = 0.0
@@ -126,42 +115,21 @@ class NoveltyScorer:
 
     @classmethod
     def from_manifest(
-        cls,
-        manifest: Manifest,
-        rpc: RpcClient,
-        sender: Sender,
-        engine: Engine,
-        content_engine: Engine,
-        embedder: EmbedderSource,
-        emit: Callable[[dict[str, Any]], None],
-        stop: threading.Event,
-        *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        receipt_timeout: float = 120.0,
+        cls, job: OracleJob, content_engine: Engine, embedder: EmbedderSource, *, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> NoveltyScorer:
         """The scorer of the manifest's RewardsDistributor; `PricerError` if the deployment has none, or one
         without the novelty functions (scoring was asked for explicitly, so this stops the start)."""
-        found = find_distributor(manifest, rpc, REQUIRED_FUNCTIONS)
+        found = find_distributor(job.manifest, job.rpc, REQUIRED_FUNCTIONS)
         if found.absent:
             raise PricerError("novelty scoring needs a RewardsDistributor, and the manifest has none")
         if found.contract is None:
             raise PricerError(f"novelty scoring: the RewardsDistributor has no {', '.join(found.missing)}")
-        return cls(
-            found.contract,
-            sender,
-            engine,
-            content_engine,
-            embedder,
-            emit,
-            stop,
-            batch_size=batch_size,
-            receipt_timeout=receipt_timeout,
-        )
+        return cls(found.contract, job, content_engine, embedder, batch_size=batch_size)
 
     def check_role(self) -> None:
-        if not holds_role(self.distributor, "ORACLE_ROLE", self.sender.address):
+        if not holds_role(self.distributor, "ORACLE_ROLE", self.job.sender.address):
             raise PricerError(
-                f"account {self.sender.address} lacks ORACLE_ROLE on RewardsDistributor {self.distributor.address} "
+                f"account {self.job.sender.address} lacks ORACLE_ROLE on RewardsDistributor {self.distributor.address} "
                 "(needed for novelty scores: grant it, or turn scoring off with --no-novelty)"
             )
 
@@ -186,7 +154,7 @@ class NoveltyScorer:
             embedder = self.embedder_source()
         except EmbedderError as err:
             self.disabled = True
-            self.emit({"event": "novelty_disabled", "reason": str(err)})
+            self.job.emit({"event": "novelty_disabled", "reason": str(err)})
             return False
         if embedder is None:
             return False  # still loading
@@ -196,7 +164,7 @@ class NoveltyScorer:
             return self._step(nonce, embedder.name)
         except (RpcError, RoundRejected, RoundReverted) as err:
             self._retry_at = time.monotonic() + RETRY_AFTER
-            self.emit({"event": "novelty_failed", "error": str(err), "retry_in": RETRY_AFTER})
+            self.job.emit({"event": "novelty_failed", "error": str(err), "retry_in": RETRY_AFTER})
             return False
 
     def refresh(self, embedder: Embedder) -> int:
@@ -232,7 +200,7 @@ class NoveltyScorer:
     def _read_messages(self) -> int:
         """Messages of blocks after `_seen_block` (the indexer commits whole blocks, so none is half-read)."""
         m = Message
-        with Session(self.engine) as session:
+        with Session(self.job.engine) as session:
             rows = session.execute(
                 select(m.global_id, m.thread_id, m.message_index, m.content_hash, m.block, m.log_index)
                 .where(m.block > self._seen_block)
@@ -246,7 +214,7 @@ class NoveltyScorer:
 
     def _drop_indexed_scores(self, ids: list[int]) -> None:
         """Forget candidates the indexer has a score for (scored by an earlier run or another oracle)."""
-        with Session(self.engine) as session:
+        with Session(self.job.engine) as session:
             for start in range(0, len(ids), LOOKUP_CHUNK):
                 chunk = ids[start : start + LOOKUP_CHUNK]
                 scored = session.scalars(select(NoveltyScore.message_id).where(NoveltyScore.message_id.in_(chunk)))
@@ -273,13 +241,13 @@ class NoveltyScorer:
         round_ = int(last) + 1
         data = self.distributor.calldata("setNoveltyScores", round_, model_id, CALIBRATION_VERSION, ids, wads)
         what = f"novelty round {round_}"
-        sent = self.sender.submit(self.distributor.address, data, nonce, what)
-        receipt = self.sender.confirm(sent, self.receipt_timeout, self.stop, what)
+        sent = self.job.sender.submit(self.distributor.address, data, nonce, what)
+        receipt = self.job.sender.confirm(sent, self.job.receipt_timeout, self.job.stop, what)
         if receipt is None:
             return True  # in flight; the next step waits for it, then finds these messages scored
         for message_id in ids:
             self._unscored.pop(message_id, None)
-        self.emit(
+        self.job.emit(
             {
                 "event": "novelty",
                 "round": round_,

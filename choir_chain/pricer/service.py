@@ -72,6 +72,7 @@ from choir_chain.manifest import Manifest
 from choir_chain.pricer.allocator import EpochAllocator
 from choir_chain.pricer.client import Contract, Sender, Sent
 from choir_chain.pricer.compute import clamp_to_bounds, model_prices, pending_steps
+from choir_chain.pricer.distributor import OracleJob
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricer.novelty import EmbedderSource, NoveltyScorer
 from choir_chain.pricer.oracle import OracleView, bounds_fields, read_oracle, waiting_event
@@ -136,16 +137,10 @@ class Pricer:
             raise PricerError("the manifest has no ChoirHub contract")
         self.hub = Contract(self.rpc, hub.address, artifacts.load("ChoirHub").abi)
         self.sender = Sender(self.rpc, account, manifest.chain_id)
-        self.rewards = EpochAllocator.from_manifest(
-            manifest,
-            self.rpc,
-            self.sender,
-            self.engine,
-            self.emit,
-            self.stop,
-            delay=self.config.allocation_delay,
-            receipt_timeout=self.config.receipt_timeout,
+        self.job = OracleJob(
+            manifest, self.rpc, self.sender, self.engine, self.emit, self.stop, self.config.receipt_timeout
         )
+        self.rewards = EpochAllocator.from_manifest(self.job, delay=self.config.allocation_delay)
         self.novelty: NoveltyScorer | None = None
         self._content_engine: Engine | None = None
         if self.config.novelty:
@@ -180,16 +175,7 @@ class Pricer:
 
             embedder = load_embedder
         return NoveltyScorer.from_manifest(
-            self.manifest,
-            self.rpc,
-            self.sender,
-            self.engine,
-            content_engine,
-            embedder,
-            self.emit,
-            self.stop,
-            batch_size=self.config.novelty_batch_size,
-            receipt_timeout=self.config.receipt_timeout,
+            self.job, content_engine, embedder, batch_size=self.config.novelty_batch_size
         )
 
     def check_role(self) -> None:
