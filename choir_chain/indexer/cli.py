@@ -16,23 +16,16 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from choir_chain.artifacts import ArtifactError
-from choir_chain.devnet import DEVNET_CHAIN_ID
+from choir_chain.cli_options import ManifestPath, RpcUrl, default_confirmations
 from choir_chain.indexer.errors import IndexerError
 from choir_chain.manifest import Manifest
 
 console = Console(stderr=True)
 
-DEVNET_CONFIRMATIONS = 0
-"""A devnet mines one block per transaction and never reorganises."""
-DEFAULT_CONFIRMATIONS = 12
-"""Anywhere else: deep enough for the usual reorgs of public chains and testnets."""
-
 
 def index(
-    rpc: Annotated[str | None, typer.Option("--rpc", envvar="CHOIR_RPC_URL", help="Node JSON-RPC URL.")] = None,
-    manifest: Annotated[
-        Path | None, typer.Option("--manifest", envvar="CHOIR_MANIFEST", help="Deployment manifest.")
-    ] = None,
+    rpc: RpcUrl = None,
+    manifest: ManifestPath = None,
     db: Annotated[
         str | None,
         typer.Option(
@@ -93,7 +86,7 @@ def _run(
         raise IndexerError("no deployment manifest: pass --manifest or set CHOIR_MANIFEST")
     manifest = Manifest.read(manifest_path)
     if confirmations is None:
-        confirmations = DEVNET_CONFIRMATIONS if manifest.chain_id == DEVNET_CHAIN_ID else DEFAULT_CONFIRMATIONS
+        confirmations = default_confirmations(manifest.chain_id)
     url = db or default_url()
     stop = threading.Event()
     with Indexer(

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from choir_chain.artifacts import ArtifactError
+from choir_chain.cli_options import ManifestPath, RpcUrl, default_confirmations
 from choir_chain.devnet import DEV_MNEMONIC, DEVNET_CHAIN_ID
 from choir_chain.indexer.errors import IndexerError
 from choir_chain.manifest import Manifest
@@ -46,15 +47,11 @@ console = Console(stderr=True)
 DEFAULT_KEY_ENV = "CHOIR_PRICER_KEY"
 DEVNET_PRICER_ACCOUNT = 1
 """Index of the development account `choir devnet` makes the pricer."""
-DEVNET_CONFIRMATIONS = 0
-DEFAULT_CONFIRMATIONS = 12
 
 
 def pricer(
-    rpc: Annotated[str | None, typer.Option("--rpc", envvar="CHOIR_RPC_URL", help="Node JSON-RPC URL.")] = None,
-    manifest: Annotated[
-        Path | None, typer.Option("--manifest", envvar="CHOIR_MANIFEST", help="Deployment manifest.")
-    ] = None,
+    rpc: RpcUrl = None,
+    manifest: ManifestPath = None,
     db: Annotated[
         str | None,
         typer.Option(
@@ -167,8 +164,7 @@ def _run(
     account = load_account(key_env, manifest.chain_id, alias=account_alias)
     confirmations, once = options.confirmations, options.once
     if confirmations is None:
-        devnet = manifest.chain_id == DEVNET_CHAIN_ID
-        confirmations = DEVNET_CONFIRMATIONS if devnet else DEFAULT_CONFIRMATIONS
+        confirmations = default_confirmations(manifest.chain_id)
     config = PricerConfig(
         confirmations=confirmations,
         batch_size=options.batch_size,

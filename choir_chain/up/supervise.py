@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
-from choir_chain.devnet import DEVNET_CHAIN_ID
 from choir_chain.up.bootstrap import ChainSide
 from choir_chain.up.console import UpConsole
 from choir_chain.up.options import SERVICE_STOP_TIMEOUT, UpOptions, one_line
@@ -63,9 +62,9 @@ class Services:
 
     @property
     def confirmations(self) -> int:
-        from choir_chain.indexer.cli import DEFAULT_CONFIRMATIONS, DEVNET_CONFIRMATIONS
+        from choir_chain.cli_options import default_confirmations
 
-        return DEVNET_CONFIRMATIONS if self.chain.chain_id == DEVNET_CHAIN_ID else DEFAULT_CONFIRMATIONS
+        return default_confirmations(self.chain.chain_id)
 
     # --- construction ---------------------------------------------------------------------------------------
 
