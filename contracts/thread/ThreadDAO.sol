@@ -321,7 +321,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         uint256 accounted = uint256(ledger.treasury) + ledger.locked;
         if (balance <= accounted) revert NoDonation();
         amount = balance - accounted;
-        _ledger.treasury = (ledger.treasury + amount).toUint96();
+        _ledger.treasury = (uint256(ledger.treasury) + amount).toUint96();
         emit DonationAbsorbed(amount);
     }
 
