@@ -17,8 +17,16 @@ FORGE = $(firstword $(wildcard node_modules/@foundry-rs/forge-*/bin/forge))
 # The dashboard's vendored library (see its rule below).
 NOBLE := api/static/vendor/noble-hashes
 NOBLE_FILES := sha3.js _u64.js utils.js LICENSE package.json
+# Slither and Halmos live in their own virtualenv (tools/analysis/requirements.in, exact versions in its .lock); both
+# call `forge` by name, so the native binary goes first on their PATH. Each builds into its own folder under .forge/
+# (its own build flags, and no clash with a `forge test` running beside it).
+ANALYSIS_VENV := .venv-analysis
+ANALYSIS := $(ANALYSIS_VENV)/bin
+FORGE_FIRST = PATH="$(CURDIR)/$(dir $(FORGE)):$$PATH"
+SLITHER_OUT := .forge/slither
+PROVE_OUT := .forge/prove
 
-.PHONY: help setup postgres chromium run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean
+.PHONY: help setup postgres chromium run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean slither prove test-prove lock-analysis
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -79,8 +87,8 @@ devnet: compile ## The chain only: a devnet with the contracts deployed, until C
 
 # The suites are independent (each starts its own anvil, or none on eth-tester and forge) and none keeps both cores
 # busy, so they run side by side; each suite's output is printed whole when it ends.
-test: compile ## Run every test: Python and gateway, contracts on anvil and eth-tester, the Foundry suite
-	@$(MAKE) --no-print-directory --output-sync=target -j4 test-python test-contracts test-ethtester test-forge
+test: compile ## Run every test: Python and gateway, contracts on anvil and eth-tester, the Foundry suite, the proofs
+	@$(MAKE) --no-print-directory --output-sync=target -j4 test-python test-contracts test-ethtester test-forge test-prove
 
 test-python: compile ## Tests of the Python package and the gateway (on anvil)
 	$(BIN)/ape test tests/choir_chain tests/gateway
@@ -109,11 +117,53 @@ bench: compile ## Every benchmark (pricing, indexer, pricer latency, gas, gatewa
 bench-gas: compile ## Gas per operation on a fresh anvil, beside OpenZeppelin reference operations (JSON lines)
 	$(BIN)/python -m choir_chain.bench.gas
 
-lint: setup ## ruff and mypy
-	$(BIN)/ruff check choir_chain api tests scripts
-	$(BIN)/ruff format --check choir_chain api tests scripts
+lint: setup ## ruff, mypy, ESLint, then Slither (fails on an untriaged High or Medium finding)
+	$(BIN)/ruff check choir_chain api tests scripts examples tools/analysis
+	$(BIN)/ruff format --check choir_chain api tests scripts examples tools/analysis
 	$(BIN)/mypy
+	$(BIN)/mypy --strict tools/analysis
 	node_modules/.bin/eslint .
+	@$(MAKE) --no-print-directory slither
+
+$(ANALYSIS_VENV)/.stamp: tools/analysis/requirements.in tools/analysis/requirements.lock
+	@test -x $(ANALYSIS)/python || $(PYTHON) -m venv $(ANALYSIS_VENV)
+	$(ANALYSIS)/pip install --quiet --disable-pip-version-check -c tools/analysis/requirements.lock -r tools/analysis/requirements.in
+	@touch $@
+
+# Slither in Foundry mode on our deployed contracts only: dependencies, the Foundry tests (forge/), the test fixture
+# contracts/test (a deliberately rogue distributor) and contracts/reference (stock OpenZeppelin, for gas anchors) are
+# filtered out. tools/analysis/slither_gate.py fails on any High or Medium finding not in slither-triage.json.
+slither: setup $(ANALYSIS_VENV)/.stamp ## Slither on our contracts, gated by tools/analysis/slither-triage.json
+	@# A fresh build: crytic-compile reads every build-info file in the folder, and forge keeps stale ones.
+	rm -rf $(SLITHER_OUT)/out && mkdir -p $(SLITHER_OUT)
+	FOUNDRY_OUT=$(SLITHER_OUT)/out FOUNDRY_CACHE_PATH=$(SLITHER_OUT)/cache $(FORGE) build --build-info --skip test \
+	  --skip script > $(SLITHER_OUT)/build.log 2>&1 || { cat $(SLITHER_OUT)/build.log; exit 1; }
+	@rm -f $(SLITHER_OUT)/findings.json
+	$(FORGE_FIRST) $(ANALYSIS)/slither . --foundry-ignore-compile --foundry-out-directory $(SLITHER_OUT)/out \
+	  --filter-paths 'node_modules|forge/|contracts/test/|contracts/reference/' --exclude-dependencies \
+	  --fail-none --json $(SLITHER_OUT)/findings.json > $(SLITHER_OUT)/slither.log 2>&1 \
+	  || { cat $(SLITHER_OUT)/slither.log; exit 1; }
+	$(BIN)/python tools/analysis/slither_gate.py $(SLITHER_OUT)/findings.json tools/analysis/slither-triage.json
+
+# Halmos proves the check_ functions of forge/test/prove for all inputs (forge test ignores them); a counterexample
+# or a solver timeout fails. It runs its own `forge build` of contracts/ and forge/test/prove only, into an emptied
+# folder (Halmos runs every artifact it finds there, and forge keeps those of deleted test files). z3, not Halmos's
+# default yices: yices times out on the settlement split, which z3 decides in a second. About 40 s with the build,
+# so they run beside the other suites in `make test` (test-prove).
+prove: setup $(ANALYSIS_VENV)/.stamp ## Halmos proofs of the pure maths (forge/test/prove), for all inputs
+	rm -rf $(PROVE_OUT)/out
+	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \
+	  $(ANALYSIS)/halmos --forge-build-out $(PROVE_OUT)/out --solver z3 --solver-timeout-assertion 120s
+
+test-prove: prove
+
+lock-analysis: ## Regenerate tools/analysis/requirements.lock from a clean resolve of requirements.in
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r tools/analysis/requirements.in
+	{ echo '# Exact versions of every package in .venv-analysis (pip constraints file), from pip freeze of a clean venv'; \
+	  echo '# with tools/analysis/requirements.in installed. Regenerate with `make lock-analysis`.'; \
+	  .lock-venv/bin/pip freeze; } > tools/analysis/requirements.lock
+	rm -rf .lock-venv
 
 lock: ## Regenerate requirements.lock from a clean resolve of pyproject.toml
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
