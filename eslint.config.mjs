@@ -5,7 +5,7 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
-  { ignores: ["node_modules/", "api/static/vendor/", ".venv/", ".build/", ".forge/", ".run/", "contracts/"] },
+  { ignores: ["node_modules/", "api/static/vendor/", ".venv/", ".venv-*/", ".lock-venv/", ".build/", ".forge/", ".run/", "contracts/"] },
   js.configs.recommended,
   {
     files: ["api/static/**/*.js"],
