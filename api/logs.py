@@ -12,6 +12,8 @@ from web3.types import RPCEndpoint
 from api.errors import ApiError
 from api.state import Gateway
 from choir_chain import artifacts
+from choir_chain.chain.logs import logs_between
+from choir_chain.chain.rpc import RpcError
 from choir_chain.indexer.decode import EventType
 
 LOG_RANGE = 10_000
@@ -19,25 +21,22 @@ LOG_RANGE = 10_000
 
 
 def get_logs(w3: Web3, addresses: list[str], topics: list[Any] | None, first: int, last: int) -> list[dict[str, Any]]:
-    """Raw `eth_getLogs` entries of `addresses` in blocks `[first, last]`, asked `LOG_RANGE` blocks at a time; a
-    node that refuses a range (too many blocks or results) is asked for halves of it."""
-    found: list[dict[str, Any]] = []
-    start = first
-    while start <= last:
-        end = min(last, start + LOG_RANGE - 1)
-        while True:
-            params: dict[str, Any] = {"address": addresses, "fromBlock": hex(start), "toBlock": hex(end)}
-            if topics is not None:
-                params["topics"] = topics
-            reply = w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params])
-            if "error" not in reply:
-                found.extend(reply["result"])
-                break
-            if end == start:
-                raise ApiError(503, "node_unavailable", f"eth_getLogs failed: {reply['error'].get('message')}")
-            end = start + (end - start) // 2
-        start = end + 1
-    return found
+    """Raw `eth_getLogs` entries of `addresses` in blocks `[first, last]`, asked `LOG_RANGE` blocks at a time
+    (`choir_chain.chain.logs`: a refused range is asked in halves); a block the node refuses is a 503."""
+
+    def fetch(start: int, end: int) -> list[Any]:
+        params: dict[str, Any] = {"address": addresses, "fromBlock": hex(start), "toBlock": hex(end)}
+        if topics is not None:
+            params["topics"] = topics
+        reply = w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params])
+        if "error" in reply:
+            raise RpcError("eth_getLogs", reply["error"])
+        return list(reply["result"])
+
+    try:
+        return logs_between(fetch, first, last, LOG_RANGE)
+    except RpcError as err:
+        raise ApiError(503, "node_unavailable", f"eth_getLogs failed: {err}") from err
 
 
 @cache

@@ -30,6 +30,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from choir_chain import artifacts
+from choir_chain.chain.logs import logs_from
 from choir_chain.chain.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
 from choir_chain.indexer.cursor import check_cursor
 from choir_chain.indexer.db import create_schema, drop_schema, make_engine
@@ -289,16 +290,14 @@ class Indexer:
             log.warning("database still unavailable (%s)", err.orig or err)
 
     def _get_logs(self, first: int, end: int, **query: Any) -> tuple[list[Any], int]:
-        """Logs of blocks `first..end'` with `end' <= end`: halved while the node refuses the range."""
+        """Logs of blocks `first..end'` with `end' <= end`, as far as the node accepts the range (`logs_from`); a
+        single block refused is asked again with backoff."""
         delays = self.retry.delays()
         while True:
             try:
-                return self.rpc.get_logs(first, end, **query), end
+                return logs_from(lambda a, b: self.rpc.get_logs(a, b, **query), first, end)
             except RpcError as err:
-                if end > first:
-                    end = first + (end - first) // 2
-                    log.info("eth_getLogs refused (%s); trying blocks %d-%d", err, first, end)
-                    continue
+                end = first
                 delay = next(delays, self.retry.maximum)
                 log.warning("eth_getLogs of block %d failed (%s); retrying in %.2fs", first, err, delay)
                 if self.stop.wait(delay):
