@@ -6,7 +6,6 @@ The indexer itself (SQLAlchemy's ORM, the decoder) is imported when the command 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -14,11 +13,21 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from choir_chain.artifacts import ArtifactError
-from choir_chain.cli_options import ManifestPath, RpcUrl, default_confirmations
+from choir_chain.cli_options import (
+    Confirmations,
+    DatabaseUrl,
+    ManifestPath,
+    RpcUrl,
+    default_confirmations,
+    logging_to_stderr,
+    one_line,
+    read_target,
+    stopping_on_signals,
+)
 from choir_chain.indexer.errors import IndexerError
-from choir_chain.manifest import Manifest
 
 console = Console(stderr=True)
 
@@ -26,19 +35,8 @@ console = Console(stderr=True)
 def index(
     rpc: RpcUrl = None,
     manifest: ManifestPath = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            envvar="CHOIR_DB_URL",
-            help="Database URL (sqlite:///FILE or postgresql://USER@HOST:PORT/DB; "
-            "default: choir.db in the run folder).",
-        ),
-    ] = None,
-    confirmations: Annotated[
-        int | None,
-        typer.Option(min=0, help="Blocks to stay behind the head (default: 0 on a devnet, 12 elsewhere)."),
-    ] = None,
+    db: DatabaseUrl = None,
+    confirmations: Confirmations = None,
     batch_blocks: Annotated[int, typer.Option(min=1, help="Most blocks per eth_getLogs range.")] = 1000,
     poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds between polls when up to date.")] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Index what is due, then exit.")] = False,
@@ -53,18 +51,12 @@ def index(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger = logging.getLogger("choir_chain.indexer")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
     try:
-        _run(rpc, manifest, db, confirmations, batch_blocks, poll_interval, once, reset)
+        with logging_to_stderr("choir_chain.indexer", logging.INFO):
+            _run(rpc, manifest, db, confirmations, batch_blocks, poll_interval, once, reset)
     except (IndexerError, ArtifactError, OSError, ValidationError, SQLAlchemyError) as err:
-        console.print(f"[red]error:[/red] {_one_line(err)}", highlight=False, markup=True, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(one_line(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    finally:
-        logger.removeHandler(handler)
 
 
 def _run(
@@ -80,11 +72,7 @@ def _run(
     from choir_chain.indexer.db import default_url, normalize_url
     from choir_chain.indexer.indexer import Indexer
 
-    if not rpc:
-        raise IndexerError("no node URL: pass --rpc or set CHOIR_RPC_URL")
-    if manifest_path is None:
-        raise IndexerError("no deployment manifest: pass --manifest or set CHOIR_MANIFEST")
-    manifest = Manifest.read(manifest_path)
+    rpc, manifest = read_target(rpc, manifest_path, IndexerError)
     if confirmations is None:
         confirmations = default_confirmations(manifest.chain_id)
     url = db or default_url()
@@ -111,17 +99,6 @@ def _run(
             indexer.sync()
             console.print(f"indexed up to block {indexer.last_block}", highlight=False)
             return
-        previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with stopping_on_signals(stop):
             indexer.follow()
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
         console.print(f"indexer stopped at block {indexer.last_block}", highlight=False)
-
-
-def _one_line(err: BaseException) -> str:
-    """The first line of an error (SQLAlchemy appends a documentation link on a second line)."""
-    lines = str(err).strip().splitlines()
-    text = lines[0] if lines else type(err).__name__
-    return text.replace("[", "\\[")  # not rich markup

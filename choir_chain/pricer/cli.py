@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -31,12 +30,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from choir_chain.artifacts import ArtifactError
-from choir_chain.cli_options import ManifestPath, RpcUrl, default_confirmations
+from choir_chain.cli_options import (
+    Confirmations,
+    DatabaseUrl,
+    ManifestPath,
+    RpcUrl,
+    default_confirmations,
+    logging_to_stderr,
+    one_line,
+    read_target,
+    stopping_on_signals,
+)
 from choir_chain.devnet import DEV_MNEMONIC, DEVNET_CHAIN_ID
 from choir_chain.indexer.errors import IndexerError
-from choir_chain.manifest import Manifest
 from choir_chain.pricer.errors import PricerError
 
 if TYPE_CHECKING:
@@ -52,14 +61,7 @@ DEVNET_PRICER_ACCOUNT = 1
 def pricer(
     rpc: RpcUrl = None,
     manifest: ManifestPath = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            envvar="CHOIR_DB_URL",
-            help="The indexer database the pricer reads (default: choir.db in the run folder).",
-        ),
-    ] = None,
+    db: DatabaseUrl = None,
     account_alias: Annotated[
         str | None,
         typer.Option(
@@ -77,10 +79,7 @@ def pricer(
             "chain 31337 an unset variable means development account 1.",
         ),
     ] = DEFAULT_KEY_ENV,
-    confirmations: Annotated[
-        int | None,
-        typer.Option(min=0, help="Blocks to stay behind the head (default: 0 on a devnet, 12 elsewhere)."),
-    ] = None,
+    confirmations: Confirmations = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Most threads per round.")] = 100,
     poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds between looks at the chain when idle.")] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Submit every round due now, then exit.")] = False,
@@ -118,15 +117,11 @@ def pricer(
 
     from choir_chain.semantics.embedder import EmbedderError
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger = logging.getLogger("choir_chain.indexer")
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
     try:
         novelty_options = NoveltyOptions(novelty, novelty_batch_size, content_db)
         options = RunOptions(confirmations, batch_size, poll_interval, once, index)
-        _run(rpc, manifest, db, account_alias, key_env, options, novelty_options)
+        with logging_to_stderr("choir_chain.indexer", logging.WARNING):
+            _run(rpc, manifest, db, account_alias, key_env, options, novelty_options)
     except (
         PricerError,
         IndexerError,
@@ -136,10 +131,8 @@ def pricer(
         SQLAlchemyError,
         EmbedderError,
     ) as err:
-        console.print(f"[red]error:[/red] {_one_line(err)}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(one_line(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    finally:
-        logger.removeHandler(handler)
 
 
 def _run(
@@ -156,11 +149,7 @@ def _run(
     from choir_chain.indexer.follower import IndexFollower
     from choir_chain.pricer.service import Pricer, PricerConfig
 
-    if not rpc:
-        raise PricerError("no node URL: pass --rpc or set CHOIR_RPC_URL")
-    if manifest_path is None:
-        raise PricerError("no deployment manifest: pass --manifest or set CHOIR_MANIFEST")
-    manifest = Manifest.read(manifest_path)
+    rpc, manifest = read_target(rpc, manifest_path, PricerError)
     account = load_account(key_env, manifest.chain_id, alias=account_alias)
     confirmations, once = options.confirmations, options.once
     if confirmations is None:
@@ -203,13 +192,8 @@ def _run(
         if once:
             service.run(once=True)
         else:
-            signals = (signal.SIGINT, signal.SIGTERM)
-            previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in signals}
-            try:
+            with stopping_on_signals(stop):
                 service.run()
-            finally:
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
         (last,) = service.hub.call("lastRound")
         console.print(f"pricer stopped at round {last}", highlight=False)
 
@@ -253,10 +237,3 @@ def load_account(key_env: str, chain_id: int, *, alias: str | None = None) -> Lo
 def _print_event(event: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
     sys.stdout.flush()
-
-
-def _one_line(err: BaseException) -> str:
-    """The first line of an error (SQLAlchemy appends a documentation link on a second line)."""
-    lines = str(err).strip().splitlines()
-    text = lines[0] if lines else type(err).__name__
-    return text.replace("[", "\\[")  # not rich markup

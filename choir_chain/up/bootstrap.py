@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from choir_chain.cli_options import one_line
 from choir_chain.devnet import DEV_MNEMONIC, DEVNET_CHAIN_ID
 from choir_chain.up.console import UpConsole, seed_summary, shown_path
-from choir_chain.up.options import DEVNET_PRICER_ACCOUNT, UpError, UpOptions, one_line
+from choir_chain.up.options import DEVNET_PRICER_ACCOUNT, UpError, UpOptions
 from choir_chain.up.run_folder import RunFolder
 
 if TYPE_CHECKING:

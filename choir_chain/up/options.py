@@ -45,12 +45,6 @@ class UpOptions:
         return EXISTING_CHAIN_POLL_INTERVAL if self.existing_chain else DEVNET_POLL_INTERVAL
 
 
-def one_line(err: BaseException) -> str:
-    """The first line of an error's message (anvil's log tail or SQLAlchemy's link stay out)."""
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
-
-
 def known_errors() -> tuple[type[BaseException], ...]:
     """Failures reported as one line instead of a traceback (imported late: SQLAlchemy is heavy)."""
     from pydantic import ValidationError

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from choir_chain.cli_options import one_line
 from choir_chain.up import bootstrap
 from choir_chain.up.bootstrap import ChainSide
 from choir_chain.up.console import PanelRows, UpConsole, seed_summary, shown_path
 from choir_chain.up.gateway import base_url, gateway_app, listen_socket
 from choir_chain.up.logs import log_to, uvicorn_log_config
-from choir_chain.up.options import GRACEFUL_SHUTDOWN_SECONDS, UpError, UpOptions, known_errors, one_line
+from choir_chain.up.options import GRACEFUL_SHUTDOWN_SECONDS, UpError, UpOptions, known_errors
 from choir_chain.up.run_folder import RunFolder, default_run_dir
 from choir_chain.up.supervise import Services
 

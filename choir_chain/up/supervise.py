@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
+from choir_chain.cli_options import one_line
 from choir_chain.up.bootstrap import ChainSide
 from choir_chain.up.console import UpConsole
-from choir_chain.up.options import SERVICE_STOP_TIMEOUT, UpOptions, one_line
+from choir_chain.up.options import SERVICE_STOP_TIMEOUT, UpOptions
 
 if TYPE_CHECKING:
     from choir_chain.indexer import Indexer
