@@ -40,7 +40,7 @@ from choir_chain import artifacts
 from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.bench.workload import THREAD_CREATED, address, content, spec_id_from_receipt
 from choir_chain.chain import Chain, dev_accounts
-from choir_chain.deploy import CHOIR, Deployment, deploy
+from choir_chain.deploy import CHOIR, Deployment, HubParameters, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, DevnetError, rpc_call
 from choir_chain.paths import run_root
 from choir_chain.protocol.author_kind import AuthorKind
@@ -56,6 +56,10 @@ GAS = {
 SETTLEMENTS = 100
 THREADS = 10
 POLL_INTERVAL = 0.25
+DEVIATION_WINDOW = 60
+"""The hub's shortest deviation window (r2: a thread's price moves at most `maxDeviationBps` per window). The
+chain's clock jumps one window before each settlement, outside the measured time, so every settlement's new price
+is allowed at once and the figure is the pricer's latency, not the window's wait."""
 """Seconds between the pricer's looks at the chain when idle (its `--poll-interval`)."""
 LOG_POLL = 0.005
 """Seconds between this benchmark's looks for the covering round."""
@@ -255,7 +259,8 @@ def run(settlements: int = SETTLEMENTS, threads: int = THREADS, poll_interval: f
         with Devnet(run_dir) as devnet:
             chain = Chain.connect(devnet.rpc_url)
             deployer, pricer_account = dev_accounts(DEV_MNEMONIC, 2)
-            deployment = deploy(chain, deployer, pricer=pricer_account.address)
+            parameters = HubParameters(deviation_window=DEVIATION_WINDOW)
+            deployment = deploy(chain, deployer, pricer=pricer_account.address, parameters=parameters)
             manifest = deployment.manifest.write(run_dir / "deployments")
             rpc_call(devnet.rpc_url, "anvil_setBlockTimestampInterval", [1])
             sender = BatchSender(devnet.rpc_url)
@@ -268,6 +273,9 @@ def run(settlements: int = SETTLEMENTS, threads: int = THREADS, poll_interval: f
             latencies, blocks_to_cover = [], []
             for i in range(settlements):
                 thread_id = scenario.thread_ids[i % threads]
+                # a new window for every thread (the block interval is fixed at 1 s, so the next block is set)
+                now = int(chain.w3.eth.get_block("latest")["timestamp"])
+                rpc_call(devnet.rpc_url, "evm_setNextBlockTimestamp", [now + DEVIATION_WINDOW])
                 block = scenario.settle_one(thread_id, scenario.stakers[i])
                 start = time.perf_counter()
                 covered = wait_for_cover(devnet.rpc_url, deployment.hub.address, thread_id, block, pricer)

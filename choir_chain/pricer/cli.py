@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from choir_chain.artifacts import ArtifactError
+from choir_chain.chain.rpc import Stopped
 from choir_chain.cli_options import (
     Confirmations,
     DatabaseUrl,
@@ -194,8 +195,12 @@ def _run(
         else:
             with stopping_on_signals(stop):
                 service.run()
-        (last,) = service.hub.call("lastRound")
-        console.print(f"pricer stopped at round {last}", highlight=False)
+        try:
+            (last,) = service.hub.call("lastRound")
+        except Stopped:  # stopping while the node does not answer: nothing more to say
+            console.print("pricer stopped", highlight=False)
+        else:
+            console.print(f"pricer stopped at round {last}", highlight=False)
 
 
 @dataclass(frozen=True)
