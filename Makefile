@@ -148,9 +148,10 @@ slither: setup $(ANALYSIS_VENV)/.stamp ## Slither on our contracts, gated by too
 # Halmos proves the check_ functions of forge/test/prove for all inputs (forge test ignores them); a counterexample
 # or a solver timeout fails. It runs its own `forge build` of contracts/ and forge/test/prove only, into an emptied
 # folder (Halmos runs every artifact it finds there, and forge keeps those of deleted test files). z3, not Halmos's
-# default yices: yices times out on the settlement split, which z3 decides in a second. About 40 s with the build,
-# so they run beside the other suites in `make test` (test-prove). A query may take 20 times longer while those suites
-# share the cores (check_cap_bounded: 5 s alone, 110 s in a fresh-clone CI run), hence the generous timeout.
+# default yices: yices times out on the settlement split, which z3 decides in a second (EquityMathProof picks yices
+# itself, @custom:halmos). About 100 s with the build, the NAV-floor proof ~55 s of it; they run beside the other
+# suites in `make test` (test-prove). A query may take 20 times longer while those suites share the cores
+# (check_cap_bounded: 5 s alone, 110 s in a fresh-clone CI run), hence the generous timeout.
 prove: setup $(ANALYSIS_VENV)/.stamp ## Halmos proofs of the pure maths (forge/test/prove), for all inputs
 	rm -rf $(PROVE_OUT)/out
 	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \
