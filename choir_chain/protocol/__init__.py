@@ -8,7 +8,7 @@
 
 from choir_chain.protocol.author_kind import AUTHOR_KIND_NAMES, AuthorKind, parse_author_kind
 from choir_chain.protocol.ids import INDEX_BITS, message_id, message_ids, split_message_id
-from choir_chain.protocol.spec_status import SPEC_OUTCOMES, SpecStatus, spec_status_name
+from choir_chain.protocol.spec_status import SPEC_OUTCOMES, SpecStatus
 from choir_chain.protocol.units import CHOIR, WAD
 
 __all__ = [
@@ -22,6 +22,5 @@ __all__ = [
     "message_id",
     "message_ids",
     "parse_author_kind",
-    "spec_status_name",
     "split_message_id",
 ]

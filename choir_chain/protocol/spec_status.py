@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["SPEC_OUTCOMES", "SpecStatus", "spec_status_name"]
+__all__ = ["SPEC_OUTCOMES", "SpecStatus"]
 
 
 class SpecStatus(IntEnum):
@@ -29,8 +29,3 @@ class SpecStatus(IntEnum):
 
 SPEC_OUTCOMES: tuple[str, ...] = tuple(s.label for s in SpecStatus if s > SpecStatus.PENDING)
 """The names of a settled spec's outcomes, in on-chain order: approved, denied, split, expired, refunded."""
-
-
-def spec_status_name(value: int) -> str:
-    """The name of on-chain status `value`; `ValueError` for a value the contracts do not define."""
-    return SpecStatus(value).label

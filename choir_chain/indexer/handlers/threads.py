@@ -138,7 +138,7 @@ def spec_settled(store: Store, event: Event) -> None:
     spec_id, gain = event.args["specId"], event.args["treasuryGain"]
     spec = store.require(Spec, thread.thread_id, spec_id)
     value = event.args["outcome"]
-    if value not in {status.value for status in SpecStatus} or value <= SpecStatus.PENDING:
+    if not SpecStatus.PENDING < value <= max(SpecStatus):  # a settled outcome the contracts define
         raise InconsistentEvent(f"spec {thread.thread_id}/{spec_id} settled with outcome {event.args['outcome']}")
     outcome = SpecStatus(value).label
     timestamp = event_timestamp(event)
