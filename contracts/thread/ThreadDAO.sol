@@ -744,18 +744,28 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     function _sharesAt(Member memory member, address account, uint48 timepoint) private view returns (uint256) {
         if (timepoint >= member.since) return member.shares;
         mapping(uint256 => uint256) storage history = _shareHistory[account];
+        return _valueAt(history, _historyLength(history), timepoint);
+    }
+
+    /// @dev The value at `timepoint` of a history of `length` entries (`timepoint << 208 | value`, timepoints
+    ///      ascending): that of the last entry at or before `timepoint`, 0 if none. The first entry after
+    ///      `timepoint` is found by binary search; the one before it holds the answer.
+    function _valueAt(mapping(uint256 => uint256) storage entries, uint256 length, uint48 timepoint)
+        private
+        view
+        returns (uint256)
+    {
         uint256 low;
-        uint256 high = _historyLength(history);
-        // The first entry after `timepoint` is at `high` (binary search); the one before it holds the answer.
+        uint256 high = length;
         while (low < high) {
             uint256 mid = Math.average(low, high);
-            if (history[mid] >> 208 > timepoint) {
+            if (entries[mid] >> 208 > timepoint) {
                 high = mid;
             } else {
                 low = mid + 1;
             }
         }
-        return high == 0 ? 0 : uint208(history[high - 1]);
+        return high == 0 ? 0 : uint208(entries[high - 1]);
     }
 
     /// @dev The number of entries of a share history: the index of its first empty entry (entries are contiguous
@@ -839,18 +849,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         // Usually a recent timepoint (a proposal's snapshot), after the latest change.
         uint256 latest = _totalShares[high - 1];
         if (latest >> 208 <= timepoint) return uint208(latest);
-        uint256 low;
-        --high;
-        // The first checkpoint in [low, high) after `timepoint` is at `high` (binary search).
-        while (low < high) {
-            uint256 mid = Math.average(low, high);
-            if (_totalShares[mid] >> 208 > timepoint) {
-                high = mid;
-            } else {
-                low = mid + 1;
-            }
-        }
-        return high == 0 ? 0 : uint208(_totalShares[high - 1]);
+        return _valueAt(_totalShares, high - 1, timepoint); // the latest is after `timepoint`: search the rest
     }
 
     /// @dev Keep the count as it was at the end of the previous second, for the eligibility snapshot.
