@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, metrics
-from api.routes import content, events, knowledge, reads, tx
+from api.blockview import ReadCache
+from api.routes import accounts, content, events, governance, knowledge, messages, prices, status, threads, tx
 from api.settings import GatewaySettings
 from api.state import Gateway
 from choir_chain import content_store
@@ -44,7 +45,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     errors.install(app)
     metrics.install(app)
-    for module in (reads, knowledge, content, tx, events):
+    app.state.read_cache = ReadCache(settings.read_cache_size)
+    for module in (threads, messages, prices, governance, accounts, status, knowledge, content, tx, events):
         app.include_router(module.router)
     if STATIC.is_dir():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="dashboard")

@@ -29,6 +29,8 @@ GatewayDep = Annotated[Gateway, Depends(gateway)]
 class Pagination:
     limit: int
     offset: int
+    cursor: str | None = None
+    """Keyset position (`api.cursors`) from a previous page's `next_cursor`; excludes a non-zero offset."""
 
 
 def pagination(
@@ -38,14 +40,25 @@ def pagination(
         Query(ge=1, description=f"Page size: default {DEFAULT_LIMIT}, at most the gateway's `page_size_limit`."),
     ] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_INT, description="Items to skip.")] = 0,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="A previous page's `next_cursor`: the page after it, stable when rows are added "
+            "(keyset pagination). Not with a non-zero `offset`.",
+        ),
+    ] = None,
 ) -> Pagination:
-    """`limit` and `offset`; a limit above `page_size_limit` is refused (422 naming `limit`)."""
+    """`limit`, `offset` and `cursor`; a limit above `page_size_limit` is refused (422 naming `limit`), as is a
+    cursor with a non-zero offset (422 naming `offset`)."""
     most = gw.settings.page_size_limit
     if limit is None:
         limit = min(DEFAULT_LIMIT, most)
     elif limit > most:
         raise ApiError(422, "invalid_request", f"limit must be at most {most}", "limit")
-    return Pagination(limit, offset)
+    if cursor is not None and offset != 0:
+        raise ApiError(422, "invalid_request", "give either a cursor or an offset, not both", "offset")
+    return Pagination(limit, offset, cursor)
 
 
 PageDep = Annotated[Pagination, Depends(pagination)]

@@ -9,6 +9,7 @@ rest of a request. A node that does not answer, or fails a call, is a 503 `chain
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 from web3.types import RPCEndpoint
 
+from api.blockview import current_block
 from api.errors import ApiError
 from api.logs import proposal_created
 from api.state import Gateway
@@ -68,7 +70,7 @@ class Call:
 
     def params(self) -> list[Any]:
         data = self.fn.selector + encode(list(self.fn.inputs), list(self.args))
-        return [{"to": self.to, "data": "0x" + data.hex()}, "latest"]
+        return [{"to": self.to, "data": "0x" + data.hex()}, block_tag()]
 
 
 @cache
@@ -82,7 +84,14 @@ def fn(contract: str, name: str) -> Fn:
 
 
 LATEST_BLOCK = object()
-"""Stands for `eth_getBlockByNumber("latest")` in `call_many` (answers the block as a dict of hex fields)."""
+"""Stands for `eth_getBlockByNumber` of the read's block in `call_many` (answers the block as a dict of hex fields)."""
+
+
+def block_tag() -> str:
+    """The block chain reads are made at: the indexed block a cached read answers for (`api.blockview`), so an
+    answer never mixes two blocks; `latest` outside such a read (live routes, transaction building)."""
+    block = current_block()
+    return "latest" if block is None or block.hash is None else hex(block.number)
 
 
 def call_many(gw: Gateway, calls: Sequence[Call | object]) -> list[Any]:
@@ -97,7 +106,7 @@ def call_many(gw: Gateway, calls: Sequence[Call | object]) -> list[Any]:
                 if isinstance(c, Call):
                     batch.append((RPCEndpoint("eth_call"), c.params()))
                 else:
-                    batch.append((RPCEndpoint("eth_getBlockByNumber"), ["latest", False]))
+                    batch.append((RPCEndpoint("eth_getBlockByNumber"), [block_tag(), False]))
             provider: Any = gw.w3.provider  # an HTTPProvider (`Gateway.connect`), which batches
             answers = provider.make_batch_request(batch)
             if not isinstance(answers, list) or len(answers) != len(chunk):
@@ -155,3 +164,46 @@ def proposals(gw: Gateway, governor_address: str) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+@dataclass(frozen=True)
+class HubValues:
+    """The hub's price rule inputs at one block, and that block's timestamp."""
+
+    heartbeat: int
+    fallback_price: int
+    timestamp: int
+
+
+_LOCK = threading.Lock()
+
+
+def hub_values(gw: Gateway) -> HubValues:
+    """The hub's heartbeat and fallback price and the timestamp of the read's block: one JSON-RPC batch per block,
+    shared by every request answered for that block (a read outside a pinned block asks each time)."""
+    block = current_block()
+    key = None if block is None or block.hash is None else (block.number, block.hash)
+    cached = gw.per_block.get(key) if key is not None else None
+    if isinstance(cached, HubValues):
+        return cached
+    hub = gw.hub.address
+    heartbeat, fallback, header = call_many(
+        gw, [fn("ChoirHub", "heartbeat").call(hub), fn("ChoirHub", "fallbackPrice").call(hub), LATEST_BLOCK]
+    )
+    values = HubValues(int(heartbeat), int(fallback), int(header["timestamp"], 16))
+    if key is not None:
+        with _LOCK:
+            if len(gw.per_block) > 64:  # recent blocks only
+                gw.per_block.clear()
+            gw.per_block[key] = values
+    return values
+
+
+def initial_approval_window(gw: Gateway, thread: str, created_tx: str) -> int:
+    """The approval window a thread was created with (the hub's default then), read once: it changes only through
+    governance, which the index records (`threads.approval_window`)."""
+    key = (thread, created_tx)
+    if key not in gw.per_thread:
+        (window,) = call_many(gw, [fn("ThreadDAO", "approvalWindow").call(thread)])
+        gw.per_thread[key] = int(window)
+    return gw.per_thread[key]

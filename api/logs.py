@@ -9,6 +9,7 @@ from typing import Any
 from web3 import Web3
 from web3.types import RPCEndpoint
 
+from api.blockview import current_block
 from api.errors import ApiError
 from api.state import Gateway
 from choir_chain import artifacts
@@ -48,7 +49,8 @@ def _proposal_created_event() -> EventType:
 def proposal_created(gw: Gateway, governor: str) -> list[dict[str, Any]]:
     """The decoded arguments of every `ProposalCreated` of `governor`, oldest first (block, log index)."""
     event = _proposal_created_event()
-    head = gw.w3.eth.block_number
+    block = current_block()  # a cached read's block (api.blockview), so the list matches its states
+    head = block.number if block is not None and block.hash is not None else gw.w3.eth.block_number
     logs = get_logs(gw.w3, [Web3.to_checksum_address(governor)], [event.topic0], gw.manifest.deploy_block, head)
     logs.sort(key=lambda entry: (int(entry["blockNumber"], 16), int(entry["logIndex"], 16)))
     return [event.decode_args(entry["topics"], entry["data"]) for entry in logs]

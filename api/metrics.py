@@ -68,12 +68,20 @@ class Status:
 def status(gateway: Gateway) -> Status:
     """What the chain and the database say now; a part that does not answer is None (never an exception)."""
     chain_id = head = pricer_round = None
-    try:
-        chain_id = int(gateway.w3.eth.chain_id)
-        head = int(gateway.w3.eth.block_number)
-        pricer_round = int(gateway.hub.functions.lastRound().call())
+    try:  # one JSON-RPC batch
+        provider: Any = gateway.w3.provider
+        selector = "0x" + gateway.hub.functions.lastRound()._encode_transaction_data()[2:]
+        answers = provider.make_batch_request(
+            [
+                ("eth_chainId", []),
+                ("eth_blockNumber", []),
+                ("eth_call", [{"to": gateway.hub.address, "data": selector}, "latest"]),
+            ]
+        )
+        by_id = sorted(answers, key=lambda a: int(a.get("id", 0)))
+        chain_id, head, pricer_round = (int(a["result"], 16) for a in by_id)
     except Exception:  # the node is down or answers garbage: degraded, not an error
-        pass
+        chain_id = head = pricer_round = None
     indexed = threads = None
     indexed_chain: int | None = None
     try:
@@ -81,7 +89,7 @@ def status(gateway: Gateway) -> Status:
             cursor = session.get(Cursor, 1)
             if cursor is not None:
                 indexed, indexed_chain = cursor.last_block, cursor.chain_id
-            threads = int(session.scalar(select(func.count()).select_from(Thread)) or 0)
+            threads = int(session.scalar(select(func.max(Thread.thread_id))) or 0)  # ids are 1, 2, 3, ...
     except SQLAlchemyError:
         pass
     expected = gateway.manifest.chain_id

@@ -24,6 +24,15 @@ class GatewaySettings(BaseSettings):
     )
     max_content_bytes: int = Field(default=64 * 1024, gt=0, description="Largest message body accepted.")
     page_size_limit: int = Field(default=100, gt=0, description="Largest page a list endpoint returns.")
+    read_cache_size: int = Field(
+        default=4096,
+        ge=0,
+        description="Answers kept per process for the indexer's current block (`api.blockview`); 0 disables "
+        "the cache (every read is computed).",
+    )
+    health_ttl: float = Field(
+        default=0.5, ge=0, description="Seconds one `/health` status is shared by every request (0: each asks)."
+    )
     search_enabled: bool = Field(
         default=True,
         description="Serve `GET /search` (semantic search; loads the ~90 MB embedding model on the first search, "

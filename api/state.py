@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from web3 import Web3
@@ -32,6 +32,10 @@ class Gateway:
     _search: SemanticSearch | None = field(default=None, init=False, repr=False)
     _search_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _bodies_indexed: int = field(default=-1, init=False, repr=False)
+    per_block: dict[tuple[int, str], Any] = field(default_factory=dict, init=False, repr=False)
+    """Chain values read once per indexed block and shared by that block's reads (`api.live.hub_values`)."""
+    per_thread: dict[tuple[str, str], int] = field(default_factory=dict, init=False, repr=False)
+    """Immutable per-thread chain values, read once (`api.live.initial_approval_window`)."""
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Gateway:

@@ -1,8 +1,10 @@
 """A local devnet: anvil from node_modules on a free loopback port, its files kept in one run folder.
 
 anvil writes state snapshots under ``$HOME/.foundry/anvil/tmp`` once a chain grows past a few hundred blocks and
-leaves them behind. The launcher runs anvil with ``--prune-history`` and with ``HOME`` pointing inside the run
-folder, so nothing is written anywhere else, and stops it (SIGTERM, then SIGKILL) when done.
+leaves them behind. The launcher runs anvil with ``--prune-history STATE_HISTORY`` (nothing on disk; the states of
+the last ``STATE_HISTORY`` blocks kept in memory, as a full node keeps recent state, so reads pinned to a recent
+block such as the gateway's work) and with ``HOME`` pointing inside the run folder, so nothing is written anywhere
+else, and stops it (SIGTERM, then SIGKILL) when done.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ DEV_MNEMONIC = "test test test test test test test test test test test junk"
 """The public anvil/Hardhat/Ape development mnemonic; never use it on a real chain."""
 
 DEVNET_CHAIN_ID = 31337
+STATE_HISTORY = 256
+"""Blocks whose state anvil keeps (in memory only): reads pinned to a block at most this far behind the head
+work, as on a full node (which serves the last 128)."""
 
 
 class DevnetError(RuntimeError):
@@ -108,7 +113,7 @@ class Devnet:
             "--accounts", str(self.accounts),
             "--mnemonic", self.mnemonic,
             "--balance", str(self.balance_ether),
-            "--prune-history",
+            "--prune-history", str(STATE_HISTORY),
             *self.extra_args,
         ]  # fmt: skip
         env = {**os.environ, "HOME": str(home), "FOUNDRY_DISABLE_NIGHTLY_WARNING": "1"}

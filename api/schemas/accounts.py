@@ -10,6 +10,7 @@ from api.schemas.common import (
     ALICE,
     Address,
     Count,
+    Meta,
     Wei,
     examples,
 )
@@ -34,7 +35,7 @@ class AccountVoteOut(BaseModel):
 
 
 class AccountOut(BaseModel):
-    """An account's CHOIR balance (live), its equity, its pending specs' stakes and its votes on specs."""
+    """An account's CHOIR balance, its equity, its pending specs' stakes and its votes on specs."""
 
     model_config = examples(
         {
@@ -51,6 +52,7 @@ class AccountOut(BaseModel):
     equity: list[EquityOut]
     open_stakes: list[OpenStakeOut]
     votes: list[AccountVoteOut]
+    meta: Meta | None = Field(default=None, description="The block this answer reflects.")
 
 
 PRICE_EXAMPLE: dict[str, Any] = {

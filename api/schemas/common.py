@@ -56,13 +56,35 @@ def examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
+class BlockRef(BaseModel):
+    """A block: its number and hash (null before the indexer applied its first block)."""
+
+    number: Count
+    hash: Hash32 | None
+
+
+class Meta(BaseModel):
+    """Which block an answer reflects: the indexer's last applied block; chain values are read at that block."""
+
+    model_config = examples({"block": {"number": 120, "hash": HASH}})
+
+    block: BlockRef
+
+
 T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of a list: `items`, how many there are in all, and the page's `limit` and `offset`."""
+    """One page of a list: `items`, how many there are in all, the page's `limit` and `offset`, the cursor of the
+    next page (null on the last) and the block the answer reflects."""
 
     items: list[T]
     total: Count
     limit: Count
     offset: Count
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page (keyset pagination: stable when rows are added); null "
+        "when this page is the last.",
+    )
+    meta: Meta | None = Field(default=None, description="The block this answer reflects.")

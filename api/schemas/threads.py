@@ -14,6 +14,7 @@ from api.schemas.common import (
     Address,
     Count,
     Hash32,
+    Meta,
     Page,
     Wei,
     examples,
@@ -53,7 +54,7 @@ class ThreadSummary(BaseModel):
     total_shares: Wei
     treasury: Wei = Field(description="ThreadDAO.treasury(): the thread's own funds.")
     locked: Wei = Field(description="Escrowed stakes and deniers' unclaimed shares.")
-    price: Wei = Field(description="Live ChoirHub.price(threadId): the stake a spec needs now.")
+    price: Wei = Field(description="ChoirHub.price(threadId) at the answer's block: the stake a spec needs.")
     last_price_round: Count | None = Field(description="The pricer round of the last price pushed (null: none).")
     citations_received: Count
     governor: Address | None
@@ -79,8 +80,9 @@ class ThreadDetail(ThreadSummary):
         }
     )
 
-    approval_window: Count = Field(description="Seconds co-authors have to vote on a new spec (live).")
+    approval_window: Count = Field(description="Seconds co-authors have to vote on a new spec.")
     coauthors: list[CoauthorOut]
+    meta: Meta | None = Field(default=None, description="The block this answer reflects.")
 
 
 class ThreadPage(Page[ThreadSummary]):

@@ -16,13 +16,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from choir_chain.indexer.uint import Uint256
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Bumped whenever a table changes; a database of another version must be re-indexed (`--reset`).
 
 4: `author_kind` on messages and specs; `novelty_scores` and `approval_rewards` from the rewards distributor.
 5: (r2) per-epoch rewards: `message_rewards` (`MessageRewarded`) replaces `approval_rewards`, `epoch_allocations`
 (`EpochAllocated`); `novelty_scores` records the scorer's `model_id` and `calibration_version`.
-6: `counted_citations` (the hub's `CitationRecorded`): the one source of which citations count."""
+6: `counted_citations` (the hub's `CitationRecorded`): the one source of which citations count.
+7: the gateway's read model: `threads.last_activity` kept by the handlers, and an index behind every filter and
+sort of the read routes and every `block` column."""
 
 ADDRESS = String(42)
 HASH = String(66)
@@ -64,6 +66,12 @@ class Thread(Base):
     """A thread, with running totals kept up to date from its events."""
 
     __tablename__ = "threads"
+    __table_args__ = (
+        Index("ix_threads_creator", "creator"),
+        Index("ix_threads_last_activity", "last_activity"),
+        Index("ix_threads_last_price", "last_price"),
+        Index("ix_threads_created_block", "created_block"),
+    )
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     address: Mapped[str] = mapped_column(ADDRESS, unique=True)
@@ -88,6 +96,8 @@ class Thread(Base):
     """The thread's governor, once `createGovernor` ran."""
     approval_window: Mapped[int | None] = mapped_column(default=None)
     """Set only when governance changed it from the hub default the thread was created with."""
+    last_activity: Mapped[int] = mapped_column(default=0)
+    """Timestamp of the latest message, vote or settlement (the creation before any): the read model's sort key."""
 
 
 class Message(Base):
@@ -95,7 +105,12 @@ class Message(Base):
     outcome)."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_author", "author"), Index("ix_messages_content_hash", "content_hash"))
+    __table_args__ = (
+        Index("ix_messages_author", "author"),
+        Index("ix_messages_content_hash", "content_hash"),
+        Index("ix_messages_block", "block"),
+        Index("ix_messages_thread_kind", "thread_id", "author_kind"),
+    )
 
     thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"), primary_key=True, autoincrement=False)
     message_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -153,6 +168,9 @@ class Spec(Base):
     __table_args__ = (
         _fks(["thread_id", "spec_id"], ["messages.thread_id", "messages.message_index"]),
         Index("ix_specs_status", "status"),
+        Index("ix_specs_author", "author"),
+        Index("ix_specs_thread_status", "thread_id", "status"),
+        Index("ix_specs_submitted_block", "submitted_block"),
     )
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -176,7 +194,11 @@ class Spec(Base):
 
 class Vote(Base):
     __tablename__ = "votes"
-    __table_args__ = (_fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),)
+    __table_args__ = (
+        _fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),
+        Index("ix_votes_voter", "voter"),
+        Index("ix_votes_block", "block"),
+    )
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     spec_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -192,7 +214,10 @@ class Settlement(Base):
     """How a spec's stake was divided: `treasury_gain + payout_per_denier * denials == stake`."""
 
     __tablename__ = "settlements"
-    __table_args__ = (_fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),)
+    __table_args__ = (
+        _fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),
+        Index("ix_settlements_block", "block"),
+    )
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     spec_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -227,6 +252,7 @@ class Coauthor(Base):
     """An account that holds or held equity in a thread."""
 
     __tablename__ = "coauthors"
+    __table_args__ = (Index("ix_coauthors_account", "account", "active"),)
 
     thread_id: Mapped[int] = mapped_column(_fk("threads.thread_id"), primary_key=True, autoincrement=False)
     account: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
@@ -293,6 +319,7 @@ class PriceRound(Base):
     """One accepted `updatePrices` batch of the pricer."""
 
     __tablename__ = "price_rounds"
+    __table_args__ = (Index("ix_price_rounds_block", "block"),)
 
     round: Mapped[int] = mapped_column(Uint256, primary_key=True)
     block: Mapped[int]

@@ -46,6 +46,7 @@ def thread_created(store: Store, event: Event) -> None:
             citations_received=0,
             governor=None,
             approval_window=None,
+            last_activity=event_timestamp(event),
         ),
         thread_id,
     )

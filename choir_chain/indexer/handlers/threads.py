@@ -64,6 +64,12 @@ def _add_message(
     )
     _add_citations(store, thread.thread_id, index, event.args["citations"])
     thread.message_count = max(thread.message_count, index + 1)
+    _touch(thread, event)
+
+
+def _touch(thread: Thread, event: Event) -> None:
+    """A message, vote or settlement: the thread's `last_activity` (events come in chain order)."""
+    thread.last_activity = max(thread.last_activity, event_timestamp(event))
 
 
 @handles(THREAD, "MessagePosted")
@@ -123,6 +129,7 @@ def vote_cast(store: Store, event: Event) -> None:
         spec.approvals += 1
     else:
         spec.denials += 1
+    _touch(store.require(Thread, thread_id), event)
 
 
 @handles(THREAD, "ApprovalCertain")
@@ -158,6 +165,7 @@ def spec_settled(store: Store, event: Event) -> None:
     )
     spec.status, spec.settled_block, spec.settled_timestamp = outcome, event.block, timestamp
     spec.approvals, spec.denials = event.args["approvals"], event.args["denials"]
+    _touch(thread, event)
     if outcome == "refunded":  # the whole stake went back to its author (protocol section 3, r2)
         thread.locked -= spec.stake
         return
