@@ -26,15 +26,18 @@ FORGE_FIRST = PATH="$(CURDIR)/$(dir $(FORGE)):$$PATH"
 SLITHER_OUT := .forge/slither
 PROVE_OUT := .forge/prove
 
-.PHONY: help setup postgres chromium run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean slither prove test-prove lock-analysis
+.PHONY: help setup postgres chromium wrk run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean slither prove test-prove lock-analysis
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
-setup: $(VENV)/.stamp node_modules/.stamp $(SOLC) .build/.deps.stamp $(NOBLE)/.stamp postgres chromium ## Install everything that is missing (idempotent)
+setup: $(VENV)/.stamp node_modules/.stamp $(SOLC) .build/.deps.stamp $(NOBLE)/.stamp postgres chromium wrk ## Install everything that is missing (idempotent)
 
 chromium: ## Debian's Chromium for the dashboard's browser test (only if missing)
 	@tools/chromium/ensure.sh
+
+wrk: ## Debian's wrk, the gateway benchmark's load generator (only if missing)
+	@tools/wrk/ensure.sh
 
 postgres: ## PostgreSQL server binaries for the indexer's PostgreSQL test (Debian package, only if missing)
 	@tools/postgres/ensure.sh

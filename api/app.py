@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, metrics
-from api.blockview import ReadCache
+from api.readcache import CachedReads, ReadCache
 from api.routes import accounts, content, events, governance, knowledge, messages, prices, status, threads, tx
 from api.settings import GatewaySettings
 from api.state import Gateway
@@ -44,6 +44,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(CachedReads)  # inside the metrics middleware, which counts its answers too
     metrics.install(app)
     app.state.read_cache = ReadCache(settings.read_cache_size)
     for module in (threads, messages, prices, governance, accounts, status, knowledge, content, tx, events):

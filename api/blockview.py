@@ -15,30 +15,27 @@ process (a worker of its own per process is fine: the key is the block, not the 
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import text
 
+from api.errors import ApiError
+from api.readcache import SCOPE_BLOCK, CachedAnswer, ReadCache, cache_key, etag_of, respond
 from api.schemas.common import BlockRef, Meta
 from choir_chain import content_store
 
 if TYPE_CHECKING:
     from api.state import Gateway
 
-BLOCK_HEADER = "X-Choir-Block"
-BLOCK_HASH_HEADER = "X-Choir-Block-Hash"
-
-CURSOR_SQL = text("SELECT last_block, last_block_hash FROM cursor WHERE id = 1")
+CURSOR_SQL = "SELECT last_block, last_block_hash FROM cursor WHERE id = 1"
 
 
 @dataclass(frozen=True)
@@ -57,13 +54,44 @@ READ_BLOCK: ContextVar[ReadBlock | None] = ContextVar("choir_read_block", defaul
 """The block the current read is computed for; `api.live` pins its `eth_call`s to it."""
 
 
+class CursorReader:
+    """Reads the indexer's cursor row over a DBAPI connection of its own per thread, kept open (autocommit, so
+    every read sees the latest commit): the one query of a cached answer, at a fraction of the cost of a pooled
+    SQLAlchemy connection per request. A failed read drops the connection (the next read opens another) and is
+    a 503."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self._local = threading.local()
+
+    def read(self) -> ReadBlock:
+        conn = getattr(self._local, "conn", None)
+        try:
+            if conn is None:
+                conn = self.gw.engine.raw_connection()
+                if self.gw.engine.dialect.name == "postgresql":
+                    conn.driver_connection.autocommit = True  # type: ignore[union-attr]
+                self._local.conn = conn
+            cursor = conn.cursor()
+            try:
+                cursor.execute(CURSOR_SQL)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception as err:
+            self._local.conn = None
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.invalidate()
+            raise ApiError(503, "database_unavailable", f"the index database did not answer: {err}") from err
+        if row is None:
+            return ReadBlock(self.gw.manifest.deploy_block - 1, None)
+        return ReadBlock(int(row[0]), row[1])
+
+
 def indexed_block(gw: Gateway) -> ReadBlock:
     """The indexer's cursor: one row, one query."""
-    with gw.engine.connect() as conn:
-        row = conn.execute(CURSOR_SQL).first()
-    if row is None:
-        return ReadBlock(gw.manifest.deploy_block - 1, None)
-    return ReadBlock(int(row[0]), row[1])
+    return gw.cursor_reader.read()
 
 
 def head_block(gw: Gateway) -> ReadBlock:
@@ -79,56 +107,6 @@ def current_block() -> ReadBlock | None:
     return READ_BLOCK.get()
 
 
-@dataclass(frozen=True)
-class CachedAnswer:
-    body: bytes
-    etag: str
-
-
-class ReadCache:
-    """A thread-safe LRU of serialised answers."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], CachedAnswer] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple[Any, ...]) -> CachedAnswer | None:
-        if self.size == 0:
-            return None
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return found
-
-    def put(self, key: tuple[Any, ...], answer: CachedAnswer) -> None:
-        if self.size == 0:
-            return
-        with self._lock:
-            self._entries[key] = answer
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-
-def _etag(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
-
-
 async def answer(
     request: Request,
     gw: Gateway,
@@ -142,9 +120,12 @@ async def answer(
     stored message bodies, which change without a block (`POST /content`), so their count is part of the key.
     `at_head`: an answer read from the chain alone (a governor's proposals, which the index does not hold) is
     for the chain's head block instead, so it shows a vote or a queue as soon as it is mined."""
-    block = await run_in_threadpool(head_block, gw) if at_head else indexed_block(gw)
+    if at_head:
+        block = await run_in_threadpool(head_block, gw)
+    else:  # read by `CachedReads` for this request already, unless the cache is off
+        block = request.scope.get("state", {}).get(SCOPE_BLOCK) or indexed_block(gw)
     version = content_store.count(gw.content_engine) if content else None
-    key = (block.number, block.hash, version, request.url.path, request.url.query)
+    key = cache_key(block.number, block.hash, version, request.scope)
     cache: ReadCache = request.app.state.read_cache
     found = cache.get(key)
     if found is None:
@@ -157,14 +138,7 @@ async def answer(
                 READ_BLOCK.reset(token)
 
         body = await run_in_threadpool(run)
-        found = CachedAnswer(body, _etag(body))
+        found = CachedAnswer(body, etag_of(body), request.scope.get("route"))
         cache.put(key, found)
-    headers = {
-        "ETag": found.etag,
-        "Cache-Control": "no-cache",  # may be stored, but revalidated (If-None-Match) before each use
-        BLOCK_HEADER: str(block.number),
-        BLOCK_HASH_HEADER: block.hash or "",
-    }
-    if _matches(request.headers.get("if-none-match"), found.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(found.body, media_type="application/json", headers=headers)
+    status, headers, body = respond(found, block, request.headers.get("if-none-match"))
+    return Response(body, status_code=status, headers=headers)

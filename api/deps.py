@@ -16,8 +16,9 @@ MAX_INT = 2**63 - 1
 DEFAULT_LIMIT = 20
 
 
-def gateway(request: Request) -> Gateway:
-    """The app's `Gateway` (built once at start-up)."""
+async def gateway(request: Request) -> Gateway:
+    """The app's `Gateway` (built once at start-up). Dependencies are `async` when they never block: FastAPI
+    would run a plain `def` in its thread pool, a hop that costs more than a cached read itself."""
     state: Gateway = request.app.state.gateway
     return state
 
@@ -33,7 +34,7 @@ class Pagination:
     """Keyset position (`api.cursors`) from a previous page's `next_cursor`; excludes a non-zero offset."""
 
 
-def pagination(
+async def pagination(
     gw: GatewayDep,
     limit: Annotated[
         int | None,

@@ -17,6 +17,7 @@ from choir_chain.indexer.db import make_engine
 from choir_chain.manifest import Manifest
 
 if TYPE_CHECKING:
+    from api.blockview import CursorReader
     from choir_chain.semantics.search import SemanticSearch
 
 
@@ -48,6 +49,13 @@ class Gateway:
         """Contract `name` of the deployment (or the clone at `address`, e.g. a ThreadDAO)."""
         target = address or self.manifest.contracts[name].address
         return self.w3.eth.contract(address=Web3.to_checksum_address(target), abi=artifacts.load(name).abi)
+
+    @cached_property
+    def cursor_reader(self) -> CursorReader:
+        """The indexer's cursor, read per request (`api.blockview`)."""
+        from api.blockview import CursorReader
+
+        return CursorReader(self)
 
     @cached_property
     def hub(self) -> Contract:

@@ -1,34 +1,33 @@
-"""Gateway read throughput: requests/s and latency of `GET /threads/{id}` and a `GET /threads` page beside the
-trivial `GET /ping` of the same app, served by uvicorn with 1 and with 2 worker processes
-(`python -m choir_chain.bench.gateway`).
+"""Gateway read throughput with wrk: requests/s and latency of thread reads, a list page, a filtered query and
+`/health` beside the trivial `/ping` of the same app, uvicorn with 1 and 2 worker processes, on SQLite and on
+PostgreSQL, and the cold path (read cache off) (`python -m choir_chain.bench.gateway`).
 
 Set-up, all by the benchmark: a fresh devnet, the protocol deployed, the `CommunityWorkload` (100 threads with
-posts, specs, votes, settlements and price rounds), indexed into a new SQLite database. The gateway then runs as
-`uvicorn --factory api.app:app_from_env` on a free loopback port, and a Python load generator (httpx, asyncio)
-keeps `concurrency` requests in flight (over several clients of 8 connections) for `duration` seconds per
-endpoint, after a short warm-up; the answers are checked (status 200, right shape) and any other answer is
-counted as an error.
+posts, specs, votes, settlements and price rounds), indexed into a new SQLite database and into a PostgreSQL
+database on a throw-away server (`choir_chain.pgserver`). The gateway runs as
+`uvicorn --factory api.app:app_from_env` on a free loopback port. The load comes from wrk (Debian's package,
+installed by `make setup`; a separate native process, so the load generator is not what is measured, as a
+Python client on the same two cores was): `CONNECTIONS` connections on one wrk thread for `DURATION` seconds
+per endpoint after a warm-up, cycling through the endpoint's paths (a Lua script). Every path is fetched once
+first and its answer checked; wrk counts any answer that is not 2xx as an error.
 
-Each endpoint is reported with requests/s, p50 and p99 latency, and its ratio to `/ping` in the same run:
-`rps_ratio` (endpoint rps / ping rps) and `p50_ratio` (endpoint p50 / ping p50). `/ping` touches neither the
-database nor the chain, so it measures the HTTP stack and the load generator themselves; on a machine with few
-cores, the load generator, uvicorn's workers and anvil share them (`cpus` is in the output).
+Each endpoint is reported with requests/s, p50 and p99 latency, and its ratio to `/ping` in the same
+configuration: `rps_ratio` (endpoint rps / ping rps). Targets (issue 18): thread and page reads and `/health`
+at >= 0.5x `/ping` with p99 <= 25 ms at 16 connections on 1 worker.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import os
+import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,112 +41,120 @@ from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port
 from choir_chain.indexer.db import make_engine
 from choir_chain.indexer.indexer import Indexer
 from choir_chain.paths import PROJECT_ROOT, run_root
+from choir_chain.pgserver import PostgresServer
 
 THREADS = 100
 TARGET_EVENTS = 2_000
-CONCURRENCY = 32
-PER_CLIENT = 8
-DURATION = 5.0
+CONNECTIONS = 16
+DURATION = 8.0
 WARMUP = 1.0
-WORKERS = (1, 2)
 PAGE = 20
 START_TIMEOUT = 60.0
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 25.0
+WRK = "wrk"
 
 
-@dataclass
-class Sample:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
+LUA = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+"""
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * UNITS[unit]
 
 
-async def _load(
-    base_url: str,
-    paths: Callable[[int], str],
-    check: Callable[[Any], bool],
-    concurrency: int,
-    duration: float,
-) -> tuple[Sample, float]:
-    """`concurrency` loops sending GET `paths(n)` for `duration` seconds; the sample and the elapsed time.
-
-    The loops share `ceil(concurrency / PER_CLIENT)` clients of at most `PER_CLIENT` connections each: one httpx
-    client with 32 connections is itself the bottleneck (its pool, measured here at under half the requests/s
-    of four clients of eight), which would understate `/ping` and flatter every ratio to it."""
-    sample = Sample()
-    count = -(-concurrency // PER_CLIENT)
-    limits = httpx.Limits(max_connections=PER_CLIENT, max_keepalive_connections=PER_CLIENT)
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0))
-            for _ in range(count)
-        ]
-        deadline = time.perf_counter() + duration
-        counter = iter(range(1 << 62))
-
-        async def worker(client: httpx.AsyncClient) -> None:
-            while time.perf_counter() < deadline:
-                path = paths(next(counter))
-                start = time.perf_counter()
-                try:
-                    response = await client.get(path)
-                    ok = response.status_code == 200 and check(response.json())
-                except httpx.HTTPError:
-                    ok = False
-                if ok:
-                    sample.latencies.append(time.perf_counter() - start)
-                else:
-                    sample.errors += 1
-
-        begin = time.perf_counter()
-        await asyncio.gather(*(worker(clients[n % count]) for n in range(concurrency)))
-        elapsed = time.perf_counter() - begin
-    return sample, elapsed
-
-
-def _figures(sample: Sample, elapsed: float) -> dict[str, Any]:
-    ordered = sorted(sample.latencies)
+def parse_wrk(output: str) -> dict[str, Any]:
+    """Requests/s, p50 and p99 latency (ms) and errors from `wrk --latency` output."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in sockets.groups()) if sockets else 0)
     return {
-        "requests": len(ordered),
-        "errors": sample.errors,
-        "rps": round(len(ordered) / elapsed, 1),
-        "p50_ms": round(_percentile(ordered, 0.50) * 1000, 2),
-        "p99_ms": round(_percentile(ordered, 0.99) * 1000, 2),
-        "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
+        "requests": requests,
+        "errors": errors,
+        "rps": round(rps, 1),
+        "p50_ms": round(p50, 2),
+        "p99_ms": round(p99, 2),
     }
 
 
-def _endpoints(threads: int) -> dict[str, tuple[Callable[[int], str], Callable[[Any], bool]]]:
+def wrk(base_url: str, paths: list[str], duration: float, connections: int, script_dir: Path) -> dict[str, Any]:
+    """wrk with `connections` connections on one thread for `duration` s, cycling through `paths`."""
+    script = script_dir / "paths.lua"
+    script.write_text(LUA % ", ".join(json.dumps(p) for p in paths))
+    command = [
+        WRK,
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--latency",
+        "-s",
+        str(script),
+        base_url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+    return parse_wrk(done.stdout)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    paths: list[str]
+    check: Callable[[Any], bool]
+
+
+def endpoints(threads: int, median_price: int) -> dict[str, Endpoint]:
     pages = max(1, threads // PAGE)
     return {
-        "ping": (lambda n: "/ping", lambda body: body == {"ok": True}),
-        "thread": (
-            lambda n: f"/threads/{n % threads + 1}",
+        "ping": Endpoint(["/ping"], lambda body: body == {"ok": True}),
+        "thread": Endpoint(
+            [f"/threads/{n + 1}" for n in range(threads)],
             lambda body: "approval_window" in body and body["price"].isdigit(),
         ),
-        "threads_page": (
-            lambda n: f"/threads?limit={PAGE}&offset={(n % pages) * PAGE}",
+        "threads_page": Endpoint(
+            [f"/threads?limit={PAGE}&offset={n * PAGE}" for n in range(pages)],
             lambda body: len(body["items"]) == PAGE and body["total"] == threads,
         ),
+        "filtered": Endpoint(
+            [f"/threads?sort=price&order=desc&min_price={median_price}&limit={PAGE}"],
+            lambda body: 0 < len(body["items"]) <= PAGE and all(int(t["price"]) >= median_price for t in body["items"]),
+        ),
+        "health": Endpoint(["/health"], lambda body: body["status"] == "ok"),
     }
 
 
-def measure(base_url: str, threads: int, concurrency: int, duration: float) -> dict[str, Any]:
-    """Every endpoint in turn (warm-up, then `duration` seconds of load), with ratios to `/ping`."""
+def measure(
+    base_url: str, points: dict[str, Endpoint], duration: float, connections: int, work: Path
+) -> dict[str, Any]:
+    """Every endpoint in turn (each path checked, a warm-up, then `duration` seconds of load), with ratios to
+    `/ping`."""
     out: dict[str, Any] = {}
-    for name, (paths, check) in _endpoints(threads).items():
-        asyncio.run(_load(base_url, paths, check, concurrency, WARMUP))
-        out[name] = _figures(*asyncio.run(_load(base_url, paths, check, concurrency, duration)))
+    with httpx.Client(base_url=base_url, timeout=30.0) as client:
+        for endpoint in points.values():
+            for path in endpoint.paths:
+                answer = client.get(path)
+                if answer.status_code != 200 or not endpoint.check(answer.json()):
+                    raise RuntimeError(f"GET {path} answered {answer.status_code}: {answer.text[:300]}")
+    for name, endpoint in points.items():
+        wrk(base_url, endpoint.paths, WARMUP, connections, work)
+        out[name] = wrk(base_url, endpoint.paths, duration, connections, work)
     ping = out["ping"]
     for name, figures in out.items():
         if name != "ping":
             figures["rps_ratio"] = round(figures["rps"] / ping["rps"], 3) if ping["rps"] else None
-            figures["p50_ratio"] = round(figures["p50_ms"] / ping["p50_ms"], 1) if ping["p50_ms"] else None
     return out
 
 
@@ -212,7 +219,19 @@ class Server:
         self._log.close()
 
 
-def _set_up(run_dir: Path, devnet: Devnet) -> tuple[dict[str, str], WorkloadResult, float]:
+def _index(rpc_url: str, workload_manifest: Any, database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with Indexer(rpc_url, workload_manifest, engine) as indexer:
+            indexer.sync()
+    finally:
+        engine.dispose()
+
+
+def _set_up(
+    run_dir: Path, devnet: Devnet, postgres_url: str
+) -> tuple[dict[str, dict[str, str]], WorkloadResult, float]:
+    """The chain and both databases; the gateway's environment per database."""
     chain = Chain.connect(devnet.rpc_url)
     deployer, pricer = dev_accounts(DEV_MNEMONIC, 2)
     deployment = deploy(chain, deployer, pricer=pricer.address)
@@ -223,61 +242,99 @@ def _set_up(run_dir: Path, devnet: Devnet) -> tuple[dict[str, str], WorkloadResu
         deployer.address, TARGET_EVENTS
     )
     sender.close()
-    database_url = f"sqlite:///{run_dir / 'choir.db'}"
-    engine = make_engine(database_url)
-    try:
-        with Indexer(devnet.rpc_url, deployment.manifest, engine) as indexer:
-            indexer.sync()
-    finally:
-        engine.dispose()
     manifest_path = deployment.manifest.write(run_dir / "deployments")
-    env = {
-        "CHOIR_GATEWAY_DATABASE_URL": database_url,
-        "CHOIR_GATEWAY_RPC_URL": devnet.rpc_url,
-        "CHOIR_GATEWAY_MANIFEST_PATH": str(manifest_path),
-    }
-    return env, workload, time.perf_counter() - start
+    envs = {}
+    for name, url in (("sqlite", f"sqlite:///{run_dir / 'choir.db'}"), ("postgresql", postgres_url)):
+        _index(devnet.rpc_url, deployment.manifest, url)
+        envs[name] = {
+            "CHOIR_GATEWAY_DATABASE_URL": url,
+            "CHOIR_GATEWAY_RPC_URL": devnet.rpc_url,
+            "CHOIR_GATEWAY_MANIFEST_PATH": str(manifest_path),
+        }
+    return envs, workload, time.perf_counter() - start
+
+
+CONFIGURATIONS: list[tuple[str, int, bool]] = [
+    ("sqlite", 1, True),
+    ("sqlite", 2, True),
+    ("postgresql", 1, True),
+    ("postgresql", 2, True),
+    ("sqlite", 1, False),  # the cold path: every read computed
+]
+"""(database, uvicorn workers, read cache on)."""
+
+
+def _median_price(base_url: str) -> int:
+    with httpx.Client(base_url=base_url, timeout=30.0) as client:
+        prices = sorted(int(t["price"]) for t in client.get(f"/threads?limit={THREADS}").json()["items"])
+    return prices[len(prices) // 2]
 
 
 def run(
-    concurrency: int = CONCURRENCY, duration: float = DURATION, workers: tuple[int, ...] = WORKERS
+    duration: float = DURATION,
+    connections: int = CONNECTIONS,
+    configurations: list[tuple[str, int, bool]] | None = None,
 ) -> list[dict[str, Any]]:
+    if shutil.which(WRK) is None:
+        raise RuntimeError("wrk not found: run `make setup` (tools/wrk/ensure.sh installs Debian's wrk package)")
     run_dir = run_root() / f"bench-gateway-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     lines: list[dict[str, Any]] = []
+    postgres = PostgresServer.start()
     try:
         with Devnet(run_dir) as devnet:
-            env, workload, set_up = _set_up(run_dir, devnet)
-            for count in workers:
-                with Server(env, count, run_dir / f"uvicorn-{count}.log") as server:
-                    results = measure(server.url, workload.threads, concurrency, duration)
-                lines.append(
-                    {
-                        "bench": "gateway",
-                        "workers": count,
-                        "concurrency": concurrency,
-                        "duration_s": duration,
-                        "cpus": os.cpu_count(),
-                        "threads": workload.threads,
-                        "messages": workload.messages,
-                        "page": PAGE,
-                        **results,
-                        "set_up_seconds": round(set_up, 1),
-                    }
-                )
+            envs, workload, set_up = _set_up(run_dir, devnet, postgres.url)
+            for database, workers, cached in configurations or CONFIGURATIONS:
+                env = {**envs[database], "CHOIR_GATEWAY_READ_CACHE_SIZE": "4096" if cached else "0"}
+                if not cached:
+                    env["CHOIR_GATEWAY_HEALTH_TTL"] = "0"
+                log = run_dir / f"uvicorn-{database}-{workers}-{cached}.log"
+                with Server(env, workers, log) as server:
+                    points = endpoints(workload.threads, _median_price(server.url))
+                    results = measure(server.url, points, duration, connections, run_dir)
+                line: dict[str, Any] = {
+                    "bench": "gateway",
+                    "database": database,
+                    "workers": workers,
+                    "read_cache": cached,
+                    "connections": connections,
+                    "duration_s": duration,
+                    "cpus": os.cpu_count(),
+                    "threads": workload.threads,
+                    "messages": workload.messages,
+                    "page": PAGE,
+                    **results,
+                    "set_up_seconds": round(set_up, 1),
+                }
+                if workers == 1 and cached:
+                    line["targets_met"] = all(
+                        results[name]["rps_ratio"] >= TARGET_RATIO and results[name]["p99_ms"] <= TARGET_P99_MS
+                        for name in ("thread", "threads_page", "health")
+                    )
+                lines.append(line)
     except Exception:
         print(f"bench gateway failed; the devnet folder is kept: {run_dir}", file=sys.stderr)
         raise
+    finally:
+        postgres.stop()
     shutil.rmtree(run_dir, ignore_errors=True)
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="requests in flight")
     parser.add_argument("--duration", type=float, default=DURATION, help="seconds of load per endpoint")
-    parser.add_argument("--workers", type=int, nargs="+", default=list(WORKERS), help="uvicorn worker counts")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS, help="wrk connections")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="DATABASE:WORKERS:CACHE",
+        help="configurations to run, e.g. sqlite:1:on postgresql:2:on sqlite:1:off (default: all five)",
+    )
     args = parser.parse_args(argv)
-    for line in run(args.concurrency, args.duration, tuple(args.workers)):
+    chosen = None
+    if args.only:
+        chosen = [(d, int(w), c == "on") for d, w, c in (item.split(":") for item in args.only)]
+    for line in run(args.duration, args.connections, chosen):
         print(json.dumps(line), flush=True)
     return 0
 

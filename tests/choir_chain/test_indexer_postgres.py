@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from indexer_support import (
     ChainRun,
-    PostgresMissing,
-    PostgresServer,
     assert_matches_chain,
     chain_run,
     cursor_block,
@@ -27,6 +24,7 @@ from sqlalchemy.orm import Session
 from choir_chain.indexer import Indexer, make_engine
 from choir_chain.indexer.models import Settlement, Spec, Thread
 from choir_chain.indexer.uint import MAX_UINT256, Uint256
+from choir_chain.pgserver import PostgresMissing, PostgresServer, create_database
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +46,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainRun]:
 
 
 def database(server: PostgresServer, name: str) -> str:
-    """A new empty database on the server; its SQLAlchemy URL."""
-    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    return server.url.rsplit("/", 1)[0] + f"/{name}"
+    return create_database(server, name)
 
 
 def test_postgres_rows_equal_sqlite_rows_and_the_chain(postgres: PostgresServer, run: ChainRun, tmp_path: Path) -> None:
