@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, metrics
-from api.routes import content, events, knowledge, reads, tx
+from api.routes import content, events, knowledge, positions, reads, tx
 from api.settings import GatewaySettings
 from api.state import Gateway
 from choir_chain import content_store
@@ -44,7 +44,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     errors.install(app)
     metrics.install(app)
-    for module in (reads, knowledge, content, tx, events):
+    for module in (reads, positions, knowledge, content, tx, events):
         app.include_router(module.router)
     if STATIC.is_dir():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="dashboard")

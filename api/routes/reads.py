@@ -107,7 +107,29 @@ def _summaries(gw: Gateway, session: Session, threads: Sequence[Thread]) -> list
     ids = [t.thread_id for t in threads]
     activity = _last_activity(session, ids)
     prices = live.call_many(gw, [PRICE.call(gw.hub.address, i) for i in ids])
-    return [_summary(t, prices[n], activity.get(t.thread_id, t.created_timestamp)) for n, t in enumerate(threads)]
+    bodies = content_store.bodies_of(gw.content_engine, [t.content_hash for t in threads])
+    return [
+        {
+            **_summary(t, prices[n], activity.get(t.thread_id, t.created_timestamp)),
+            "title": title_of(bodies.get(t.content_hash)),
+        }
+        for n, t in enumerate(threads)
+    ]
+
+
+TITLE_CHARS = 80
+
+
+def title_of(body: str | None) -> str | None:
+    """A thread's title: the opening words of its root message's first non-empty line, at most `TITLE_CHARS`
+    characters, cut at a word and marked with an ellipsis when longer (null while the body is not stored)."""
+    if body is None:
+        return None
+    line = next((x.strip() for x in body.splitlines() if x.strip()), "")
+    if len(line) <= TITLE_CHARS:
+        return line or None
+    cut = line[: TITLE_CHARS - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:.-") + "…"
 
 
 def _summary(t: Thread, price: int, last_activity: int) -> dict[str, Any]:
@@ -200,7 +222,9 @@ def get_thread(gw: GatewayDep, thread_id: ThreadId) -> dict[str, Any]:
         coauthors = [
             {"account": m.account, "shares": str(m.shares), "joined_timestamp": m.joined_timestamp} for m in ordered
         ]
-        return {**_summary(t, price, activity), "approval_window": int(window), "coauthors": coauthors}
+        title = title_of(content_store.body_of(gw.content_engine, t.content_hash))
+        detail = {**_summary(t, price, activity), "title": title}
+        return {**detail, "approval_window": int(window), "coauthors": coauthors}
 
 
 @router.get(
