@@ -19,7 +19,7 @@ const SUPPORT = [
 function exitWindow(p, position, now) {
   if (p.state !== "Queued" || !p.eta) return null;
   const eta = Number(p.eta);
-  const parts = [`Exit window: co-authors who disagree can exit with their share until it executes, from `, time(eta), now < eta ? ` (in ${span(eta - now)})` : " (now)"];
+  const parts = ["Exit window: a co-author who disagrees can exit with its share of the treasury before this executes, which it may from ", time(eta), now < eta ? ` (in ${span(eta - now)})` : " (now)"];
   if (position && position.exit_available_at !== null) {
     const opens = Number(position.exit_available_at);
     parts.push(opens <= now ? " · your exit is open now" : [" · your exit opens ", time(opens), opens < eta ? " (before it executes)" : " (after it may execute)"]);
@@ -80,7 +80,7 @@ export function proposeForm(threadId) {
       if (to.value.trim() || amount.value.trim()) fields.transfers.push({ to: to.value.trim(), amount: parseUnits(amount.value, "amount").toString() });
       if (windowDays.value.trim()) fields.approval_window = String(Math.round(Number(windowDays.value) * 86400));
       const what = [fields.transfers.length ? `transfer ${units(fields.transfers[0].amount)} CHOIR` : null, fields.approval_window ? `approval window ${duration(fields.approval_window)}` : null].filter(Boolean).join(", ");
-      await sendAction("propose", fields, `Propose ${what || "an action"}`);
+      if (await sendAction("propose", fields, `Propose ${what || "an action"}`)) for (const input of [description, to, amount, windowDays]) input.value = "";
     } catch (err) {
       replace(error, errorBox(err));
     }
