@@ -121,13 +121,16 @@ def test_newcomer_starts_a_thread_and_stakes_on_another(world: World, tmp_path: 
         spec = run.deployment.thread(2).functions.getSpec(spec_id).call()
         assert spec[0] == grace.address
         expect(card.locator(f'.amount[data-wei="{price}"]').first).to_be_visible()
-        # voting as a non-co-author: refused, the contract's error in words (its name, notice and arguments)
-        with page.expect_response(lambda r: r.url.endswith("/tx/vote")) as refusal:
-            card.get_by_test_id("vote-approve").click()
+        expect(card.get_by_test_id("vote-approve")).to_have_count(0)  # co-authors vote; the newcomer is not one
+        # a second spec while the first is pending: refused, the contract's error in words (name, notice, arguments)
+        page.get_by_test_id("spec-body").fill("Newcomer's second spec, too early")
+        with page.expect_response(lambda r: r.url.endswith("/tx/submitSpec")) as refusal:
+            page.get_by_test_id("submit-spec").click()
         assert refusal.value.status == 409, refusal.value.text()
         error = refusal.value.json()["error"]
         assert re.fullmatch(r"[A-Z]\w+", error["code"]) and error["message"].split(". ")[0][0].isupper(), error
-        failed = page.locator('[data-testid="tx"][data-action="vote"][data-state="fail"]')
+        assert f"{error['code']}(" in error["message"], error  # the decoded arguments follow the notice
+        failed = page.locator('[data-testid="tx"][data-action="submitSpec"][data-state="fail"]')
         expect(failed.locator(".error-code")).to_have_text(f"409 {error['code']}")
         expect(failed.locator(".error-message")).to_have_text(error["message"])
         screenshot(page, tmp_path, "journey-newcomer-spec")

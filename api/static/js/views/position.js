@@ -44,7 +44,7 @@ export function positionPart(threadId, position) {
   if (!position) return h("p", { class: "muted" }, "connect a wallet to see your equity, exit and curator rewards");
   const p = position;
   return [
-    h("dl", { class: "stats small" }, h("dt", {}, "Your shares"), h("dd", { "data-testid": "my-shares" }, shares(p.shares)), h("dt", {}, "Your equity"), h("dd", { "data-testid": "my-equity" }, percent(p.shares, p.total_shares))),
+    h("dl", { class: "stats small" }, h("dt", {}, "Your shares"), h("dd", { "data-testid": "my-shares" }, shares(p.shares)), h("dt", {}, "Your equity"), h("dd", { "data-testid": "my-equity" }, BigInt(p.shares) === 0n ? "none" : percent(p.shares, p.total_shares))),
     exitPart(threadId, p),
     claims(threadId, p),
   ];

@@ -100,13 +100,15 @@ export function proposeForm(threadId) {
 /** The governance card of a thread (`thread`: its detail; `position`: the connected account's, or null; `now`: the
  * chain's time). The propose form is built once per page (`form`), so refreshes keep what the user types. */
 export function governance(threadId, list, thread, position, now, form) {
+  const outsider = position !== null && position !== undefined && BigInt(position.shares) === 0n;
   if (thread && !thread.governor) {
+    const create = () => sendAction("createGovernor", { thread_id: threadId }, `Create the governor of thread ${threadId}`);
     return [
       h("p", { class: "muted" }, "no governor yet: its co-authors vote on treasury transfers and the approval window once it exists"),
-      h("button", { class: "action primary", "data-testid": "create-governor", onclick: () => sendAction("createGovernor", { thread_id: threadId }, `Create the governor of thread ${threadId}`) }, "Create governor"),
+      outsider ? h("p", { class: "muted" }, "a co-author creates it") : h("button", { class: "action primary", "data-testid": "create-governor", onclick: create }, "Create governor"),
     ];
   }
   const cards = [...list].reverse().map((p) => proposalCard(threadId, p, position, now));
   const treasury = thread ? h("p", { class: "muted" }, "Treasury ", choir(thread.treasury), " · approval window ", duration(thread.approval_window)) : null;
-  return [treasury, cards.length ? h("div", { "data-testid": "proposals" }, cards) : h("p", { class: "muted" }, "no proposals"), state.wallet.account ? form : null];
+  return [treasury, cards.length ? h("div", { "data-testid": "proposals" }, cards) : h("p", { class: "muted" }, "no proposals"), state.wallet.account && !outsider ? form : null];
 }

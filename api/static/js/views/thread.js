@@ -130,7 +130,7 @@ export function threadView(threadId) {
         messages = list.messages;
         return list.nodes;
       });
-      show(sections.pending, specs, (value) => pendingSpecs(threadId, value, messages));
+      show(sections.pending, specs, (value) => pendingSpecs(threadId, value, messages, thread));
       show(sections.settled, specs, settledSpecs);
       const mine = position.status === "fulfilled" ? position.value : null;
       const now = mine ? Number(mine.now) : Math.floor(Date.now() / 1000);
