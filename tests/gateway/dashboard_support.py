@@ -197,7 +197,11 @@ def connect(page: Page, account: str) -> None:
 def wait_tx(page: Page, action: str, count: int = 1) -> None:
     """Wait until the `count`-th entry of `action` in the activity log has finished, and require success."""
     entries = page.locator(f'[data-testid="tx"][data-action="{action}"]')
-    expect(entries).to_have_count(count)
+    try:
+        expect(entries).to_have_count(count)
+    except AssertionError as exc:
+        shown = [e.inner_text() for e in page.get_by_test_id("error").all()]
+        raise AssertionError(f"no {count}-th {action} in the activity log; errors shown: {shown}") from exc
     latest = entries.first  # newest first
     expect(latest).not_to_have_attribute("data-state", "pending")
     state = latest.get_attribute("data-state")

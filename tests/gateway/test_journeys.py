@@ -240,10 +240,13 @@ def test_dao_member_governs_a_thread_with_a_gasless_signed_vote(world: World, tm
         bob.get_by_test_id("create-governor").click()
         wait_tx(bob, "createGovernor")
         governor = run.chain.contract(artifacts.load("ThreadGovernor"), hub.functions.governorOf(2).call())
+        expect(bob.get_by_text("no proposals")).to_be_visible()  # the page knows the governor now
         bob.locator("details.propose summary").click()
-        bob.get_by_test_id("proposal-description").fill("Pay heidi 2 CHOIR for the glossary")
-        bob.get_by_test_id("proposal-to").fill(a.heidi.address)
-        bob.get_by_test_id("proposal-amount").fill("2")
+        expect(bob.locator("details.propose")).to_have_attribute("open", "")
+        fields = {"description": "Pay heidi 2 CHOIR for the glossary", "to": a.heidi.address, "amount": "2"}
+        for name, value in fields.items():
+            bob.get_by_test_id(f"proposal-{name}").fill(value)
+            expect(bob.get_by_test_id(f"proposal-{name}")).to_have_value(value)
         bob.get_by_test_id("propose").click()
         wait_tx(bob, "propose")
         card = bob.get_by_test_id("proposal").first
