@@ -351,6 +351,16 @@ def test_rewards_of_an_epoch_appear_per_message_once_minted(world: World, tmp_pa
         )
         expect(page.locator(f'[data-testid="reward-row"][data-index="{spec_id}"]')).to_have_count(0)
         paid_before = rows.count()
+        # the price history is plotted by round: one dot per round, left to right, its time on hover
+        rounds = [p["round"] for p in page.request.get(f"{j.base}/threads/1/prices").json()["items"]]
+        assert len(rounds) >= 2, rounds
+        dots = page.locator("svg.chart-full circle.chart-dot")
+        expect(dots).to_have_count(len(rounds))
+        xs = [float(d.get_attribute("cx") or 0) for d in dots.all()]
+        assert xs == sorted(xs) and len(set(xs)) == len(rounds), xs
+        labels = [d.locator("title").text_content() or "" for d in dots.all()]
+        assert all(re.match(rf"round {r}: .* UTC \(block \d+\)$", t) for r, t in zip(rounds, labels, strict=True))
+        expect(page.locator("svg.chart-full .chart-axes text").last).to_have_text(f"round {rounds[-1]}")
 
         # the epoch closes; the oracle scores the spec and allocates the epoch's rewards
         time_travel(
