@@ -70,6 +70,17 @@ def relayer(gw: Gateway) -> LocalAccount:
     return account
 
 
+def _fees(gw: Gateway) -> dict[str, int]:
+    """EIP-1559 fees (twice the base fee plus the node's tip, as wallets do), or the node's gas price on a chain
+    without a base fee."""
+    block: Any = gw.w3.eth.get_block("latest")
+    base = block.get("baseFeePerGas")
+    if base is None:
+        return {"gasPrice": int(gw.w3.eth.gas_price)}
+    tip = int(gw.w3.eth.max_priority_fee)
+    return {"maxFeePerGas": 2 * int(base) + tip, "maxPriorityFeePerGas": tip}
+
+
 def relay_vote(
     gw: Gateway, governor: Contract, proposal_id: int, support: int, voter: str, signature: bytes, fields: set[str]
 ) -> str:
@@ -91,8 +102,7 @@ def relay_vote(
                 "gas": unsigned.gas,
                 "chainId": unsigned.chain_id,
                 "nonce": gw.w3.eth.get_transaction_count(sender.address, "pending"),
-                "maxFeePerGas": 2 * gw.w3.eth.get_block("latest")["baseFeePerGas"] + gw.w3.eth.max_priority_fee,
-                "maxPriorityFeePerGas": gw.w3.eth.max_priority_fee,
+                **_fees(gw),
             }
             signed = sender.sign_transaction(tx)
             return "0x" + gw.w3.eth.send_raw_transaction(signed.raw_transaction).hex().removeprefix("0x")
