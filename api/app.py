@@ -11,7 +11,19 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors, metrics
 from api.readcache import CachedReads, ReadCache
-from api.routes import accounts, content, events, governance, knowledge, messages, prices, status, threads, tx
+from api.routes import (
+    accounts,
+    content,
+    events,
+    governance,
+    knowledge,
+    messages,
+    positions,
+    prices,
+    status,
+    threads,
+    tx,
+)
 from api.settings import GatewaySettings
 from api.state import Gateway
 from choir_chain import content_store
@@ -47,7 +59,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(CachedReads)  # inside the metrics middleware, which counts its answers too
     metrics.install(app)
     app.state.read_cache = ReadCache(settings.read_cache_size)
-    for module in (threads, messages, prices, governance, accounts, status, knowledge, content, tx, events):
+    routers = (threads, messages, prices, governance, accounts, positions, status, knowledge, content, tx, events)
+    for module in routers:
         app.include_router(module.router)
     if STATIC.is_dir():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="dashboard")

@@ -20,12 +20,13 @@ import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy import Engine
 
 from api.errors import ApiError
 from api.readcache import SCOPE_BLOCK, CachedAnswer, ReadCache, cache_key, etag_of, respond
@@ -35,8 +36,6 @@ from choir_chain import content_store
 if TYPE_CHECKING:
     from api.state import Gateway
 
-CURSOR_SQL = "SELECT last_block, last_block_hash FROM cursor WHERE id = 1"
-
 
 @dataclass(frozen=True)
 class ReadBlock:
@@ -45,6 +44,8 @@ class ReadBlock:
 
     number: int
     hash: str | None
+    content: int | None = None
+    """The content store's version (`content_store.content_version`): answers include stored bodies."""
 
     def meta(self) -> Meta:
         return Meta(block=BlockRef(number=self.number, hash=self.hash))
@@ -54,28 +55,27 @@ READ_BLOCK: ContextVar[ReadBlock | None] = ContextVar("choir_read_block", defaul
 """The block the current read is computed for; `api.live` pins its `eth_call`s to it."""
 
 
-class CursorReader:
-    """Reads the indexer's cursor row over a DBAPI connection of its own per thread, kept open (autocommit, so
-    every read sees the latest commit): the one query of a cached answer, at a fraction of the cost of a pooled
-    SQLAlchemy connection per request. A failed read drops the connection (the next read opens another) and is
-    a 503."""
+class _RowReader:
+    """One SQL query over a DBAPI connection of its own per thread, kept open (autocommit, so every read sees the
+    latest commit): a fraction of the cost of a pooled SQLAlchemy connection per request. A failed read drops
+    the connection (the next read opens another) and is a 503."""
 
-    def __init__(self, gw: Gateway) -> None:
-        self.gw = gw
+    def __init__(self, engine: Engine, sql: str) -> None:
+        self.engine, self.sql = engine, sql
         self._local = threading.local()
 
-    def read(self) -> ReadBlock:
+    def read(self) -> tuple[Any, ...]:
         conn = getattr(self._local, "conn", None)
         try:
             if conn is None:
-                conn = self.gw.engine.raw_connection()
-                if self.gw.engine.dialect.name == "postgresql":
+                conn = self.engine.raw_connection()
+                if self.engine.dialect.name == "postgresql":
                     conn.driver_connection.autocommit = True  # type: ignore[union-attr]
                 self._local.conn = conn
             cursor = conn.cursor()
             try:
-                cursor.execute(CURSOR_SQL)
-                row = cursor.fetchone()
+                cursor.execute(self.sql)
+                row = cursor.fetchone() or ()
             finally:
                 cursor.close()
         except Exception as err:
@@ -83,14 +83,36 @@ class CursorReader:
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.invalidate()
-            raise ApiError(503, "database_unavailable", f"the index database did not answer: {err}") from err
-        if row is None:
-            return ReadBlock(self.gw.manifest.deploy_block - 1, None)
-        return ReadBlock(int(row[0]), row[1])
+            raise ApiError(503, "database_unavailable", f"the database did not answer: {err}") from err
+        return tuple(row)
+
+
+class CursorReader:
+    """The block (the indexer's cursor) and the content version (`content_store.content_version`) a read answers
+    for: one query per request when the bodies live in the index's database, two otherwise."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        cursor = "(SELECT last_block FROM cursor WHERE id = 1), (SELECT last_block_hash FROM cursor WHERE id = 1)"
+        version = f"({content_store.VERSION_SQL})"
+        if gw.content_engine is gw.engine:
+            self._readers = [_RowReader(gw.engine, f"SELECT {cursor}, {version}")]
+        else:
+            self._readers = [
+                _RowReader(gw.engine, f"SELECT {cursor}"),
+                _RowReader(gw.content_engine, f"SELECT {version}"),
+            ]
+
+    def read(self) -> ReadBlock:
+        row = tuple(value for reader in self._readers for value in reader.read())
+        number, block_hash, version = row
+        if number is None:
+            return ReadBlock(self.gw.manifest.deploy_block - 1, None, version)
+        return ReadBlock(int(number), block_hash, version)
 
 
 def indexed_block(gw: Gateway) -> ReadBlock:
-    """The indexer's cursor: one row, one query."""
+    """The indexer's cursor and the content version."""
     return gw.cursor_reader.read()
 
 
@@ -100,7 +122,7 @@ def head_block(gw: Gateway) -> ReadBlock:
 
     with chain_errors():
         block = gw.w3.eth.get_block("latest")
-    return ReadBlock(int(block["number"]), "0x" + bytes(block["hash"]).hex())
+    return ReadBlock(int(block["number"]), "0x" + bytes(block["hash"]).hex(), None)
 
 
 def current_block() -> ReadBlock | None:
@@ -112,20 +134,18 @@ async def answer(
     gw: Gateway,
     compute: Callable[[ReadBlock], BaseModel],
     *,
-    content: bool = False,
     at_head: bool = False,
 ) -> Response:
     """The answer of a read route for the indexer's current block: from the cache, else `compute(block)` (run in
-    the thread pool with the chain reads pinned to `block`) serialised and cached. `content`: the answer includes
-    stored message bodies, which change without a block (`POST /content`), so their count is part of the key.
-    `at_head`: an answer read from the chain alone (a governor's proposals, which the index does not hold) is
-    for the chain's head block instead, so it shows a vote or a queue as soon as it is mined."""
+    the thread pool with the chain reads pinned to `block`) serialised and cached; stored message bodies change
+    without a block (`POST /content`), so the content version is part of the key. `at_head`: an answer read from
+    the chain alone (a governor's proposals, which the index does not hold) is for the chain's head block instead,
+    so it shows a vote or a queue as soon as it is mined."""
     if at_head:
         block = await run_in_threadpool(head_block, gw)
     else:  # read by `CachedReads` for this request already, unless the cache is off
         block = request.scope.get("state", {}).get(SCOPE_BLOCK) or indexed_block(gw)
-    version = content_store.count(gw.content_engine) if content else None
-    key = cache_key(block.number, block.hash, version, request.scope)
+    key = cache_key(block, request.scope)
     cache: ReadCache = request.app.state.read_cache
     found = cache.get(key)
     if found is None:

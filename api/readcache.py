@@ -1,7 +1,7 @@
 """The cache of read answers, and the middleware that serves cached answers before routing.
 
-A cached answer belongs to one block (number and hash), one URL (path and query string, byte for byte) and, for
-answers that include stored message bodies, one content version. `CachedReads` answers a GET whose answer for the
+A cached answer belongs to one block (number and hash), one content version (message bodies arrive without a
+block) and one URL (path and query string, byte for byte). `CachedReads` answers a GET whose answer for the
 indexer's current block is cached without routing, dependency resolution or parameter validation (the URL was
 validated when the answer was computed), so a hit costs the cursor read and a dictionary lookup. Anything else
 goes to the app, which computes and caches (`api.blockview.answer`).
@@ -37,8 +37,8 @@ class CachedAnswer:
     """The matched route (for the metrics' route label of answers served before routing)."""
 
 
-def cache_key(number: int, block_hash: str | None, content: int | None, scope: Scope) -> tuple[Any, ...]:
-    return (number, block_hash, content, scope["path"], scope["query_string"])
+def cache_key(block: ReadBlock, scope: Scope) -> tuple[Any, ...]:
+    return (block.number, block.hash, block.content, scope["path"], scope["query_string"])
 
 
 def etag_of(body: bytes) -> str:
@@ -114,7 +114,7 @@ class CachedReads:
         except ApiError:
             await self.app(scope, receive, send)  # the route reports the database
             return
-        found = cache.get(cache_key(block.number, block.hash, None, scope))
+        found = cache.get(cache_key(block, scope))
         if found is None:
             scope.setdefault("state", {})[SCOPE_BLOCK] = block
             await self.app(scope, receive, send)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CHOIR_GATEWAY_"
@@ -42,4 +42,10 @@ class GatewaySettings(BaseSettings):
         default=False,
         description="Load the embedding model in a background thread at start-up, so the first search does not "
         "wait for it (only with `search_enabled`).",
+    )
+    relayer_key: SecretStr | None = Field(
+        default=None,
+        description="Private key (0x hex) of a funded account that sends signed governance votes "
+        "(`POST /tx/relayVote`, `castVoteBySig`) so voters pay no gas. Unset: the route answers 503 "
+        "`relay_disabled`.",
     )

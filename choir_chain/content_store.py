@@ -13,9 +13,23 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import BigInteger, Column, Engine, Integer, MetaData, String, Table, Text, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import Executable
 
 metadata = MetaData()
@@ -29,17 +43,41 @@ content_bodies = Table(
     Column("stored_at", BigInteger, nullable=False, comment="unix seconds of the first store"),
 )
 
+content_version = Table(
+    "content_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False, comment="bodies stored through `store` so far"),
+)
+"""One row that `store` bumps in the transaction of each new body: readers that cache answers including bodies
+(the gateway's read cache) know from one primary-key read whether any body arrived."""
+
 
 def create_schema(engine: Engine) -> None:
-    """Create the content table if missing (never touches any other table)."""
-    metadata.create_all(engine, tables=[content_bodies])
+    """Create the content tables if missing (never touches any other table)."""
+    metadata.create_all(engine, tables=[content_bodies, content_version])
+    try:
+        with engine.begin() as conn:
+            if conn.execute(select(content_version.c.id)).first() is None:
+                conn.execute(insert(content_version).values(id=1, version=0))
+    except IntegrityError:
+        pass  # another process (a second gateway worker) created the row first
 
 
 def store(engine: Engine, content_hash: str, body: str, size: int) -> bool:
     """Store `body` under `content_hash` unless already there; True if this call inserted it."""
     values = {"content_hash": content_hash, "body": body, "size": size, "stored_at": int(time.time())}
     with engine.begin() as conn:
-        return _insert_ignore(conn, values)
+        inserted = _insert_ignore(conn, values)
+        if inserted:
+            conn.execute(
+                update(content_version).where(content_version.c.id == 1).values(version=content_version.c.version + 1)
+            )
+        return inserted
+
+
+VERSION_SQL = "SELECT version FROM content_version WHERE id = 1"
+"""`content_version`'s value, as plain SQL for readers on a raw DBAPI connection."""
 
 
 def _insert_ignore(conn: Connection, values: dict[str, object]) -> bool:

@@ -94,7 +94,7 @@ async def list_messages(
             {**page_of(items, total, page), "next_cursor": following, "meta": block.meta()}
         )
 
-    return await blockview.answer(request, gw, compute, content=True)
+    return await blockview.answer(request, gw, compute)
 
 
 @router.get(

@@ -25,6 +25,8 @@ from api.routes.lookup import ADDRESS_PATTERN, ThreadId, page_of, thread_or_404
 from api.schemas import SortOrder, ThreadDetail, ThreadPage, ThreadSort
 from api.schemas.threads import CoauthorOut, ThreadSummary
 from api.state import Gateway
+from api.titles import title_of
+from choir_chain import content_store
 from choir_chain.indexer.models import Coauthor, Thread
 from choir_chain.indexer.uint import MAX_UINT256, Uint256
 
@@ -48,7 +50,7 @@ def effective_price(gw: Gateway) -> ColumnElement[Any]:
     return type_coerce(case((fresh, Thread.last_price), (above, Thread.last_price), else_=floor), Uint256())
 
 
-def summary(t: Thread, price: int) -> dict[str, Any]:
+def summary(t: Thread, price: int, body: str | None) -> dict[str, Any]:
     return {
         "thread_id": t.thread_id,
         "address": t.address,
@@ -65,6 +67,7 @@ def summary(t: Thread, price: int) -> dict[str, Any]:
         "citations_received": t.citations_received,
         "governor": t.governor,
         "last_activity": max(t.last_activity, t.created_timestamp),
+        "title": title_of(body),
     }
 
 
@@ -138,7 +141,8 @@ async def list_threads(
             rows = session.execute(query).all()
         more = len(rows) > page.limit
         rows = rows[: page.limit]
-        items = [ThreadSummary.model_validate(summary(t, p)) for t, p in rows]
+        bodies = content_store.bodies_of(gw.content_engine, [t.content_hash for t, _ in rows])
+        items = [ThreadSummary.model_validate(summary(t, p, bodies.get(t.content_hash))) for t, p in rows]
         following = None
         if more and rows:
             last, last_price = rows[-1]
@@ -180,8 +184,9 @@ async def get_thread(request: Request, gw: GatewayDep, thread_id: ThreadId) -> R
         coauthors = [
             CoauthorOut(account=m.account, shares=str(m.shares), joined_timestamp=m.joined_timestamp) for m in ordered
         ]
+        body = content_store.body_of(gw.content_engine, t.content_hash)
         return ThreadDetail(
-            **summary(t, int(price or 0)), approval_window=int(window), coauthors=coauthors, meta=block.meta()
+            **summary(t, int(price or 0), body), approval_window=int(window), coauthors=coauthors, meta=block.meta()
         )
 
     return await blockview.answer(request, gw, compute)

@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from web3 import Web3
 
-from api import relay, txbuilder
+from api import ballots, relay, txbuilder
 from api.departures import departed_coauthors
 from api.deps import GatewayDep
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
@@ -202,6 +202,17 @@ class UnsignedTransaction(BaseModel):
         )
 
 
+class BallotRequest(CastVoteRequest):
+    """`from` is the voter: the account that signs the ballot."""
+
+
+class RelayVoteRequest(CastVoteRequest):
+    signature: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="The voter's EIP-712 signature of the ballot `POST /tx/ballot` answers (65 bytes, 0x-hex).",
+    )
+
+
 class RelayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -361,6 +372,34 @@ def relay_transaction(body: RelayRequest, gw: GatewayDep) -> RelayAnswer:
     tx = relay.decode(raw)
     relay.check(gw, tx)
     return RelayAnswer(tx_hash=relay.broadcast(gw, raw))
+
+
+@router.post(
+    "/ballot",
+    summary="The EIP-712 ballot a voter signs for a gasless governance vote",
+    description="The typed data to pass to the wallet's `eth_signTypedData_v4`: the governor's domain and the "
+    "voter's next nonce. Send the signature to `POST /tx/relayVote`.",
+    responses=RESPONSES,
+)
+def ballot(body: BallotRequest, gw: GatewayDep) -> dict[str, Any]:
+    governor = governor_contract(gw, body.thread_id)
+    return ballots.typed_ballot(gw, governor, body.proposal_id, body.support, body.sender)
+
+
+@router.post(
+    "/relayVote",
+    status_code=202,
+    summary="Cast a signed governance vote; the gateway's relayer pays the gas",
+    description="Checks that `signature` is `from`'s signature of the ballot (422 `bad_signature`), simulates "
+    "`castVoteBySig` (409 named after a revert) and sends it from the relayer account (503 `relay_disabled` when "
+    "the gateway has none).",
+    responses=RESPONSES,
+)
+def relay_vote(body: RelayVoteRequest, gw: GatewayDep) -> RelayAnswer:
+    governor = governor_contract(gw, body.thread_id)
+    signature = bytes.fromhex(body.signature[2:])
+    tx_hash = ballots.relay_vote(gw, governor, body.proposal_id, body.support, body.sender, signature, body.fields())
+    return RelayAnswer(tx_hash=tx_hash)
 
 
 @router.post("/{action}", include_in_schema=False)

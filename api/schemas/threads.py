@@ -36,6 +36,7 @@ THREAD_EXAMPLE: dict[str, Any] = {
     "citations_received": 3,
     "governor": GOVERNOR_1,
     "last_activity": 1767916800,
+    "title": "A shared spec for the Choir chain",
 }
 
 
@@ -59,6 +60,9 @@ class ThreadSummary(BaseModel):
     citations_received: Count
     governor: Address | None
     last_activity: Count = Field(description="Timestamp of the thread's latest message, vote or settlement.")
+    title: str | None = Field(
+        description="The opening words of the root message's first line (null while its body is not stored)."
+    )
 
 
 class CoauthorOut(BaseModel):

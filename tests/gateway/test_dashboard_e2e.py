@@ -11,34 +11,36 @@ arrow per citing pair of threads, weighted as the hub's `CitationRecorded` logs 
 included), and a semantic search finds Grace's body.
 
 Screenshots go to the test's tmp folder and to `.run/test-artifacts/` (git-ignored); their paths are printed.
+The shared fixtures (gateway, indexer, pricer pass, browser wallet) are in `dashboard_support.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-import uvicorn
+from dashboard_support import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    WAIT_MS,
+    chromium_executable,
+    connect,
+    following,
+    price_once,
+    serving,
+    spec_card,
+    wait_tx,
+    wallet_context,
+)
 from eth_utils import keccak
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
-from api.app import create_app
 from api.eventstream import SOURCES
-from api.settings import GatewaySettings
 from choir_chain import artifacts
-from choir_chain.chain.rpc import RetryPolicy
-from choir_chain.indexer import Indexer
-from choir_chain.indexer.follower import IndexFollower
 from choir_chain.paths import PROJECT_ROOT
-from choir_chain.pricer import Pricer, PricerConfig
 from choir_chain.protocol import split_message_id
 from choir_chain.protocol.author_kind import AuthorKind
 
@@ -47,159 +49,11 @@ if TYPE_CHECKING:
 
     from choir_chain.semantics.embedder import Embedder
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = PROJECT_ROOT / ".run" / "test-artifacts"
 EVENT_NAMES_JS = PROJECT_ROOT / "api" / "static" / "js" / "event-names.js"
-WAIT_MS = 20_000
-expect.set_options(timeout=WAIT_MS)
 THREAD = 1
 
 KECCAK_VECTORS = ["", "abc", "a" * 135, "a" * 136, "a" * 137, "b" * 300, "héllo wörld ✓ 🎶 " * 12]
 """Empty input, a short one, both sides of the 136-byte block edge, several blocks, multi-byte UTF-8."""
-
-PROVIDER = """
-(() => {
-  const RPC = %(rpc)s, ACCOUNT = %(account)s;
-  let id = 0;
-  const listeners = {};
-  window.ethereum = {
-    isChoirTestWallet: true,
-    async request({ method, params }) {
-      if (method === "eth_requestAccounts" || method === "eth_accounts") return [ACCOUNT];
-      if (method === "eth_sendTransaction" && params[0].from.toLowerCase() !== ACCOUNT.toLowerCase()) {
-        throw Object.assign(new Error("the wallet cannot sign for " + params[0].from), { code: 4100 });
-      }
-      const reply = await fetch(RPC, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params || [] }),
-      }).then((r) => r.json());
-      if (reply.error) {
-        throw Object.assign(new Error(reply.error.message), { code: reply.error.code, data: reply.error.data });
-      }
-      return reply.result;
-    },
-    on(event, fn) { (listeners[event] ||= []).push(fn); },
-    removeListener(event, fn) { listeners[event] = (listeners[event] || []).filter((f) => f !== fn); },
-  };
-})();
-"""
-
-
-def chromium_executable() -> str:
-    if CHROMIUM.is_file():
-        return str(CHROMIUM)
-    found = shutil.which("chromium")
-    if found is None:
-        pytest.fail(
-            "Chromium not found at /usr/bin/chromium: run `make setup` (tools/chromium/ensure.sh installs Debian's "
-            "chromium package)",
-            pytrace=False,
-        )
-    return found
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Background services: the gateway under uvicorn, the indexer following the chain, one pricer pass
-# ------------------------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def serving(settings: GatewaySettings, wrap: Callable[[Any], Any] | None = None) -> Iterator[str]:
-    """The gateway (its app wrapped by `wrap` if given) on a free loopback port (port 0: the OS picks it); yields
-    its base URL."""
-    app = create_app(settings)
-    config = uvicorn.Config(
-        wrap(app) if wrap else app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start (see the log above)")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive(), "the gateway did not stop"
-
-
-@contextlib.contextmanager
-def following(world: World, database_url: str | None = None) -> Iterator[None]:
-    """An indexer following the chain into the gateway's database (or `database_url`) until the block ends."""
-    indexer = Indexer(
-        world.run.rpc_url,
-        world.run.deployment.manifest,
-        database_url or world.database_url,
-        poll_interval=0.2,
-        retry=RetryPolicy(initial=0.05, maximum=0.5),
-    )
-    with IndexFollower(indexer):
-        yield
-
-
-def price_once(world: World, database_url: str) -> list[dict[str, Any]]:
-    """One pricer pass (`run(once=True)`: every round due now) over a database of its own, which an indexer
-    follows."""
-    events: list[dict[str, Any]] = []
-    config = PricerConfig(retry=RetryPolicy(initial=0.001, maximum=0.01), poll_interval=0.01)
-    run = world.run
-    manifest = run.deployment.manifest
-    with (
-        following(world, database_url),
-        Pricer(run.rpc_url, manifest, run.actors.pricer, database_url, config=config, emit=events.append) as pricer,
-    ):
-        pricer.run(once=True)
-    return events
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Browser helpers
-# ------------------------------------------------------------------------------------------------------------
-
-
-def wallet_context(browser: Browser, rpc_url: str, account: str, problems: list[str]) -> tuple[BrowserContext, Page]:
-    """A browser context whose pages have `window.ethereum` for `account` before any page script runs."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.add_init_script(PROVIDER % {"rpc": json.dumps(rpc_url), "account": json.dumps(account)})
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    page.on("pageerror", lambda err: problems.append(f"{account[:8]} page error: {err}"))
-    return context, page
-
-
-def connect(page: Page, account: str) -> None:
-    page.get_by_test_id("connect").click()
-    expect(page.get_by_test_id("wallet-account")).to_have_attribute("data-account", account)
-
-
-def wait_tx(page: Page, action: str, count: int = 1) -> None:
-    """Wait until the `count`-th entry of `action` in the activity log has finished, and require success."""
-    entries = page.locator(f'[data-testid="tx"][data-action="{action}"]')
-    expect(entries).to_have_count(count)
-    latest = entries.first  # newest first
-    expect(latest).not_to_have_attribute("data-state", "pending")
-    state = latest.get_attribute("data-state")
-    assert state == "ok", f"{action} failed in the dashboard: {latest.inner_text()}"
-
-
-def spec_card(page: Page, author: str) -> Any:
-    return page.locator(f'[data-testid="spec"][data-author="{author}" i]')
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -240,7 +94,7 @@ def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path, e
     with following(world), serving(world.settings) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
-            grace_context, page = wallet_context(browser, run.rpc_url, grace.address, problems)
+            grace_context, page = wallet_context(browser, run.rpc_url, grace, problems)
             page.goto(base + "/")
 
             # keccak256 in the browser equals eth_utils' on known vectors (block edges, UTF-8)
@@ -294,7 +148,7 @@ def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path, e
 
             # Alice, a co-author, approves and settles it from her own browser context and wallet; her event
             # stream is cut off, so her page lives on polling
-            alice_context, alice_page = wallet_context(browser, run.rpc_url, alice.address, problems)
+            alice_context, alice_page = wallet_context(browser, run.rpc_url, alice, problems)
             alice_context.route("**/events*", lambda route: route.fulfill(status=503, body="no stream here"))
             alice_page.goto(f"{base}/#/thread/{THREAD}")
             expect(alice_page.locator("#live")).to_have_attribute("data-live", "polling")

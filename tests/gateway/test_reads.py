@@ -516,3 +516,35 @@ def test_settings_from_env(world: World, monkeypatch: pytest.MonkeyPatch) -> Non
     settings = GatewaySettings()  # type: ignore[call-arg]  # the required fields come from the environment
     assert settings.page_size_limit == 7 and settings.manifest_path == world.manifest_path
     assert settings.max_content_bytes == 64 * 1024
+
+
+def test_title_is_the_opening_words_of_the_root_body(world: World, tmp_path: Path) -> None:
+    """A thread's title is null until its root body is stored, then its first line's opening words, in the list and
+    the detail alike."""
+    database = tmp_path / "own.db"
+    database.write_bytes(Path(world.database_url.removeprefix("sqlite:///")).read_bytes())
+    settings = world.settings.model_copy(update={"database_url": f"sqlite:///{database}"})
+    with TestClient(create_app(settings)) as own:
+        assert [t["title"] for t in own.get("/threads").json()["items"]] == [None, None]
+        assert own.post("/content", json={"body": "root 1"}).status_code == 201
+        assert [t["title"] for t in own.get("/threads").json()["items"]] == ["root 1", None]
+        assert own.get("/threads/1").json()["title"] == "root 1"
+
+
+@pytest.mark.parametrize(
+    ("body", "title"),
+    [
+        (None, None),
+        ("", None),
+        ("\n\n  A title  \nthe rest", "A title"),
+        ("x" * 80, "x" * 80),
+        ("word " * 30, ("word " * 15).strip() + "…"),
+        ("y" * 100, "y" * 79 + "…"),
+    ],
+)
+def test_title_of(body: str | None, title: str | None) -> None:
+    from api.titles import TITLE_CHARS, title_of
+
+    got = title_of(body)
+    assert got == title
+    assert got is None or len(got) <= TITLE_CHARS

@@ -7,8 +7,10 @@ chain; refusals name the contract's custom error; refused relays change nothing.
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,14 +19,17 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from fastapi.testclient import TestClient
 from indexer_support import content, gid, time_travel
+from pydantic import SecretStr
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
 from api import deployment as dep
 from api import revert
+from api.app import create_app
 from choir_chain import artifacts
 from choir_chain.deploy import CHOIR
+from choir_chain.indexer import Indexer
 from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
@@ -628,3 +633,108 @@ def test_concurrent_garbage_relays_change_nothing(client: TestClient, world: Wor
         statuses = list(pool.map(post, bodies))
     assert len(statuses) == 200 and all(400 <= s < 500 for s in statuses), sorted(set(statuses))
     assert chain_fingerprint(world, world.run.actors.erin.address) == before
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Gasless governance votes: the EIP-712 ballot and its relay
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def relaying_client(world: World, relayer: LocalAccount | None) -> TestClient:
+    key = None if relayer is None else SecretStr("0x" + bytes(relayer.key).hex())
+    return TestClient(create_app(world.settings.model_copy(update={"relayer_key": key})))
+
+
+def active_proposal(client: TestClient, world: World, description: str) -> int:
+    """A proposal of thread 1's governor (alice, its only co-author), open for votes; its id."""
+    a, params = world.run.actors, world.run.deployment.manifest.parameters
+    fields = {"thread_id": 1, "transfers": [{"to": a.dave.address, "amount": "1"}], "description": description}
+    receipt = act(client, world, a.alice, "propose", **fields)
+    (created,) = governor(world, 1).events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+    time_travel(world.run.rpc_url, params["governance.voting_delay"] + 1)
+    return int(created["args"]["proposalId"])
+
+
+def test_signed_vote_is_relayed_and_the_voter_pays_no_gas(client: TestClient, chain: World) -> None:
+    a = chain.run.actors
+    proposal_id = active_proposal(client, chain, "a signed vote")
+    gov, w3 = governor(chain, 1), w3_of(chain)
+    fields = {"from": a.alice.address, "thread_id": 1, "proposal_id": str(proposal_id), "support": 1}
+    typed = client.post("/tx/ballot", json=fields).json()
+    assert typed["primaryType"] == "Ballot" and typed["domain"]["verifyingContract"] == gov.address
+    assert typed["message"]["nonce"] == str(gov.functions.nonces(a.alice.address).call())
+    signature = "0x" + bytes(a.alice.sign_typed_data(full_message=typed).signature).hex()
+    eth_before = w3.eth.get_balance(a.alice.address)
+    with relaying_client(chain, a.heidi) as relaying:
+        answer = relaying.post("/tx/relayVote", json={**fields, "signature": signature})
+        assert answer.status_code == 202, answer.json()
+        receipt = w3.eth.wait_for_transaction_receipt(answer.json()["tx_hash"], timeout=10, poll_latency=0.01)
+        assert receipt["status"] == 1 and receipt["from"] == a.heidi.address
+        assert gov.functions.hasVoted(proposal_id, a.alice.address).call()
+        assert w3.eth.get_balance(a.alice.address) == eth_before  # the relayer paid
+        # the same signature again: the nonce moved on, so it is no longer the voter's ballot
+        again = relaying.post("/tx/relayVote", json={**fields, "signature": signature})
+        assert again.status_code == 422 and again.json()["error"]["code"] == "bad_signature", again.json()
+
+
+def test_relay_vote_refusals_send_nothing(client: TestClient, chain: World) -> None:
+    a = chain.run.actors
+    proposal_id = active_proposal(client, chain, "refused signed votes")
+    fields = {"from": a.alice.address, "thread_id": 1, "proposal_id": str(proposal_id), "support": 1}
+    typed = client.post("/tx/ballot", json=fields).json()
+    by_bob = "0x" + bytes(a.bob.sign_typed_data(full_message=typed).signature).hex()
+    by_alice = "0x" + bytes(a.alice.sign_typed_data(full_message=typed).signature).hex()
+    before = chain_fingerprint(chain, a.heidi.address, a.alice.address)
+    with relaying_client(chain, a.heidi) as relaying:
+        wrong = relaying.post("/tx/relayVote", json={**fields, "signature": by_bob})
+        assert wrong.status_code == 422, wrong.json()
+        assert wrong.json()["error"]["code"] == "bad_signature" and wrong.json()["error"]["field"] == "signature"
+        garbage = relaying.post("/tx/relayVote", json={**fields, "signature": "0x" + "00" * 65})
+        assert garbage.status_code == 422 and garbage.json()["error"]["code"] == "bad_signature"
+        # a vote on thread 2, which has no governor
+        missing = relaying.post("/tx/relayVote", json={**fields, "thread_id": 2, "signature": by_alice})
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "no_governor"
+    with relaying_client(chain, None) as disabled:
+        off = disabled.post("/tx/relayVote", json={**fields, "signature": by_alice})
+        assert off.status_code == 503 and off.json()["error"]["code"] == "relay_disabled"
+    assert chain_fingerprint(chain, a.heidi.address, a.alice.address) == before
+    assert not governor(chain, 1).functions.hasVoted(proposal_id, a.alice.address).call()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# An account's position: equity, exit payout and window, claimable curator shares
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def test_position_before_and_after_a_denied_spec(client: TestClient, chain: World, tmp_path: Path) -> None:
+    """Bob (thread 2's only co-author) denies Dave's spec: the position shows its share as claimable until Bob
+    claims it; the exit payout is the contract's (the payout `exit` then pays)."""
+    a, token = chain.run.actors, chain.run.deployment.token
+    t2 = thread(chain, 2)
+    spec_id = submit_directly(chain, a.dave, 2, "dave's spec bob denies")
+    act(client, chain, a.bob, "vote", thread_id=2, spec_id=spec_id, approve=False)
+    act(client, chain, a.bob, "settle", thread_id=2, spec_id=spec_id)
+    share = t2.functions.curatorRewardOf(spec_id, a.bob.address).call()
+    assert share > 0
+    database = tmp_path / "own.db"
+    shutil.copyfile(chain.database_url.removeprefix("sqlite:///"), database)
+    settings = chain.settings.model_copy(update={"database_url": f"sqlite:///{database}"})
+    with Indexer(chain.run.rpc_url, chain.run.deployment.manifest, settings.database_url) as indexer:
+        indexer.sync()
+    with TestClient(create_app(settings)) as own:
+        position = own.get(f"/threads/2/positions/{a.bob.address.lower()}").json()
+        assert position["claimable"] == [{"spec_id": spec_id, "amount": str(share)}]
+        assert position["shares"] == position["total_shares"] == str(t2.functions.totalShares().call())
+        assert position["exit_payout"] == position["treasury"] == str(t2.functions.treasury().call())
+        joined = t2.functions.joinedAt(a.bob.address).call()
+        assert position["joined_at"] == joined and position["exit_available_at"] == joined + 86_400
+        outsider = own.get(f"/threads/2/positions/{a.grace.address}").json()
+        assert (outsider["shares"], outsider["exit_payout"], outsider["exit_available_at"]) == ("0", "0", None)
+        act(client, chain, a.bob, "claimCuratorRewards", thread_id=2, spec_ids=[spec_id])
+        with Indexer(chain.run.rpc_url, chain.run.deployment.manifest, settings.database_url) as indexer:
+            indexer.sync()
+        assert own.get(f"/threads/2/positions/{a.bob.address}").json()["claimable"] == []
+        balance = token.functions.balanceOf(a.bob.address).call()
+        act(client, chain, a.bob, "exit", thread_id=2)
+        assert token.functions.balanceOf(a.bob.address).call() == balance + int(position["exit_payout"])
+        assert own.get(f"/threads/9/positions/{a.bob.address}").json()["error"]["code"] == "unknown_thread"

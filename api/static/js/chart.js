@@ -49,8 +49,9 @@ export function priceChart(points, options = {}) {
       axes.append(el("line", { x1: pad.l, x2: width - pad.r, y1: py(y), y2: py(y), class: "chart-grid" }));
       axes.append(el("text", { x: pad.l - 6, y: py(y) + 4, "text-anchor": "end" }, formatY(y)));
     }
-    axes.append(el("text", { x: pad.l, y: height - 8, "text-anchor": "start" }, formatX(Math.min(...xs))));
-    if (xMax !== Math.min(...xs)) axes.append(el("text", { x: width - pad.r, y: height - 8, "text-anchor": "end" }, formatX(xMax)));
+    const first = Math.min(...xs), lastX = Math.max(...xs, now ?? -Infinity);
+    axes.append(el("text", { x: px(first), y: height - 8, "text-anchor": first === xMin ? "start" : "middle" }, formatX(first)));
+    if (lastX !== first) axes.append(el("text", { x: px(lastX), y: height - 8, "text-anchor": lastX === xMax ? "end" : "middle" }, formatX(lastX)));
     svg.append(axes);
   }
 

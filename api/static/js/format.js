@@ -40,10 +40,11 @@ export function parseUnits(text, field) {
   return BigInt(m[1]) * WEI + BigInt((m[2] || "").padEnd(18, "0"));
 }
 
-/** An amount of CHOIR, its exact wei in `data-wei`. */
+/** An amount of CHOIR (4 decimals), its full precision on hover (title) and its exact wei in `data-wei`. */
 export function choir(wei, testid) {
   const exact = String(big(wei));
-  return h("span", { class: "amount", title: `${exact} wei`, "data-wei": exact, "data-testid": testid }, units(wei), h("small", {}, " CHOIR"));
+  const title = `${exactUnits(wei)} CHOIR (${exact} wei)`;
+  return h("span", { class: "amount", title, "data-wei": exact, "data-testid": testid }, units(wei), h("small", {}, " CHOIR"));
 }
 
 export function short(value, head = 6, tail = 4) {
@@ -101,7 +102,18 @@ export function messageRef(globalId) {
 }
 
 export function shares(value) {
-  return h("span", { title: `${big(value)}` }, units(value, 4));
+  return h("span", { title: `${exactUnits(value)} shares (${big(value)} units)` }, units(value, 4));
+}
+
+/** Seconds as "2 d 3 h", "5 h 10 min", "45 s" (a wait or a window). */
+export function span(seconds) {
+  let s = Math.max(0, Math.round(Number(seconds)));
+  const d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600), mm = Math.floor((s % 3600) / 60);
+  s %= 60;
+  if (d) return hh ? `${d} d ${hh} h` : `${d} d`;
+  if (hh) return mm ? `${hh} h ${mm} min` : `${hh} h`;
+  if (mm) return s ? `${mm} min ${s} s` : `${mm} min`;
+  return `${s} s`;
 }
 
 export function authorKind(kind) {

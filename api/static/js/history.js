@@ -24,16 +24,19 @@ export async function history(threadId, round, pages = 1) {
   return points;
 }
 
-/** The price rounds `points` as an SVG chart (options: see priceChart). */
+/** The price rounds `points` as an SVG chart, one step per round (several rounds can share a second, so the x axis
+ * is the round; each dot's title gives its time). options: see priceChart (`now` is ignored: x is not time). */
 export function chart(points, options) {
   const data = points.map((p) => ({
-    x: Number(p.timestamp ?? p.block ?? 0),
+    x: Number(p.round),
     y: Number(big(p.price)) / 1e18,
-    label: `round ${p.round}: ${units(p.price, 6)} CHOIR at ${utcMinute(p.timestamp)} (block ${p.block})`,
+    label: `round ${p.round}: ${units(p.price, 6)} CHOIR at ${utcMinute(p.timestamp)} UTC (block ${p.block})`,
   }));
+  const rest = { ...options };
+  delete rest.now;
   return priceChart(data, {
     formatY: (y) => y.toLocaleString(undefined, { maximumFractionDigits: 2 }),
-    formatX: (x) => new Date(x * 1000).toISOString().slice(0, 10),
-    ...options,
+    formatX: (x) => `round ${x}`,
+    ...rest,
   });
 }

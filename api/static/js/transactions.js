@@ -111,6 +111,40 @@ export async function sendAction(action, fields, label) {
   }
 }
 
+/** A governance vote signed with EIP-712 (`eth_signTypedData_v4`) and relayed by the gateway, which pays the gas:
+ * the gateway's ballot (domain and nonce), the wallet's signature, `POST /tx/relayVote`, then the receipt. */
+export async function relaySignedVote(threadId, proposalId, support, label) {
+  const entry = logEntry(label, "relayVote");
+  setBusy(true);
+  try {
+    if (!state.wallet.account) await connectWallet();
+    const voter = state.wallet.account;
+    entry.step("preparing the ballot…");
+    const fields = { from: voter, thread_id: threadId, proposal_id: String(proposalId), support };
+    const typed = await api("/tx/ballot", { method: "POST", body: fields });
+    entry.step("waiting for the wallet's signature…");
+    let signature;
+    try {
+      signature = await provider().request({ method: "eth_signTypedData_v4", params: [voter, JSON.stringify(typed)] });
+    } catch (err) {
+      throw walletError(err);
+    }
+    entry.step("relaying…");
+    const { tx_hash: hash } = await api("/tx/relayVote", { method: "POST", body: { ...fields, signature } });
+    entry.step(`relayed ${short(hash, 10, 6)}, waiting for the receipt…`);
+    const receipt = await waitForReceipt(hash);
+    const ok = receipt.status === "0x1" || receipt.status === 1 || receipt.status === "1";
+    entry.done(ok, `${ok ? "counted" : "reverted"} in block ${Number(BigInt(receipt.blockNumber))}, gas paid by the gateway`, h("code", { title: hash }, short(hash, 10, 6)));
+    refreshSoon();
+    return ok ? receipt : null;
+  } catch (err) {
+    entry.fail(err);
+    return null;
+  } finally {
+    setBusy(false);
+  }
+}
+
 /** Store a message body once the indexer has seen the message whose hash it is (404 unknown_content until then). */
 export async function storeBody(body) {
   const entry = logEntry("Store message body", "content");

@@ -13,11 +13,22 @@ export function provider() {
   return window.ethereum;
 }
 
-/** A wallet's error as a UiError with code `wallet_<its code>`. */
+/** EIP-1193's provider error codes, in words. */
+const WALLET_CODES = {
+  4001: "you rejected the request in the wallet",
+  4100: "the wallet has not authorized this account or method",
+  4200: "the wallet does not support this request",
+  4900: "the wallet is disconnected from every chain",
+  4901: "the wallet is not connected to this chain",
+};
+
+/** A wallet's error as a UiError with code `wallet_<its code>`, its standard meaning first. */
 export function walletError(err) {
   if (err instanceof UiError) return err;
   const code = err?.code !== undefined ? `wallet_${err.code}` : "wallet_error";
-  return new UiError(err?.message ?? String(err), code);
+  const meaning = WALLET_CODES[err?.code];
+  const message = err?.message ?? String(err);
+  return new UiError(meaning ? `${meaning} (${message})` : message, code);
 }
 
 export async function connectWallet() {

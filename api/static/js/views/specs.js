@@ -10,7 +10,8 @@ function bodyOf(messages, index) {
   return m ? m.body : null;
 }
 
-function specButtons(threadId, s, mine) {
+/** Vote buttons for co-authors (and before a wallet is connected: voting connects it); settle for anyone. */
+function specButtons(threadId, s, mine, coauthor) {
   const spec_id = Number(s.spec_id);
   const vote = (approve) => () => sendAction("vote", { thread_id: threadId, spec_id, approve }, `${approve ? "Approve" : "Deny"} spec ${s.spec_id}`);
   const settle = () => sendAction("settle", { thread_id: threadId, spec_id }, `Settle spec ${s.spec_id}`);
@@ -18,14 +19,16 @@ function specButtons(threadId, s, mine) {
     "div",
     { class: "buttons" },
     mine ? h("span", { class: "muted" }, `you voted ${mine.approve ? "approve" : "deny"}`) : null,
-    h("button", { class: "action yes", "data-testid": "vote-approve", disabled: state.busy, onclick: vote(true) }, "Approve"),
-    h("button", { class: "action no", "data-testid": "vote-deny", disabled: state.busy, onclick: vote(false) }, "Deny"),
+    coauthor === false ? h("span", { class: "muted" }, "co-authors vote; anyone may settle") : null,
+    coauthor !== false ? h("button", { class: "action yes", "data-testid": "vote-approve", disabled: state.busy, onclick: vote(true) }, "Approve") : null,
+    coauthor !== false ? h("button", { class: "action no", "data-testid": "vote-deny", disabled: state.busy, onclick: vote(false) }, "Deny") : null,
     h("button", { class: "action", "data-testid": "settle", disabled: state.busy, onclick: settle }, "Settle"),
   );
 }
 
-/** A pending spec's card; `messages`: the thread's messages shown (a spec's body is its message's). */
-function specCard(threadId, s, messages) {
+/** A pending spec's card; `messages`: the thread's messages shown (a spec's body is its message's); `coauthor`:
+ * whether the connected account is a co-author (null: unknown, no wallet or thread yet). */
+function specCard(threadId, s, messages, coauthor) {
   const body = bodyOf(messages, s.spec_id);
   const me = state.wallet.account?.toLowerCase();
   const mine = (s.votes || []).find((v) => v.voter.toLowerCase() === me);
@@ -57,13 +60,15 @@ function specCard(threadId, s, messages) {
     head,
     body !== null && body !== undefined ? h("blockquote", { class: "body" }, body) : h("p", { class: "muted" }, "body not stored"),
     votes,
-    specButtons(threadId, s, mine),
+    specButtons(threadId, s, mine, coauthor),
   );
 }
 
-export function pendingSpecs(threadId, specs, messages) {
+export function pendingSpecs(threadId, specs, messages, thread) {
   const pending = specs.filter((s) => s.status === "pending");
-  return pending.length === 0 ? h("p", { class: "muted" }, "no pending specs") : pending.map((s) => specCard(threadId, s, messages));
+  const me = state.wallet.account?.toLowerCase();
+  const coauthor = me && thread ? (thread.coauthors || []).some((c) => c.account.toLowerCase() === me) : null;
+  return pending.length === 0 ? h("p", { class: "muted" }, "no pending specs") : pending.map((s) => specCard(threadId, s, messages, coauthor));
 }
 
 export function settledSpecs(specs) {

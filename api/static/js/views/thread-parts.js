@@ -7,7 +7,7 @@ import { address, authorKind, big, choir, compare, duration, messageRef, novelty
 
 export function threadHead(t, pushedNote) {
   return [
-    h("div", {}, h("a", { href: "#/", class: "back" }, "← all threads"), h("h2", {}, `Thread #${t.thread_id}`), h("div", { class: "muted", title: t.address }, t.address)),
+    h("div", {}, h("a", { href: "#/", class: "back" }, "← all threads"), h("h2", { "data-testid": "thread-title" }, `Thread #${t.thread_id}`, t.title ? `: ${t.title}` : ""), h("div", { class: "muted", title: t.address }, t.address)),
     h("div", { class: "big-price" }, h("div", { class: "muted" }, "stake price (live)"), choir(t.price, "thread-price"), pushedNote),
   ];
 }

@@ -7,7 +7,9 @@ import { errorBox } from "../errors.js";
 import { chart, history } from "../history.js";
 import { refresh } from "../refresh.js";
 import { state } from "../state.js";
-import { proposalsTable } from "./proposals.js";
+import { positionPart } from "./position.js";
+import { governance, proposeForm } from "./proposals.js";
+import { rewardsByEpoch } from "./rewards.js";
 import { specForm } from "./spec-form.js";
 import { pendingSpecs, settledSpecs } from "./specs.js";
 import { citationLists, coauthorsTable, messageList, pushedText, threadHead, threadStats } from "./thread-parts.js";
@@ -30,7 +32,28 @@ function readThread(threadId, messageOffset) {
     api(`/threads/${threadId}/proposals`).then(itemsOf),
     api("/prices").then(itemsOf),
     api(`/threads/${threadId}/graph`),
+    state.wallet.account ? api(`/threads/${threadId}/positions/${state.wallet.account}`) : Promise.resolve(null),
   ]);
+}
+
+/** The page's cards: the head, the price history, pending specs and the form beside the side cards, messages. */
+function layout(root, sections, formNode) {
+  const card = (title, section) => h("section", { class: "card" }, h("h3", {}, title), section);
+  const side = [
+    card("Your position", sections.position),
+    card("Equity", sections.coauthors),
+    card("Governance", sections.proposals),
+    card("Settled specs", sections.settled),
+    card("Rewards by epoch", sections.rewards),
+    card("Citations", sections.citations),
+  ];
+  replace(
+    root,
+    h("section", { class: "card" }, sections.head, sections.stats),
+    card("Price history", sections.chart),
+    h("div", { class: "columns" }, h("div", {}, card("Pending specs", sections.pending), formNode), h("div", {}, side)),
+    card("Messages", sections.messages),
+  );
 }
 
 export function threadView(threadId) {
@@ -47,7 +70,10 @@ export function threadView(threadId) {
     messages: h("div"),
     settled: h("div", { class: "table-wrap" }),
     citations: h("div", { "data-testid": "thread-citations" }),
+    position: h("div", { "data-testid": "position" }),
+    rewards: h("div", { class: "table-wrap" }),
   };
+  const propose = proposeForm(threadId);
   const form = specForm(threadId);
   const pushedNote = h("div", { class: "muted pushed" });
   const goTo = (offset) => {
@@ -87,18 +113,10 @@ export function threadView(threadId) {
 
   return {
     mount(root) {
-      const card = (title, section) => h("section", { class: "card" }, h("h3", {}, title), section);
-      const side = [card("Equity", sections.coauthors), card("Citations", sections.citations), card("Proposals", sections.proposals), card("Settled specs", sections.settled)];
-      replace(
-        root,
-        h("section", { class: "card" }, sections.head, sections.stats),
-        card("Price history", sections.chart),
-        h("div", { class: "columns" }, h("div", {}, card("Pending specs", sections.pending), form.node), h("div", {}, side)),
-        card("Messages", sections.messages),
-      );
+      layout(root, sections, form.node);
     },
     async update() {
-      const [t, page, specs, proposals, prices, graph] = await readThread(threadId, messageOffset);
+      const [t, page, specs, proposals, prices, graph, position] = await readThread(threadId, messageOffset);
       if (!alive) return;
       if (t.status === "rejected") {
         replace(sections.head, h("div", {}, h("a", { href: "#/", class: "back" }, "← all threads"), h("h2", {}, `Thread #${threadId}`)), errorBox(t.reason));
@@ -112,9 +130,13 @@ export function threadView(threadId) {
         messages = list.messages;
         return list.nodes;
       });
-      show(sections.pending, specs, (value) => pendingSpecs(threadId, value, messages));
+      show(sections.pending, specs, (value) => pendingSpecs(threadId, value, messages, thread));
       show(sections.settled, specs, settledSpecs);
-      show(sections.proposals, proposals, (value) => proposalsTable(value, thread));
+      const mine = position.status === "fulfilled" ? position.value : null;
+      const now = mine ? Number(mine.now) : Math.floor(Date.now() / 1000);
+      show(sections.position, position, (value) => positionPart(threadId, value));
+      show(sections.proposals, proposals, (value) => governance(threadId, value, thread, mine, now, propose));
+      show(sections.rewards, page, () => rewardsByEpoch(messages, threadId));
       show(sections.citations, graph, (value) => citationLists(value, threadId));
     },
     unmount() {

@@ -6,10 +6,20 @@ import { errorBox } from "../errors.js";
 import { address, big, choir, compare, plural, short, time } from "../format.js";
 import { chart, history } from "../history.js";
 import { state } from "../state.js";
+import { newThreadForm } from "./new-thread.js";
+
+/** The orders the gateway sorts threads by (GET /threads?sort=&order=): [sort, order, label]. */
+const SERVER_SORTS = [
+  ["created", "asc", "oldest first"],
+  ["created", "desc", "newest first"],
+  ["price", "desc", "highest price"],
+  ["price", "asc", "lowest price"],
+  ["activity", "desc", "recently active"],
+];
 
 const COLUMNS = [
   { key: "thread_id", label: "#", num: true, get: (t) => Number(t.thread_id) },
-  { key: "address", label: "Thread", get: (t) => String(t.address).toLowerCase() },
+  { key: "title", label: "Thread", get: (t) => String(t.title ?? "").toLowerCase() || "\uffff" },
   { key: "creator", label: "Creator", get: (t) => String(t.creator).toLowerCase() },
   { key: "message_count", label: "Messages", num: true, get: (t) => Number(t.message_count) },
   { key: "coauthor_count", label: "Co-authors", num: true, get: (t) => Number(t.coauthor_count) },
@@ -33,7 +43,11 @@ function threadRow({ thread: t, points, changed }) {
     "tr",
     { class: "thread-row", "data-thread": t.thread_id, onclick: open },
     h("td", { class: "num" }, h("a", { href: `#/thread/${t.thread_id}`, "data-testid": `thread-link-${t.thread_id}` }, t.thread_id)),
-    h("td", {}, h("a", { href: `#/thread/${t.thread_id}`, title: t.address }, short(t.address))),
+    h(
+      "td",
+      { class: "title" },
+      h("a", { href: `#/thread/${t.thread_id}`, title: t.title ? `${t.title} (${t.address})` : t.address, "data-testid": `thread-title-${t.thread_id}` }, t.title ?? h("span", { class: "muted" }, `untitled · ${short(t.address)}`)),
+    ),
     h("td", {}, address(t.creator)),
     h("td", { class: "num" }, t.message_count),
     h("td", { class: "num" }, t.coauthor_count),
@@ -63,6 +77,13 @@ export function threadsView() {
   const head = h("thead");
   const body = h("tbody", { "data-testid": "threads" });
   const status = h("div", { class: "status" });
+  const form = newThreadForm();
+  const filter = h("input", { type: "search", placeholder: "filter by title or creator", "data-testid": "thread-filter", oninput: () => renderRows() });
+  const order = h(
+    "select",
+    { "data-testid": "thread-order", title: "the gateway's order (GET /threads?sort=&order=)", onchange: () => ((state.sort = { key: "server", dir: "asc" }), renderHead(), update()) },
+    SERVER_SORTS.map(([sort, dir, label]) => h("option", { value: `${sort}:${dir}` }, label)),
+  );
   let rows = [];
 
   function renderHead() {
@@ -86,32 +107,40 @@ export function threadsView() {
   }
 
   function renderRows() {
-    const column = COLUMNS.find((c) => c.key === state.sort.key) || COLUMNS[0];
+    const needle = filter.value.trim().toLowerCase();
+    const shown = needle ? rows.filter(({ thread: t }) => `${t.title ?? ""} ${t.creator} ${t.thread_id}`.toLowerCase().includes(needle)) : rows;
+    const column = COLUMNS.find((c) => c.key === state.sort.key);
     const sign = state.sort.dir === "asc" ? 1 : -1;
     const byId = (a, b) => compare(Number(a.thread.thread_id), Number(b.thread.thread_id));
-    const sorted = [...rows].sort((a, b) => sign * compare(column.get(a.thread), column.get(b.thread)) || byId(a, b));
-    replace(body, sorted.length === 0 ? h("tr", {}, h("td", { colspan: COLUMNS.length + 1, class: "muted" }, "no threads yet")) : sorted.map(threadRow));
+    // "server" (or no column): the gateway's order as read
+    const sorted = column ? [...shown].sort((a, b) => sign * compare(column.get(a.thread), column.get(b.thread)) || byId(a, b)) : shown;
+    const empty = rows.length === 0 ? "no threads yet" : "no thread matches the filter";
+    replace(body, sorted.length === 0 ? h("tr", {}, h("td", { colspan: COLUMNS.length + 1, class: "muted" }, empty)) : sorted.map(threadRow));
+  }
+
+  async function update() {
+    try {
+      const [sort, dir] = order.value.split(":");
+      const [threads, prices] = await Promise.all([apiAll(`/threads?sort=${sort}&order=${dir}`), api("/prices").then(itemsOf, () => [])]);
+      const live = new Map(prices.map((p) => [String(p.thread_id), p]));
+      const next = await Promise.all(threads.map((t) => threadRowData(t, live)));
+      if (!alive) return;
+      rows = next;
+      replace(status, plural(rows.length, "thread"));
+      renderRows();
+    } catch (err) {
+      if (alive) replace(status, errorBox(err));
+    }
   }
 
   return {
     mount(root) {
       renderHead();
       const table = h("div", { class: "table-wrap" }, h("table", { class: "threads" }, head, body));
-      replace(root, h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Threads"), status), table));
+      const tools = h("div", { class: "buttons list-tools" }, h("label", {}, "Order ", order), filter);
+      replace(root, form, h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Threads"), tools, status), table));
     },
-    async update() {
-      try {
-        const [threads, prices] = await Promise.all([apiAll("/threads"), api("/prices").then(itemsOf, () => [])]);
-        const live = new Map(prices.map((p) => [String(p.thread_id), p]));
-        const next = await Promise.all(threads.map((t) => threadRowData(t, live)));
-        if (!alive) return;
-        rows = next;
-        replace(status, plural(rows.length, "thread"));
-        renderRows();
-      } catch (err) {
-        if (alive) replace(status, errorBox(err));
-      }
-    },
+    update,
     unmount() {
       alive = false;
     },
