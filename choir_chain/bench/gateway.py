@@ -158,8 +158,32 @@ def measure(
     return out
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 class Server:
     """`uvicorn --factory api.app:app_from_env` with `workers` processes on a free loopback port."""
+
+    def worker_rss_mb(self) -> list[float]:
+        """Resident memory of each worker process (the server process itself with one worker)."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        workers = [
+            int(c) for c in children if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()
+        ]  # multiprocessing's resource tracker is a child too
+        return [round(_rss_mb(pid), 1) for pid in workers or [self.process.pid]]
+
+    def search_memory(self, searches: int = 8) -> dict[str, Any]:
+        """Worker memory before and after semantic searches, which load the embedding model and the index of
+        stored bodies in every worker that answers one (not shared between workers)."""
+        before = self.worker_rss_mb()
+        for n in range(searches):  # a connection each, so the workers share them
+            httpx.get(f"{self.url}/search", params={"q": f"what the treasury pays {n}"}, timeout=120.0)
+        return {"worker_rss_mb_before_search": before, "worker_rss_mb_after_search": self.worker_rss_mb()}
 
     def __init__(self, env: dict[str, str], workers: int, log: Path) -> None:
         self.port = free_port()
@@ -291,6 +315,8 @@ def run(
                 with Server(env, workers, log) as server:
                     points = endpoints(workload.threads, _median_price(server.url))
                     results = measure(server.url, points, duration, connections, run_dir)
+                    if cached:
+                        results["memory"] = server.search_memory()
                 line: dict[str, Any] = {
                     "bench": "gateway",
                     "database": database,
