@@ -2,9 +2,10 @@
 
 Writes to docs/figures/:
 
-- vote_payoffs.csv, vote_expected.csv, vote_payoffs.png: a co-author's payoff of approving and of denying, pivotal (every other
-  vote approves) and not (one other denies), against thread size, without and with an epoch reward; the
-  expected payoffs against the author's quality at three sizes, under today's rule and the proposed threshold;
+- vote_payoffs.csv, vote_expected.csv, vote_payoffs.png: a co-author's payoff of approving and of denying,
+  pivotal (every other vote approves) and not (one other denies), against thread size, without and with an epoch
+  reward; the expected payoffs against the author's quality at four sizes, under today's rule and the proposed
+  threshold;
 - vote_rules.csv / vote_rules.png: the agent simulation (200 threads, 2,000 agents, 365 days, seed 1) under both
   rules: each outcome's share of settlements by thread size, and mean co-authors per thread over the year.
 """
