@@ -3,6 +3,7 @@ threshold in the model ledger (`model_ledger.divide`, `SimParams.approval_thresh
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -89,3 +90,17 @@ def test_the_threshold_grows_threads_in_a_small_run() -> None:
 def test_the_devnet_engine_refuses_another_rule(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="pure model only"):
         simulate(SimParams(approval_threshold_bps=PROPOSED_THRESHOLD_BPS), "devnet", tmp_path)
+
+
+def test_the_cli_runs_the_proposed_rule_on_the_model_and_refuses_it_on_a_devnet(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from choir_chain.cli import app
+
+    base = ["simulate", "--threads", "3", "--days", "10", "--agents", "30", "--no-csv", "--approval-threshold-bps"]
+    result = CliRunner().invoke(app, [*base, "6666", "--model", "--out", str(tmp_path / "model")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "model" / "summary.json").read_text())["parameters"]["approval_threshold_bps"] == 6666
+    refused = CliRunner().invoke(app, [*base, "6666", "--out", str(tmp_path / "devnet")])
+    assert refused.exit_code == 1 and "pure model only" in refused.output and "Traceback" not in refused.output
+    assert not (tmp_path / "devnet" / "summary.json").exists()
