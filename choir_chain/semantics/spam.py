@@ -13,7 +13,8 @@ The rule (`SPAM_RULE_VERSION` 1) is three checks on the text, each with a name g
   vocabulary (all-MiniLM-L6-v2's 30,522 word pieces, whole words only), counted over at least 3 such words; or
   letters are under `MIN_LETTER_SHARE` of its non-space characters (a body of at least 16 of them).
 - `copy`: its text is at least `MAX_COPY_RATIO` the same (difflib's ratio, on lowercased text with whitespace
-  collapsed) as the body of the earlier message nearest to it in embedding space: a copy with noise added.
+  collapsed, the first `COPY_CHARS` characters of each) as the body of the earlier message nearest to it in
+  embedding space: a copy with noise added.
 
 Everything here is deterministic integer or exact-ratio arithmetic on the text, so every scorer judges a body
 the same way.
@@ -34,6 +35,9 @@ MIN_DISTINCT_CHARS = 6
 MIN_WORD_SHARE = 0.5
 MIN_LETTER_SHARE = 0.5
 MAX_COPY_RATIO = 0.8
+COPY_CHARS = 2_000
+"""The copy check compares the first this many characters of each text (difflib's ratio is quadratic in the
+worst case: two 100 kB bodies would take minutes)."""
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _SPACE = re.compile(r"\s+")
@@ -76,8 +80,9 @@ def copy_of(body: str, earlier: str | None) -> bool:
     """`body` is `earlier` with noise (None: no earlier body to compare with)."""
     if earlier is None:
         return False
-    matcher = difflib.SequenceMatcher(None, _normal(body), _normal(earlier), autojunk=False)
-    return matcher.ratio() >= MAX_COPY_RATIO
+    matcher = difflib.SequenceMatcher(None, _normal(body)[:COPY_CHARS], _normal(earlier)[:COPY_CHARS], autojunk=False)
+    # quick_ratio bounds ratio from above in linear time: most pairs stop there
+    return matcher.quick_ratio() >= MAX_COPY_RATIO and matcher.ratio() >= MAX_COPY_RATIO
 
 
 def spam_reason(body: str, nearest_earlier: str | None = None) -> str | None:

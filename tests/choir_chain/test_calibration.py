@@ -23,7 +23,7 @@ from choir_chain.semantics.calibration import (
 )
 from choir_chain.semantics.corpus import CLASSES, PARAPHRASES, SAME_TOPIC
 from choir_chain.semantics.demo import demo_messages
-from choir_chain.semantics.spam import spam_reason
+from choir_chain.semantics.spam import COPY_CHARS, copy_of, spam_reason
 
 
 def pair_similarities(embedder: Embedder, pairs: tuple[tuple[str, str], ...]) -> list[float]:
@@ -152,3 +152,13 @@ def test_no_false_positive_on_the_demo_or_the_corpus(embedder: Embedder) -> None
     for _name, pairs, _target in CLASSES:
         for first, second in pairs:
             assert spam_reason(first) is None and spam_reason(second, first) is None
+
+
+def test_the_copy_check_reads_the_first_copy_chars_of_each_body() -> None:
+    rng = random.Random(11)
+    words = ["garden", "budget", "summary", "thread", "vote", "quorum", "treasury", "compost", "seed", "water"]
+    head = " ".join(rng.choice(words) for _ in range(COPY_CHARS // 4))
+    body = head + " " + " ".join(rng.choice(words) for _ in range(20_000))
+    other = head + " " + " ".join(rng.choice(words) for _ in range(20_000))
+    assert copy_of(body, other)  # the same first COPY_CHARS characters: a copy, however long the rest
+    assert not copy_of(body, " ".join(rng.choice(words) for _ in range(20_000)))
