@@ -183,6 +183,9 @@ class _Seeder:
     def person(self, name: str) -> LocalAccount:
         return self.people[name]
 
+    def approval_window(self, thread_id: int) -> int:
+        return int(self.threads[thread_id].functions.approvalWindow().call())
+
     # --- the protocol's actions -----------------------------------------------------------------------------
 
     def note_epoch(self, thread_id: int, spec_id: int) -> None:
@@ -309,11 +312,17 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     and `choir up` deploy it). `accounts`: the first ten development accounts. Raises `SeedError` off the
     devnet, `TransactionFailed` if a step reverts (e.g. a deployment that is not fresh)."""
     s = _Seeder(deployment, accounts)
-    ai, ai_prompted = AuthorKind.AI, AuthorKind.AI_PROMPTED  # every other message: human
-    token = deployment.token
     for account in s.people.values():
-        s.send(token.functions.transfer(account.address, FUNDING), s.admin)
+        s.send(deployment.token.functions.transfer(account.address, FUNDING), s.admin)
+    play(s)
+    s.result.messages = [s.messages[key] for key in sorted(s.messages)]
+    s.result.last_block = int(s.w3.eth.block_number)
+    return s.result
 
+
+def play(s: _Seeder) -> None:
+    """The demo's steps, in chain order (`choir_chain.semantics.demo` replays them off chain for their bodies)."""
+    ai, ai_prompted = AuthorKind.AI, AuthorKind.AI_PROMPTED  # every other message: human
     summaries = s.create_thread(
         "Alice",
         "Summaries that stay true to a thread",
@@ -426,8 +435,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     s.settle(summaries, heidi_split, by="Heidi")
 
     # The approval window passes: Heidi's spec in Dave's thread expires, its stake goes to the treasury.
-    window = int(s.threads[voting].functions.approvalWindow().call())
-    s.advance(window + 1)
+    s.advance(s.approval_window(voting) + 1)
     s.settle(voting, heidi_for, by="Dave")  # a week later: the approvals' epoch has closed
 
     s.post(
@@ -466,7 +474,3 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     # Thread 1 gets its governor; Alice proposes paying Grace from the treasury and votes for it. The proposal
     # stays open for the voting period.
     s.propose_transfer(summaries, "Alice", "Grace", PROPOSAL_AMOUNT, PROPOSAL_DESCRIPTION)
-
-    s.result.messages = [s.messages[key] for key in sorted(s.messages)]
-    s.result.last_block = int(s.w3.eth.block_number)
-    return s.result

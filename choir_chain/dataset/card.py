@@ -13,6 +13,8 @@ from typing import Any
 
 from choir_chain.dataset.records import Source
 from choir_chain.protocol.author_kind import AUTHOR_KIND_NAMES, AuthorKind
+from choir_chain.protocol.units import WAD
+from choir_chain.semantics.calibration import CALIBRATION_VERSION, INTERCEPT_WAD, SLOPE_WAD
 
 OUTCOMES = ("posted", "approved", "denied", "split", "expired")
 KINDS = ("root", "post", "spec")
@@ -28,6 +30,10 @@ class Stats:
     pairs: int = 0
     threads: int = 0
     threads_with_pairs: int = 0
+    unpaired: int = 0
+    approved_examples: int = 0
+    scorers: Counter[tuple[str, int]] = field(default_factory=Counter)
+    """(model, calibration version) -> records scored by it."""
     scored: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
     by_outcome: Counter[str] = field(default_factory=Counter)
@@ -47,6 +53,7 @@ class Stats:
         if record["novelty"] is not None:
             self.scored += 1
             self.novelties.append(record["novelty"])
+            self.scorers[(record["novelty_model"], record["novelty_calibration"])] += 1
         block = record["block"]
         self.first_block = block if self.first_block is None else min(self.first_block, block)
         self.last_block = block if self.last_block is None else max(self.last_block, block)
@@ -77,7 +84,7 @@ def _length_rows(lengths: list[int]) -> list[tuple[Any, ...]]:
 
 def render(stats: Stats, source: Source, *, fmt: str, context_limit: int, max_pairs_per_thread: int) -> str:
     """The README.md text."""
-    records_file, pairs_file = f"records.{fmt}", f"preferences.{fmt}"
+    records_file, pairs_file, unpaired_file = f"records.{fmt}", f"preferences.{fmt}", f"unpaired.{fmt}"
     kinds = {k.label: k.content_class for k in AuthorKind}
     lines = [
         "---",
@@ -90,6 +97,8 @@ def render(stats: Stats, source: Source, *, fmt: str, context_limit: int, max_pa
         "  default: true",
         "- config_name: preferences",
         f"  data_files: {pairs_file}",
+        "- config_name: unpaired",
+        f"  data_files: {unpaired_file}",
         "---",
         "",
         "# Choir curated discourse",
@@ -113,6 +122,8 @@ def render(stats: Stats, source: Source, *, fmt: str, context_limit: int, max_pa
         + (f" (message blocks {stats.first_block} to {stats.last_block})" if stats.records else ""),
         f"- `{pairs_file}`: {counted(stats.pairs, 'preference pair')} "
         f"from {counted(stats.threads_with_pairs, 'thread')}",
+        f"- `{unpaired_file}`: {counted(stats.unpaired, 'unpaired example')} "
+        f"({stats.approved_examples} approved, {stats.unpaired - stats.approved_examples} denied)",
         f"- `missing_bodies.json`: {counted(len(stats.missing), 'message')} whose body was never stored",
         "",
         "## Records",
@@ -164,6 +175,35 @@ def render(stats: Stats, source: Source, *, fmt: str, context_limit: int, max_pa
         "nearest to it by message index (the earlier one on a tie); the pair's context is that of the earlier of "
         "the two, so both extend the same thread state. Only specs with stored bodies pair; split and expired "
         f"specs and posts never do. At most {max_pairs_per_thread} pairs per thread (the first denied specs).",
+        "",
+        "Each pair also carries both sides' novelty weight and the scorer (model and calibration version) that "
+        "set it (`chosen_novelty_weight`, `chosen_novelty_model`, `chosen_novelty_calibration`, and the same for "
+        "`rejected`; null when not scored).",
+        "",
+        "## Unpaired examples",
+        "",
+        "The unpaired preference format of Hugging Face TRL (`prompt`, `completion`, `label`, as its KTO trainer "
+        "reads it): one example per approved (`label` true) or denied (`label` false) spec with a stored body. "
+        "`prompt` is the spec's context as text (each accepted earlier message as `author: body`, oldest first, "
+        "separated by blank lines, within the same context limit), `completion` the spec's body. Split and "
+        "expired specs carry no clear verdict and are left out. Every example names its novelty weight and "
+        "scorer (`novelty_weight`, `novelty_model`, `novelty_calibration`).",
+        "",
+        "## Novelty scale",
+        "",
+        "`max_similarity` is the score on chain: the scorer's embedding similarity to the most similar earlier "
+        "message, **calibrated** onto the scale the reward curve was made for (OpenAI ada-002's), and "
+        "`novelty_reward` / `novelty_weight` is the curve's weight of it "
+        "(`0.01 * exp((ln 10 / 0.05) * (0.95 - s))`, 0 above 0.95, at most 100). Calibration version "
+        f"{CALIBRATION_VERSION} (all-MiniLM-L6-v2): `s = clamp({INTERCEPT_WAD / WAD:.4f} + {SLOPE_WAD / WAD:.4f} "
+        "* raw cosine, -1, 1)`, an affine map fitted on paraphrase, same-topic and unrelated sentence pairs; "
+        "version 0 was the raw cosine. A body the scorer judged spam (repetition, gibberish, a copy with noise) "
+        "has its score withheld: `max_similarity` 1.0, weight 0. Scores by scorer in this export:",
+        "",
+        *_table(
+            ("model", "calibration", "records"),
+            [(model, version, n) for (model, version), n in sorted(stats.scorers.items())] or [("-", "-", 0)],
+        ),
         "",
         "## Missing bodies",
         "",

@@ -18,9 +18,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from choir_chain.dataset import card, records
-from choir_chain.dataset.preferences import DEFAULT_MAX_PAIRS_PER_THREAD, pairs_of
+from choir_chain.dataset.preferences import DEFAULT_MAX_PAIRS_PER_THREAD, pairs_of, unpaired_of
 from choir_chain.dataset.records import DEFAULT_CONTEXT_LIMIT, DatasetError
-from choir_chain.dataset.writer import FORMATS, PREFERENCE_SCHEMA, RECORD_SCHEMA, open_writer
+from choir_chain.dataset.writer import FORMATS, PREFERENCE_SCHEMA, RECORD_SCHEMA, UNPAIRED_SCHEMA, open_writer
 
 Progress = Callable[[int], None]
 """Called with the number of messages just processed."""
@@ -102,6 +102,7 @@ def _write(
     stats = card.Stats()
     record_writer = open_writer(fmt, folder, "records", RECORD_SCHEMA)
     pair_writer = open_writer(fmt, folder, "preferences", PREFERENCE_SCHEMA)
+    unpaired_writer = open_writer(fmt, folder, "unpaired", UNPAIRED_SCHEMA)
     try:
         for thread in records.iter_threads(engine, content_engine, records.thread_ids(engine)):
             items = thread.items
@@ -124,14 +125,20 @@ def _write(
                 stats.pairs += len(pairs)
                 stats.threads_with_pairs += 1
             pair_writer.write(pairs)
+            unpaired = unpaired_of(items, contexts)
+            stats.unpaired += len(unpaired)
+            stats.approved_examples += sum(row["label"] for row in unpaired)
+            unpaired_writer.write(unpaired)
             if progress is not None:
                 progress(len(items))
     finally:
         record_writer.close()
         pair_writer.close()
+        unpaired_writer.close()
     missing = {"count": len(stats.missing), "messages": stats.missing}
     (folder / "missing_bodies.json").write_text(json.dumps(missing, indent=2) + "\n", encoding="utf-8")
-    return stats, [record_writer.path.name, pair_writer.path.name, "missing_bodies.json"]
+    files = [record_writer.path.name, pair_writer.path.name, unpaired_writer.path.name, "missing_bodies.json"]
+    return stats, files
 
 
 def _replace(staging: Path, out: Path) -> None:

@@ -19,7 +19,7 @@ import bisect
 from collections.abc import Sequence
 from typing import Any
 
-from choir_chain.dataset.records import Context, Item
+from choir_chain.dataset.records import Context, Item, novelty_weight
 
 DEFAULT_MAX_PAIRS_PER_THREAD = 64
 
@@ -55,6 +55,12 @@ def pairs_of(items: Sequence[Item], contexts: Sequence[Context], max_pairs: int)
                 "chosen_votes_against": chosen.votes_against,
                 "rejected_votes_for": rejected.votes_for,
                 "rejected_votes_against": rejected.votes_against,
+                "chosen_novelty_weight": novelty_weight(chosen),
+                "rejected_novelty_weight": novelty_weight(rejected),
+                "chosen_novelty_model": chosen.novelty_model,
+                "rejected_novelty_model": rejected.novelty_model,
+                "chosen_novelty_calibration": chosen.novelty_calibration,
+                "rejected_novelty_calibration": rejected.novelty_calibration,
             }
         )
     return pairs
@@ -69,3 +75,35 @@ def _nearest(approved: list[Item], keys: list[int], index: int) -> Item:
         return approved[-1]
     before, after = approved[at - 1], approved[at]
     return before if index - before.index <= after.index - index else after
+
+
+def prompt_text(context: Context) -> str:
+    """A context as one prompt string: each message as `author: body`, oldest first, separated by blank lines."""
+    return "\n\n".join(f"{m['author']}: {m['body']}" for m in context.messages)
+
+
+def unpaired_of(items: Sequence[Item], contexts: Sequence[Context]) -> list[dict[str, Any]]:
+    """The thread's examples in TRL's unpaired preference format (`prompt`, `completion`, `label`): every
+    approved (label true) and denied (label false) spec with a stored body, in message-index order; the prompt
+    is the spec's own context (the thread as accepted before it was submitted)."""
+    rows: list[dict[str, Any]] = []
+    for item, context in zip(items, contexts, strict=True):
+        if item.outcome not in ("approved", "denied") or item.body is None:
+            continue
+        rows.append(
+            {
+                "prompt": prompt_text(context),
+                "completion": item.body,
+                "label": item.outcome == "approved",
+                "thread_id": item.thread_id,
+                "message_id": str(item.global_id),
+                "message_index": item.index,
+                "author_kind": item.author_kind,
+                "votes_for": item.votes_for,
+                "votes_against": item.votes_against,
+                "novelty_weight": novelty_weight(item),
+                "novelty_model": item.novelty_model,
+                "novelty_calibration": item.novelty_calibration,
+            }
+        )
+    return rows

@@ -91,6 +91,9 @@ class Item:
     votes_against: int | None = None
     citations: list[int] = field(default_factory=list)
     max_similarity: float | None = None
+    """On the reward curve's scale: calibrated by the scorer (`novelty_calibration`) from its model's raw score."""
+    novelty_model: str | None = None
+    novelty_calibration: int | None = None
     reward: int | None = None
     body: str | None = None
 
@@ -224,11 +227,15 @@ def _load_batch(engine: Engine, content_engine: Engine, batch: list[int]) -> lis
         ):
             citations[(row.thread_id, row.message_index)].append(row.cited_global_id)
         scores = {
-            (row.thread_id, row.message_index): row.max_similarity
+            (row.thread_id, row.message_index): (row.max_similarity, row.model_id, row.calibration_version)
             for row in conn.execute(
-                select(NoveltyScore.thread_id, NoveltyScore.message_index, NoveltyScore.max_similarity).where(
-                    NoveltyScore.thread_id.between(low, high)
-                )
+                select(
+                    NoveltyScore.thread_id,
+                    NoveltyScore.message_index,
+                    NoveltyScore.max_similarity,
+                    NoveltyScore.model_id,
+                    NoveltyScore.calibration_version,
+                ).where(NoveltyScore.thread_id.between(low, high))
             )
         }
         rewards = {
@@ -261,7 +268,9 @@ def _load_batch(engine: Engine, content_engine: Engine, batch: list[int]) -> lis
             outcome="posted",
             accepted_at=(m.block, m.log_index),
             citations=citations.get(key, []),
-            max_similarity=scores.get(key),
+            max_similarity=scores[key][0] if key in scores else None,
+            novelty_model=scores[key][1] if key in scores else None,
+            novelty_calibration=scores[key][2] if key in scores else None,
             reward=rewards.get(key),
             body=bodies.get(m.content_hash),
         )
@@ -327,6 +336,11 @@ def novelty_of(max_similarity: float) -> float:
     return float(Decimal(1) - Decimal(repr(max_similarity)))
 
 
+def novelty_weight(item: Item) -> float | None:
+    """The message's novelty weight (protocol 7) from its on-chain score; None when not scored."""
+    return None if item.max_similarity is None else novelty_reward(item.max_similarity)
+
+
 def record_of(item: Item, context: Context) -> dict[str, Any]:
     """The record of one message (its body must be stored); field order is the files' column order."""
     similarity = item.max_similarity
@@ -352,7 +366,9 @@ def record_of(item: Item, context: Context) -> dict[str, Any]:
         "votes_against": item.votes_against,
         "max_similarity": similarity,
         "novelty": None if similarity is None else novelty_of(similarity),
-        "novelty_reward": None if similarity is None else novelty_reward(similarity),
+        "novelty_reward": novelty_weight(item),
+        "novelty_model": item.novelty_model,
+        "novelty_calibration": item.novelty_calibration,
         "reward": choir(item.reward),
         "reward_wei": None if item.reward is None else str(item.reward),
         "block": item.block,

@@ -45,6 +45,8 @@ RECORD_SCHEMA = pa.schema(
         ("max_similarity", pa.float64()),
         ("novelty", pa.float64()),
         ("novelty_reward", pa.float64()),
+        ("novelty_model", pa.string()),
+        ("novelty_calibration", pa.int64()),
         ("reward", pa.string()),
         ("reward_wei", pa.string()),
         ("block", pa.int64()),
@@ -71,6 +73,29 @@ PREFERENCE_SCHEMA = pa.schema(
         ("chosen_votes_against", pa.int64()),
         ("rejected_votes_for", pa.int64()),
         ("rejected_votes_against", pa.int64()),
+        ("chosen_novelty_weight", pa.float64()),
+        ("rejected_novelty_weight", pa.float64()),
+        ("chosen_novelty_model", pa.string()),
+        ("rejected_novelty_model", pa.string()),
+        ("chosen_novelty_calibration", pa.int64()),
+        ("rejected_novelty_calibration", pa.int64()),
+    ]
+)
+
+UNPAIRED_SCHEMA = pa.schema(
+    [
+        ("prompt", pa.string()),
+        ("completion", pa.string()),
+        ("label", pa.bool_()),
+        ("thread_id", pa.int64()),
+        ("message_id", pa.string()),
+        ("message_index", pa.int64()),
+        ("author_kind", pa.string()),
+        ("votes_for", pa.int64()),
+        ("votes_against", pa.int64()),
+        ("novelty_weight", pa.float64()),
+        ("novelty_model", pa.string()),
+        ("novelty_calibration", pa.int64()),
     ]
 )
 

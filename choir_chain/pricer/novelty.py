@@ -10,8 +10,10 @@ is not indexed yet). Messages are scored in chain order (block, log index), `bat
 messages *before it in chain order* whose bodies are stored when it is scored (`semantics.ChainIndex`). A
 message with no such earlier message gets 0.0 (nothing to repeat, so the highest reward). A score is final: a
 body of an earlier message stored after the later message was scored does not change the later score.
-Similarities go on chain as WAD integers in [-1e18, 1e18], with the embedding model's name and the calibration
-version (`CALIBRATION_VERSION`) of the round, so every reward traces to the scorer that weighed it.
+The raw similarity is mapped onto the reward curve's scale (`semantics.calibration`, in WAD integers) and goes on
+chain in [-1e18, 1e18], with the embedding model's name and the calibration version (`CALIBRATION_VERSION`) of
+the round, so every reward traces to the scorer that weighed it. A body the spam policy flags
+(`semantics.spam`) gets 1e18 instead: weight 0, its score withheld.
 
 **Never a round twice.** Like the price rounds: a round is sent only when nothing of the account is in flight
 (the service checks), with round number `lastNoveltyRound() + 1` read from the chain and the mined nonce; a
@@ -45,17 +47,17 @@ from choir_chain.pricer.distributor import OracleJob, find_distributor, holds_ro
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricing.novelty import novelty_reward
 from choir_chain.protocol.units import WAD
+from choir_chain.semantics.calibration import CALIBRATION_VERSION, calibrate
+from choir_chain.semantics.calibration import to_wad as to_wad  # re-exported: the WAD form of a similarity
 from choir_chain.semantics.embedder import Embedder, EmbedderError
 from choir_chain.semantics.index import ChainIndex, position_key
+from choir_chain.semantics.spam import spam_reason
 from choir_chain.semantics.store import create_schema, ensure_embeddings, vectors_of
 
 REQUIRED_FUNCTIONS = ("ORACLE_ROLE", "hasRole", "lastNoveltyRound", "isScored", "setNoveltyScores")
 """What the scorer calls on the RewardsDistributor."""
 RETRY_AFTER = 60.0
 """Seconds before a failed novelty round is tried again (prices go on meanwhile)."""
-CALIBRATION_VERSION = 0
-"""The calibration of raw similarities onto the reward curve's scale sent with every round: 0 is the identity (the
-model's raw cosine similarity, no mapping yet; docs/novelty.md)."""
 DEFAULT_BATCH_SIZE = 64
 """Messages per `setNoveltyScores` round."""
 LOOKUP_CHUNK = 500
@@ -63,11 +65,6 @@ LOOKUP_CHUNK = 500
 
 EmbedderSource = Callable[[], Embedder | None]
 """Gives the embedder, or None while it is still loading; raises `EmbedderError` if it cannot be loaded."""
-
-
-def to_wad(similarity: float) -> int:
-    """A cosine similarity as a WAD integer, clamped to [-1e18, 1e18] (what the distributor accepts)."""
-    return max(-WAD, min(WAD, round(similarity * WAD)))
 
 
 @dataclass(frozen=True)
@@ -79,6 +76,7 @@ class Candidate:
     message_index: int
     position: int
     vector: npt.NDArray[np.float32]
+    content_hash: str
 
 
 class NoveltyScorer:
@@ -111,6 +109,8 @@ class NoveltyScorer:
         self._bodies_seen = -1
         """`content_bodies` row count at the last look for bodies."""
         self._unscored: dict[int, Candidate] = {}
+        self._hash_of: dict[int, str] = {}
+        """Message id -> content hash, for the messages in the index (the spam policy reads their bodies)."""
         self._refreshed = False
 
     @classmethod
@@ -190,7 +190,8 @@ class NoveltyScorer:
                 ids.append(message_id)
                 positions.append(position)
                 vectors.append(vector)
-                self._unscored[message_id] = Candidate(message_id, thread_id, index, position, vector)
+                self._unscored[message_id] = Candidate(message_id, thread_id, index, position, vector, content_hash)
+                self._hash_of[message_id] = content_hash
         if not ids:
             return 0
         self.index.add(ids, positions, np.stack(vectors))
@@ -234,9 +235,10 @@ class NoveltyScorer:
                 batch.append(candidate)
         if not batch:
             return True  # the chain had them all; the next step takes the next ones
-        similarities = self.index.max_similarities(np.stack([c.vector for c in batch]), [c.position for c in batch])
+        similarities, nearest = self.index.nearest(np.stack([c.vector for c in batch]), [c.position for c in batch])
         ids = [c.message_id for c in batch]
-        wads = [to_wad(float(s)) for s in similarities]
+        reasons = self._spam_reasons(batch, nearest)
+        wads = [WAD if reason else calibrate(float(s)) for s, reason in zip(similarities, reasons, strict=True)]
         (last,) = self.distributor.call("lastNoveltyRound")
         round_ = int(last) + 1
         data = self.distributor.calldata("setNoveltyScores", round_, model_id, CALIBRATION_VERSION, ids, wads)
@@ -256,7 +258,9 @@ class NoveltyScorer:
                 "messages": [str(i) for i in ids],
                 "threads": [c.thread_id for c in batch],
                 "indexes": [c.message_index for c in batch],
+                "raw_similarities": [round(float(s), 6) for s in similarities],
                 "max_similarities": [round(w / WAD, 6) for w in wads],
+                "spam": {str(i): r for i, r in zip(ids, reasons, strict=True) if r},
                 "weights": [round(novelty_reward(w / WAD), 6) for w in wads],
                 "remaining": len(self._unscored),
                 "tx": sent.tx_hash,
@@ -265,3 +269,12 @@ class NoveltyScorer:
             }
         )
         return True
+
+    def _spam_reasons(self, batch: list[Candidate], nearest: list[int | None]) -> list[str | None]:
+        """The spam policy's verdict on each candidate's body, given the body of its nearest earlier message."""
+        wanted = {c.content_hash for c in batch} | {self._hash_of[n] for n in nearest if n is not None}
+        bodies = content_store.bodies_of(self.content_engine, wanted)
+        return [
+            spam_reason(bodies.get(c.content_hash, ""), None if n is None else bodies.get(self._hash_of[n]))
+            for c, n in zip(batch, nearest, strict=True)
+        ]

@@ -134,6 +134,7 @@ class ChainIndex:
         self._rows = _Rows()
         self._positions: list[int] = []
         self._ids: dict[int, int] = {}
+        self._message_ids: list[int] = []
         self._position_array = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
@@ -151,6 +152,7 @@ class ChainIndex:
         for i, message_id in enumerate(message_ids):
             if message_id not in self._ids:
                 self._ids[message_id] = len(self._positions)
+                self._message_ids.append(message_id)
                 self._positions.append(int(positions[i]))
                 fresh.append(i)
         if fresh:
@@ -161,12 +163,20 @@ class ChainIndex:
     def max_similarities(self, vectors: npt.ArrayLike, positions: Sequence[int]) -> npt.NDArray[np.float64]:
         """For each query vector, its highest cosine similarity to a stored message at an earlier position, in
         [-1, 1]; 0.0 when no stored message is earlier."""
+        return self.nearest(vectors, positions)[0]
+
+    def nearest(
+        self, vectors: npt.ArrayLike, positions: Sequence[int]
+    ) -> tuple[npt.NDArray[np.float64], list[int | None]]:
+        """`max_similarities`, and for each query the id of that most similar earlier message (None when no stored
+        message is earlier; ties: the first added)."""
         queries = _as_matrix(vectors) if len(positions) else np.zeros((0, DIMENSIONS), dtype=np.float32)
         if len(queries) != len(positions):
             raise ValueError(f"{len(queries)} vectors for {len(positions)} positions")
         out = np.zeros(len(queries), dtype=np.float64)
+        ids: list[int | None] = [None] * len(queries)
         if not self._positions or not len(queries):
-            return out
+            return out, ids
         stored = self._rows.view
         last_stored = int(self._position_array.max())
         for start in range(0, len(queries), QUERY_CHUNK):
@@ -175,10 +185,14 @@ class ChainIndex:
             wanted = np.asarray(positions[chunk], dtype=np.int64)
             if int(wanted.min()) <= last_stored:  # some stored message is not earlier: mask it (else all are)
                 scores[self._position_array[None, :] >= wanted[:, None]] = -np.inf
-            best = scores.max(axis=1).astype(np.float64)
+            top = scores.argmax(axis=1)
+            best = scores[np.arange(len(top)), top].astype(np.float64)
+            for offset, row in enumerate(top):
+                if np.isfinite(best[offset]):
+                    ids[start + offset] = self._message_ids[int(row)]
             best = np.where(best >= COPY_SIMILARITY, 1.0, best)
             out[chunk] = np.where(np.isfinite(best), np.clip(best, -1.0, 1.0), 0.0)
-        return out
+        return out, ids
 
 
 def earlier_max_similarities(vectors: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -38,6 +38,15 @@ def simulate(
         typer.Option(help="Output folder (default: simulation-<time> in the run folder)."),
     ] = None,
     csv: Annotated[bool, typer.Option("--csv/--no-csv", help="Write threads.csv (one row per thread per day).")] = True,
+    approval_threshold_bps: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=10_000,
+            help="Vote rule: 10000 = today's (approved only when every vote approves); lower = approved at this "
+            "share of the votes cast, deniers paid only when not approved (with --model only).",
+        ),
+    ] = 10_000,
 ) -> None:
     """Simulate a community of authors (varying quality) and co-authors (varying strictness).
 
@@ -65,6 +74,7 @@ def simulate(
             seed=seed,
             spec_rate=spec_rate,
             exit_rate=exit_rate,
+            approval_threshold_bps=approval_threshold_bps,
         )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as progress:

@@ -181,7 +181,7 @@ class Simulation:
             self.totals.settled[s.outcome] += 1
             counts = outcomes.setdefault(x.thread, dict.fromkeys(OUTCOMES, 0))
             counts[s.outcome] += 1
-            pricer.settled(x.thread, day, s.approvals, s.denials)
+            pricer.settled(x.thread, day, s.approvals, s.denials, s.outcome == "approved")
             if s.outcome == "approved":
                 joined[x.thread].setdefault(x.author, day)
                 for cited, _index in x.citations:

@@ -24,8 +24,18 @@ class LedgerError(RuntimeError):
     """A call the contracts would reject (the simulation's own bug, never the agents' choice)."""
 
 
-def divide(stake: int, approvals: int, denials: int) -> tuple[str, int, int]:
-    """Outcome, treasury gain and per-denier payout of a settled stake (`SpecSettlement.divide`)."""
+UNANIMOUS = 10_000
+"""`approval_threshold_bps` of today's rule: a spec is approved only when every vote cast approves."""
+
+
+def divide(stake: int, approvals: int, denials: int, threshold_bps: int = UNANIMOUS) -> tuple[str, int, int]:
+    """Outcome, treasury gain and per-denier payout of a settled stake (`SpecSettlement.divide`).
+
+    `threshold_bps` below `UNANIMOUS` is the proposed rule (docs/economics.md, incentives of the vote): a spec is
+    approved when its approvals are at least that share of the votes cast, and then the whole stake goes to the
+    treasury (deniers are paid only when the spec is not approved); otherwise as today."""
+    if approvals > 0 and threshold_bps < UNANIMOUS and approvals * UNANIMOUS >= threshold_bps * (approvals + denials):
+        return "approved", stake, 0
     if denials == 0:
         return ("expired" if approvals == 0 else "approved"), stake, 0
     if approvals == 0:
@@ -171,7 +181,7 @@ class ModelLedger:
                 self.wallets[spec.author] += spec.stake
                 out.append(Settled(thread_id, spec_id, "refunded", 0, 0, 0, 0, 0))
                 continue
-            outcome, gain, per_denier = divide(spec.stake, approvals, denials)
+            outcome, gain, per_denier = divide(spec.stake, approvals, denials, self.params.approval_threshold_bps)
             spec.status, spec.per_denier = outcome, per_denier
             treasury_before = thread.treasury
             thread.locked -= gain

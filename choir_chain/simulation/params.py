@@ -29,6 +29,10 @@ class SimParams:
         overstake: an author of quality ``q`` stakes ``price * (1 + overstake * q)``.
         exit_rate: chance per co-author per day of leaving with its pro-rata share.
         seed: seed of every random draw.
+        approval_threshold_bps: the vote rule. 10,000 (the default) is today's rule: approved only when every
+            vote cast approves, deniers paid `D/V` of the stake on a split. Below 10,000 is the proposed
+            thread parameter (pure model only): approved when approvals are at least this share of the votes
+            cast, the whole stake then to the treasury; otherwise as today (docs/economics.md).
 
     Protocol:
         qaho: the QAHO price model (protocol section 4).
@@ -51,6 +55,7 @@ class SimParams:
     overstake: float = 1.0
     exit_rate: float = 0.01
     seed: int = 1
+    approval_threshold_bps: int = 10_000
     qaho: QahoParams = field(default_factory=QahoParams)
     hub: HubParameters = field(default_factory=HubParameters)
 
@@ -77,6 +82,10 @@ class SimParams:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not isinstance(self.approval_threshold_bps, int) or not 1 <= self.approval_threshold_bps <= 10_000:
+            raise ValueError(
+                f"approval_threshold_bps must be an integer in [1, 10000], got {self.approval_threshold_bps!r}"
+            )
         if self.agents < self.threads + 1:
             raise ValueError(f"agents ({self.agents}) must exceed threads ({self.threads}): each has a creator")
         if self.hub.approval_window % DAY:

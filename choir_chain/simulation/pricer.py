@@ -69,11 +69,12 @@ class ModelPricer:
         if thread != by_thread:
             self.citations[thread] += 1
 
-    def settled(self, thread: int, day: int, approvals: int, denials: int) -> None:
+    def settled(self, thread: int, day: int, approvals: int, denials: int, approved: bool | None = None) -> None:
+        """A settlement; `approved` defaults to today's rule (no denial), the proposed rule passes it."""
         if approvals + denials == 0:
             return  # expired: not counted in the refusal ratio
         self.refusals[thread].append(denials / (approvals + denials))
-        if denials == 0:
+        if denials == 0 if approved is None else approved:
             self.approvals[thread].append(day)
 
     def round(self, day: int, coauthors: dict[int, int]) -> PriceRound:

@@ -16,7 +16,7 @@ from typing import Any
 
 from choir_chain.simulation.engine import Simulation, SimulationResult
 from choir_chain.simulation.ledger import LedgerView
-from choir_chain.simulation.model_ledger import ModelLedger
+from choir_chain.simulation.model_ledger import UNANIMOUS, ModelLedger
 from choir_chain.simulation.params import SimParams
 from choir_chain.simulation.plots import write_figures
 
@@ -71,6 +71,8 @@ def simulate(
     """Run, check the accounting, write the files; returns the summary (also written as summary.json)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine != "model" and params.approval_threshold_bps != UNANIMOUS:
+        raise ValueError("an approval threshold other than unanimity runs on the pure model only (--model)")
     out.mkdir(parents=True, exist_ok=True)
     balances: dict[int, int] | None = None
     if engine == "model":

@@ -47,6 +47,8 @@ class Community:
     outcomes: dict[tuple[int, int], str] = field(default_factory=dict)
     never_stored: tuple[int, int] = (1, 5)
     scores: dict[int, int] = field(default_factory=dict)
+    scorers: dict[int, tuple[str, int]] = field(default_factory=dict)
+    """Message id -> (model, calibration version) of the round that set its score."""
     """Global id -> the latest WAD similarity pushed on chain."""
     approval_rewards: dict[tuple[int, int], int] = field(default_factory=dict)
     """Wei the closed epoch's allocation paid per approval (the scored ones: an unscored approval earns nothing)."""
@@ -95,8 +97,14 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
         send(thread.functions.submitSpec(note(key, body, kind, cites, outcome), cites, stake, kind), user)
 
     def score(round_: int, scores: dict[int, int]) -> None:
-        send(distributor.functions.setNoveltyScores(round_, "model", 0, list(scores), list(scores.values())), pricer)
+        # round 1 by calibration 0, round 2 by calibration 1: a re-score changes the scorer a record names
+        calibration = round_ - 1
+        send(
+            distributor.functions.setNoveltyScores(round_, "model", calibration, list(scores), list(scores.values())),
+            pricer,
+        )
         c.scores.update(scores)
+        c.scorers.update(dict.fromkeys(scores, ("model", calibration)))
 
     create(alice, 1, "How should a small community fund open research without a central grant committee?", HUMAN)
     create(bob, 2, "A catalogue of failure modes in automated content moderation.", AI)

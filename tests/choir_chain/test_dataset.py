@@ -103,8 +103,10 @@ def test_records_match_the_chain(community: tuple[Community, str], tmp_path: Pat
             onchain = distributor.functions.noveltyWeight(wad).call() / WAD
             assert r["novelty_reward"] == novelty_reward(wad / WAD)
             assert math.isclose(r["novelty_reward"], onchain, rel_tol=1e-9, abs_tol=1e-12)
+            assert (r["novelty_model"], r["novelty_calibration"]) == c.scorers[message_id]
         else:
             assert (r["max_similarity"], r["novelty"], r["novelty_reward"]) == (None, None, None)
+            assert (r["novelty_model"], r["novelty_calibration"]) == (None, None)
         minted = c.approval_rewards.get(key) if r["outcome"] == "approved" else None
         assert r["reward_wei"] == (None if minted is None else str(minted))
         block = c.deployment.chain.w3.eth.get_block(r["block"])
@@ -116,6 +118,7 @@ def test_records_match_the_chain(community: tuple[Community, str], tmp_path: Pat
 
     by_key = {(r["thread_id"], r["message_index"]): r for r in rows}
     assert by_key[(1, 2)]["max_similarity"] == 0.8 and by_key[(1, 2)]["novelty"] == 0.2  # round 2 re-scored it
+    assert by_key[(1, 2)]["novelty_calibration"] == 1  # and the record names round 2's scorer
     assert by_key[(1, 2)]["reward"] == "10.000000000000000001"  # its epoch's allocation, once the epoch closed
     assert by_key[(1, 4)]["novelty_reward"] == 0.0  # above 0.95
     # what alice saw when she summed up: the root, her post, the two approved specs (one body never stored)
@@ -146,6 +149,14 @@ def test_preference_pairs(community: tuple[Community, str], tmp_path: Path, fmt:
         assert [m["message_index"] for m in p["context"]] == [0, 1]  # spec 2's context, the earlier of the two
         assert (p["chosen_votes_for"], p["rejected_votes_against"]) == (1, 2 if p["rejected_message_index"] == 3 else 3)
     assert pairs[0]["rejected_author_kind"] == "ai" and pairs[1]["rejected_author_kind"] == "human"
+    for p in pairs:
+        for side in ("chosen", "rejected"):
+            message_id = int(p[f"{side}_message_id"])
+            scored = message_id in c.scores
+            weight = novelty_reward(c.scores[message_id] / WAD) if scored else None
+            assert p[f"{side}_novelty_weight"] == weight
+            scorer = c.scorers.get(message_id, (None, None))
+            assert (p[f"{side}_novelty_model"], p[f"{side}_novelty_calibration"]) == scorer
 
     _export(db, tmp_path / "bounded", fmt, "--max-pairs-per-thread", "1")
     bounded = _load(tmp_path / "bounded" / f"preferences.{fmt}", tmp_path / "hf2")
@@ -161,6 +172,7 @@ def test_card_and_missing_bodies(community: tuple[Community, str], tmp_path: Pat
         "missing_bodies.json",
         "preferences.jsonl",
         "records.jsonl",
+        "unpaired.jsonl",
     ]
     missing = json.loads((out / "missing_bodies.json").read_text())
     assert missing["count"] == 1
@@ -192,6 +204,38 @@ def test_card_and_missing_bodies(community: tuple[Community, str], tmp_path: Pat
     assert f"| {lengths[0]} | " in card and f" | {lengths[-1]} |" in card
     assert f"`{gid(*c.never_stored)}` (1/5, spec, approved)" in card
     assert "Records with a novelty score: 4" in card
+    assert "`unpaired.jsonl`: 4 unpaired examples (1 approved, 3 denied)" in card
+    assert "config_name: unpaired" in card and "Calibration version 1 (all-MiniLM-L6-v2)" in card
+    assert "`s = clamp(0.7291 + 0.2606 * raw cosine, -1, 1)`" in card
+    scored = [r for r in records if r["novelty_model"] is not None]
+    by_calibration = [sum(r["novelty_calibration"] == v for r in scored) for v in (0, 1)]
+    assert all(by_calibration) and f"| model | 0 | {by_calibration[0]} |" in card
+    assert f"| model | 1 | {by_calibration[1]} |" in card
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_unpaired_examples_in_trl_format(community: tuple[Community, str], tmp_path: Path, fmt: str) -> None:
+    c, db = community
+    _export(db, tmp_path / "out", fmt)
+    rows = _load(tmp_path / "out" / f"unpaired.{fmt}", tmp_path / "hf")
+    records = {r["message_id"]: r for r in _load(tmp_path / "out" / f"records.{fmt}", tmp_path / "hf-records")}
+    # every approved or denied spec with a stored body, by (thread, index); split, expired and posts never
+    expected = [
+        key for key in sorted(c.outcomes) if c.outcomes[key] in ("approved", "denied") and key != c.never_stored
+    ]
+    assert [(r["thread_id"], r["message_index"]) for r in rows] == expected
+    assert [r["label"] for r in rows] == [c.outcomes[key] == "approved" for key in expected]
+    for r in rows:
+        record = records[r["message_id"]]
+        assert r["completion"] == record["body"] == c.bodies[(r["thread_id"], r["message_index"])]
+        assert r["prompt"] == "\n\n".join(f"{m['author']}: {m['body']}" for m in record["context"])
+        assert r["novelty_weight"] == record["novelty_reward"]
+        assert (r["novelty_model"], r["novelty_calibration"]) == (
+            record["novelty_model"],
+            record["novelty_calibration"],
+        )
+        assert (r["votes_for"], r["votes_against"]) == (record["votes_for"], record["votes_against"])
+    assert {type(r["label"]) for r in rows} == {bool}
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])

@@ -32,9 +32,10 @@ from choir_chain.indexer import Indexer, make_engine
 from choir_chain.indexer.follower import IndexFollower
 from choir_chain.indexer.models import NoveltyScore
 from choir_chain.pricer import Pricer, PricerConfig, PricerError
-from choir_chain.pricer.novelty import WAD, to_wad
+from choir_chain.pricer.novelty import WAD
 from choir_chain.pricing.novelty import novelty_reward
 from choir_chain.semantics import Embedder
+from choir_chain.semantics.calibration import CALIBRATION_VERSION, INTERCEPT_WAD, calibrate
 from choir_chain.semantics.store import load_vectors
 
 STAKE = 200 * CHOIR
@@ -226,11 +227,12 @@ def test_stored_bodies_are_scored_in_rounds_and_weigh_the_epochs_allocation(
 
     expected = expected_similarities(embedder, ORDER)
     for name in ORDER:
-        assert scored[c.messages[name]] == pytest.approx(to_wad(expected[name]), abs=WAD // 10**5), name
-    assert scored[c.messages["root1"]] == 0  # nothing before it
-    assert scored[c.messages["post2"]] == WAD == scored[c.messages["spec_copy"]]  # identical bodies
+        if name not in ("post2", "spec_copy"):
+            assert scored[c.messages[name]] == pytest.approx(calibrate(expected[name]), abs=WAD // 10**5), name
+    assert scored[c.messages["root1"]] == INTERCEPT_WAD  # nothing before it: raw 0, calibrated
+    assert scored[c.messages["post2"]] == WAD == scored[c.messages["spec_copy"]]  # copies: withheld (spam)
     assert 0.6 * WAD < scored[c.messages["spec_paraphrase"]] < WAD
-    assert scored[c.messages["spec_novel"]] < 0.3 * WAD
+    assert scored[c.messages["spec_novel"]] < 0.8 * WAD
 
     lines = [e for e in events if e["event"] == "novelty"]
     assert [e["round"] for e in lines] == [1, 2, 3] and [e["remaining"] for e in lines] == [4, 1, 0]
@@ -239,7 +241,15 @@ def test_stored_bodies_are_scored_in_rounds_and_weigh_the_epochs_allocation(
         on_chain = [scored[int(m)] / WAD for m in e["messages"]]
         assert e["max_similarities"] == pytest.approx(on_chain, abs=1e-6)
         assert e["weights"] == pytest.approx([novelty_reward(x) for x in on_chain], abs=1e-6)
-        assert (e["model"], e["calibration"]) == ("all-MiniLM-L6-v2", 0)
+        assert (e["model"], e["calibration"]) == ("all-MiniLM-L6-v2", CALIBRATION_VERSION)
+        assert all(
+            calibrate(r) / WAD == pytest.approx(s, abs=1e-6)
+            for r, s in zip(e["raw_similarities"], e["max_similarities"], strict=True)
+            if s < 1
+        )
+    assert {m: r for e in lines for m, r in e["spam"].items()} == {
+        str(c.messages[n]): "copy" for n in ("post2", "spec_copy")
+    }
 
     # The indexer has the scores too (the pricer indexes before each step)
     with Session(engine) as session:
@@ -290,16 +300,18 @@ def test_bodies_stored_later_are_scored_later_against_earlier_messages(
     url, engine = database(tmp_path, first)
     with pricer(c, url, embedder, [], config=config(batch=64)) as service:
         service.run(once=True)
-        assert rounds_on_chain(c) == {1: {c.messages["root1"]: 0, c.messages["spec_copy"]: WAD}}
+        assert rounds_on_chain(c) == {1: {c.messages["root1"]: INTERCEPT_WAD, c.messages["spec_copy"]: WAD}}
         for name in ("post1", "spec_paraphrase"):
             content_store.store(engine, content_hash(BODIES[name]), BODIES[name], len(BODIES[name]))
         service.run(once=True)  # the same process picks up the new bodies
     second = rounds_on_chain(c)[2]
     assert list(second) == [c.messages["post1"], c.messages["spec_paraphrase"]]
     expected = expected_similarities(embedder, ["root1", "post1", "spec_copy", "spec_paraphrase"])
-    assert second[c.messages["post1"]] == pytest.approx(to_wad(expected["post1"]), abs=WAD // 10**5)
+    assert second[c.messages["post1"]] == pytest.approx(calibrate(expected["post1"]), abs=WAD // 10**5)
     # the copy scored before post1's body arrived keeps its score; the paraphrase sees every earlier body
-    assert second[c.messages["spec_paraphrase"]] == pytest.approx(to_wad(expected["spec_paraphrase"]), abs=WAD // 10**5)
+    assert second[c.messages["spec_paraphrase"]] == pytest.approx(
+        calibrate(expected["spec_paraphrase"]), abs=WAD // 10**5
+    )
     assert len(load_vectors(engine)[0]) == 3  # root1 and spec_copy share one body: one embedding
     engine.dispose()
 

@@ -8,6 +8,7 @@ is no flat rate. The new-only steps (allocations) run only where the new distrib
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from rewards_support import (
     arm_old_flat_reward,
@@ -19,6 +20,11 @@ from rewards_support import (
     score_and_close,
 )
 from support import CHOIR, DAY, reverts
+
+from choir_chain.pricer.allocation import pro_rata
+from choir_chain.pricing.novelty import novelty_reward
+from choir_chain.semantics.calibration import calibrate
+from choir_chain.simulation.adversary import Epochs, Market, self_dealing
 
 WAD = 10**18
 
@@ -223,3 +229,43 @@ def test_citation_share_with_no_live_cited_thread_stays_home(
     assert not logs_of(receipt, distributor.CitationRewarded)
     assert logs_of(receipt, distributor.MessageRewarded)[0].toThread == 10 * CHOIR
     assert thread.treasury() == treasury + 10 * CHOIR and empty.treasury() == 0
+
+
+def test_off_topic_self_dealing_takes_its_calibrated_weight_share_on_chain(
+    distributor, pricer, threads, creator, outsiders, accounts, chain
+):
+    """The adversarial simulation's headline (docs/economics.md section 7, risks.md rewards 1), on the contracts:
+    one farmed off-topic spec (raw similarity 0.05, calibration v1: the capped weight) approved in the same epoch
+    as four honest on-topic ones (raw 0.40 to 0.55) takes `w_f / (w_f + W_honest)` of the epoch's budget, to the
+    wei, paid by the pricer's own pro-rata split: 95.8% here, what `simulation.adversary` computes."""
+    if not new_only(distributor):
+        return
+    fresh = distributor.epochStart(epoch_at(distributor, chain.pending_timestamp) + 1) + 60
+    chain.pending_timestamp = fresh  # every approval below lands in this one epoch
+    honest_thread = threads.create(creator, "honest")
+    honest_raw = [0.40, 0.45, 0.50, 0.55]
+    honest = []
+    for author in outsiders:
+        spec_id = threads.submit(honest_thread, author, text=f"on-topic {author.address}")
+        certain = honest_thread.vote(spec_id, True, sender=creator).timestamp
+        honest.append(honest_thread.messageId(spec_id))
+    farm = threads.create(accounts[5], "farm")
+    farmed_spec = threads.submit(farm, accounts[4], text="the lighthouse keeper painted the railings")
+    last = farm.vote(farmed_spec, True, sender=accounts[5]).timestamp
+    farmed = farm.messageId(farmed_spec)
+    epoch = epoch_at(distributor, fresh)
+    assert epoch_at(distributor, certain) == epoch_at(distributor, last) == epoch
+    score(distributor, pricer, [*honest, farmed], [calibrate(r) for r in honest_raw] + [calibrate(0.05)])
+    close_epoch(chain, distributor, epoch)
+    weights = {m: distributor.scoreOf(m)[0] for m in [*honest, farmed]}
+    budget = distributor.epochBudget(epoch)
+    amounts = pro_rata(budget, weights)
+    distributor.allocate(epoch, list(amounts), list(amounts.values()), sender=pricer)
+    assert all(distributor.isPaid(m) for m in amounts)
+    share = amounts[farmed] / budget
+    assert weights[farmed] == 100 * WAD  # calibrated 0.742: the cap
+    honest_weights = [novelty_reward(calibrate(r) / WAD) for r in honest_raw]
+    assert share == pytest.approx(100 / (100 + sum(honest_weights)), rel=1e-9) and share > 0.95
+    # the pure model's arithmetic for the same epoch
+    model = self_dealing(Market(epochs=1), Epochs([budget], [np.array(honest_weights)]), keys=2)
+    assert model.shares[0] == pytest.approx(share, rel=1e-9)
