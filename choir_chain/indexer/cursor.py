@@ -18,7 +18,8 @@ def check_cursor(cursor: Cursor, chain_id: int, hub: str) -> None:
     if cursor.schema_version != SCHEMA_VERSION:
         raise IndexerError(
             f"the database was written by schema version {cursor.schema_version}, this version of Choir uses "
-            f"{SCHEMA_VERSION}: re-index it (choir index --reset)"
+            f"{SCHEMA_VERSION}: re-derive its tables from its raw-log cache (choir index --rebuild), without the "
+            "node, or re-index it (choir index --reset)"
         )
     if cursor.chain_id != chain_id or cursor.hub.lower() != hub.lower():
         raise ChainMismatch(
