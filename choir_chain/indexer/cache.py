@@ -55,6 +55,8 @@ class LogCache(CacheBase):
     hub: Mapped[str] = mapped_column(String(42))
     deploy_block: Mapped[int]
     last_block: Mapped[int]
+    rollbacks: Mapped[int] = mapped_column(default=0)
+    """Reorgs rolled back so far: readers holding derived state in memory (the pricer) drop it when this moves."""
 
 
 class RawLog(CacheBase):
@@ -194,7 +196,11 @@ def roll_back(session: Session, router: LogRouter, ancestor: int) -> int:
     """Forget the cache above block `ancestor` and re-derive every table up to it; events re-applied."""
     session.execute(delete(RawLog).where(RawLog.block_number > ancestor))
     session.execute(delete(BlockHash).where(BlockHash.number > ancestor))
-    session.execute(update(LogCache).where(LogCache.id == CACHE_ID).values(last_block=ancestor))
+    session.execute(
+        update(LogCache)
+        .where(LogCache.id == CACHE_ID)
+        .values(last_block=ancestor, rollbacks=LogCache.rollbacks + 1)
+    )
     clear_derived(session)
     session.flush()
     return replay(session, router, ancestor)
