@@ -18,11 +18,10 @@ over the cache (tens of thousands of events a second), whatever the depth of the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, String, Text, delete, insert, select, update
+from sqlalchemy import BigInteger, Engine, Integer, LargeBinary, String, delete, insert, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from choir_chain.indexer.decode import EventDecoder
@@ -60,7 +59,8 @@ class LogCache(CacheBase):
 
 
 class RawLog(CacheBase):
-    """A log as the node returned it; `topics` a JSON list of hex strings."""
+    """A log as the node returned it, its topics (32 bytes each, concatenated) and data as bytes (half the size
+    of their hex, which is most of the cache)."""
 
     __tablename__ = "raw_logs"
 
@@ -70,8 +70,8 @@ class RawLog(CacheBase):
     tx_index: Mapped[int]
     tx_hash: Mapped[str] = mapped_column(HASH)
     address: Mapped[str] = mapped_column(String(42))
-    topics: Mapped[str] = mapped_column(Text)
-    data: Mapped[str] = mapped_column(Text)
+    topics: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     timestamp: Mapped[int]
 
 
@@ -115,8 +115,8 @@ def raw_log_rows(logs: Iterable[RawLogEntry]) -> list[dict[str, Any]]:
             "tx_index": int(entry["transactionIndex"], 16),
             "tx_hash": str(entry["transactionHash"]).lower(),
             "address": str(entry["address"]).lower(),
-            "topics": json.dumps([str(t).lower() for t in entry["topics"]]),
-            "data": str(entry["data"]),
+            "topics": b"".join(bytes.fromhex(str(t)[2:]) for t in entry["topics"]),
+            "data": bytes.fromhex(str(entry["data"])[2:]),
             "timestamp": int(entry["blockTimestamp"], 16),
         }
         for entry in logs
@@ -125,6 +125,7 @@ def raw_log_rows(logs: Iterable[RawLogEntry]) -> list[dict[str, Any]]:
 
 def as_rpc_log(row: Any) -> dict[str, Any]:
     """A `raw_logs` row back in `eth_getLogs` form."""
+    topics = bytes(row.topics)
     return {
         "blockNumber": hex(row.block_number),
         "logIndex": hex(row.log_index),
@@ -132,8 +133,8 @@ def as_rpc_log(row: Any) -> dict[str, Any]:
         "transactionIndex": hex(row.tx_index),
         "transactionHash": row.tx_hash,
         "address": row.address,
-        "topics": json.loads(row.topics),
-        "data": row.data,
+        "topics": ["0x" + topics[i : i + 32].hex() for i in range(0, len(topics), 32)],
+        "data": "0x" + bytes(row.data).hex(),
         "blockTimestamp": hex(row.timestamp),
     }
 
@@ -197,9 +198,7 @@ def roll_back(session: Session, router: LogRouter, ancestor: int) -> int:
     session.execute(delete(RawLog).where(RawLog.block_number > ancestor))
     session.execute(delete(BlockHash).where(BlockHash.number > ancestor))
     session.execute(
-        update(LogCache)
-        .where(LogCache.id == CACHE_ID)
-        .values(last_block=ancestor, rollbacks=LogCache.rollbacks + 1)
+        update(LogCache).where(LogCache.id == CACHE_ID).values(last_block=ancestor, rollbacks=LogCache.rollbacks + 1)
     )
     clear_derived(session)
     session.flush()
