@@ -911,3 +911,37 @@ def test_the_pricer_allocates_a_closed_epoch_once_pro_rata(fresh: World, tmp_pat
     assert not [e for e in again.events if e["event"] == "allocation"]
     fresh_db = price_once(fresh, f"sqlite:///{tmp_path / 'other.db'}")  # a restart from an empty database
     assert not [e for e in fresh_db.events if e["event"] in ("allocation", "allocation_failed")]
+
+
+def test_an_allocation_a_reorg_dropped_is_sent_again(fresh: World, tmp_path: Path) -> None:
+    """The allocation of a closed epoch (and the price rounds) are mined, then a reorg replaces their blocks: the
+    same pricer process allocates the epoch again on the new chain, once."""
+    distributor = fresh.deployment.distributor
+    assert distributor is not None
+    url = fresh.rpc_url
+    epoch, ids = max(approved_by_epoch(fresh).items(), key=lambda item: (len(item[1]), -item[0]))
+    scores = distributor.functions.setNoveltyScores(1, "all-MiniLM-L6-v2", 0, ids, [int(0.8 * 10**18)] * len(ids))
+    QuickSender(fresh.deployment.chain)(scores, fresh.pricer)
+    db = f"sqlite:///{tmp_path / 'realloc.db'}"
+    events: list[dict[str, Any]] = []
+    with (
+        indexing(url, fresh.deployment.manifest, db),
+        Pricer(url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=events.append) as pricer,
+    ):
+        snapshot = rpc_call(url, "evm_snapshot")
+        pricer.run(once=True)
+        assert [e["epoch"] for e in events if e["event"] == "allocation"] == [epoch]
+        replaced = int(str(rpc_call(url, "eth_blockNumber")), 16)
+        assert rpc_call(url, "evm_revert", [snapshot]) is True
+        assert distributor.functions.allocated(epoch).call() == 0
+        base = int(str(rpc_call(url, "eth_blockNumber")), 16)
+        rpc_call(url, "anvil_mine", [hex(replaced - base + 1)])  # a longer chain without the pricer's blocks
+        pricer.sync()
+        del events[:]
+        pricer.run(once=True)
+    assert [e["event"] for e in events if e["event"] == "reorg"] == ["reorg"]
+    assert [e["epoch"] for e in events if e["event"] == "allocation"] == [epoch]
+    assert distributor.functions.allocated(epoch).call() > 0
+    assert all(distributor.functions.isPaid(m).call() for m in ids)
+    again = price_once(fresh, f"sqlite:///{tmp_path / 'again.db'}")
+    assert not [e for e in again.events if e["event"] in ("allocation", "allocation_failed")]
