@@ -193,13 +193,18 @@ def clear_derived(session: Session) -> None:
             session.execute(delete(table))
 
 
+def trim(session: Session, point: int) -> None:
+    """Forget the cache above block `point` (the derived tables already reflect `point`) and count a rollback."""
+    session.execute(delete(RawLog).where(RawLog.block_number > point))
+    session.execute(delete(BlockHash).where(BlockHash.number > point))
+    session.execute(
+        update(LogCache).where(LogCache.id == CACHE_ID).values(last_block=point, rollbacks=LogCache.rollbacks + 1)
+    )
+
+
 def roll_back(session: Session, router: LogRouter, ancestor: int) -> int:
     """Forget the cache above block `ancestor` and re-derive every table up to it; events re-applied."""
-    session.execute(delete(RawLog).where(RawLog.block_number > ancestor))
-    session.execute(delete(BlockHash).where(BlockHash.number > ancestor))
-    session.execute(
-        update(LogCache).where(LogCache.id == CACHE_ID).values(last_block=ancestor, rollbacks=LogCache.rollbacks + 1)
-    )
+    trim(session, ancestor)
     clear_derived(session)
     session.flush()
     return replay(session, router, ancestor)
@@ -218,6 +223,8 @@ def rebuild(engine: Engine, manifest: Manifest, abis: Mapping[str, list[dict[str
     router = LogRouter(
         EventDecoder(abis or load_abis(manifest)), hub, distributor.address if distributor is not None else None
     )
+    from choir_chain.indexer import undo  # its tables, on this base (undo.py imports this module)
+
     create_cache_schema(engine)
     with Session(engine, autoflush=False, expire_on_commit=False) as session, session.begin():
         cache = session.get(LogCache, CACHE_ID)
@@ -241,4 +248,5 @@ def rebuild(engine: Engine, manifest: Manifest, abis: Mapping[str, list[dict[str
         )
         session.flush()
         replay(session, router, last)
+        undo.clear(session)  # before-images of the old tables: a later reorg replays instead
     return last

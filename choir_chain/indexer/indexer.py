@@ -52,6 +52,7 @@ from choir_chain.indexer.cache import (
     drop_cache_schema,
     roll_back,
     stored_hash,
+    trim,
     write_range,
 )
 from choir_chain.indexer.cursor import check_cursor
@@ -62,6 +63,7 @@ from choir_chain.indexer.handlers import HANDLERS, THREAD, handled_events
 from choir_chain.indexer.models import CURSOR_ID, SCHEMA_VERSION, Cursor, Thread
 from choir_chain.indexer.pipeline import LogRouter, contract_address, load_abis
 from choir_chain.indexer.store import Store
+from choir_chain.indexer.undo import UndoRecorder, drop_undo_above, prune, undo_to
 from choir_chain.manifest import Manifest
 
 log = logging.getLogger("choir_chain.indexer")
@@ -251,6 +253,9 @@ class Indexer:
         if due <= last:
             return None
         first, end = last + 1, min(last + self.batch_blocks, due)
+        window_start = target - self.max_reorg_depth
+        if first < window_start <= end:
+            end = window_start - 1  # ranges near the head record undo records (`undo.py`); older ones need none
 
         own_contracts = [self.hub] if self.distributor is None else [self.hub, self.distributor]
         own, end = self._get_logs(first, end, address=own_contracts)
@@ -262,7 +267,7 @@ class Indexer:
 
         # Headers of `last` (continuity), `end`, and every block within `max_reorg_depth` of the head: their
         # hashes let a later reorg find its common ancestor. One batch request.
-        window = range(max(first, target - self.max_reorg_depth), end + 1)
+        window = range(max(first, window_start), end + 1)
         numbers = sorted({last, end, *window} if self._last_hash is not None else {end, *window})
         headers = dict(zip(numbers, self.rpc.blocks(numbers), strict=True))
         if self._last_hash is not None and _hash(headers[last]) != self._last_hash:
@@ -281,7 +286,7 @@ class Indexer:
         events = self.router.events(kept, threads)
 
         end_hash = str(hashes[end])
-        self._apply(events, kept, hashes, last, end, end_hash)  # type: ignore[arg-type]
+        self._apply(events, kept, hashes, last, end, end_hash, undo=first >= window_start)  # type: ignore[arg-type]
         self._threads = threads
         self._last_block, self._last_hash = end, end_hash
         log.log(logging.INFO if events else logging.DEBUG, "indexed blocks %d-%d: %d events", first, end, len(events))
@@ -379,28 +384,37 @@ class Indexer:
         )
 
     def _recover(self) -> None:
-        """Roll back to the common ancestor and re-derive the tables from the cache, in one transaction."""
+        """Roll back to the common ancestor in one transaction: by the undo records of the ranges near the head
+        when they reach it, else by replaying the raw-log cache (`cache.roll_back`)."""
         last = self._last_block
         ancestor = self._common_ancestor()
         start = time.perf_counter()
         with Session(self.engine, autoflush=False, expire_on_commit=False) as session, session.begin():
-            ancestor_hash = stored_hash(session, ancestor)
-            moved = session.execute(
-                update(Cursor)
-                .where(Cursor.id == CURSOR_ID, Cursor.last_block == last)
-                .values(last_block=ancestor, last_block_hash=ancestor_hash)
+            locked = session.execute(
+                update(Cursor).where(Cursor.id == CURSOR_ID, Cursor.last_block == last).values(last_block=last)
             )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
+            if locked.rowcount != 1:  # type: ignore[attr-defined]
                 raise ConcurrentWriter(f"another indexer moved this database's cursor past block {last}")
-            events = roll_back(session, self.router, ancestor)
+            point = undo_to(session, ancestor, last)
+            if point is not None:
+                how = "undone"
+                trim(session, point)
+            else:
+                how, point = "replayed from the cache", ancestor
+                roll_back(session, self.router, ancestor)
+                drop_undo_above(session, ancestor)
+            session.execute(
+                update(Cursor)
+                .where(Cursor.id == CURSOR_ID)
+                .values(last_block=point, last_block_hash=stored_hash(session, point))
+            )
         self._load_state()
         log.warning(
-            "reorg: blocks %d-%d were replaced; rolled back to block %d (%d events re-derived from the cache in "
-            "%.2fs) and re-indexing",
+            "reorg: blocks %d-%d were replaced; rolled back to block %d (%s in %.2fs) and re-indexing",
             ancestor + 1,
             last,
-            ancestor,
-            events,
+            point,
+            how,
             time.perf_counter() - start,
         )
 
@@ -422,7 +436,15 @@ class Indexer:
         return filled
 
     def _apply(
-        self, events: list[Event], logs: list[Any], hashes: dict[int, str], last: int, end: int, end_hash: str
+        self,
+        events: list[Event],
+        logs: list[Any],
+        hashes: dict[int, str],
+        last: int,
+        end: int,
+        end_hash: str,
+        *,
+        undo: bool,
     ) -> None:
         with Session(self.engine, autoflush=False, expire_on_commit=False) as session, session.begin():
             # Moving the cursor first takes the write lock (PostgreSQL row lock, SQLite RESERVED lock), so a
@@ -434,11 +456,15 @@ class Indexer:
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 raise ConcurrentWriter(f"another indexer moved this database's cursor past block {last}")
-            store = Store(session)
+            recorder = UndoRecorder() if undo else None
+            store = Store(session, recorder)
             for event in events:
                 HANDLERS[(event.source, event.name)](store, event)
             store.write()
             write_range(session, logs, hashes, end)
+            if recorder is not None:
+                recorder.write(session, last + 1, end)
+            prune(session, end - self.max_reorg_depth)
 
 
 def _hash(header: dict[str, Any] | None) -> str | None:

@@ -81,8 +81,12 @@ def play_branch(run: ChainRun, tag: str, blocks: int, *, new_thread: bool, price
         sent += 1
 
 
-@pytest.mark.parametrize("depth", [1, 5, 30])
-def test_a_reorg_is_rolled_back_and_reindexed(run: ChainRun, tmp_path: Path, depth: int) -> None:
+@pytest.mark.parametrize(("depth", "rebuilt"), [(1, False), (5, False), (30, False), (5, True)])
+def test_a_reorg_is_rolled_back_and_reindexed(
+    run: ChainRun, tmp_path: Path, caplog: pytest.LogCaptureFixture, depth: int, rebuilt: bool
+) -> None:
+    """By the undo records of the ranges near the head; after a `rebuild` (which drops them), by replaying the
+    cache."""
     engine = make_engine(sqlite_url(tmp_path / "live.db"))
     with Indexer(run.rpc_url, run.deployment.manifest, engine, batch_blocks=7) as indexer:
         indexer.sync()
@@ -90,12 +94,16 @@ def test_a_reorg_is_rolled_back_and_reindexed(run: ChainRun, tmp_path: Path, dep
         fork = head(run.rpc_url)
         play_branch(run, f"old {depth}", depth, new_thread=True, price=41 * 10**18)
         assert indexer.sync() == fork + depth
+        if rebuilt:
+            rebuild(engine, run.deployment.manifest)
         with Session(engine) as session:
             assert session.get(Thread, 3) is not None  # the old branch's thread is indexed
 
         assert rpc_call(run.rpc_url, "evm_revert", [snapshot]) is True
         play_branch(run, f"new {depth}", depth + 2, new_thread=depth > 1, price=43 * 10**18)
-        assert indexer.sync() == head(run.rpc_url)  # the old code stops here with ReorgDetected
+        with caplog.at_level("WARNING", logger="choir_chain.indexer"):
+            assert indexer.sync() == head(run.rpc_url)  # the old code stops here with ReorgDetected
+    assert ("replayed from the cache" if rebuilt else "undone") in caplog.text
 
     fresh_rows, fresh_logs = fresh_dump(run, tmp_path / "fresh.db")
     assert dump(engine) == fresh_rows  # table by table
