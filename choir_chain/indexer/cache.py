@@ -12,8 +12,9 @@ Three tables beside the derived ones (`models.py`), on their own declarative bas
 The derived tables are a function of the cache: `replay` applies the cached logs through the same handlers,
 in chain order, in chunks of whole blocks within the caller's transaction. `rebuild` (`choir index
 --rebuild`) drops and recreates the derived tables and replays everything, without the node; `roll_back`
-(a reorg) deletes the cache above the common ancestor and re-derives the tables up to it. Both cost one pass
-over the cache (tens of thousands of events a second), whatever the depth of the reorg.
+(a reorg without undo records, see `undo.py`) deletes the cache above the common ancestor and re-derives the
+tables up to it. Both cost one pass over the cache (thousands of events a second), whatever the depth of the
+reorg. The undo tables (`undo.py`) live on this declarative base too.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ Per block range `[first, last]`, `last = min(first + batch - 1, head - confirmat
    block within `max_reorg_depth` of the head (their hashes find a later reorg's common ancestor);
 4. order by (block, transaction, log index), the hub's `ThreadCreated` first within its transaction (the
    clone's `initialize` logs its root message and its creator's shares before the hub logs the creation);
-5. apply every handler, cache the range's raw logs and block hashes (`cache.py`) and move the cursor in ONE
-   database transaction.
+5. apply every handler, cache the range's raw logs and block hashes (`cache.py`), record its undo records if it
+   is within `max_reorg_depth` of the head, and move the cursor in ONE database transaction.
 
 A crash at any point therefore loses nothing and never half-applies a range: on restart the indexer resumes
 after the last committed block, and the rows equal those of a fresh index. RPC failures are retried with
@@ -19,12 +19,13 @@ backoff and a range is never skipped; a provider refusing a range (too many bloc
 
 **Reorgs.** The cursor records the hash of its last block. When the chain has another block there, the indexer
 looks for the common ancestor (the newest stored block hash within `max_reorg_depth` blocks that the chain
-still has), and in ONE transaction deletes the cached logs and hashes above it, empties the derived tables and
-replays the cache up to the ancestor; then it indexes on from there, from the node. Handlers keep running
-totals, so rows cannot be deleted per block: the rollback costs one replay of the whole cache (the figure is in
-`make bench`, `indexer.reorg`), whatever the reorg's depth. A reorg deeper than `max_reorg_depth`, or a changed
-block before the deployment (a devnet restarted under the same database), stops the indexer with
-`ReorgDetected`, changing nothing.
+still has) and rolls back to it in ONE transaction, then indexes on from the node. Ranges within
+`max_reorg_depth` of the head record undo records (`undo.py`: the keys they inserted, the before-images of the
+rows they updated), so the rollback undoes just those ranges, in proportion to the reorg's depth. Without the
+records (after `--rebuild`), it empties the derived tables and replays the raw-log cache up to the ancestor,
+which costs as much as the whole index (`cache.py`). A reorg deeper than `max_reorg_depth`, or a changed block
+before the deployment (a devnet restarted under the same database), stops the indexer with `ReorgDetected`,
+changing nothing.
 """
 
 from __future__ import annotations

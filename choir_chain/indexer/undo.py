@@ -16,11 +16,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Text, and_, delete, insert, inspect, select, update
+from sqlalchemy import BigInteger, Integer, String, Text, and_, delete, insert, inspect, select, tuple_, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from choir_chain.indexer.cache import CacheBase
 from choir_chain.indexer.models import Base
+
+DELETE_CHUNK = 500
+"""Keys per DELETE when undoing inserts."""
 
 
 class UndoRange(CacheBase):
@@ -33,7 +36,8 @@ class UndoRange(CacheBase):
 
 
 class UndoRow(CacheBase):
-    """One derived row a range touched: its table and key (JSON), and its before-image (JSON; null: inserted)."""
+    """What a range did to one table: the keys of the rows it inserted (a JSON list, `before` null), or one row it
+    updated (its key, and its before-image as JSON)."""
 
     __tablename__ = "undo_rows"
 
@@ -70,9 +74,12 @@ class UndoRecorder:
     def write(self, session: Session, first: int, last: int) -> None:
         """Record the range (call after the range's rows are written): inserted keys, and the before-images of
         loaded rows that changed."""
-        rows = [
-            {"first": first, "seq": seq, "table_name": name, "key": json.dumps(key), "before": None}
-            for seq, (name, key) in enumerate(self.inserted)
+        by_table: dict[str, list[list[Any]]] = {}
+        for name, inserted_key in self.inserted:
+            by_table.setdefault(name, []).append(inserted_key)
+        rows = [  # one row per table for the inserted keys: a range near the head may insert thousands
+            {"first": first, "seq": seq, "table_name": name, "key": json.dumps(keys), "before": None}
+            for seq, (name, keys) in enumerate(sorted(by_table.items()))
         ]
         for (name, key), (row, before) in self.loaded.items():
             if _columns(row) != before:
@@ -131,10 +138,14 @@ def undo_to(session: Session, ancestor: int, last: int) -> int | None:
     ).all()
     for table_name, key_json, before_json in records:
         table = Base.metadata.tables[table_name]
-        where = and_(*(c == v for c, v in zip(table.primary_key.columns, json.loads(key_json), strict=True)))
+        columns = list(table.primary_key.columns)
         if before_json is None:
-            session.execute(delete(table).where(where))
+            keys = [tuple(k) for k in json.loads(key_json)]
+            for i in range(0, len(keys), DELETE_CHUNK):
+                chunk = keys[i : i + DELETE_CHUNK]
+                session.execute(delete(table).where(tuple_(*columns).in_(chunk)))
         else:
+            where = and_(*(c == v for c, v in zip(columns, json.loads(key_json), strict=True)))
             session.execute(update(table).where(where).values(**json.loads(before_json)))
     session.execute(delete(UndoRow).where(UndoRow.first.in_(firsts)))
     session.execute(delete(UndoRange).where(UndoRange.first.in_(firsts)))
