@@ -12,8 +12,9 @@ kind, curator claims, price rounds, >= 10,000 events); then:
   re-derived from the cached logs, no node involved;
 - `indexer.reorg`: for reorgs of 1, 5 and 30 blocks (`evm_snapshot`, blocks with events, `evm_revert`, other
   blocks at those heights), the seconds from the new chain being there to the live index being consistent (the
-  `sync` that finds the reorg, rolls back to the common ancestor by replaying the cache, and re-indexes the
-  new blocks); the live tables are then compared with a fresh index's, table by table.
+  `sync` that finds the reorg, rolls back to the common ancestor by the undo records, and re-indexes the new
+  blocks), and once more for 5 blocks after a rebuild, which rolls back by replaying the whole cache; the live
+  tables are then compared with a fresh index's, table by table.
 
 The database is checked against the workload before the figure is reported (votes, messages, specs and
 claims all present), so a fast but wrong index would fail the benchmark rather than flatter it. Extra
@@ -54,7 +55,9 @@ from choir_chain.protocol.author_kind import AuthorKind
 TARGET_EVENTS = 10_000
 ENVIO_EVENTS_PER_SECOND = 15_076
 """Envio's published HyperIndex figure (vendor benchmark), printed beside ours as an anchor, not re-measured."""
-REORG_DEPTHS = (1, 5, 30)
+REORG_CASES = ((1, "undo"), (5, "undo"), (30, "undo"), (5, "replay"))
+"""Reorg depths, and how the rollback goes: by the undo records, or (after a rebuild, which drops them) by
+replaying the raw-log cache."""
 
 
 class IndexMismatch(RuntimeError):
@@ -152,7 +155,7 @@ def _branch(deployment: Deployment, account: LocalAccount, tag: str, blocks: int
 def time_reorgs(
     rpc_url: str, deployment: Deployment, account: LocalAccount, db_url: str, fresh_url: str
 ) -> list[dict[str, Any]]:
-    """Reorgs of `REORG_DEPTHS` blocks under a live index: seconds to a consistent index, checked against a
+    """Reorgs of `REORG_CASES` under a live index: seconds to a consistent index, checked against a
     fresh index of the same chain."""
     lines = []
     manifest = deployment.manifest
@@ -161,12 +164,14 @@ def time_reorgs(
     try:
         with Indexer(rpc_url, manifest, engine) as indexer:
             indexer.sync()
-            for depth in REORG_DEPTHS:
+            for depth, path in REORG_CASES:
                 snapshot = rpc_call(rpc_url, "evm_snapshot")
-                _branch(deployment, account, f"old {depth}", depth)
+                _branch(deployment, account, f"old {depth} {path}", depth)
                 indexer.sync()
+                if path == "replay":
+                    rebuild(engine, manifest)
                 rpc_call(rpc_url, "evm_revert", [snapshot])
-                _branch(deployment, account, f"new {depth}", depth + 1)
+                _branch(deployment, account, f"new {depth} {path}", depth + 1)
                 requests = count_requests(indexer.rpc)
                 start = time.perf_counter()
                 indexer.sync()
@@ -184,6 +189,7 @@ def time_reorgs(
                         "bench": "indexer.reorg",
                         "db": "sqlite",
                         "depth": depth,
+                        "rolled_back_by": path,
                         "seconds_to_consistent": round(seconds, 3),
                         "rpc_requests": dict(sorted(requests.items())),
                         "equals_fresh_index": True,
