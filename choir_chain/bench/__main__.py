@@ -1,8 +1,9 @@
 """`python -m choir_chain.bench` (`make bench`): every benchmark, one JSON object per line on stdout.
 
 In order: `pricing` (vectorised `stake_price` against a plain loop, 1,000,000 threads), `indexer` (fresh
-index of >= 10,000 events on anvil), `latency` (settle receipt to the covering `updatePrices` receipt, 100
-settlements, the pricer service running as `choir pricer`), `gas` (`make bench-gas`'s lines) and `gateway`
+index of >= 10,000 events on anvil, its rebuild from the raw-log cache, reorgs of 1, 5 and 30 blocks),
+`latency` (settle receipt to the covering `updatePrices` receipt, 100 settlements, the pricer service running as
+`choir pricer`), `gas` (`make bench-gas`'s lines) and `gateway`
 (requests/s and latency of thread reads beside `/ping`, uvicorn with 1 and 2 workers), `novelty` (scoring
 throughput with the real embedding model at 1,000 and 100,000 stored messages, NumPy beside faiss) and `export`
 (the training-data export's records/s, JSON Lines and Parquet). A benchmark

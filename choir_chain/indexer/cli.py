@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -43,51 +45,80 @@ def index(
     reset: Annotated[
         bool, typer.Option("--reset", help="Drop the indexer's tables and re-index from scratch.")
     ] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Re-derive every table from the raw-log cache in the database (after a schema change or a "
+            "handler fix), without the node; then index on.",
+        ),
+    ] = False,
+    max_reorg_depth: Annotated[
+        int, typer.Option(min=0, help="Deepest reorg rolled back (blocks); a deeper one stops the indexer.")
+    ] = 64,
 ) -> None:
     """Index the hub's and every thread's events into a database (SQLite in the run folder by default).
 
     Follows the chain until Ctrl-C; each block range is committed whole, so a stop or a crash loses nothing
-    and a restart resumes after the last committed block.
+    and a restart resumes after the last committed block. A reorg up to --max-reorg-depth blocks is rolled back
+    from the raw-log cache and re-indexed.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
         with logging_to_stderr("choir_chain.indexer", logging.INFO):
-            _run(rpc, manifest, db, confirmations, batch_blocks, poll_interval, once, reset)
+            options = _Options(confirmations, batch_blocks, poll_interval, once, reset, rebuild, max_reorg_depth)
+            _run(rpc, manifest, db, options)
     except (IndexerError, ArtifactError, OSError, ValidationError, SQLAlchemyError) as err:
         console.print(f"[red]error:[/red] {escape(one_line(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
-def _run(
-    rpc: str | None,
-    manifest_path: Path | None,
-    db: str | None,
-    confirmations: int | None,
-    batch_blocks: int,
-    poll_interval: float,
-    once: bool,
-    reset: bool,
-) -> None:
-    from choir_chain.indexer.db import default_url, normalize_url
+@dataclass(frozen=True)
+class _Options:
+    confirmations: int | None
+    batch_blocks: int
+    poll_interval: float
+    once: bool
+    reset: bool
+    rebuild: bool
+    max_reorg_depth: int
+
+
+def _run(rpc: str | None, manifest_path: Path | None, db: str | None, options: _Options) -> None:
+    from choir_chain.indexer.cache import rebuild
+    from choir_chain.indexer.db import default_url, make_engine, normalize_url
     from choir_chain.indexer.indexer import Indexer
 
+    if options.reset and options.rebuild:
+        raise IndexerError("--reset and --rebuild exclude each other (--reset drops the raw-log cache)")
     rpc, manifest = read_target(rpc, manifest_path, IndexerError)
+    confirmations = options.confirmations
     if confirmations is None:
         confirmations = default_confirmations(manifest.chain_id)
     url = db or default_url()
+    shown = normalize_url(url).render_as_string(hide_password=True)
+    if options.rebuild:
+        engine = make_engine(url)
+        try:
+            start = time.perf_counter()
+            last = rebuild(engine, manifest)
+        finally:
+            engine.dispose()
+        seconds = time.perf_counter() - start
+        console.print(f"rebuilt {shown} from its raw-log cache up to block {last} in {seconds:.2f}s", highlight=False)
     stop = threading.Event()
     with Indexer(
         rpc,
         manifest,
         url,
         confirmations=confirmations,
-        batch_blocks=batch_blocks,
-        poll_interval=poll_interval,
+        batch_blocks=options.batch_blocks,
+        poll_interval=options.poll_interval,
         stop=stop,
-        reset=reset,
+        reset=options.reset,
+        max_reorg_depth=options.max_reorg_depth,
     ) as indexer:
-        shown = normalize_url(url).render_as_string(hide_password=True)
         console.print(
             f"indexing chain {manifest.chain_id} from block {indexer.last_block + 1} into {shown} "
             f"({confirmations} confirmations)",
@@ -95,7 +126,7 @@ def _run(
             markup=False,
             soft_wrap=True,
         )
-        if once:
+        if options.once:
             indexer.sync()
             console.print(f"indexed up to block {indexer.last_block}", highlight=False)
             return

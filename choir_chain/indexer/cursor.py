@@ -18,7 +18,8 @@ def check_cursor(cursor: Cursor, chain_id: int, hub: str) -> None:
     if cursor.schema_version != SCHEMA_VERSION:
         raise IndexerError(
             f"the database was written by schema version {cursor.schema_version}, this version of Choir uses "
-            f"{SCHEMA_VERSION}: re-index it (choir index --reset)"
+            f"{SCHEMA_VERSION}: re-derive its tables from its raw-log cache (choir index --rebuild), without the "
+            "node, or re-index it (choir index --reset)"
         )
     if cursor.chain_id != chain_id or cursor.hub.lower() != hub.lower():
         raise ChainMismatch(
@@ -41,6 +42,10 @@ class IndexCursor:
             # No indexer has opened this database yet: the empty tables let readers query before it does
             # (the same idempotent DDL the indexer runs; no row is written).
             create_schema(engine)
+        if not inspect(engine).has_table("log_cache"):
+            from choir_chain.indexer.cache import create_cache_schema
+
+            create_cache_schema(engine)
 
     @property
     def last_block(self) -> int:
@@ -53,3 +58,13 @@ class IndexCursor:
                 return self.manifest.deploy_block - 1
             check_cursor(cursor, self.manifest.chain_id, self.hub)
             return int(cursor.last_block)
+
+    @property
+    def rollbacks(self) -> int:
+        """How many reorgs the indexer has rolled back in this database (0 before it starts): when this moves,
+        rows a reader remembers may be gone (`cache.roll_back`)."""
+        from choir_chain.indexer.cache import CACHE_ID, LogCache
+
+        with Session(self.engine) as session:
+            cache = session.get(LogCache, CACHE_ID)
+            return 0 if cache is None else int(cache.rollbacks)

@@ -15,7 +15,7 @@ Foreign keys are checked at commit (see `models.py`), so the order of the writes
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -23,25 +23,33 @@ from sqlalchemy.orm import Session
 from choir_chain.indexer.errors import InconsistentEvent
 from choir_chain.indexer.models import Base
 
+if TYPE_CHECKING:
+    from choir_chain.indexer.undo import UndoRecorder
+
 Row = TypeVar("Row", bound=Base)
 
 
 class Store:
-    """Cached access to the rows of one transaction."""
+    """Cached access to the rows of one transaction; `undo` (ranges near the head) records what it changes."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, undo: UndoRecorder | None = None) -> None:
         self.session = session
+        self.undo = undo
         self._rows: dict[tuple[type[Base], tuple[Any, ...]], Base | None] = {}
         self._inserts: dict[type[Base], list[dict[str, Any]]] = defaultdict(list)
 
     def insert(self, model: type[Base], **values: Any) -> None:
         """Queue an append-only row (never read back within the range)."""
         self._inserts[model].append(values)
+        if self.undo is not None:
+            self.undo.on_insert(model.__tablename__, values)
 
     def create(self, row: Row, *key: Any) -> Row:
         """Add a row that later events of the range may read or update; `key` is its primary key."""
         self.session.add(row)
         self._rows[(type(row), key)] = row
+        if self.undo is not None:
+            self.undo.on_create(type(row).__tablename__, key)
         return row
 
     def get(self, model: type[Row], *key: Any) -> Row | None:
@@ -51,6 +59,8 @@ class Store:
             return self._rows[cache_key]  # type: ignore[return-value]
         row = self.session.get(model, key)
         self._rows[cache_key] = row
+        if row is not None and self.undo is not None:
+            self.undo.on_load(model.__tablename__, key, row)
         return row
 
     def require(self, model: type[Row], *key: Any) -> Row:

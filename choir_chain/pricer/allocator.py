@@ -73,6 +73,13 @@ class EpochAllocator:
             return None
         return cls(found.contract, job, delay=delay)
 
+    def forget(self) -> None:
+        """After a reorg: an epoch allocated on the replaced blocks may be unallocated again, and approvals may
+        have moved; `allocated(e)` on chain decides again (it is never paid twice)."""
+        self._finished.clear()
+        self._certain.clear()
+        self._retry_at = 0.0
+
     def check_role(self) -> None:
         """Without ORACLE_ROLE (another oracle service allocates) this pricer leaves allocations alone, reported
         once as `rewards_disabled`; prices go on."""

@@ -27,6 +27,8 @@ from choir_chain.chain.rpc import RpcClient, RpcError
 from choir_chain.pricer.errors import RoundRejected, RoundReverted
 
 STALE_BLOCK_ATTEMPTS = 10
+DROPPED_CHECK_EVERY = 8
+"""Looks for a receipt between two checks that the node still knows the transaction."""
 
 
 def is_stale_block(err: RpcError) -> bool:
@@ -189,12 +191,18 @@ class Sender:
 
     def receipt(self, tx_hash: str, timeout: float, stop: threading.Event) -> dict[str, Any] | None:
         """The receipt once mined; None if not mined within `timeout` seconds or when `stop` is set (the
-        transaction stays in flight: the next start waits for it)."""
+        transaction stays in flight: the next start waits for it), and None at once when the node no longer
+        knows the transaction at all (dropped, e.g. by a reorg that replaced its block): nothing of the account
+        is then in flight, so the next step plans again from the chain instead of waiting for it."""
         deadline, delay = time.monotonic() + timeout, 0.002
+        looks = 0
         while True:
             receipt = self.rpc.call("eth_getTransactionReceipt", [tx_hash])
             if isinstance(receipt, dict) and receipt.get("blockNumber"):
                 return receipt
+            looks += 1
+            if looks % DROPPED_CHECK_EVERY == 0 and self.rpc.call("eth_getTransactionByHash", [tx_hash]) is None:
+                return None
             if time.monotonic() >= deadline or stop.wait(delay):
                 return None
             delay = min(delay * 2, 0.5)

@@ -126,6 +126,18 @@ class NoveltyScorer:
             raise PricerError(f"novelty scoring: the RewardsDistributor has no {', '.join(found.missing)}")
         return cls(found.contract, job, content_engine, embedder, batch_size=batch_size)
 
+    def forget(self) -> None:
+        """After a reorg: messages may be gone and scores sent on the replaced blocks dropped, so the messages
+        are read again from the index; `isScored` and the index's `novelty_scores` keep any message from being
+        scored twice."""
+        self.index = ChainIndex()
+        self._seen_block = -1
+        self._waiting = {}
+        self._bodies_seen = -1
+        self._unscored = {}
+        self._refreshed = False
+        self._retry_at = 0.0
+
     def check_role(self) -> None:
         if not holds_role(self.distributor, "ORACLE_ROLE", self.job.sender.address):
             raise PricerError(

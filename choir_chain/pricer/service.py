@@ -158,6 +158,8 @@ class Pricer:
         self._in_flight_poll = IN_FLIGHT_POLL
         self._index_behind: int | None = None
         """The indexed block last reported as behind the head (reported once per block)."""
+        self._rollbacks = self.index.rollbacks
+        """The indexer's count of reorgs rolled back, as of the last step (see `_after_reorg`)."""
 
     # --------------------------------------------------------------------------------------------------------
     # Set-up
@@ -248,6 +250,10 @@ class Pricer:
             self._in_flight_poll = min(self._in_flight_poll * 2, IN_FLIGHT_POLL_MAX)
             return True
         self._in_flight = None
+        rollbacks = self.index.rollbacks
+        if rollbacks != self._rollbacks:
+            self._rollbacks = rollbacks
+            self._after_reorg()
         plan = self.plan(mined, started) if self._position is not None else None
         if plan is None:
             self.sync()
@@ -260,6 +266,23 @@ class Pricer:
         sent = self.send(plan)
         self.confirm(plan, sent)
         return True
+
+    def _after_reorg(self) -> None:
+        """The indexer rolled a reorg back: forget everything remembered from the index or from rounds this
+        process sent (they may be gone from the chain), and resume from the chain's own last round. Rounds a
+        reorg dropped are priced again and sent under the next free round numbers (`lastRound() + 1`)."""
+        self._last_round = None
+        self._position = None
+        self._cache = {}
+        self._triggers = Upcoming(after=0, until=-1, blocks=[])
+        self._warned_stuck.clear()
+        self._warned_waiting.clear()
+        self._reconcile_due = True
+        if self.novelty is not None:
+            self.novelty.forget()
+        if self.rewards is not None:
+            self.rewards.forget()
+        self.emit({"event": "reorg", "rollbacks": self._rollbacks})
 
     # --------------------------------------------------------------------------------------------------------
     # Planning
@@ -375,7 +398,8 @@ class Pricer:
         tx_hash = self._round_transaction(last)
         tx = self.rpc.call("eth_getTransactionByHash", [tx_hash])
         if not isinstance(tx, dict):
-            raise PricerError(f"the node does not have transaction {tx_hash} of round {last}")
+            # The index still holds a round that a reorg dropped: retried (with backoff) once it has caught up.
+            raise TransportError(f"transaction {tx_hash} of round {last} is not on the chain (a reorg being indexed)")
         tagged = decode_tag(bytes.fromhex(str(tx.get("input", "0x"))[2:]))
         if tagged is not None:
             self.emit({"event": "resume", "last_round": last, "trigger_block": tagged.block, "mode": tagged.mode})

@@ -15,16 +15,20 @@ from indexer_support import (
     ChainRun,
     assert_matches_chain,
     chain_run,
+    content,
     cursor_block,
     dump,
 )
 from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select
 from sqlalchemy.orm import Session
 
+from choir_chain.devnet import rpc_call
 from choir_chain.indexer import Indexer, make_engine
+from choir_chain.indexer.cache import rebuild
 from choir_chain.indexer.models import Settlement, Spec, Thread
 from choir_chain.indexer.uint import MAX_UINT256, Uint256
 from choir_chain.pgserver import PostgresMissing, PostgresServer, create_database
+from choir_chain.protocol.author_kind import AuthorKind
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +114,28 @@ def test_uint256_on_postgres_is_exact_and_ordered(postgres: PostgresServer) -> N
             v for v in values if v < 2**200
         )
     engine.dispose()
+
+
+def test_postgres_rolls_a_reorg_back_and_rebuilds(postgres: PostgresServer, run: ChainRun, tmp_path: Path) -> None:
+    """The rollback (deletes, re-derived rows, deferred foreign keys in one transaction) and `rebuild` on
+    PostgreSQL: the tables equal a fresh SQLite index of the same chain."""
+    engine = make_engine(database(postgres, "reorg"))
+    alice, thread = run.actors.alice, run.deployment.thread(1)
+    with Indexer(run.rpc_url, run.deployment.manifest, engine, batch_blocks=6) as indexer:
+        indexer.sync()
+        snapshot = rpc_call(run.rpc_url, "evm_snapshot")
+        for i in range(3):
+            run.chain.transact(thread.functions.post(content(f"old {i}"), [], AuthorKind.HUMAN), alice)
+        indexer.sync()
+        assert rpc_call(run.rpc_url, "evm_revert", [snapshot]) is True
+        run.chain.transact(run.deployment.hub.functions.createThread(content("new"), AuthorKind.AI), alice)
+        rpc_call(run.rpc_url, "anvil_mine", ["0x3"])
+        indexer.sync()
+    sqlite = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    with Indexer(run.rpc_url, run.deployment.manifest, sqlite) as indexer:
+        indexer.sync()
+    assert dump(engine) == dump(sqlite)
+    rebuild(engine, run.deployment.manifest)
+    assert dump(engine) == dump(sqlite)
+    engine.dispose()
+    sqlite.dispose()

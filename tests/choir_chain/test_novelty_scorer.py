@@ -363,3 +363,30 @@ def test_a_pricer_without_the_oracle_role_refuses_to_start(
         service.check_role()  # without novelty scoring the role is not needed: this pricer allocates nothing
     assert [e["event"] for e in events] == ["rewards_disabled"] and "lacks ORACLE_ROLE" in events[0]["reason"]
     engine.dispose()
+
+
+def test_novelty_rounds_a_reorg_dropped_are_sent_again(fresh: Community, embedder: Embedder, tmp_path: Path) -> None:
+    """Every message is scored, then a reorg replaces the blocks of those rounds: the same pricer process reads the
+    messages again and scores each once more on the new chain, under rounds 1 and 2 again (`lastNoveltyRound() + 1`
+    of the chain that won); none is scored twice there."""
+    c = fresh
+    url, engine = database(tmp_path)
+    events: list[dict[str, Any]] = []
+    with pricer(c, url, embedder, events, config=config(batch=4)) as service:
+        snapshot = rpc_call(c.rpc_url, "evm_snapshot")
+        service.run(once=True)
+        assert sorted(rounds_on_chain(c)) == [1, 2]
+        replaced = int(str(rpc_call(c.rpc_url, "eth_blockNumber")), 16)
+        assert rpc_call(c.rpc_url, "evm_revert", [snapshot]) is True
+        assert rounds_on_chain(c) == {}
+        base = int(str(rpc_call(c.rpc_url, "eth_blockNumber")), 16)
+        rpc_call(c.rpc_url, "anvil_mine", [hex(replaced - base + 1)])
+        service.sync()
+        del events[:]
+        service.run(once=True)
+    assert [e["event"] for e in events if e["event"] == "reorg"] == ["reorg"]
+    rounds = rounds_on_chain(c)
+    assert sorted(rounds) == [1, 2]
+    scored = [m for r in sorted(rounds) for m in rounds[r]]
+    assert sorted(scored) == sorted(c.messages[n] for n in ORDER)  # each stored body once, in two rounds
+    engine.dispose()

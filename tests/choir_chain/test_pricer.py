@@ -18,6 +18,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -551,6 +552,123 @@ def test_a_round_in_flight_at_a_crash_is_waited_for_not_repeated(
     assert pricer_statuses(fresh) == [1] * len(reference.rounds)  # nothing reverted, nothing repeated
 
 
+def test_rounds_a_reorg_dropped_are_sent_again_under_new_numbers(
+    fresh: World, reference: Outcome, tmp_path: Path
+) -> None:
+    """Rounds 1 and 2 are mined and indexed, then a reorg replaces their blocks: the indexer rolls back, and the
+    same process prices them again as the next free rounds; nothing reverts, no number is used twice."""
+    db = f"sqlite:///{tmp_path / 'reorg.db'}"
+    url = fresh.rpc_url
+    events: list[dict[str, Any]] = []
+    with (
+        indexing(url, fresh.deployment.manifest, db) as indexer,
+        Pricer(url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=events.append) as pricer,
+    ):
+        pricer.check_role()
+        snapshot = rpc_call(url, "evm_snapshot")
+        for _ in range(2):
+            pricer.step()
+        assert [e["round"] for e in events if e["event"] == "round"] == [1, 2]
+        assert rpc_call(url, "evm_revert", [snapshot]) is True
+        rpc_call(url, "anvil_mine", ["0x3"])  # other blocks at the heights of rounds 1 and 2, and one more
+        pricer.sync()  # the indexer rolls the reorg back and catches up
+        assert indexer.last_block == int(str(rpc_call(url, "eth_blockNumber")), 16)
+        pricer.run(once=True)
+    assert [e["rollbacks"] for e in events if e["event"] == "reorg"] == [1]
+    rounds = [e["round"] for e in events if e["event"] == "round"]
+    assert rounds[:2] == [1, 2] and rounds[2:] == list(range(1, len(reference.rounds) + 1))
+    result = outcome(fresh)  # asserts that no round number was accepted twice
+    assert result.rounds == reference.rounds
+    assert pricer_statuses(fresh) == [1] * len(reference.rounds)  # nothing reverted on the chain that won
+    assert dump(make_engine(db)) == dump(_fresh_index(fresh, tmp_path / "fresh.db"))
+
+
+def test_a_trigger_only_the_new_branch_has_is_priced(fresh: World, tmp_path: Path) -> None:
+    """The replaced blocks held a citation of thread 1 (priced), the new ones a citation of thread 3 one block
+    later: the running pricer forgets the old trigger blocks and prices the new one; a fresh pricer then finds
+    nothing left to send."""
+    db = f"sqlite:///{tmp_path / 'branch.db'}"
+    url, chain, bob = fresh.rpc_url, fresh.deployment.chain, fresh.accounts[3]
+    t2 = fresh.deployment.thread(2)
+    events: list[dict[str, Any]] = []
+    with (
+        indexing(url, fresh.deployment.manifest, db),
+        Pricer(url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=events.append) as pricer,
+    ):
+        for _ in range(10):  # until no thread waits for its deviation window
+            del events[:]
+            pricer.run(once=True)
+            if not held(events):
+                break
+            time_travel(url, HOUR)
+        snapshot = rpc_call(url, "evm_snapshot")
+        chain.transact(t2.functions.post(content("bob cites 1"), [gid(1, 0)], AuthorKind.HUMAN), bob)
+        del events[:]
+        pricer.run(once=True)
+        assert [e["threads"] for e in events if e["event"] == "round"] == [[1]]
+        assert rpc_call(url, "evm_revert", [snapshot]) is True
+        rpc_call(url, "anvil_mine", ["0x1"])
+        chain.transact(t2.functions.post(content("bob cites 3"), [gid(3, 0)], AuthorKind.HUMAN), bob)
+        rpc_call(url, "anvil_mine", ["0x1"])
+        pricer.sync()
+        del events[:]
+        pricer.run(once=True)
+    assert [e["event"] for e in events if e["event"] == "reorg"] == ["reorg"]
+    assert [e["threads"] for e in events if e["event"] == "round"] == [[3]]
+    before = outcome(fresh)
+    assert price_once(fresh, f"sqlite:///{tmp_path / 'again.db'}").rounds == before.rounds
+
+
+class CountingStop(threading.Event):
+    """A stop event that counts the waits between looks for a receipt, and stops after `limit` of them."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit, self.waits = limit, 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        if self.waits >= self.limit:
+            self.set()
+        return self.is_set()
+
+
+def test_a_dropped_round_does_not_wedge_the_pricer(fresh: World, reference: Outcome, tmp_path: Path) -> None:
+    """A round the node forgets (dropped from its pool, as a reorg may) ends the wait for its receipt after a
+    few looks, not after `receipt_timeout`; the next step sends the same round number again, once."""
+    db = f"sqlite:///{tmp_path / 'dropped.db'}"
+    url = fresh.rpc_url
+    with (
+        indexing(url, fresh.deployment.manifest, db),
+        Pricer(url, fresh.deployment.manifest, fresh.pricer, db, config=FAST) as pricer,
+    ):
+        pricer.check_role()
+        pricer.step()
+        rpc_call(url, "evm_setAutomine", [False])
+        try:
+            pricer.sync()
+            nonce, _ = pricer.sender.nonces()
+            plan = pricer.plan(nonce)
+            assert plan is not None and plan.round == 2
+            sent = pricer.send(plan)
+            rpc_call(url, "anvil_dropTransaction", [sent.tx_hash])
+            stop = CountingStop(limit=200)
+            assert pricer.sender.receipt(sent.tx_hash, 3_600.0, stop) is None
+            assert stop.waits < 20, "the wait should end once the node no longer knows the transaction"
+        finally:
+            rpc_call(url, "evm_setAutomine", [True])
+        pricer.run(once=True)
+    assert outcome(fresh).rounds == reference.rounds
+    assert pricer_statuses(fresh) == [1] * len(reference.rounds)
+
+
+def _fresh_index(world: World, path: Path) -> Any:
+    engine = make_engine(f"sqlite:///{path}")
+    with Indexer(world.rpc_url, world.deployment.manifest, engine) as indexer:
+        indexer.sync()
+    return engine
+
+
 def test_a_flaky_node_changes_nothing(fresh: World, reference: Outcome, tmp_path: Path) -> None:
     """Every third request fails with HTTP 503 (sends included): retried with backoff, same rounds."""
     with FlakyProxy(fresh.rpc_url, fail_every=3, max_span=10_000) as proxy:
@@ -793,3 +911,37 @@ def test_the_pricer_allocates_a_closed_epoch_once_pro_rata(fresh: World, tmp_pat
     assert not [e for e in again.events if e["event"] == "allocation"]
     fresh_db = price_once(fresh, f"sqlite:///{tmp_path / 'other.db'}")  # a restart from an empty database
     assert not [e for e in fresh_db.events if e["event"] in ("allocation", "allocation_failed")]
+
+
+def test_an_allocation_a_reorg_dropped_is_sent_again(fresh: World, tmp_path: Path) -> None:
+    """The allocation of a closed epoch (and the price rounds) are mined, then a reorg replaces their blocks: the
+    same pricer process allocates the epoch again on the new chain, once."""
+    distributor = fresh.deployment.distributor
+    assert distributor is not None
+    url = fresh.rpc_url
+    epoch, ids = max(approved_by_epoch(fresh).items(), key=lambda item: (len(item[1]), -item[0]))
+    scores = distributor.functions.setNoveltyScores(1, "all-MiniLM-L6-v2", 0, ids, [int(0.8 * 10**18)] * len(ids))
+    QuickSender(fresh.deployment.chain)(scores, fresh.pricer)
+    db = f"sqlite:///{tmp_path / 'realloc.db'}"
+    events: list[dict[str, Any]] = []
+    with (
+        indexing(url, fresh.deployment.manifest, db),
+        Pricer(url, fresh.deployment.manifest, fresh.pricer, db, config=FAST, emit=events.append) as pricer,
+    ):
+        snapshot = rpc_call(url, "evm_snapshot")
+        pricer.run(once=True)
+        assert [e["epoch"] for e in events if e["event"] == "allocation"] == [epoch]
+        replaced = int(str(rpc_call(url, "eth_blockNumber")), 16)
+        assert rpc_call(url, "evm_revert", [snapshot]) is True
+        assert distributor.functions.allocated(epoch).call() == 0
+        base = int(str(rpc_call(url, "eth_blockNumber")), 16)
+        rpc_call(url, "anvil_mine", [hex(replaced - base + 1)])  # a longer chain without the pricer's blocks
+        pricer.sync()
+        del events[:]
+        pricer.run(once=True)
+    assert [e["event"] for e in events if e["event"] == "reorg"] == ["reorg"]
+    assert [e["epoch"] for e in events if e["event"] == "allocation"] == [epoch]
+    assert distributor.functions.allocated(epoch).call() > 0
+    assert all(distributor.functions.isPaid(m).call() for m in ids)
+    again = price_once(fresh, f"sqlite:///{tmp_path / 'again.db'}")
+    assert not [e for e in again.events if e["event"] in ("allocation", "allocation_failed")]
