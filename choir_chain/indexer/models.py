@@ -64,6 +64,7 @@ class Thread(Base):
     """A thread, with running totals kept up to date from its events."""
 
     __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_created", "created_block", "thread_id"),)  # the pricer's threads_up_to
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     address: Mapped[str] = mapped_column(ADDRESS, unique=True)
@@ -135,7 +136,11 @@ class CountedCitation(Base):
     the hub's; every reader (the pricer's `c`, its trigger blocks, the gateway's graph) counts these rows."""
 
     __tablename__ = "counted_citations"
-    __table_args__ = (Index("ix_counted_citations_cited", "cited_thread_id", "block"),)
+    __table_args__ = (
+        Index("ix_counted_citations_cited", "cited_thread_id", "block"),
+        # The pricer's `c` (distinct citing threads per cited thread), covering: pricer/state.py
+        Index("ix_counted_citations_pair", "cited_thread_id", "citing_thread_id", "block"),
+    )
 
     block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -153,6 +158,8 @@ class Spec(Base):
     __table_args__ = (
         _fks(["thread_id", "spec_id"], ["messages.thread_id", "messages.message_index"]),
         Index("ix_specs_status", "status"),
+        # The pricer's `a` (approvals in the trailing 7 days), covering: pricer/state.py
+        Index("ix_specs_settled", "status", "settled_timestamp", "settled_block", "thread_id"),
     )
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -192,7 +199,11 @@ class Settlement(Base):
     """How a spec's stake was divided: `treasury_gain + payout_per_denier * denials == stake`."""
 
     __tablename__ = "settlements"
-    __table_args__ = (_fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),)
+    __table_args__ = (
+        _fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),
+        # The pricer's `r` (each thread's settlements in settlement order), covering: pricer/state.py
+        Index("ix_settlements_thread", "thread_id", "block", "log_index", "outcome", "approvals", "denials"),
+    )
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     spec_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -243,7 +254,12 @@ class EquityEvent(Base):
     burned)."""
 
     __tablename__ = "equity_events"
-    __table_args__ = (Index("ix_equity_events_thread", "thread_id", "account"),)
+    __table_args__ = (
+        Index("ix_equity_events_thread", "thread_id", "account"),
+        # The pricer's `N` (each account's last equity event), covering: pricer/state.py
+        Index("ix_equity_events_latest", "thread_id", "account", "block", "log_index", "kind"),
+        Index("ix_equity_events_kind", "kind", "block", "thread_id", "account"),  # the accounts that exited
+    )
 
     block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
