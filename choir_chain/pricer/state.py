@@ -139,7 +139,7 @@ def _approved_recent(connection: Connection, scope: _Scope, block: int, timestam
         )
         .group_by(Spec.thread_id),
     )
-    return {int(t): int(n) for t, n in rows}
+    return dict(rows)  # (thread, count) pairs, ints from the driver
 
 
 def _refusal_ratios(connection: Connection, scope: _Scope, block: int, window: int) -> dict[int, float]:
@@ -170,7 +170,7 @@ def _citations_received(connection: Connection, scope: _Scope, block: int) -> di
         .where(scope.where(CountedCitation.cited_thread_id), CountedCitation.block <= block)
         .group_by(CountedCitation.cited_thread_id),
     )
-    return {int(t): int(n) for t, n in rows}
+    return dict(rows)  # (thread, count) pairs, ints from the driver
 
 
 def _coauthors(connection: Connection, scope: _Scope, block: int) -> dict[int, int]:
@@ -184,7 +184,7 @@ def _coauthors(connection: Connection, scope: _Scope, block: int) -> dict[int, i
         .where(scope.where(EquityEvent.thread_id), known)
         .group_by(EquityEvent.thread_id),
     )
-    counts = {int(t): int(n) for t, n in accounts}
+    counts: dict[int, int] = dict(accounts)
     exits = (
         select(EquityEvent.thread_id, EquityEvent.account)
         .where(EquityEvent.kind == "exit", known, scope.where(EquityEvent.thread_id))

@@ -25,7 +25,7 @@ from choir_chain.bench.reprice import build_rows, write_rows
 from choir_chain.indexer.db import create_schema, make_engine
 from choir_chain.indexer.models import CountedCitation, EquityEvent, Settlement, Spec
 from choir_chain.pricer.client import Function
-from choir_chain.pricer.compute import OracleBounds, Step, model_prices, next_price, pending_steps
+from choir_chain.pricer.compute import OracleBounds, Step, clamp_to_bounds, model_prices, next_price, pending_steps
 from choir_chain.pricer.plan import RoundPlan, least_recent_first, round_calldata
 from choir_chain.pricer.progress import Position, encode_tag
 from choir_chain.pricer.state import IN_LIMIT, UNVOTED, WEEK, ThreadState, thread_states
@@ -222,6 +222,14 @@ def test_round_calldata_equals_eth_abi_and_keeps_its_errors() -> None:
     bad = RoundPlan(round=1, position=Position(1), steps=(Step(1, 0, 0, -5),), nonce=0, started=0.0)
     with pytest.raises(Exception, match="-5"):  # eth-abi's own refusal, not a silently wrapped integer
         round_calldata(update_prices, bad)
+
+
+def test_clamp_to_bounds_is_min_of_max() -> None:
+    rng = random.Random(3)
+    for low, high in [(10, 1_000), (500, 500), (900, 100)]:  # the last: bounds inverted, the top one wins
+        bounds = OracleBounds(min_price=low, max_price=high, max_deviation_bps=100)
+        prices = {t: rng.randrange(0, 2_000) for t in range(200)}
+        assert clamp_to_bounds(prices, bounds) == {t: min(max(p, low), high) for t, p in prices.items()}
 
 
 def test_least_recent_first_orders_by_last_round_then_thread() -> None:
