@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from eth_abi import encode as abi_encode
+from indexer_support import PostgresMissing, PostgresServer
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,24 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, in
     write_rows(engine, rows)
     yield engine, head
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_index() -> Iterator[tuple[Engine, int]]:
+    """The same index on a real PostgreSQL server (see test_indexer_postgres.py)."""
+    try:
+        server = PostgresServer.start()
+    except PostgresMissing as err:
+        pytest.fail(str(err), pytrace=False)
+    engine = make_engine(server.url)
+    try:
+        create_schema(engine)
+        rows, head = build_rows(THREADS, seed=7)
+        write_rows(engine, rows)
+        yield engine, head
+    finally:
+        engine.dispose()
+        server.stop()
 
 
 def _reference_states(session: Session, block: int, timestamp: int) -> dict[int, ThreadState]:
@@ -98,6 +117,21 @@ def test_set_based_states_equal_the_rows_and_the_per_thread_states(index: tuple[
         rng = random.Random(when)
         for thread_id in rng.sample(range(1, THREADS + 1), 60):  # one thread at a time: the `IN` form
             assert thread_states(session, [thread_id], block, timestamp, WINDOW) == {thread_id: expected[thread_id]}
+
+
+def test_postgres_loads_the_same_states(index: tuple[Engine, int], postgres_index: tuple[Engine, int]) -> None:
+    """The driver-level row reading and the id-range form on PostgreSQL (psycopg's parameter style): the same
+    states as on SQLite, for every thread and for threads loaded alone."""
+    (lite, head), (pg, pg_head) = index, postgres_index
+    assert pg_head == head
+    with Session(lite) as on_sqlite, Session(pg) as on_postgres:
+        timestamp = block_timestamp(on_sqlite, head)
+        assert timestamp is not None and block_timestamp(on_postgres, head) == timestamp
+        expected = thread_states(on_sqlite, range(1, THREADS + 1), head, timestamp, WINDOW)
+        assert thread_states(on_postgres, range(1, THREADS + 1), head, timestamp, WINDOW) == expected
+        for thread_id in (1, 2, THREADS // 2, THREADS):
+            alone = thread_states(on_postgres, [thread_id], head, timestamp, WINDOW)
+            assert alone == {thread_id: expected[thread_id]}
 
 
 def test_a_large_scattered_selection_returns_exactly_the_threads_asked_for(index: tuple[Engine, int]) -> None:
