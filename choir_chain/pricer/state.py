@@ -55,10 +55,10 @@ def thread_states(
 ) -> dict[int, ThreadState]:
     """The state of each thread in `thread_ids` as of block `block`, whose timestamp is `timestamp`.
 
-    Set-based: one grouped query per input across all the threads, whatever their number (a full reprice of
-    100,000 threads is four queries; `choir_chain/bench/reprice.py`). Up to `IN_LIMIT` threads are named in the
-    queries; more are selected by their id range (no bound-parameter limit to hit: SQLite's, psycopg's 65,535)
-    and the rows of threads in the range but not asked for are dropped here. Each query reads a covering index
+    Set-based: one grouped query per input across all the threads, whatever their number (five queries for a
+    full reprice of 100,000 threads; `choir_chain/bench/reprice.py`). Up to `IN_LIMIT` threads are named in the
+    queries; more are selected by their id range (no bound-parameter limit to hit: PostgreSQL's is 65,535) and
+    the rows of threads in the range but not asked for are dropped here. Each query reads a covering index
     (`choir_chain/indexer/models.py`).
     """
     ids = sorted(set(thread_ids))
@@ -100,7 +100,8 @@ def _rows(connection: Connection, statement: ClauseElement) -> Iterator[Any]:
 def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection inside: for bulk work whose many new objects (rows, states, steps) hold no
     reference cycles, so reference counting frees them all. A collection in the middle would only traverse the
-    whole heap to find nothing; in a full reprice they cost a fifth of the time."""
+    whole heap to find nothing; in a full reprice they cost a fifth of the time. The switch is process-wide: a
+    thread working alongside (the indexer) only goes without collections for that second."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -111,8 +112,9 @@ def gc_paused() -> Iterator[None]:
 
 
 IN_LIMIT = 500
-FETCH_ROWS = 10_000
 """Most threads named in a query's `IN (...)`; more are selected by their id range."""
+FETCH_ROWS = 10_000
+"""Rows fetched from the driver at a time."""
 
 
 class _Scope:
