@@ -1,12 +1,12 @@
 """Double-double arithmetic on NumPy arrays: each number is an unevaluated sum ``hi + lo`` of two float64 arrays
 (about 32 significant digits), for the batch wei path (`_wei_batch.py`).
 
-The algorithms are the classic error-free transformations (Dekker's split and product, Knuth's two-sum) and the
-exp and log of Hida, Li and Bailey's QD library ("Library for double-double and quad-double arithmetic", 2007):
-argument reduction by ``ln 2``, a further ``2**-10`` scaling, a Taylor series for ``expm1`` and ten doublings;
-``log`` is one Newton step on ``exp`` from the float64 logarithm. Every step uses only IEEE-754 ``+ - * /`` and
-``floor`` (correctly rounded, so identical on every CPU), except the float64 ``log`` that seeds Newton, which only
-has to be close: one step squares its error away. No fused multiply-add is used or needed: NumPy evaluates each
+The arithmetic is the classic error-free transformations (Dekker's split and product, Knuth's two-sum) as in
+Hida, Li and Bailey's QD library ("Library for double-double and quad-double arithmetic", 2007). ``exp`` reduces
+its argument by a table of exact constants (`exp`'s docstring) and ``log`` is one Newton step on ``exp`` from the
+float64 logarithm, as in QD. Every step uses only IEEE-754 ``+ - * /`` and ``floor`` (correctly rounded, so
+identical on every CPU), except the float64 ``log`` that seeds Newton, which only has to be close: one step
+squares its error away. No fused multiply-add is used or needed: NumPy evaluates each
 operation of an expression separately, so nothing is contracted.
 
 No library provides this vectorised (the Python double-double packages work on one scalar at a time), hence the
@@ -118,7 +118,7 @@ def exp(x: DD) -> DD:
     each the correctly rounded value of a 60-digit decimal ``exp``: the ``j`` table is fixed (64 entries), the
     ``i`` table is filled on demand (a few hundred entries over every price the model allows). ``e**r`` is
     ``1 + r + r**2 / 2`` in double-double plus the rest of its Taylor series in float64: that rest is below
-    ``4e-13``, so its float64 rounding errors stay below ``1e-28``.
+    ``4e-13``, so its float64 rounding errors (and the ``lo`` part of ``r`` it leaves out) stay near ``1e-28``.
     """
     k = np.floor(x[0] * _EXP_STEPS + 0.5)
     r = add(x, (-k / _EXP_STEPS, np.zeros_like(k)))  # k / 4096 is exact

@@ -6,11 +6,12 @@ double-double arithmetic (`_dd.py`, about 32 significant digits, each step an ex
 the result is rounded to the nearest wei, halves up, exactly as the decimal path rounds its own.
 
 Why that gives the decimal path's integers: both paths approximate the same real number ``P0 * 10**18``, the
-decimal one to within about ``1e-37`` of it (relative), this one to within about ``1e-30``. Two approximations
-that close round to the same integer unless the real number lies within their errors of a rounding boundary
-(a half wei). So every price whose double-double value lies within ``TIE_MARGIN`` (``2**-80``, about ``8e-25``,
-relative: over ten thousand times the error of either path) of a half wei is left to the decimal path; every other
-one is the decimal path's integer. On realistic states that leaves a couple of threads in a million to the decimal
+decimal one to within about ``1e-37`` of it (relative), this one to within ``2e-29`` measured (against a 70-digit
+evaluation) and about ``1e-27`` bounded from its steps' errors. Two approximations that close round to the same
+integer unless the real number lies within their errors of a rounding boundary (a half wei). So every price whose
+double-double value lies within ``TIE_MARGIN`` (``2**-80``, about ``8e-25``, relative: hundreds of times the bound,
+tens of thousands of times the measured error) of a half wei is left to the decimal path; every other one is the
+decimal path's integer. On realistic states that leaves a couple of threads in a million to the decimal
 path, and the result is identical on every machine whatever its vector instructions (the double-double value
 may differ by an ulp where the float64 ``log`` seeding its Newton step does, never by enough to cross a margin).
 """
