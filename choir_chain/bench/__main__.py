@@ -5,8 +5,9 @@ index of >= 10,000 events on anvil, its rebuild from the raw-log cache, reorgs o
 `latency` (settle receipt to the covering `updatePrices` receipt, 100 settlements, the pricer service running as
 `choir pricer`), `gas` (`make bench-gas`'s lines) and `gateway`
 (requests/s and latency of thread reads beside `/ping`, uvicorn with 1 and 2 workers), `novelty` (scoring
-throughput with the real embedding model at 1,000 and 100,000 stored messages, NumPy beside faiss) and `export`
-(the training-data export's records/s, JSON Lines and Parquet). A benchmark
+throughput with the real embedding model at 1,000 and 100,000 stored messages, NumPy beside faiss), `export`
+(the training-data export's records/s, JSON Lines and Parquet) and `reprice` (a full reprice of 100,000 indexed
+threads from the database: state loading, model, wei, rounds' calldata, against its 2-second target). A benchmark
 that fails prints ``{"bench": name, "error": ...}`` and the others still run; the exit status is then 1.
 Each devnet benchmark starts its own anvil and removes its folder when it succeeds.
 """
@@ -18,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from choir_chain.bench import export, gas, gateway, indexer, latency, novelty, pricing
+from choir_chain.bench import export, gas, gateway, indexer, latency, novelty, pricing, reprice
 
 
 def _pricing() -> None:
@@ -52,6 +53,10 @@ def _export() -> None:
     _print(export.run())
 
 
+def _reprice() -> None:
+    _print(reprice.run())
+
+
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "pricing": _pricing,
     "indexer": _indexer,
@@ -60,6 +65,7 @@ BENCHMARKS: dict[str, Callable[[], None]] = {
     "gateway": _gateway,
     "novelty": _novelty,
     "export": _export,
+    "reprice": _reprice,
 }
 
 

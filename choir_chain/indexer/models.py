@@ -67,10 +67,10 @@ class Thread(Base):
 
     __tablename__ = "threads"
     __table_args__ = (
+        Index("ix_threads_created", "created_block", "thread_id"),  # the pricer's threads_up_to
         Index("ix_threads_creator", "creator"),
         Index("ix_threads_last_activity", "last_activity"),
         Index("ix_threads_last_price", "last_price"),
-        Index("ix_threads_created_block", "created_block"),
     )
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -150,7 +150,11 @@ class CountedCitation(Base):
     the hub's; every reader (the pricer's `c`, its trigger blocks, the gateway's graph) counts these rows."""
 
     __tablename__ = "counted_citations"
-    __table_args__ = (Index("ix_counted_citations_cited", "cited_thread_id", "block"),)
+    __table_args__ = (
+        Index("ix_counted_citations_cited", "cited_thread_id", "block"),
+        # The pricer's `c` (distinct citing threads per cited thread), covering: pricer/state.py
+        Index("ix_counted_citations_pair", "cited_thread_id", "citing_thread_id", "block"),
+    )
 
     block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -171,6 +175,8 @@ class Spec(Base):
         Index("ix_specs_author", "author"),
         Index("ix_specs_thread_status", "thread_id", "status"),
         Index("ix_specs_submitted_block", "submitted_block"),
+        # The pricer's `a` (approvals in the trailing 7 days), covering: pricer/state.py
+        Index("ix_specs_settled", "status", "settled_timestamp", "settled_block", "thread_id"),
     )
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -217,6 +223,8 @@ class Settlement(Base):
     __table_args__ = (
         _fks(["thread_id", "spec_id"], ["specs.thread_id", "specs.spec_id"]),
         Index("ix_settlements_block", "block"),
+        # The pricer's `r` (each thread's settlements in settlement order), covering: pricer/state.py
+        Index("ix_settlements_thread", "thread_id", "block", "log_index", "outcome", "approvals", "denials"),
     )
 
     thread_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -269,7 +277,12 @@ class EquityEvent(Base):
     burned)."""
 
     __tablename__ = "equity_events"
-    __table_args__ = (Index("ix_equity_events_thread", "thread_id", "account"),)
+    __table_args__ = (
+        Index("ix_equity_events_thread", "thread_id", "account"),
+        # The pricer's `N` (each account's last equity event), covering: pricer/state.py
+        Index("ix_equity_events_latest", "thread_id", "account", "block", "log_index", "kind"),
+        Index("ix_equity_events_kind", "kind", "block", "thread_id", "account"),  # the accounts that exited
+    )
 
     block: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     log_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -3,15 +3,19 @@ next (`service.py` explains how rounds are chosen)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 
 from choir_chain.chain.rpc import RetryPolicy
+from choir_chain.pricer.client import Function
 from choir_chain.pricer.compute import Step
 from choir_chain.pricer.novelty import DEFAULT_BATCH_SIZE
-from choir_chain.pricer.progress import Position
+from choir_chain.pricer.progress import Position, encode_tag
 from choir_chain.pricing import QahoParams
 
-__all__ = ["PricerConfig", "RoundPlan", "Upcoming"]
+__all__ = ["PricerConfig", "RoundPlan", "Upcoming", "least_recent_first", "round_calldata"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +69,43 @@ class RoundPlan:
     @property
     def prices(self) -> list[int]:
         return [s.price for s in self.steps]
+
+
+def least_recent_first(steps: Iterable[Step], rounds: Mapping[int, int]) -> list[Step]:
+    """`steps` in the order rounds take them: least recently priced first (`rounds`: thread -> its last round on
+    the hub), then by thread id. A trigger block with more than `batch_size` threads to move thus gives every
+    thread its first step before any gets a second."""
+    by_id = sorted(steps, key=attrgetter("thread_id"))
+    return sorted(by_id, key=lambda s: rounds[s.thread_id])  # stable: ties stay in thread id order
+
+
+UPDATE_PRICES_INPUTS = ("uint256[]", "uint256[]", "uint64")
+
+
+def round_calldata(update_prices: Function, plan: RoundPlan) -> bytes:
+    """The calldata of a round: `updatePrices(threadIds, prices, round)` and the position tag (`progress.py`).
+
+    The ABI encoding of two `uint256[]` and a `uint64` is written directly (about 40 times faster than eth-abi's
+    general encoder, which a full reprice of 100,000 threads would spend a second in); anything else, or a value
+    out of range, goes through `Function.encode`, which also raises its errors."""
+    ids, prices = plan.thread_ids, plan.prices
+    data = _update_prices_args(ids, prices, plan.round) if update_prices.inputs == UPDATE_PRICES_INPUTS else None
+    if data is None:
+        return update_prices.encode(ids, prices, plan.round) + encode_tag(plan.position)
+    return update_prices.selector + data + encode_tag(plan.position)
+
+
+def _update_prices_args(ids: Sequence[int], prices: Sequence[int], round_: int) -> bytes | None:
+    """`abi.encode(uint256[] ids, uint256[] prices, uint64 round)`, or None unless every value is an int in range."""
+    if len(ids) != len(prices) or not all(type(v) is int for v in chain(ids, prices, (round_,))):
+        return None
+    if round_ < 0 or round_ >= 2**64:
+        return None
+    count = len(ids)
+    try:
+        head = (96).to_bytes(32, "big") + (128 + 32 * count).to_bytes(32, "big") + round_.to_bytes(32, "big")
+        first = count.to_bytes(32, "big") + b"".join(v.to_bytes(32, "big") for v in ids)
+        second = count.to_bytes(32, "big") + b"".join(v.to_bytes(32, "big") for v in prices)
+    except OverflowError:  # negative, or at least 2**256
+        return None
+    return head + first + second

@@ -76,8 +76,8 @@ from choir_chain.pricer.distributor import OracleJob
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricer.novelty import EmbedderSource, NoveltyScorer
 from choir_chain.pricer.oracle import OracleView, bounds_fields, read_oracle, waiting_event
-from choir_chain.pricer.plan import PricerConfig, RoundPlan, Upcoming
-from choir_chain.pricer.progress import Position, decode_tag, encode_tag
+from choir_chain.pricer.plan import PricerConfig, RoundPlan, Upcoming, least_recent_first, round_calldata
+from choir_chain.pricer.progress import Position, decode_tag
 from choir_chain.pricer.state import thread_states
 from choir_chain.pricer.triggers import (
     affected_threads,
@@ -318,8 +318,7 @@ class Pricer:
             if steps:
                 # Least recently priced first: a trigger block with more than `batch_size` threads to move
                 # gives every thread its first step before any gets a second.
-                steps.sort(key=lambda s: (view.rounds[s.thread_id], s.thread_id))
-                batch = tuple(steps[: self.config.batch_size])
+                batch = tuple(least_recent_first(steps, view.rounds)[: self.config.batch_size])
                 return RoundPlan(
                     round=view.last_round + 1, position=position, steps=batch, nonce=nonce, started=started
                 )
@@ -447,8 +446,7 @@ class Pricer:
 
     def send(self, plan: RoundPlan) -> Sent:
         """Estimate (a predicted revert raises `RoundRejected` and sends nothing), sign and send the round."""
-        data = self.hub.calldata("updatePrices", plan.thread_ids, plan.prices, plan.round)
-        data += encode_tag(plan.position)
+        data = round_calldata(self.hub.function("updatePrices"), plan)
         return self.sender.submit(self.hub.address, data, plan.nonce, f"round {plan.round}")
 
     def confirm(self, plan: RoundPlan, sent: Sent) -> dict[str, Any] | None:

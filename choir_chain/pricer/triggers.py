@@ -108,5 +108,6 @@ def window_exits(session: Session, block: int) -> set[int]:
 
 
 def threads_up_to(session: Session, block: int) -> set[int]:
-    """Every thread created at or before block `block`."""
-    return {int(t) for t in session.scalars(select(Thread.thread_id).where(Thread.created_block <= block))}
+    """Every thread created at or before block `block` (a Core query: the ORM's result machinery would take a
+    third of a second over 100,000 threads)."""
+    return set(session.connection().scalars(select(Thread.thread_id).where(Thread.created_block <= block)))

@@ -22,6 +22,10 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from functools import lru_cache
 
+import numpy as np
+from numpy.typing import NDArray
+
+from . import _wei_batch
 from .params import QahoParams
 from .state import BASE_ORDER, excitation_level
 from .units import WAD
@@ -70,14 +74,65 @@ def thread_prices_wei(
     coauthors: Sequence[float],
     params: QahoParams = _DEFAULT,
 ) -> list[int]:
-    """:func:`thread_price_wei` of many threads (one element per thread in each sequence)."""
+    """:func:`thread_price_wei` of many threads (one element per thread in each sequence): the same integers.
+
+    Evaluated all at once in double-double arithmetic (`_wei_batch.py`, about 50 times faster: a full reprice of
+    100,000 threads takes a tenth of a second instead of sixteen), except the rare price within a hair of a half wei,
+    which the decimal path decides. Input it would refuse, or that float64 cannot hold exactly, goes one by one
+    through :func:`thread_price_wei` (so errors are the same, naming the argument)."""
     sizes = {len(approved_recent), len(refusal), len(citations), len(coauthors)}
     if len(sizes) != 1:
         raise ValueError(f"the state sequences must have one length, got lengths {sorted(sizes)}")
+    arrays = _batch_arrays(approved_recent, refusal, citations, coauthors)
+    if arrays is None:  # something to refuse, or outside the batch path's exact range: one by one
+        return [
+            thread_price_wei(a, r, c, n, params)
+            for a, r, c, n in zip(approved_recent, refusal, citations, coauthors, strict=True)
+        ]
+    level, ratio, cited, authors = arrays
+    prices = _wei_batch.prices_wei(level, ratio, cited, authors, params, float(_TANH_SATURATION))
+    # The few prices too close to a half wei for the double-double value to decide: the decimal path's own.
     return [
-        thread_price_wei(a, r, c, n, params)
-        for a, r, c, n in zip(approved_recent, refusal, citations, coauthors, strict=True)
+        p
+        if p is not None
+        else _price_wei(
+            int(level[i]), Decimal(float(ratio[i])), Decimal(float(cited[i])), Decimal(float(authors[i])), params
+        )
+        for i, p in enumerate(prices)
     ]
+
+
+_PLAIN_TYPES = frozenset({int, float, np.int64, np.float64})
+_EXACT_LIMIT = float(2**53)
+
+
+def _batch_arrays(
+    approved_recent: Sequence[int], refusal: Sequence[float], citations: Sequence[float], coauthors: Sequence[float]
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]] | None:
+    """The four state sequences as arrays for `_wei_batch`, or None unless every value is a plain int or float
+    that the scalar path would accept and that float64 holds exactly (then that path decides, errors included)."""
+    columns = []
+    for values in (approved_recent, refusal, citations, coauthors):
+        if isinstance(values, np.ndarray):
+            if values.dtype.kind not in "iuf" or values.ndim != 1:
+                return None
+            array = values.astype(np.float64)
+            exact = values.dtype.kind == "f" or not values.size or int(np.abs(values).max()) < 2**53
+        else:
+            if not set(map(type, values)) <= _PLAIN_TYPES:
+                return None  # bools, Decimals, NumPy scalars of other widths...: the scalar path decides
+            try:
+                array = np.asarray(values, dtype=np.float64)
+            except OverflowError:
+                return None
+            exact = not array.size or float(np.abs(array).max()) < _EXACT_LIMIT
+        if not exact or not np.isfinite(array).all() or (array < 0).any():
+            return None
+        columns.append(array)
+    approved, ratio, cited, authors = columns
+    if (ratio > 1.0).any():
+        return None
+    return excitation_level(approved), ratio, cited, authors
 
 
 def stake_price_wei(n: int, k0: float, m: float, params: QahoParams = _DEFAULT) -> int:
