@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from eth_abi import encode as abi_encode
-from indexer_support import PostgresMissing, PostgresServer
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,7 @@ from choir_chain import artifacts
 from choir_chain.bench.reprice import build_rows, write_rows
 from choir_chain.indexer.db import create_schema, make_engine
 from choir_chain.indexer.models import CountedCitation, EquityEvent, Settlement, Spec
+from choir_chain.pgserver import PostgresMissing, PostgresServer
 from choir_chain.pricer.client import Function
 from choir_chain.pricer.compute import OracleBounds, Step, clamp_to_bounds, model_prices, next_price, pending_steps
 from choir_chain.pricer.plan import RoundPlan, least_recent_first, round_calldata
