@@ -16,10 +16,10 @@ from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 
-from api import revert
 from api.errors import ApiError
 from api.logs import proposal_created
 from api.state import Gateway
+from choir_chain.chain import revert
 from choir_chain.chain.gas import gas_limit
 
 ZERO_ADDRESS = "0x" + "00" * 20

@@ -22,8 +22,8 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from api import deployment as dep
-from api import revert
 from choir_chain import artifacts
+from choir_chain.chain import revert
 from choir_chain.deploy import CHOIR
 from choir_chain.protocol.author_kind import AuthorKind
 
