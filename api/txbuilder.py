@@ -75,11 +75,15 @@ class UnsignedTx:
 
 @contextlib.contextmanager
 def node_errors() -> Iterator[None]:
-    """An unreachable or failing node is a 503 `node_unavailable`, not a stack trace."""
+    """An unreachable, failing or rate-limiting node is a 503 `node_unavailable`, not a stack trace."""
     try:
         yield
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise ApiError(503, "node_unavailable", f"the chain's node does not answer: {type(exc).__name__}") from exc
+    except requests.HTTPError as exc:  # a provider's 429 (rate limit) or 5xx: say so, never guess an answer
+        status = exc.response.status_code if exc.response is not None else "?"
+        what = "rate-limits the gateway" if status == 429 else "failed"
+        raise ApiError(503, "node_unavailable", f"the chain's node {what} (HTTP {status})") from exc
 
 
 def refusal(data: str | None, fields: set[str] | frozenset[str] = frozenset()) -> ApiError:

@@ -20,7 +20,7 @@ from choir_chain.chain.rpc import RetryPolicy, RpcClient, RpcError, TransportErr
 from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.indexer import Indexer, make_engine
 from choir_chain.pricer.client import Contract, Sender
-from choir_chain.pricer.errors import RoundRejected
+from choir_chain.pricer.errors import RoundRejected, RoundReverted
 
 FAST_RETRY = RetryPolicy(initial=0.001, maximum=0.01)
 PROVIDER = Faults(
@@ -131,5 +131,22 @@ def test_a_refused_round_names_the_custom_error(run: ChainRun) -> None:
         sender = Sender(rpc, run.actors.pricer, run.chain.chain_id)
         with pytest.raises(RoundRejected, match=rf"StaleRound\(round={last}, lastRound={last}\)"):
             sender.submit(hub.address, data, sender.nonces()[1], f"round {last}")
+    finally:
+        rpc.close()
+
+
+def test_a_mined_round_that_reverted_names_the_custom_error(run: ChainRun) -> None:
+    """A round mined and reverted (sent without estimation): `RoundReverted` names the error the replay meets."""
+    hub = run.deployment.hub
+    rpc = RpcClient(run.rpc_url, retry=FAST_RETRY)
+    try:
+        oracle = Contract(rpc, hub.address, artifacts.load("ChoirHub").abi)
+        last = hub.functions.lastRound().call()
+        price = hub.functions.pricePoint(1).call()[0]
+        data = oracle.calldata("updatePrices", [1], [price], last)
+        sender = Sender(rpc, run.actors.pricer, run.chain.chain_id)
+        sent = sender.send(hub.address, data, sender.nonces()[1], 200_000)
+        with pytest.raises(RoundReverted, match=rf"reverted in transaction {sent.tx_hash}: .*StaleRound\(round={last}"):
+            sender.confirm(sent, 30, threading.Event(), f"round {last}")
     finally:
         rpc.close()

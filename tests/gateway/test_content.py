@@ -24,6 +24,7 @@ from sqlalchemy import Engine, inspect, select
 from api.app import create_app
 from api.errors import ErrorBody
 from choir_chain import artifacts, content_store
+from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.indexer import Indexer
 from choir_chain.indexer.db import make_engine
 from choir_chain.protocol.author_kind import AuthorKind
@@ -302,3 +303,25 @@ def impostor_post(run: ChainRun, content_hash: bytes) -> Any:
     assert receipt["status"] == 1 and len(receipt["logs"]) == 1
     assert bytes(receipt["logs"][0]["topics"][0]) == topics[0]
     return receipt
+
+
+def test_a_rate_limited_node_is_a_clear_503_and_stores_nothing(world: World, tmp_path: Path) -> None:
+    """The chain's provider answers 429 to everything: checking a transaction is a 503 `node_unavailable` in the
+    error model (never a guess, never a 500), and nothing is stored."""
+    url = f"sqlite:///{tmp_path / 'content.db'}"
+    with FaultyRpc(world.run.rpc_url, Faults(max_span=None)) as proxy:
+        settings = world.settings.model_copy(update={"content_url": url, "rpc_url": proxy.url})
+        with TestClient(create_app(settings)) as client:
+            proxy.faults = Faults(max_span=None, rate_limited=1.0, retry_after=0)
+            tx_hash = "0x" + keccak(text="any").hex()
+            answer = client.post("/content", json={"body": "sneaky", "tx_hash": tx_hash})
+            assert_error(answer, 503, "node_unavailable")
+            assert "HTTP 429" in answer.json()["error"]["message"]
+            # an indexed body needs no node: stored as ever
+            assert client.post("/content", json={"body": "alice post"}).status_code == 201
+    assert proxy.counts["rate_limited"] > 0
+    engine = make_engine(url)
+    assert [h for (h,) in engine.connect().execute(select(content_store.content_bodies.c.content_hash))] == [
+        digest("alice post")
+    ]
+    engine.dispose()
