@@ -1,6 +1,6 @@
 """Unsigned transactions for the gateway's `POST /tx/{action}`: resolve the thread and its governor, encode the
 call, and check on chain (`eth_call`, then `eth_estimateGas`, from the sender, at the latest block) that it would
-succeed now. A revert becomes a 409 named after the contract's custom error (see `api.revert`).
+succeed now. A revert becomes a 409 named after the contract's custom error (see `choir_chain.chain.revert`).
 """
 
 from __future__ import annotations
