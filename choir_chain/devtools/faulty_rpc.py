@@ -53,7 +53,8 @@ class Faults:
 
 @dataclass
 class FaultyRpc:
-    """The proxy (a context manager): `url` is where clients connect; `counts` what it did, by kind."""
+    """The proxy (a context manager): `url` is where clients connect; `counts` what it did, by kind (HTTP
+    `requests`, JSON-RPC `calls.<method>` that reached it, and each fault)."""
 
     upstream: str
     faults: Faults = field(default_factory=Faults)
@@ -172,6 +173,8 @@ class FaultyRpc:
         except ValueError:
             return 400, {}, b'{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}'
         requests_ = payload if isinstance(payload, list) else [payload]
+        for request in requests_:
+            self._count(f"calls.{request.get('method') if isinstance(request, dict) else '?'}")
         refused = {i: err for i, r in enumerate(requests_) if (err := self._refused_range(r)) is not None}
         forwarded = [r for i, r in enumerate(requests_) if i not in refused]
         replies: list[Any] = []
