@@ -290,7 +290,7 @@ def impostor_post(run: ChainRun, content_hash: bytes) -> Any:
     )  # fmt: skip
     assert len(code) == head_len
     w3, sender = run.chain.w3, run.actors.alice
-    tx = {
+    tx: dict[str, Any] = {
         "data": code + data,
         "nonce": w3.eth.get_transaction_count(sender.address),
         "gas": 200_000,
