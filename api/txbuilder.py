@@ -21,6 +21,7 @@ from api.logs import proposal_created
 from api.state import Gateway
 from choir_chain.chain import revert
 from choir_chain.chain.gas import gas_limit
+from choir_chain.chain.rpc import RpcError
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -84,6 +85,14 @@ def node_errors() -> Iterator[None]:
         status = exc.response.status_code if exc.response is not None else "?"
         what = "rate-limits the gateway" if status == 429 else "failed"
         raise ApiError(503, "node_unavailable", f"the chain's node {what} (HTTP {status})") from exc
+    except Web3RPCError as exc:  # an error answer no route expected (a rate limit said in JSON-RPC, ...)
+        raise ApiError(503, "node_unavailable", f"the chain's node answered with an error: {node_error(exc)}") from exc
+
+
+def node_error(exc: Web3RPCError) -> RpcError:
+    """A web3 error answer as the chain layer's `RpcError` (rate limits recognised, reverts decoded)."""
+    response: Any = exc.rpc_response or {}
+    return RpcError("node", response.get("error") or {"message": str(exc)})
 
 
 def refusal(data: str | None, fields: set[str] | frozenset[str] = frozenset()) -> ApiError:
@@ -141,8 +150,11 @@ def simulate(gw: Gateway, sender: str, to: str, data: str, fields: set[str]) -> 
         except ContractLogicError as exc:
             raise refusal(revert.revert_data(exc), fields) from exc
         except Web3RPCError as exc:  # a refusal that is not a revert (e.g. the block gas limit)
-            message = (exc.rpc_response or {}).get("error", {}).get("message") or str(exc)
-            raise ApiError(409, "rejected_by_node", f"the node refuses the transaction: {message}") from exc
+            error = node_error(exc)
+            if error.rate_limited:  # the node did not judge the transaction: not a 409
+                message = f"the chain's node rate-limits the gateway: {error.message}"
+                raise ApiError(503, "node_unavailable", message) from exc
+            raise ApiError(409, "rejected_by_node", f"the node refuses the transaction: {error.message}") from exc
     return UnsignedTx(sender, to, data, gw.manifest.chain_id, gas_limit(estimate))
 
 

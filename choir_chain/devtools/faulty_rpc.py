@@ -45,6 +45,8 @@ class Faults:
     rate_limited: float = 0.0
     retry_after: float = 1.0
     """Seconds the 429 answers ask to wait (`Retry-After`)."""
+    rate_limit_in_body: bool = False
+    """Say the rate limit as Infura does (HTTP 200, a JSON-RPC error with `data.backoff_seconds`), not with 429."""
     delayed: float = 0.0
     max_delay: float = 0.05
     dropped: float = 0.0
@@ -140,6 +142,23 @@ class FaultyRpc:
         self._count("results_refused")
         return self._range_error(first, last, found=len(result))
 
+    def _rate_limit_answer(self, body: bytes) -> bytes:
+        """Infura's refusal under load, for each request of `body` (a batch gets one per request)."""
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        error = {
+            "code": -32005,
+            "message": "project ID request rate exceeded",
+            "data": {"see": "https://infura.io/dashboard", "backoff_seconds": self.faults.retry_after},
+        }
+        ids = [r.get("id") if isinstance(r, dict) else None for r in payload] if isinstance(payload, list) else None
+        if ids is not None:
+            return json.dumps([{"jsonrpc": "2.0", "id": i, "error": error} for i in ids]).encode()
+        request_id = payload.get("id") if isinstance(payload, dict) else None
+        return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode()
+
     # --- forwarding -----------------------------------------------------------------------------------------
 
     def _session(self) -> requests.Session:
@@ -162,6 +181,8 @@ class FaultyRpc:
             time.sleep(pause)
         if self._roll(self.faults.rate_limited):
             self._count("rate_limited")
+            if self.faults.rate_limit_in_body:
+                return 200, {}, self._rate_limit_answer(body)
             headers = {"Retry-After": f"{self.faults.retry_after:g}"}
             return 429, headers, b'{"jsonrpc":"2.0","error":{"code":429,"message":"Too Many Requests"}}'
         drop = self._roll(self.faults.dropped)

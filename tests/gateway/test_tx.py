@@ -22,9 +22,11 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from api import deployment as dep
+from api.app import create_app
 from choir_chain import artifacts
 from choir_chain.chain import revert
 from choir_chain.deploy import CHOIR
+from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
@@ -628,3 +630,19 @@ def test_concurrent_garbage_relays_change_nothing(client: TestClient, world: Wor
         statuses = list(pool.map(post, bodies))
     assert len(statuses) == 200 and all(400 <= s < 500 for s in statuses), sorted(set(statuses))
     assert chain_fingerprint(world, world.run.actors.erin.address) == before
+
+
+@pytest.mark.parametrize("in_body", [False, True], ids=["http-429", "json-rpc-error"])
+def test_a_rate_limiting_node_is_a_503_not_a_refusal(world: World, in_body: bool) -> None:
+    """Building a transaction while the provider rate-limits (HTTP 429, or Infura's JSON-RPC error): 503
+    `node_unavailable` saying so, never a 409 that would tell the user the action fails on chain, nor a 500."""
+    with FaultyRpc(world.run.rpc_url, Faults(max_span=None)) as proxy:
+        settings = world.settings.model_copy(update={"rpc_url": proxy.url})
+        with TestClient(create_app(settings)) as client:
+            proxy.faults = Faults(max_span=None, rate_limited=1.0, retry_after=0, rate_limit_in_body=in_body)
+            fields = {"from": world.run.actors.alice.address, "thread_id": 1, "content_hash": "0x" + "ab" * 32}
+            answer = client.post("/tx/post", json=fields)
+    assert answer.status_code == 503, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "node_unavailable"
+    assert "rate" in error["message"].lower() or "429" in error["message"]
