@@ -642,6 +642,9 @@ def test_a_rate_limiting_node_is_a_503_not_a_refusal(world: World, in_body: bool
             proxy.faults = Faults(max_span=None, rate_limited=1.0, retry_after=0, rate_limit_in_body=in_body)
             fields = {"from": world.run.actors.alice.address, "thread_id": 1, "content_hash": "0x" + "ab" * 32}
             answer = client.post("/tx/post", json=fields)
+            proposals = client.get("/threads/1/proposals")  # logs and live reads: a 503 too, not a wrong list
+    assert proposals.status_code == 503, proposals.text
+    assert proposals.json()["error"]["code"] in ("node_unavailable", "chain_unavailable")
     assert answer.status_code == 503, answer.text
     error = answer.json()["error"]
     assert error["code"] == "node_unavailable"
