@@ -42,11 +42,18 @@ def logs_from(fetch: FetchLogs, first: int, last: int) -> tuple[list[Any], int]:
 
 
 def logs_between(fetch: FetchLogs, first: int, last: int, chunk: int) -> list[Any]:
-    """Every log of blocks `first..last`, asked at most `chunk` blocks at a time (each chunk as `logs_from`)."""
+    """Every log of blocks `first..last`, asked at most `chunk` blocks at a time (each chunk as `logs_from`).
+
+    A range the node cut short sets the span of every later ask: a provider's cap is the same for every range, so
+    the refusals are paid once, not once per chunk (a cap on results may then ask sparse blocks in more requests
+    than needed; never fewer blocks than exist)."""
     found: list[Any] = []
-    start = first
+    start, span = first, chunk
     while start <= last:
-        logs, end = logs_from(fetch, start, min(last, start + chunk - 1))
+        asked = min(last, start + span - 1)
+        logs, end = logs_from(fetch, start, asked)
         found.extend(logs)
+        if end < asked:
+            span = end - start + 1
         start = end + 1
     return found

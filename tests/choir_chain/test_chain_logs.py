@@ -78,3 +78,13 @@ def test_a_suggested_range_outside_the_request_is_not_trusted(suggested: str) ->
     logs, end = logs_from(fetch, 10, 1000)
     assert logs == list(range(10, end + 1)) and end < 14
     assert all(first == 10 and last <= 1000 for first, last in asked)
+
+
+def test_a_cut_range_sets_the_span_of_the_next_asks() -> None:
+    """A provider capping 1,000 blocks, a read of 100,000 blocks in chunks of 10,000: the first chunk's four
+    refusals (10,000 -> 625 blocks) are the only ones; every later ask fits at once."""
+    node = Node(max_span=1000)
+    assert logs_between(node.fetch, 0, 99_999, 10_000) == list(range(100_000))
+    refused = [(a, b) for a, b in node.asked if b - a + 1 > 1000]
+    assert refused == [(0, 9999), (0, 4999), (0, 2499), (0, 1249)]
+    assert len(node.asked) == 4 + 160  # 100,000 blocks in asks of 625
