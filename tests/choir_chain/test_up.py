@@ -1,6 +1,7 @@
 """`choir up` (`make run`) end to end: devnet, deployment, seed, indexer, pricer and gateway start; the gateway
 serves the seeded community; Ctrl-C / SIGTERM stop everything and leave no process behind; a busy port is a
-one-line error; `--rpc`/`--manifest` serve an existing chain without touching it."""
+one-line error; `--rpc`/`--manifest` serve an existing chain without touching it, through a faulty provider too. A
+service that dies is restarted with a message; one that keeps dying stops the stack with the reason."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from choir_chain.chain import Chain, dev_accounts
 from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.deploy import deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port
+from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.pricing.novelty import NOVELTY_THRESHOLD, novelty_reward
 from choir_chain.protocol.author_kind import AuthorKind
 from choir_chain.seed import NEAR_DUPLICATE, NEAR_DUPLICATE_OF, seed
@@ -457,3 +459,25 @@ def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def test_up_through_a_faulty_provider_stays_up_and_catches_up(tmp_path: Path) -> None:
+    """`choir up --rpc` through a provider that caps log ranges, rate-limits, delays and drops connections: every
+    service stays up (no service dies for it, nothing stops), and the index reaches the chain's head."""
+    faults = Faults(max_span=4, rate_limited=0.05, retry_after=0.05, delayed=0.1, max_delay=0.01, dropped=0.03)
+    with Devnet(tmp_path / "chain") as node, FaultyRpc(node.rpc_url, faults) as proxy:
+        admin, pricer = dev_accounts(DEV_MNEMONIC, 2)
+        deployment = deploy(Chain.connect(node.rpc_url), admin, pricer=pricer.address)
+        manifest = deployment.manifest.write(tmp_path / "deployments")
+        with choir_up(tmp_path, "--rpc", proxy.url, "--manifest", str(manifest)) as up:
+
+            def health() -> dict[str, Any] | None:
+                reply = requests.get(up.url + "/health", timeout=10)
+                return dict(reply.json()) if reply.status_code == 200 else None  # a 503 while the node refuses
+
+            wait_for("GET /health", health, up)
+            wait_for("the indexer", lambda: (h := health()) is not None and h["indexer_lag"] == 0, up, timeout=120)
+            code, took = up.stop(signal.SIGINT)
+        assert_stopped_cleanly(up, code, took, None)
+    assert proxy.counts["range_refused"] + proxy.counts["rate_limited"] + proxy.counts["dropped_before"] > 0
+    assert "died" not in up.output()
