@@ -115,6 +115,12 @@ def test_an_error_answer_names_the_custom_error() -> None:
     assert data[2:] not in str(err)  # no raw bytes
     assert decode(err.data).code == "StaleRound"
     assert err.data == data
+    nested = RpcError("eth_call", {"code": -32000, "message": "execution reverted", "data": {"data": data}})
+    assert "StaleRound(round=3, lastRound=7)" in str(nested)
+    panic = RpcError("eth_call", {"code": 3, "message": "execution reverted", "data": "0x4e487b71" + "00" * 31 + "11"})
+    assert "arithmetic overflow or underflow" in str(panic)
+    bare = RpcError("eth_estimateGas", {"code": 3, "message": "execution reverted", "data": "0x"})
+    assert str(bare) == "eth_estimateGas: execution reverted: the transaction reverted without a reason (code 3)"
     plain = RpcError("eth_call", {"code": -32000, "message": "header not found"})
     assert plain.data is None and str(plain) == "eth_call: header not found (code -32000)"
 

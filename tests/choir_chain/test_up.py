@@ -37,7 +37,7 @@ from choir_chain.seed import NEAR_DUPLICATE, NEAR_DUPLICATE_OF, seed
 from choir_chain.up.bootstrap import ChainSide
 from choir_chain.up.console import UpConsole
 from choir_chain.up.options import UpOptions
-from choir_chain.up.supervise import RestartPolicy, Services
+from choir_chain.up.supervise import RestartPolicy, Services, ServiceThread
 
 if TYPE_CHECKING:
     from choir_chain.semantics.embedder import Embedder
@@ -481,3 +481,20 @@ def test_up_through_a_faulty_provider_stays_up_and_catches_up(tmp_path: Path) ->
         assert_stopped_cleanly(up, code, took, None)
     assert proxy.counts["range_refused"] + proxy.counts["rate_limited"] + proxy.counts["dropped_before"] > 0
     assert "died" not in up.output()
+
+
+def test_a_long_healthy_run_starts_the_count_of_failures_again() -> None:
+    """Failures in a row count towards the limit; one after a run of `healthy_after` seconds starts at 1."""
+    services, printed, stopped_gateway = supervised(indexer_failures=0, limit=2)
+    services.restart = RestartPolicy(backoff=RetryPolicy(initial=0.001, maximum=0.004), limit=2, healthy_after=60)
+    thread = ServiceThread("indexer", services.run_indexer, services.died)
+    thread.error = RuntimeError("lost")
+    assert services.died(thread, ran_for=1.0) and services.died(thread, ran_for=1.0)
+    assert services.died(thread, ran_for=61.0)  # healthy for a minute: 1 of 2 again, not 3 of 2
+    assert thread.failures_in_a_row == 1 and services.failure is None
+    assert services.died(thread, ran_for=1.0)  # 2 of 2
+    assert not services.died(thread, ran_for=1.0)  # now 3 in a row: the stack stops
+    assert services.failure == "indexer stopped: lost (it failed 3 times in a row)"
+    assert stopped_gateway == ["gateway stopped"]
+    assert [services.restart.wait(n) for n in (1, 2, 3, 4)] == [0.001, 0.002, 0.004, 0.004]
+    assert printed.getvalue().count("indexer  died: lost") == 4
