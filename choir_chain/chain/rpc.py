@@ -60,8 +60,9 @@ class RpcError(RuntimeError):
 
     @property
     def rate_limited(self) -> bool:
-        """The provider refused for load, not for the request: ask again later, unchanged."""
-        return self.code == 429 or bool(_RATE_LIMITED.search(self.message))
+        """The provider refused for load, not for the request: ask again later, unchanged (never a revert, whatever
+        its reason says)."""
+        return self.data is None and (self.code == 429 or bool(_RATE_LIMITED.search(self.message)))
 
     @property
     def retry_after(self) -> float | None:

@@ -97,6 +97,9 @@ def test_retry_after_and_rate_limit_answers() -> None:
     assert infura.rate_limited and infura.retry_after == 30.0
     too_wide = RpcError("eth_getLogs", {"code": -32005, "message": "query returned more than 10000 results"})
     assert not too_wide.rate_limited and too_wide.retry_after is None
+    reason = "0x08c379a0" + encode(["string"], ["rate limit exceeded"]).hex()  # a contract's Error(string)
+    reverted = RpcError("eth_call", {"code": 3, "message": "execution reverted: rate limit exceeded", "data": reason})
+    assert not reverted.rate_limited  # a revert is an answer about the call, raised, not waited out
 
 
 def _hub_error(name: str, *args: int) -> str:
