@@ -31,7 +31,10 @@ def get_logs(w3: Web3, addresses: list[str], topics: list[Any] | None, first: in
             params["topics"] = topics
         reply = w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params])
         if "error" in reply:
-            raise RpcError("eth_getLogs", reply["error"])
+            error = RpcError("eth_getLogs", reply["error"])
+            if error.rate_limited:  # says nothing about the range: halving it would only ask more
+                raise ApiError(503, "node_unavailable", f"the chain's node rate-limits the gateway: {error.message}")
+            raise error
         return list(reply["result"])
 
     try:

@@ -3,6 +3,7 @@ and broadcast it. Anything refused is never sent to the node."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,9 @@ from api import deployment
 from api.errors import ApiError
 from api.state import Gateway
 from api.txbuilder import node_errors
+from choir_chain.chain.rpc import RpcError
+
+log = logging.getLogger("choir.gateway")
 
 SUPPORTED_TYPES = (0, 1, 2)
 """Legacy (EIP-155), access-list (EIP-2930) and dynamic-fee (EIP-1559) transactions; blob and set-code
@@ -129,6 +133,8 @@ def broadcast(gw: Gateway, raw: bytes) -> str:
     with node_errors():
         reply: Any = gw.w3.provider.make_request(RPCEndpoint("eth_sendRawTransaction"), ["0x" + raw.hex()])
     if "error" in reply:
-        message = str(reply["error"].get("message", reply["error"]))
+        refusal = RpcError("eth_sendRawTransaction", reply["error"])
+        message = refusal.reason  # a revert's custom error by name (`choir_chain.chain.revert`), never raw bytes
+        log.warning("relay: the node refused transaction 0x%s: %s", keccak(raw).hex(), message)
         raise ApiError(409, _node_code(message), f"the node refused the transaction: {message}", "raw")
     return str(reply["result"]).lower()

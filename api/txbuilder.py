@@ -1,6 +1,6 @@
 """Unsigned transactions for the gateway's `POST /tx/{action}`: resolve the thread and its governor, encode the
 call, and check on chain (`eth_call`, then `eth_estimateGas`, from the sender, at the latest block) that it would
-succeed now. A revert becomes a 409 named after the contract's custom error (see `api.revert`).
+succeed now. A revert becomes a 409 named after the contract's custom error (see `choir_chain.chain.revert`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 
-from api import revert
 from api.errors import ApiError
 from api.logs import proposal_created
 from api.state import Gateway
+from choir_chain.chain import revert
 from choir_chain.chain.gas import gas_limit
+from choir_chain.chain.rpc import RpcError
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -75,11 +76,23 @@ class UnsignedTx:
 
 @contextlib.contextmanager
 def node_errors() -> Iterator[None]:
-    """An unreachable or failing node is a 503 `node_unavailable`, not a stack trace."""
+    """An unreachable, failing or rate-limiting node is a 503 `node_unavailable`, not a stack trace."""
     try:
         yield
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise ApiError(503, "node_unavailable", f"the chain's node does not answer: {type(exc).__name__}") from exc
+    except requests.HTTPError as exc:  # a provider's 429 (rate limit) or 5xx: say so, never guess an answer
+        status = exc.response.status_code if exc.response is not None else "?"
+        what = "rate-limits the gateway" if status == 429 else "failed"
+        raise ApiError(503, "node_unavailable", f"the chain's node {what} (HTTP {status})") from exc
+    except Web3RPCError as exc:  # an error answer no route expected (a rate limit said in JSON-RPC, ...)
+        raise ApiError(503, "node_unavailable", f"the chain's node answered with an error: {node_error(exc)}") from exc
+
+
+def node_error(exc: Web3RPCError) -> RpcError:
+    """A web3 error answer as the chain layer's `RpcError` (rate limits recognised, reverts decoded)."""
+    response: Any = exc.rpc_response or {}
+    return RpcError("node", response.get("error") or {"message": str(exc)})
 
 
 def refusal(data: str | None, fields: set[str] | frozenset[str] = frozenset()) -> ApiError:
@@ -137,8 +150,11 @@ def simulate(gw: Gateway, sender: str, to: str, data: str, fields: set[str]) -> 
         except ContractLogicError as exc:
             raise refusal(revert.revert_data(exc), fields) from exc
         except Web3RPCError as exc:  # a refusal that is not a revert (e.g. the block gas limit)
-            message = (exc.rpc_response or {}).get("error", {}).get("message") or str(exc)
-            raise ApiError(409, "rejected_by_node", f"the node refuses the transaction: {message}") from exc
+            error = node_error(exc)
+            if error.rate_limited:  # the node did not judge the transaction: not a 409
+                message = f"the chain's node rate-limits the gateway: {error.message}"
+                raise ApiError(503, "node_unavailable", message) from exc
+            raise ApiError(409, "rejected_by_node", f"the node refuses the transaction: {error.message}") from exc
     return UnsignedTx(sender, to, data, gw.manifest.chain_id, gas_limit(estimate))
 
 

@@ -1,9 +1,11 @@
 """Routes: message bodies by content hash.
 
 `POST /content` stores a body only if `keccak256(utf8(body))` is the content hash of a message the indexer has
-seen (a thread root, a post or a spec). The request is checked in full before anything is written, and the
-write is one idempotent statement (`choir_chain.content_store`), so a refused or failed request leaves the table as it
-was, and the same body posted many times, even concurrently, is stored once.
+seen (a thread root, a post or a spec), or of a message that the transaction named by `tx_hash` created on chain
+(mined, not yet indexed: `api.content_tx` checks its receipt), so a client never waits for the indexer. The
+request is checked in full before anything is written, and the write is one idempotent statement
+(`choir_chain.content_store`), so a refused or failed request leaves the table as it was, and the same body
+posted many times, even concurrently, is stored once.
 
 The body is read and parsed here rather than by FastAPI, so that every bad input gets its own error in the
 error model: a body larger than the limit (checked while reading, before parsing) 413 `too_large`; bytes that
@@ -27,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.content_tx import messages_in_transaction
 from api.deps import GatewayDep
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.schemas import ContentIn, ContentOut, ContentStored
@@ -44,7 +47,16 @@ REQUEST_SLACK = 1024
 
 POST_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
-    404: {"model": ErrorBody, "description": "No indexed message has this content hash (`unknown_content`)"},
+    422: {
+        "model": ErrorBody,
+        "description": "Invalid request; or the transaction `tx_hash` created no message of this deployment with this "
+        "content hash (`content_not_in_transaction`)",
+    },
+    404: {
+        "model": ErrorBody,
+        "description": "No indexed message has this content hash (`unknown_content`), or `tx_hash` is not a mined "
+        "transaction (`unknown_transaction`)",
+    },
     413: {"model": ErrorBody, "description": "The body is larger than `max_content_bytes` (`too_large`)"},
     415: {"model": ErrorBody, "description": "The request is not `application/json`"},
 }
@@ -73,8 +85,8 @@ async def _read_capped(request: Request, cap: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _parse(raw: bytes, limit: int) -> tuple[str, bytes]:
-    """The body and its UTF-8 bytes, or the error for what is wrong with the request."""
+def _parse(raw: bytes, limit: int) -> tuple[ContentIn, bytes]:
+    """The request and its body's UTF-8 bytes, or the error for what is wrong with the request."""
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -95,14 +107,18 @@ def _parse(raw: bytes, limit: int) -> tuple[str, bytes]:
         raise ApiError(400, "invalid_utf8", "the body holds a lone UTF-16 surrogate (not UTF-8 text)", "body") from err
     if len(encoded) > limit:
         raise _too_large(limit)
-    return content.body, encoded
+    return content, encoded
 
 
-def _store(gw: Gateway, content_hash: str, body: str, size: int) -> dict[str, Any]:
+def _store(gw: Gateway, content_hash: str, body: str, size: int, tx_hash: str | None) -> dict[str, Any]:
     with Session(gw.engine) as session:
-        ids = session.scalars(
-            select(Message.global_id).where(Message.content_hash == content_hash).order_by(Message.global_id)
-        ).all()
+        ids = list(
+            session.scalars(
+                select(Message.global_id).where(Message.content_hash == content_hash).order_by(Message.global_id)
+            ).all()
+        )
+    if not ids and tx_hash is not None:
+        ids = messages_in_transaction(gw, tx_hash.lower(), content_hash)  # 404 / 422 when it proves nothing
     if not ids:
         raise ApiError(404, "unknown_content", f"no indexed message has content hash {content_hash}", "body")
     content_store.store(gw.content_engine, content_hash, body, size)
@@ -123,15 +139,19 @@ def _store(gw: Gateway, content_hash: str, body: str, size: int) -> dict[str, An
     },
 )
 async def post_content(request: Request, gw: GatewayDep) -> dict[str, Any]:
-    """Store `body` if `keccak256(utf8(body))` is the content hash of an indexed message; answers that hash and
-    the global ids of the messages that carry it. Storing the same body again answers the same (idempotent)."""
+    """Store `body` if `keccak256(utf8(body))` is the content hash of an indexed message, or of a message created
+    by the mined transaction `tx_hash` (checked on chain: pass it right after the receipt, before the indexer has
+    seen the message); answers that hash and the global ids of the messages that carry it. Storing the same body
+    again answers the same (idempotent)."""
     if not _is_json(request.headers.get("content-type")):
         raise ApiError(415, "unsupported_media_type", "send the body as application/json", "content-type")
     limit = gw.settings.max_content_bytes
     raw = await _read_capped(request, limit * JSON_ESCAPE_FACTOR + REQUEST_SLACK, limit)
-    body, encoded = _parse(raw, limit)
+    content, encoded = _parse(raw, limit)
     content_hash = "0x" + keccak(encoded).hex()
-    result: dict[str, Any] = await run_in_threadpool(_store, gw, content_hash, body, len(encoded))
+    result: dict[str, Any] = await run_in_threadpool(
+        _store, gw, content_hash, content.body, len(encoded), content.tx_hash
+    )
     return result
 
 

@@ -18,6 +18,15 @@ class ContentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"body": "alice post"}]})
 
     body: str
+    tx_hash: str | None = Field(
+        default=None,
+        pattern=r"^0x[0-9a-fA-F]{64}$",
+        description=(
+            "The hash of the transaction that created the message, for a message mined but not indexed yet: the "
+            "gateway then checks the transaction's receipt on chain (a successful transaction whose logs hold a "
+            "message of this deployment with this content hash) instead of waiting for the indexer."
+        ),
+    )
 
 
 class ContentStored(BaseModel):

@@ -19,6 +19,10 @@ kind, curator claims, price rounds, >= 10,000 events); then:
 The database is checked against the workload before the figure is reported (votes, messages, specs and
 claims all present), so a fast but wrong index would fail the benchmark rather than flatter it. Extra
 database URLs (`--db postgresql://...`) are indexed and timed the same way, after a reset of their tables.
+
+A last line indexes the same chain through `choir_chain.devtools.faulty_rpc` with a public provider's limits
+(`PROVIDER_LIMITS`: `eth_getLogs` capped at 1,000 blocks and refused in the providers' words, some 429s with
+`Retry-After`, delays and dropped connections, seeded): events per second through the proxy, with what it did.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from choir_chain.chain import Chain, dev_accounts
 from choir_chain.chain.rpc import RpcClient
 from choir_chain.deploy import Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
+from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.indexer.cache import rebuild
 from choir_chain.indexer.db import make_engine
 from choir_chain.indexer.indexer import Indexer
@@ -58,6 +63,19 @@ ENVIO_EVENTS_PER_SECOND = 15_076
 REORG_CASES = ((1, "undo"), (5, "undo"), (30, "undo"), (5, "replay"))
 """Reorg depths, and how the rollback goes: by the undo records, or (after a rebuild, which drops them) by
 replaying the raw-log cache."""
+PROVIDER_LIMITS = Faults(
+    max_span=1000,
+    max_results=1000,
+    rate_limited=0.05,
+    retry_after=0.2,
+    delayed=0.1,
+    max_delay=0.02,
+    dropped=0.02,
+    seed=17,
+)
+"""The faulty-RPC variant: `eth_getLogs` capped at 1,000 blocks (the low end of providers' 1k-10k) and 1,000 logs
+per answer (providers cap 10,000, but the benchmark's blocks are ~40 times denser than a real chain's), refused in
+the providers' words; 5% of requests answered 429 asking 0.2 s, 10% delayed up to 20 ms, 2% dropped."""
 
 
 class IndexMismatch(RuntimeError):
@@ -264,6 +282,9 @@ def run(target_events: int = TARGET_EVENTS, extra_dbs: tuple[str, ...] = ()) -> 
                         "generate_seconds": round(generated, 1),
                     }
                 )
+            lines.append(
+                through_proxy(devnet.rpc_url, deployment.manifest, f"sqlite:///{run_dir / 'faulty.db'}", workload)
+            )
             lines.append(time_rebuild(deployment.manifest, urls[0][1], cold_events))
             fresh = f"sqlite:///{run_dir / 'fresh.db'}"
             lines += time_reorgs(devnet.rpc_url, deployment, deployer, urls[0][1], fresh)
@@ -272,6 +293,21 @@ def run(target_events: int = TARGET_EVENTS, extra_dbs: tuple[str, ...] = ()) -> 
         raise
     shutil.rmtree(run_dir, ignore_errors=True)
     return lines
+
+
+def through_proxy(rpc_url: str, manifest: Manifest, db_url: str, workload: WorkloadResult) -> dict[str, Any]:
+    """The ingest figure through the faulty proxy (`PROVIDER_LIMITS`), checked like the direct one."""
+    with FaultyRpc(rpc_url, PROVIDER_LIMITS) as proxy:
+        result = time_index(proxy.url, manifest, db_url)
+    check(result.pop("rows"), workload)
+    return {
+        "bench": "indexer.ingest",
+        "db": "sqlite",
+        "rpc": "faulty proxy",
+        **result,
+        "limits": {k: v for k, v in vars(PROVIDER_LIMITS).items() if v},
+        "proxy": dict(sorted(proxy.counts.items())),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

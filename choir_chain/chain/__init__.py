@@ -1,6 +1,9 @@
 """The one chain layer: every module that talks to a node goes through it.
 
-- `rpc`: the JSON-RPC transport with one retry policy (`RetryPolicy`), log fetching that shrinks refused ranges.
+- `rpc`: the JSON-RPC transport with one retry policy (`RetryPolicy`) that also waits out providers' rate limits
+  (HTTP 429 `Retry-After`); an error answer (`RpcError`) names a revert's custom error.
+- `logs`: `eth_getLogs` over ranges a provider accepts (the range its error suggests, else halves).
+- `revert`: revert data to the custom error's name, arguments and NatSpec notice (gateway and services alike).
 - `client`: the web3.py client (`Chain`): contract bindings, local signing, receipts with a small poll latency.
 - `gas`: the one gas-margin rule for every transaction Choir sends or builds.
 """

@@ -4,12 +4,20 @@ Transport failures (connection refused, timeouts, HTTP errors, garbage answers) 
 exponential backoff until they succeed or the stop event is set. An error *answer* (a JSON-RPC `error` object)
 raises `RpcError` for the caller to decide: `eth_getLogs` callers shrink the block range (providers cap the
 span or the number of logs), everything else retries like a transport failure.
+
+A provider's rate limit (HTTP 429, or an error answer saying so) is waited out for as long as it asks
+(`Retry-After`, or the `backoff_seconds` Infura puts in the error's data) when that is longer than the backoff,
+and never counts as a refused log range. An error answer carrying revert data names the custom error
+(`revert.decode`) instead of printing its raw bytes.
 """
 
 from __future__ import annotations
 
+import email.utils
 import logging
+import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,18 +31,85 @@ class Stopped(Exception):
     """The stop event was set while waiting to retry."""
 
 
+MAX_RETRY_AFTER = 300.0
+"""Seconds at most that a provider's `Retry-After` makes a client wait at once."""
+
+_RATE_LIMITED = re.compile(r"rate limit|too many requests|request rate exceeded|exceeded .*capacity", re.IGNORECASE)
+
+
 class RpcError(RuntimeError):
-    """The node answered with a JSON-RPC error object."""
+    """The node answered with a JSON-RPC error object. `data` is the error's revert data (0x-hex) when it carries
+    some; `str()` then names the custom error and its arguments."""
 
     def __init__(self, method: str, error: Any) -> None:
         self.method = method
+        self.error = error
         self.code = error.get("code") if isinstance(error, dict) else None
-        message = error.get("message") if isinstance(error, dict) else error
-        super().__init__(f"{method}: {message} (code {self.code})")
+        self.message = str(error.get("message") if isinstance(error, dict) else error)
+        self.data = _revert_data(error)
+        super().__init__(f"{method}: {self.reason} (code {self.code})")
+
+    @property
+    def reason(self) -> str:
+        """The node's message, with a revert's custom error decoded (`revert.decode`) instead of its raw bytes."""
+        if self.data is None:
+            return self.message
+        from choir_chain.chain.revert import decode
+
+        return f"execution reverted: {decode(self.data).message}"
+
+    @property
+    def rate_limited(self) -> bool:
+        """The provider refused for load, not for the request: ask again later, unchanged (never a revert, whatever
+        its reason says)."""
+        return self.data is None and (self.code == 429 or bool(_RATE_LIMITED.search(self.message)))
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the provider asks to wait (Infura: `data.backoff_seconds`), if it says."""
+        data = self.error.get("data") if isinstance(self.error, dict) else None
+        seconds = data.get("backoff_seconds") if isinstance(data, dict) else None
+        return float(seconds) if isinstance(seconds, int | float) and seconds >= 0 else None
+
+
+def _revert_data(error: Any) -> str | None:
+    """The revert data of an error answer to `eth_call` / `eth_estimateGas` (anvil and geth: `data` is 0x-hex,
+    some nodes nest it as `{"data": "0x..."}`), None for other errors."""
+    if not isinstance(error, dict):
+        return None
+    data = error.get("data")
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and re.fullmatch(r"0x([0-9a-fA-F]{2})+", data) and len(data) >= 10:
+        return data
+    message = str(error.get("message", ""))
+    if isinstance(data, str) and data == "0x" and "revert" in message.lower():
+        return data
+    return None
 
 
 class TransportError(RuntimeError):
-    """The request did not get a well-formed answer."""
+    """The request did not get a well-formed answer; `retry_after` is the wait a rate-limiting provider asked for
+    (HTTP 429 `Retry-After`), in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """An HTTP `Retry-After` header in seconds: delay-seconds (fractions accepted) or an HTTP date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True)
@@ -82,7 +157,12 @@ class RpcClient:
             response.raise_for_status()
             return response.json()
         except requests.HTTPError as err:
-            raise TransportError(f"HTTP {err.response.status_code if err.response is not None else '?'}") from err
+            response = err.response
+            status = response.status_code if response is not None else "?"
+            if status == 429:
+                wait = retry_after_seconds(response.headers.get("Retry-After") if response is not None else None)
+                raise TransportError("HTTP 429 (rate limited)", retry_after=wait) from err
+            raise TransportError(f"HTTP {status}") from err
         except requests.Timeout as err:
             raise TransportError(f"no answer within {self.timeout}s") from err
         except requests.ConnectionError as err:
@@ -96,11 +176,14 @@ class RpcClient:
             try:
                 return attempt()
             except (TransportError, RpcError) as err:
-                if isinstance(err, RpcError) and not retry_rpc_errors:
+                if isinstance(err, RpcError) and not (retry_rpc_errors or err.rate_limited):
                     raise
                 delay = next(delays, None)
                 if delay is None:
                     raise
+                asked = err.retry_after
+                if asked is not None and asked > delay:
+                    delay = min(asked, MAX_RETRY_AFTER)  # the provider knows when it will answer again
                 if self.log_retries:
                     log.warning("%s to %s failed (%s); retrying in %.2fs", what, self.url, err, delay)
                 if self.stop.wait(delay):
@@ -167,7 +250,7 @@ class RpcClient:
         self, first: int, last: int, *, address: str | list[str] | None = None, topics: Any = None
     ) -> list[Any]:
         """`eth_getLogs` over blocks `first..last` (of one address or any of a list); an error answer raises
-        `RpcError` (not retried)."""
+        `RpcError` (not retried, but for a rate limit: that says nothing about the range)."""
         flt: dict[str, Any] = {"fromBlock": hex(first), "toBlock": hex(last)}
         if address is not None:
             flt["address"] = address

@@ -186,8 +186,26 @@ class Sender:
         naming `what` if it reverted."""
         receipt = self.receipt(sent.tx_hash, timeout, stop)
         if receipt is not None and int(receipt["status"], 16) != 1:
-            raise RoundReverted(f"{what} reverted in transaction {sent.tx_hash}")
+            raise RoundReverted(f"{what} reverted in transaction {sent.tx_hash}{self.revert_reason(receipt)}")
         return receipt
+
+    def revert_reason(self, receipt: dict[str, Any]) -> str:
+        """Why a mined transaction reverted, in words (the chain layer's decoder names the custom error): replayed
+        with `eth_call` on the state before its block, or, when the node keeps no such state (anvil's
+        `--prune-history`), on the latest state, and then said so. Empty when the replay does not revert."""
+        tx = self.rpc.call("eth_getTransactionByHash", [receipt["transactionHash"]])
+        if not isinstance(tx, dict) or not tx.get("to"):
+            return ""
+        call = {"from": tx["from"], "to": tx["to"], "data": tx.get("input") or tx.get("data"), "gas": tx["gas"]}
+        parent = hex(int(receipt["blockNumber"], 16) - 1)
+        for block, said in ((parent, ""), ("latest", " (replayed on the latest state)")):
+            try:
+                self.rpc.call("eth_call", [call, block], retry_rpc_errors=False)
+                return ""
+            except RpcError as err:
+                if err.data is not None:
+                    return f": {err.reason}{said}"
+        return ""
 
     def receipt(self, tx_hash: str, timeout: float, stop: threading.Event) -> dict[str, Any] | None:
         """The receipt once mined; None if not mined within `timeout` seconds or when `stop` is set (the

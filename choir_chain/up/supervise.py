@@ -1,6 +1,8 @@
 """The services of `choir up` (the indexer and the pricer), each in a thread of its own, and their supervision: a
-service that fails for good stops the whole stack with its one-line error; stopping waits for each to finish its
-current step.
+service that dies is built anew and restarted after a backoff, with a message; one that keeps dying
+(`RestartPolicy.limit` failures in a row, none running `RestartPolicy.healthy_after` seconds) stops the whole stack
+with its one-line error. The gateway stays up meanwhile (it reads the database and the chain on its own). Stopping
+waits for each service to finish its current step.
 
 The indexer is the only writer of the database; the pricer reads the rows and the cursor it writes.
 """
@@ -8,11 +10,16 @@ The indexer is the only writer of the database; the pricer reads the rows and th
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
+from rich.markup import escape
+
+from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.cli_options import one_line
 from choir_chain.up.bootstrap import ChainSide
 from choir_chain.up.console import UpConsole
@@ -24,21 +31,46 @@ if TYPE_CHECKING:
     from choir_chain.semantics.embedder import Embedder
 
 
-class ServiceThread(threading.Thread):
-    """Runs `target` until it returns; an exception is kept in `error` and reported to `on_failure`."""
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How `choir up` restarts a service that died: after `backoff`'s waits, at most `limit` times in a row (a run
+    of `healthy_after` seconds or more starts the count again)."""
 
-    def __init__(self, name: str, target: Callable[[], None], on_failure: Callable[[ServiceThread], None]) -> None:
+    backoff: RetryPolicy = field(default_factory=lambda: RetryPolicy(initial=1.0, maximum=30.0))
+    limit: int = 5
+    healthy_after: float = 300.0
+
+    def wait(self, failures: int) -> float:
+        """Seconds before the restart that follows the `failures`-th failure in a row (the backoff's waits)."""
+        return next(itertools.islice(self.backoff.delays(), failures - 1, None), self.backoff.maximum)
+
+
+class ServiceThread(threading.Thread):
+    """Runs `target(restarts)` until it returns; an exception is kept in `error` and reported to `on_failure`,
+    which returns whether to run `target` again (with the count of restarts so far)."""
+
+    def __init__(
+        self, name: str, target: Callable[[int], None], on_failure: Callable[[ServiceThread, float], bool]
+    ) -> None:
         super().__init__(name=name, daemon=True)  # a service stuck in a call must not keep the process alive
         self._target_fn = target
         self._on_failure = on_failure
         self.error: BaseException | None = None
+        self.restarts = 0
+        """Times the service was started again after dying."""
+        self.failures_in_a_row = 0
 
     def run(self) -> None:
-        try:
-            self._target_fn()
-        except BaseException as err:
-            self.error = err
-            self._on_failure(self)
+        while True:
+            started = time.monotonic()
+            try:
+                self._target_fn(self.restarts)
+                return
+            except BaseException as err:
+                self.error = err
+                if not self._on_failure(self, time.monotonic() - started):
+                    return
+                self.restarts += 1
 
 
 @dataclass
@@ -59,6 +91,7 @@ class Services:
     """Loads the embedding model in the background (`semantics.embedder.warm_up`) when novelty is on."""
     threads: list[ServiceThread] = field(default_factory=list)
     failure: str | None = None
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -123,26 +156,59 @@ class Services:
 
     # --- running --------------------------------------------------------------------------------------------
 
-    def run_indexer(self) -> None:
-        assert self.indexer is not None
+    def run_indexer(self, restarts: int = 0) -> None:
+        """Follow the chain; after a restart, with a new indexer (it reloads its cursor from the database)."""
+        if restarts or self.indexer is None:
+            old, self.indexer = self.indexer, None
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    old.close()
+            self.indexer = self.new_indexer()
         self.indexer.follow()
 
-    def run_pricer(self) -> None:
-        assert self.pricer is not None
+    def run_pricer(self, restarts: int = 0) -> None:
+        """Price; after a restart, with a new pricer (it resumes from the chain's last round and its own nonce)."""
+        if restarts or self.pricer is None:
+            old, self.pricer = self.pricer, None
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    old.close()
+            self.pricer = self.new_pricer()
         self.pricer.run()
 
-    def fail(self, service: ServiceThread) -> None:
-        """A service stopped with an error: stop the whole stack."""
+    def died(self, service: ServiceThread, ran_for: float) -> bool:
+        """A service stopped with an error: restart it after a backoff (True), or, past the limit of failures in
+        a row, stop the whole stack with the reason (False)."""
+        if self.stop.is_set():
+            return False
+        error = one_line(service.error or RuntimeError("unknown"))
+        policy = self.restart
+        if ran_for >= policy.healthy_after:
+            service.failures_in_a_row = 0
+        service.failures_in_a_row += 1
+        if service.failures_in_a_row > policy.limit:
+            reason = f"{service.name} stopped: {error} (it failed {service.failures_in_a_row} times in a row)"
+            self.fail_stack(reason)
+            return False
+        wait = policy.wait(service.failures_in_a_row)
+        self.out.line(
+            f"  [bold yellow]{service.name:<8}[/bold yellow] died: {escape(error)}; restarting in {wait:.1f} s "
+            f"({service.failures_in_a_row} of {policy.limit})"
+        )
+        return not self.stop.wait(wait)
+
+    def fail_stack(self, reason: str) -> None:
+        """Stop the services and the gateway, keeping `reason` as the stack's failure."""
         with self._lock:
             if self.failure is None and not self.stop.is_set():
-                self.failure = f"{service.name} stopped: {one_line(service.error or RuntimeError('unknown'))}"
+                self.failure = reason
         self.stop.set()
         self.on_failure()
 
     def start_threads(self) -> None:
-        self.threads = [ServiceThread("indexer", self.run_indexer, self.fail)]
+        self.threads = [ServiceThread("indexer", self.run_indexer, self.died)]
         if self.pricer is not None:
-            self.threads.append(ServiceThread("pricer", self.run_pricer, self.fail))
+            self.threads.append(ServiceThread("pricer", self.run_pricer, self.died))
         for thread in self.threads:
             thread.start()
 

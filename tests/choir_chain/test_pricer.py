@@ -39,6 +39,7 @@ from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.cli import app
 from choir_chain.deploy import CHOIR, DAY, HOUR, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
+from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.indexer import Indexer, make_engine
 from choir_chain.pricer import Pricer, PricerConfig, PricerError
 from choir_chain.pricer.allocation import MAX_MESSAGES, pro_rata
@@ -674,6 +675,20 @@ def test_a_flaky_node_changes_nothing(fresh: World, reference: Outcome, tmp_path
     with FlakyProxy(fresh.rpc_url, fail_every=3, max_span=10_000) as proxy:
         result = price_once(fresh, f"sqlite:///{tmp_path / 'flaky.db'}", rpc_url=proxy.url)
     assert proxy.failures > 10
+    assert result.rounds == reference.rounds
+    assert pricer_statuses(fresh) == [1] * len(reference.rounds)
+
+
+def test_a_faulty_provider_changes_nothing(fresh: World, reference: Outcome, tmp_path: Path) -> None:
+    """A provider that caps log ranges, answers 429 with `Retry-After`, delays and drops connections (an answer to a
+    sent transaction lost included): the same rounds, none reverted or repeated."""
+    faults = Faults(
+        max_span=16, rate_limited=0.05, retry_after=0.01, delayed=0.1, max_delay=0.005, dropped=0.05, seed=2026_12_06
+    )
+    with FaultyRpc(fresh.rpc_url, faults) as proxy:
+        result = price_once(fresh, f"sqlite:///{tmp_path / 'faulty.db'}", rpc_url=proxy.url)
+    assert proxy.counts["rate_limited"] > 0 and proxy.counts["dropped_after"] > 0
+    assert proxy.counts["calls.eth_sendRawTransaction"] >= len(reference.rounds)
     assert result.rounds == reference.rounds
     assert pricer_statuses(fresh) == [1] * len(reference.rounds)
 

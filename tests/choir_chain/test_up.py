@@ -1,15 +1,18 @@
 """`choir up` (`make run`) end to end: devnet, deployment, seed, indexer, pricer and gateway start; the gateway
 serves the seeded community; Ctrl-C / SIGTERM stop everything and leave no process behind; a busy port is a
-one-line error; `--rpc`/`--manifest` serve an existing chain without touching it."""
+one-line error; `--rpc`/`--manifest` serve an existing chain without touching it, through a faulty provider too. A
+service that dies is restarted with a message; one that keeps dying stops the stack with the reason."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,16 +22,23 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+from rich.console import Console
 from web3 import Web3
 
 from choir_chain import artifacts
 from choir_chain.chain import Chain, dev_accounts
+from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.deploy import deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, free_port
+from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.pricing.novelty import NOVELTY_THRESHOLD, novelty_reward
 from choir_chain.protocol.author_kind import AuthorKind
 from choir_chain.seed import NEAR_DUPLICATE, NEAR_DUPLICATE_OF, seed
 from choir_chain.semantics.demo import demo_messages
+from choir_chain.up.bootstrap import ChainSide
+from choir_chain.up.console import UpConsole
+from choir_chain.up.options import UpOptions
+from choir_chain.up.supervise import RestartPolicy, Services, ServiceThread
 
 if TYPE_CHECKING:
     from choir_chain.semantics.embedder import Embedder
@@ -350,3 +360,143 @@ def test_seed_declares_author_kinds_and_one_near_duplicate(tmp_path: Path, embed
     assert max(s for s, _ in nearest.values()) < 0.75  # raw MiniLM: everything else is far from a repeat
     assert [m.body for m in demo_messages()] == [m.body for m in ordered]  # the off-chain replay of the demo
     assert len(set(seeded.bodies())) == len(seeded.messages)  # no two bodies share a content hash
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Supervision: a service that dies is restarted; one that keeps dying stops the stack with the reason
+# ------------------------------------------------------------------------------------------------------------
+
+
+class FakeService:
+    """An indexer or pricer that dies while `failures` is positive (counting it down), else runs until stopped."""
+
+    def __init__(self, services: Services, name: str, failures: list[int]) -> None:
+        self.stop = services.stop
+        self.name = name
+        self.failures = failures
+        self.running = threading.Event()
+        self.closed = False
+        self.last_block = 0
+
+    def follow(self) -> None:
+        if self.failures[0] > 0:
+            self.failures[0] -= 1
+            raise RuntimeError(f"{self.name} lost its node\nsecond line")
+        self.running.set()
+        self.stop.wait()
+
+    run = follow
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeServices(Services):
+    """`Services` whose indexer and pricer are `FakeService`s: `built` lists every one constructed."""
+
+    indexer_failures: list[int]
+    built: list[FakeService]
+
+    def new_indexer(self, reset: bool = False) -> Any:
+        self.built.append(FakeService(self, "indexer", self.indexer_failures))
+        return self.built[-1]
+
+    def new_pricer(self) -> Any:
+        self.built.append(FakeService(self, "pricer", [0]))
+        return self.built[-1]
+
+
+def supervised(indexer_failures: int, limit: int = 3) -> tuple[FakeServices, io.StringIO, list[str]]:
+    printed, stopped_gateway = io.StringIO(), []
+    services = FakeServices(
+        UpOptions(),
+        ChainSide(),
+        "sqlite://",
+        UpConsole(Console(file=printed, width=200)),
+        lambda: stopped_gateway.append("gateway stopped"),
+        restart=RestartPolicy(backoff=RetryPolicy(initial=0.001, maximum=0.001), limit=limit),
+    )
+    services.indexer_failures, services.built = [indexer_failures], []
+    services.indexer, services.pricer = services.new_indexer(), services.new_pricer()
+    return services, printed, stopped_gateway
+
+
+def test_a_service_that_dies_is_restarted_and_the_stack_stays_up() -> None:
+    services, printed, stopped_gateway = supervised(indexer_failures=2)
+    services.start_threads()
+    first_indexer, pricer = services.built[0], services.built[1]
+    assert pricer.running.wait(30)
+    assert wait_until(lambda: len(services.built) == 4 and services.built[-1].running.is_set())
+    restarted = services.built[-1]
+    assert restarted.name == "indexer" and restarted is not first_indexer
+    assert first_indexer.closed  # the dead one's connections are released
+    assert [s.name for s in services.built] == ["indexer", "pricer", "indexer", "indexer"]
+    assert services.failure is None and not services.stop.is_set() and stopped_gateway == []
+    assert all(t.is_alive() for t in services.threads)
+    assert services.threads[0].restarts == 2 and services.threads[1].restarts == 0
+    out = printed.getvalue()
+    assert "indexer  died: indexer lost its node; restarting in 0.0 s (1 of 3)" in out
+    assert "(2 of 3)" in out and "second line" not in out
+    services.shut_down()
+    assert services.failure is None and not any(t.is_alive() for t in services.threads)
+
+
+def test_a_service_that_keeps_dying_stops_the_stack_with_the_reason() -> None:
+    services, printed, stopped_gateway = supervised(indexer_failures=100, limit=3)
+    services.start_threads()
+    assert services.stop.wait(30)
+    services.threads[0].join(30)
+    assert services.failure == "indexer stopped: indexer lost its node (it failed 4 times in a row)"
+    assert stopped_gateway == ["gateway stopped"]
+    assert printed.getvalue().count("indexer  died:") == 3
+    services.shut_down()
+    assert not any(t.is_alive() for t in services.threads)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll `check` (a guard against a hang, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_up_through_a_faulty_provider_stays_up_and_catches_up(tmp_path: Path) -> None:
+    """`choir up --rpc` through a provider that caps log ranges, rate-limits, delays and drops connections: every
+    service stays up (no service dies for it, nothing stops), and the index reaches the chain's head."""
+    faults = Faults(max_span=4, rate_limited=0.05, retry_after=0.05, delayed=0.1, max_delay=0.01, dropped=0.03)
+    with Devnet(tmp_path / "chain") as node, FaultyRpc(node.rpc_url, faults) as proxy:
+        admin, pricer = dev_accounts(DEV_MNEMONIC, 2)
+        deployment = deploy(Chain.connect(node.rpc_url), admin, pricer=pricer.address)
+        manifest = deployment.manifest.write(tmp_path / "deployments")
+        with choir_up(tmp_path, "--rpc", proxy.url, "--manifest", str(manifest)) as up:
+
+            def health() -> dict[str, Any] | None:
+                reply = requests.get(up.url + "/health", timeout=10)
+                return dict(reply.json()) if reply.status_code == 200 else None  # a 503 while the node refuses
+
+            wait_for("GET /health", health, up)
+            wait_for("the indexer", lambda: (h := health()) is not None and h["indexer_lag"] == 0, up, timeout=120)
+            code, took = up.stop(signal.SIGINT)
+        assert_stopped_cleanly(up, code, took, None)
+    assert proxy.counts["range_refused"] + proxy.counts["rate_limited"] + proxy.counts["dropped_before"] > 0
+    assert "died" not in up.output()
+
+
+def test_a_long_healthy_run_starts_the_count_of_failures_again() -> None:
+    """Failures in a row count towards the limit; one after a run of `healthy_after` seconds starts at 1."""
+    services, printed, stopped_gateway = supervised(indexer_failures=0, limit=2)
+    services.restart = RestartPolicy(backoff=RetryPolicy(initial=0.001, maximum=0.004), limit=2, healthy_after=60)
+    thread = ServiceThread("indexer", services.run_indexer, services.died)
+    thread.error = RuntimeError("lost")
+    assert services.died(thread, ran_for=1.0) and services.died(thread, ran_for=1.0)
+    assert services.died(thread, ran_for=61.0)  # healthy for a minute: 1 of 2 again, not 3 of 2
+    assert thread.failures_in_a_row == 1 and services.failure is None
+    assert services.died(thread, ran_for=1.0)  # 2 of 2
+    assert not services.died(thread, ran_for=1.0)  # now 3 in a row: the stack stops
+    assert services.failure == "indexer stopped: lost (it failed 3 times in a row)"
+    assert stopped_gateway == ["gateway stopped"]
+    assert [services.restart.wait(n) for n in (1, 2, 3, 4)] == [0.001, 0.002, 0.004, 0.004]
+    assert printed.getvalue().count("indexer  died: lost") == 4

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from fastapi.testclient import TestClient
 from indexer_support import dump, gid
@@ -22,13 +23,15 @@ from sqlalchemy import Engine, inspect, select
 
 from api.app import create_app
 from api.errors import ErrorBody
-from choir_chain import content_store
+from choir_chain import artifacts, content_store
+from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.indexer import Indexer
 from choir_chain.indexer.db import make_engine
 from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
     from conftest import World
+    from indexer_support import ChainRun
 
 LIMIT = 64 * 1024
 
@@ -202,3 +205,123 @@ def test_concurrent_posts(world: World, content: Content) -> None:
     assert all(400 <= s < 500 for s in statuses if s != 201)
     assert content.stored() == {digest(t): t for t in valid}
     assert content_store.count(content.engine) == len(valid)
+
+
+def test_a_mined_but_unindexed_message_is_stored_with_its_transaction(
+    world: World, content: Content, fresh_chain: World
+) -> None:
+    """The wallet's race: the receipt is in, the indexer has not seen the block yet. Without `tx_hash` that is a
+    404; with it the gateway checks the receipt on chain and stores the body at once (the index is untouched)."""
+    run, client = fresh_chain.run, content.client
+    text = "posted a moment ago"
+    thread = run.deployment.thread(2)
+    receipt = run.chain.transact(thread.functions.post(keccak(text=text), [], AuthorKind.HUMAN), run.actors.bob)
+    index_ = thread.functions.messageCount().call() - 1
+    tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+    before = dump(make_engine(world.database_url))
+    assert_error(client.post("/content", json={"body": text}), 404, "unknown_content", "body")
+    answer = client.post("/content", json={"body": text, "tx_hash": tx_hash.upper().replace("0X", "0x")})
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"content_hash": digest(text), "messages": [str(gid(2, index_))]}
+    assert content.stored() == {digest(text): text}
+    assert client.get(f"/content/{digest(text)}").json()["body"] == text
+    assert dump(make_engine(world.database_url)) == before  # the gateway never writes the index
+    # an indexed body with any (even a wrong) transaction hash is stored as before: the index already proves it
+    again = client.post("/content", json={"body": "alice post", "tx_hash": tx_hash})
+    assert again.status_code == 201, again.text
+
+
+def test_a_transaction_that_does_not_carry_the_body_is_refused(
+    world: World, content: Content, fresh_chain: World
+) -> None:
+    """A forged hash, a transaction of another body, one that created no message, one of a contract outside the
+    deployment: each a 4xx in the error model, and nothing is stored."""
+    run, client = fresh_chain.run, content.client
+    thread = run.deployment.thread(1)
+    posted = run.chain.transact(
+        thread.functions.post(keccak(text="the real one"), [], AuthorKind.HUMAN), run.actors.alice
+    )
+    other_tx = "0x" + bytes(posted["transactionHash"]).hex()
+    token = run.deployment.token
+    transfer = run.chain.transact(token.functions.transfer(run.actors.bob.address, 1), run.actors.alice)
+    transfer_tx = "0x" + bytes(transfer["transactionHash"]).hex()
+    before = dump(make_engine(world.database_url))
+
+    forged = "0x" + keccak(text="no such transaction").hex()
+    assert_error(
+        client.post("/content", json={"body": "sneaky", "tx_hash": forged}), 404, "unknown_transaction", "tx_hash"
+    )
+    for tx_hash in (other_tx, transfer_tx):
+        answer = client.post("/content", json={"body": "sneaky", "tx_hash": tx_hash})
+        assert_error(answer, 422, "content_not_in_transaction", "tx_hash")
+        assert digest("sneaky") in answer.json()["error"]["message"]
+    for bad in ("0x1234", "not a hash", 5, "0x" + "g" * 64):
+        assert_error(
+            client.post("/content", json={"body": "sneaky", "tx_hash": bad}), 422, "invalid_request", "tx_hash"
+        )
+    assert content.stored() == {}
+    assert dump(make_engine(world.database_url)) == before
+
+
+def test_a_look_alike_event_of_another_contract_proves_nothing(content: Content, fresh_chain: World) -> None:
+    """A contract outside the deployment emitting `MessagePosted` with the body's hash (a thread implementation's
+    event signature copied): the log decodes, but its address is not one of the hub's threads."""
+    run, client = fresh_chain.run, content.client
+    text = "look-alike"
+    receipt = impostor_post(run, keccak(text=text))
+    tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+    assert_error(client.post("/content", json={"body": text, "tx_hash": tx_hash}), 422, "content_not_in_transaction")
+    assert content.stored() == {}
+
+
+def impostor_post(run: ChainRun, content_hash: bytes) -> Any:
+    """Create a contract whose constructor emits `MessagePosted(7, sender, content_hash, [], HUMAN)`: the
+    thread's event, byte for byte, from an address that is no thread of the hub. Returns the receipt."""
+    abi = next(e for e in artifacts.load("ThreadDAO").abi if e.get("type") == "event" and e["name"] == "MessagePosted")
+    signature = f"MessagePosted({','.join(i['type'] for i in abi['inputs'])})"
+    topics = [keccak(text=signature), (7).to_bytes(32, "big"), bytes(12) + bytes.fromhex(run.actors.alice.address[2:])]
+    data = abi_encode(["bytes32", "uint256[]", "uint8"], [content_hash, [], int(AuthorKind.HUMAN)])
+    # memory[0:len] = data (appended after the code); LOG3(0, len, topic0, topic1, topic2); STOP
+    head_len = 3 + 3 + 2 + 1 + 3 * 33 + 3 + 2 + 1 + 1
+    code = (
+        b"\x61" + len(data).to_bytes(2, "big") + b"\x61" + head_len.to_bytes(2, "big") + b"\x60\x00" + b"\x39"
+        + b"".join(b"\x7f" + t for t in reversed(topics))
+        + b"\x61" + len(data).to_bytes(2, "big") + b"\x60\x00" + b"\xa3" + b"\x00"
+    )  # fmt: skip
+    assert len(code) == head_len
+    w3, sender = run.chain.w3, run.actors.alice
+    tx: dict[str, Any] = {
+        "data": code + data,
+        "nonce": w3.eth.get_transaction_count(sender.address),
+        "gas": 200_000,
+        "gasPrice": 2 * w3.eth.gas_price,
+        "chainId": w3.eth.chain_id,
+    }
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
+    )
+    assert receipt["status"] == 1 and len(receipt["logs"]) == 1
+    assert bytes(receipt["logs"][0]["topics"][0]) == topics[0]
+    return receipt
+
+
+def test_a_rate_limited_node_is_a_clear_503_and_stores_nothing(world: World, tmp_path: Path) -> None:
+    """The chain's provider answers 429 to everything: checking a transaction is a 503 `node_unavailable` in the
+    error model (never a guess, never a 500), and nothing is stored."""
+    url = f"sqlite:///{tmp_path / 'content.db'}"
+    with FaultyRpc(world.run.rpc_url, Faults(max_span=None)) as proxy:
+        settings = world.settings.model_copy(update={"content_url": url, "rpc_url": proxy.url})
+        with TestClient(create_app(settings)) as client:
+            proxy.faults = Faults(max_span=None, rate_limited=1.0, retry_after=0)
+            tx_hash = "0x" + keccak(text="any").hex()
+            answer = client.post("/content", json={"body": "sneaky", "tx_hash": tx_hash})
+            assert_error(answer, 503, "node_unavailable")
+            assert "HTTP 429" in answer.json()["error"]["message"]
+            # an indexed body needs no node: stored as ever
+            assert client.post("/content", json={"body": "alice post"}).status_code == 201
+    assert proxy.counts["rate_limited"] > 0
+    engine = make_engine(url)
+    assert [h for (h,) in engine.connect().execute(select(content_store.content_bodies.c.content_hash))] == [
+        digest("alice post")
+    ]
+    engine.dispose()

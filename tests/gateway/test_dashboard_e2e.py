@@ -130,12 +130,17 @@ def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path, e
             expect(failed.locator(".error-message")).to_have_text(error["message"])
             expect(failed.locator(".error-code")).to_contain_text(error["code"])
 
-            # approve the stake, then submit: both mined; the body is stored once the indexer has the spec
+            # approve the stake, then submit: both mined; the body is stored at once with the transaction's hash
+            # (the gateway checks it on chain), one request, no waiting for the indexer
             page.get_by_test_id("approve-stake").click()
             wait_tx(page, "approve")
-            page.get_by_test_id("submit-spec").click()
-            wait_tx(page, "submitSpec", count=2)
+            with page.expect_request(lambda r: r.url.endswith("/content") and r.method == "POST") as content_post:
+                page.get_by_test_id("submit-spec").click()
+                wait_tx(page, "submitSpec", count=2)
             wait_tx(page, "content")
+            sent = content_post.value.post_data_json
+            assert isinstance(sent, dict) and sent["body"] == body
+            assert run.chain.w3.eth.get_transaction_receipt(sent["tx_hash"])["status"] == 1
             card = spec_card(page, grace.address)
             expect(card).to_contain_text(body)
             spec_id = int(card.get_attribute("data-spec") or "0")

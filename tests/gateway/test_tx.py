@@ -25,10 +25,11 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from api import deployment as dep
-from api import revert
 from api.app import create_app
 from choir_chain import artifacts
+from choir_chain.chain import revert
 from choir_chain.deploy import CHOIR
+from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.indexer import Indexer
 from choir_chain.protocol.author_kind import AuthorKind
 
@@ -738,3 +739,22 @@ def test_position_before_and_after_a_denied_spec(client: TestClient, chain: Worl
         act(client, chain, a.bob, "exit", thread_id=2)
         assert token.functions.balanceOf(a.bob.address).call() == balance + int(position["exit_payout"])
         assert own.get(f"/threads/9/positions/{a.bob.address}").json()["error"]["code"] == "unknown_thread"
+
+
+@pytest.mark.parametrize("in_body", [False, True], ids=["http-429", "json-rpc-error"])
+def test_a_rate_limiting_node_is_a_503_not_a_refusal(world: World, in_body: bool) -> None:
+    """Building a transaction while the provider rate-limits (HTTP 429, or Infura's JSON-RPC error): 503
+    `node_unavailable` saying so, never a 409 that would tell the user the action fails on chain, nor a 500."""
+    with FaultyRpc(world.run.rpc_url, Faults(max_span=None)) as proxy:
+        settings = world.settings.model_copy(update={"rpc_url": proxy.url})
+        with TestClient(create_app(settings)) as client:
+            proxy.faults = Faults(max_span=None, rate_limited=1.0, retry_after=0, rate_limit_in_body=in_body)
+            fields = {"from": world.run.actors.alice.address, "thread_id": 1, "content_hash": "0x" + "ab" * 32}
+            answer = client.post("/tx/post", json=fields)
+            proposals = client.get("/threads/1/proposals")  # logs and live reads: a 503 too, not a wrong list
+    assert proposals.status_code == 503, proposals.text
+    assert proposals.json()["error"]["code"] in ("node_unavailable", "chain_unavailable")
+    assert answer.status_code == 503, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "node_unavailable"
+    assert "rate" in error["message"].lower() or "429" in error["message"]

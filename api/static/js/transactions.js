@@ -3,14 +3,13 @@
 
 import { api } from "./api.js";
 import { h, replace } from "./dom.js";
-import { ApiError, UiError, errorBox } from "./errors.js";
+import { UiError, errorBox } from "./errors.js";
 import { short } from "./format.js";
 import { refreshSoon } from "./refresh.js";
 import { state } from "./state.js";
 import { connectWallet, provider, walletError } from "./wallet.js";
 
 const RECEIPT_TIMEOUT_MS = 180000;
-const CONTENT_WAIT_MS = 45000; // how long to wait for the indexer to see a new spec before storing its body
 
 function quantity(value) {
   if (value === null || value === undefined) return undefined;
@@ -145,23 +144,15 @@ export async function relaySignedVote(threadId, proposalId, support, label) {
   }
 }
 
-/** Store a message body once the indexer has seen the message whose hash it is (404 unknown_content until then). */
-export async function storeBody(body) {
+/** Store a message body right after its transaction's receipt: `txHash` (the receipt's transaction hash) lets
+ * the gateway check the message on chain before the indexer has seen it (POST /content with `tx_hash`). */
+export async function storeBody(body, txHash) {
   const entry = logEntry("Store message body", "content");
-  const started = Date.now();
   try {
-    for (;;) {
-      try {
-        const stored = await api("/content", { method: "POST", body: { body } });
-        entry.done(true, "stored", h("code", { title: stored.content_hash }, short(stored.content_hash, 10, 6)));
-        refreshSoon();
-        return stored;
-      } catch (err) {
-        if (!(err instanceof ApiError && err.code === "unknown_content") || Date.now() - started > CONTENT_WAIT_MS) throw err;
-        entry.step("waiting for the indexer to see the message…");
-        await sleep(1000);
-      }
-    }
+    const stored = await api("/content", { method: "POST", body: txHash ? { body, tx_hash: txHash } : { body } });
+    entry.done(true, "stored", h("code", { title: stored.content_hash }, short(stored.content_hash, 10, 6)));
+    refreshSoon();
+    return stored;
   } catch (err) {
     entry.fail(err);
     return null;

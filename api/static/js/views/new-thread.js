@@ -19,7 +19,7 @@ export function newThreadForm() {
       if (!text.trim()) throw new UiError("write the thread's first message", "empty_body", "body");
       const receipt = await sendAction("createThread", { content_hash: keccak256(text), author_kind: kind.value }, `Start a thread: ${text.trim().split("\n")[0].slice(0, 60)}`);
       if (!receipt) return;
-      if (await storeBody(text)) body.value = "";
+      if (await storeBody(text, receipt.transactionHash)) body.value = "";
     } catch (err) {
       replace(error, errorBox(err));
     }

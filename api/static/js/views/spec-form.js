@@ -61,7 +61,7 @@ export function specForm(threadId) {
     const { body, fields } = message(stake);
     const receipt = await sendAction(action, fields, label);
     if (!receipt) return;
-    const stored = await storeBody(body);
+    const stored = await storeBody(body, receipt.transactionHash);
     if (stored) bodyInput.value = "";
   }
 

@@ -1,5 +1,8 @@
 """Revert data to a readable refusal: the custom error's name, its decoded arguments and its NatSpec notice.
 
+One decoder for everything that meets a refused transaction: the gateway's 409 bodies and relay, the pricer's
+rounds, novelty scores and allocations (through `RpcError`, whose message carries the decoded error).
+
 Every error of every deployed contract (hub, token, thread, governor, distributor) is known by its 4-byte selector,
 so an error bubbled up from another contract (the token's `ERC20InsufficientAllowance` behind a thread's
 `submitSpec`, a thread's `InsufficientTreasury` behind a governor's `execute`) still decodes. `Error(string)` and
@@ -23,7 +26,7 @@ from choir_chain import artifacts
 from choir_chain.paths import build_manifest
 
 CONTRACTS = ("ChoirHub", "ThreadDAO", "ThreadGovernor", "RewardsDistributor", "ChoirToken")
-"""Contracts whose errors the gateway can meet (in this order of precedence for their NatSpec)."""
+"""Contracts whose errors Choir can meet (in this order of precedence for their NatSpec)."""
 
 PROPOSAL_STATES = ("Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed")
 """OpenZeppelin `IGovernor.ProposalState`, by value."""
