@@ -51,9 +51,8 @@ class KeySender:
         return _sent(receipt)
 
     def transact(self, contract: str, address: str, function: str, args: Sequence[Any]) -> Sent:
-        return _sent(
-            self.chain.transact(self.reader.contract(contract, address).functions[function](*args), self.account)
-        )
+        call = self.reader.contract(contract, address).functions[function](*args)
+        return _sent(self.chain.transact(call, self.account))
 
 
 class ImpersonatingSender:
