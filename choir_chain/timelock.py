@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak, to_checksum_address
 
-from choir_chain.deploy import DAY
+from choir_chain.parameters import DAY
 
 if TYPE_CHECKING:
     from choir_chain.rollout import DeployConfig, Reader, Step

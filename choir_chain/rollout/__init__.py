@@ -1,5 +1,6 @@
-"""A staged, resumable deployment of the Choir protocol to a persistent chain (a testnet or mainnet), as run by the
-Ape script `scripts/deploy.py`; the devnet keeps the one-shot `choir_chain.deploy`.
+"""The one deployment engine of the Choir protocol: staged and resumable, run by the Ape script `scripts/deploy.py`
+on a persistent chain (a testnet or mainnet, progress file on disk) and by `choir_chain.deploy` on the devnet (the
+same plan and engine with a local key, `KeySender`, no timelock, progress in memory only).
 
 By concern: `config` (what to deploy, roles, errors), `progress` (the progress file), `steps` (a step and the
 contract reader), `senders` (sending transactions), `plan` (the steps and the read-back check), `engine` (the run).
@@ -7,7 +8,8 @@ contract reader), `senders` (sending transactions), `plan` (the steps and the re
 The deployment is a fixed list of steps (`plan`): deploy the token, the hub (which deploys the thread
 implementation), the thread governor implementation, `hub.setGovernance`, the rewards distributor; grant the
 token's `MINTER_ROLE` to the distributor, point the hub at it (the hub checks it can mint); grant the pricer the
-hub's `PRICER_ROLE` and the distributor's `ORACLE_ROLE` (scores and epoch allocations). With a timelock delay
+hub's `PRICER_ROLE` and the distributor's `ORACLE_ROLE` (scores and epoch allocations). A devnet may go without the
+distributor (`DeployConfig.rewards`) or without a pricer. With a timelock delay
 (`DeployConfig.timelock_delay`, what `scripts/deploy.py` always sets) deploy a `ProtocolTimelock` whose proposer
 and executor is the admin, grant it `DEFAULT_ADMIN_ROLE` on the three contracts, check everything, and renounce
 the deployer's admin roles (`choir_chain.timelock`); without one, when the admin is not the deployer, the same with
@@ -42,7 +44,7 @@ from choir_chain.rollout.config import (
 from choir_chain.rollout.engine import Outcome, Report, Rollout
 from choir_chain.rollout.plan import check, plan
 from choir_chain.rollout.progress import Progress, StepRecord, load_progress
-from choir_chain.rollout.senders import ImpersonatingSender, Sender, Sent
+from choir_chain.rollout.senders import ImpersonatingSender, KeySender, Sender, Sent
 from choir_chain.rollout.steps import Reader, Step
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "DeployConfig",
     "DeployError",
     "ImpersonatingSender",
+    "KeySender",
     "Outcome",
     "Progress",
     "Reader",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from eth_utils import keccak, to_checksum_address
 
 from choir_chain import timelock
-from choir_chain.deploy import GovernanceParameters, HubParameters
+from choir_chain.parameters import GovernanceParameters, HubParameters
 
 FAIL_AFTER_ENV = "CHOIR_DEPLOY_FAIL_AFTER"
 """Test hook: stop after the named step (`<step>` or `<step>:unrecorded`); see the module docstring."""
@@ -58,24 +58,36 @@ class DeployConfig:
 
     deployer: str
     admin: str
-    pricer: str
+    pricer: str | None
+    """None: no one gets the pricer's roles (a devnet deployment for tests that price by hand)."""
     genesis_recipient: str
     hub: HubParameters = field(default_factory=HubParameters)
     governance: GovernanceParameters = field(default_factory=GovernanceParameters)
     timelock_delay: int | None = None
     """Seconds: the admin roles go to a `ProtocolTimelock` with this delay (see `choir_chain.timelock`); None: to
     `admin` directly (as the devnet does)."""
+    rewards: bool = True
+    """Whether to deploy the rewards distributor (and wire it); only a devnet goes without."""
 
     def __post_init__(self) -> None:
         for name in ("deployer", "admin", "pricer", "genesis_recipient"):
-            object.__setattr__(self, name, to_checksum_address(getattr(self, name)))
+            if (value := getattr(self, name)) is not None:
+                object.__setattr__(self, name, to_checksum_address(value))
         if self.timelock_delay is not None and (problem := timelock.delay_problem(self.timelock_delay)):
             raise DeployError(problem)
+        if self.timelock_delay is not None and not self.rewards:
+            raise DeployError("a deployment with a timelock includes the rewards distributor (its admin)")
 
     @property
     def deployed(self) -> dict[str, str]:
         """The deployment steps of this configuration and the contract each deploys."""
-        return ALL_DEPLOYED if self.timelock_delay is not None else DEPLOYED
+        deployed = ALL_DEPLOYED if self.timelock_delay is not None else DEPLOYED
+        return deployed if self.rewards else {s: n for s, n in deployed.items() if n != "RewardsDistributor"}
+
+    @property
+    def admined(self) -> list[tuple[str, str]]:
+        """The contracts with an admin role (step suffix, contract name)."""
+        return [(s, n) for s, n in timelock.ADMINED if self.rewards or n != "RewardsDistributor"]
 
     @property
     def parameters(self) -> dict[str, int]:

@@ -36,7 +36,16 @@ Report = Callable[[Outcome], None]
 
 class Rollout:
     """Runs the steps still missing on `w3`'s chain through `sender`, recording each in `progress` (and calling
-    `save` after every change), then verifies and returns the manifest."""
+    `save` after every change: the progress file of a persistent deployment; nothing on a devnet, whose progress
+    lives in memory), then verifies and returns the manifest. `reader` may be shared with the sender (its contract
+    bindings are cached).
+
+    `fresh`: the chain holds nothing of this deployment and its progress is kept nowhere (the devnet's): a step
+    not recorded as done is sent at once, without looking for its effect on chain or recording the deployer's
+    nonce and the head block first, which only a later run resuming from the progress file would need; and the
+    final read-back of every role and parameter (`verify`, some 35 calls) is skipped: it would make the devnet's
+    deployment, which the tests run many times, half as slow again; tests/choir_chain/test_rollout.py runs `check`
+    on a devnet deployment instead."""
 
     def __init__(
         self,
@@ -47,13 +56,16 @@ class Rollout:
         save: Callable[[Progress], object] = lambda _: None,
         report: Report = lambda _: None,
         fail_after: str | None = None,
+        reader: Reader | None = None,
+        fresh: bool = False,
     ) -> None:
         self.w3, self.progress, self.sender = w3, progress, sender
-        self.reader = Reader(w3)
+        self.reader = reader or Reader(w3)
         self.config = progress.config()
         self.save, self.report = save, report
         self.fail_after = fail_after if fail_after is not None else os.environ.get(FAIL_AFTER_ENV) or None
         self.plan = plan(self.config, self.reader)
+        self.fresh = fresh
         self._checked_before_renouncing = False
 
     def addresses(self) -> dict[str, str]:
@@ -70,7 +82,8 @@ class Rollout:
         self._check_fail_after()
         for step in self.plan:
             self._step(step)
-        self.verify(final=True)
+        if not self.fresh:
+            self.verify(final=True)
         return self.manifest()
 
     def _step(self, step: Step) -> None:
@@ -79,18 +92,20 @@ class Rollout:
             self.report(Outcome(step, "done before", record))
             return
         addresses = self.addresses()
-        if record is not None and step.deploys and (adopted := self._adopt(record)) is not None:
-            self._record(step, adopted, "adopted")
-            return
-        if step.done is not None and step.done(addresses):
-            self._record(step, StepRecord(status="done", how="found"), "found")
-            return
-        if step.name.startswith("renounce-") and not self._checked_before_renouncing:
+        if not self.fresh:
+            if record is not None and step.deploys and (adopted := self._adopt(record)) is not None:
+                self._record(step, adopted, "adopted")
+                return
+            if step.done is not None and step.done(addresses):
+                self._record(step, StepRecord(status="done", how="found"), "found")
+                return
+        if step.name.startswith("renounce-") and not self.fresh and not self._checked_before_renouncing:
             self.verify(final=False)  # nothing can be fixed once the deployer is no admin any more
             self._checked_before_renouncing = True
-        deployer = to_checksum_address(self.config.deployer)
-        nonce = self.w3.eth.get_transaction_count(deployer, "latest")
-        head = self.w3.eth.block_number
+        nonce = head = None
+        if not self.fresh:
+            nonce = self.w3.eth.get_transaction_count(to_checksum_address(self.config.deployer), "latest")
+            head = self.w3.eth.block_number
         self.progress.steps[step.name] = StepRecord(status="sent", nonce=nonce, sent_after_block=head)
         self.save(self.progress)
         args = step.args(addresses)
@@ -201,8 +216,8 @@ class Rollout:
             contracts={name: contracts[name] for name in order if name in contracts},
             roles={
                 "admin": c.admin,
-                "pricer": c.pricer,
-                "minter": addresses["RewardsDistributor"],
+                **({"pricer": c.pricer} if c.pricer is not None else {}),
+                **({"minter": addresses["RewardsDistributor"]} if c.rewards else {}),
                 "genesis": c.genesis_recipient,
                 **({"timelock": addresses[timelock.TIMELOCK]} if c.timelock_delay is not None else {}),
             },

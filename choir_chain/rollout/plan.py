@@ -58,6 +58,7 @@ def plan(config: DeployConfig, reader: Reader) -> list[Step]:
                   h.deviation_window, h.approval_window)  # fmt: skip
         return (a["ChoirToken"], config)
 
+    pricer = c.pricer
     steps = [
         Step("deploy-token", "ChoirToken", None, lambda a: (c.deployer, c.genesis_recipient),
              f"deploy ChoirToken (genesis supply to {c.genesis_recipient})"),
@@ -66,21 +67,25 @@ def plan(config: DeployConfig, reader: Reader) -> list[Step]:
         Step("set-governance", "ChoirHub", "setGovernance", lambda a: (governance(a),),
              "ChoirHub.setGovernance(governor implementation, voting delay, voting period, quorum, execution delay)",
              done=governance_set),
-        Step("deploy-distributor", "RewardsDistributor", None,
-             lambda a: (a["ChoirToken"], a["ChoirHub"], c.deployer, 0),
-             "deploy RewardsDistributor (its emission curve starts at this block)"),
-        grant("grant-minter", "ChoirToken", MINTER_ROLE, lambda a: a["RewardsDistributor"], "distributor"),
-        Step("set-distributor", "ChoirHub", "setRewardsDistributor", lambda a: (a["RewardsDistributor"],),
-             "ChoirHub.setRewardsDistributor(distributor)", done=distributor_set),
-        grant("grant-pricer-hub", "ChoirHub", PRICER_ROLE, lambda a: c.pricer, "pricer"),
-        grant("grant-oracle-distributor", "RewardsDistributor", ORACLE_ROLE, lambda a: c.pricer, "pricer"),
     ]  # fmt: skip
+    if c.rewards:
+        steps += [
+            Step("deploy-distributor", "RewardsDistributor", None,
+                 lambda a: (a["ChoirToken"], a["ChoirHub"], c.deployer, 0),
+                 "deploy RewardsDistributor (its emission curve starts at this block)"),
+            grant("grant-minter", "ChoirToken", MINTER_ROLE, lambda a: a["RewardsDistributor"], "distributor"),
+            Step("set-distributor", "ChoirHub", "setRewardsDistributor", lambda a: (a["RewardsDistributor"],),
+                 "ChoirHub.setRewardsDistributor(distributor)", done=distributor_set),
+        ]  # fmt: skip
+    if pricer is not None:
+        steps.append(grant("grant-pricer-hub", "ChoirHub", PRICER_ROLE, lambda a: pricer, "pricer"))
+    if pricer is not None and c.rewards:
+        steps.append(grant("grant-oracle-distributor", "RewardsDistributor", ORACLE_ROLE, lambda a: pricer, "pricer"))
     if config.timelock_delay is not None:
         steps += timelock.handover_steps(config, reader)
     elif config.hands_over:
-        admined = (("token", "ChoirToken"), ("hub", "ChoirHub"), ("distributor", "RewardsDistributor"))
-        steps += [grant(f"grant-admin-{s}", n, DEFAULT_ADMIN_ROLE, lambda a: c.admin, "admin") for s, n in admined]
-        steps += [renounce(f"renounce-admin-{s}", n) for s, n in admined]
+        steps += [grant(f"grant-admin-{s}", n, DEFAULT_ADMIN_ROLE, lambda a: c.admin, "admin") for s, n in c.admined]
+        steps += [renounce(f"renounce-admin-{s}", n) for s, n in c.admined]
     return steps
 
 
@@ -94,9 +99,8 @@ def check(config: DeployConfig, addresses: dict[str, str], reader: Reader, *, fi
     out = [f"{name}: no code at {address}" for name, address in addresses.items() if not reader.has_code(address)]
     if out:
         return out
-    token, hub, governor, distributor = (
-        addresses[n] for n in ("ChoirToken", "ChoirHub", "ThreadGovernor", "RewardsDistributor")
-    )
+    token, hub, governor = (addresses[n] for n in ("ChoirToken", "ChoirHub", "ThreadGovernor"))
+    distributor = addresses.get("RewardsDistributor")  # None: deployed without rewards
 
     def expect(label: str, actual: Any, wanted: Any) -> None:
         if _normalized(actual) != _normalized(wanted):
@@ -112,32 +116,37 @@ def check(config: DeployConfig, addresses: dict[str, str], reader: Reader, *, fi
         ("ChoirHub", "PRICER_ROLE", PRICER_ROLE),
         ("RewardsDistributor", "ORACLE_ROLE", ORACLE_ROLE),
     ):
-        expect(f"{contract}.{name}()", bytes(reader.call(contract, addresses[contract], name)), role_id)
+        if contract in addresses:
+            expect(f"{contract}.{name}()", bytes(reader.call(contract, addresses[contract], name)), role_id)
     # Administration: the timelock (or else the admin) on all three contracts; the deployer on none once it has
     # handed over.
     if c.timelock_delay is not None:
         out += timelock.check_timelock(c, addresses, reader, final=final)
-    for contract in ("ChoirToken", "ChoirHub", "RewardsDistributor") if c.timelock_delay is None else ():
+    for _, contract in c.admined if c.timelock_delay is None else ():
         role(contract, DEFAULT_ADMIN_ROLE, c.admin, "admin", True)
         if final and c.hands_over:
             role(contract, DEFAULT_ADMIN_ROLE, c.deployer, "deployer", False)
     # Minting: the distributor only.
-    role("ChoirToken", MINTER_ROLE, distributor, "distributor", True)
+    if distributor is not None:
+        role("ChoirToken", MINTER_ROLE, distributor, "distributor", True)
     for who, holder in (("deployer", c.deployer), ("admin", c.admin), ("pricer", c.pricer)):
-        role("ChoirToken", MINTER_ROLE, holder, who, False)
-    # Pricing, novelty scores and epoch allocations: the pricer.
-    for contract, role_id in (
-        ("ChoirHub", PRICER_ROLE),
-        ("RewardsDistributor", ORACLE_ROLE),
-    ):
-        role(contract, role_id, c.pricer, "pricer", True)
+        if holder is not None:
+            role("ChoirToken", MINTER_ROLE, holder, who, False)
+    # Pricing, novelty scores and epoch allocations: the pricer (no one without one).
+    for contract, role_id in (("ChoirHub", PRICER_ROLE), ("RewardsDistributor", ORACLE_ROLE)):
+        if contract not in addresses:
+            continue
+        if c.pricer is not None:
+            role(contract, role_id, c.pricer, "pricer", True)
         if c.pricer != c.deployer:
             role(contract, role_id, c.deployer, "deployer", False)
     # Wiring.
     expect("ChoirHub.token()", reader.call("ChoirHub", hub, "token"), token)
-    expect("ChoirHub.rewardsDistributor()", reader.call("ChoirHub", hub, "rewardsDistributor"), distributor)
-    expect("RewardsDistributor.token()", reader.call("RewardsDistributor", distributor, "token"), token)
-    expect("RewardsDistributor.hub()", reader.call("RewardsDistributor", distributor, "hub"), hub)
+    wired = distributor if distributor is not None else "0x" + "00" * 20
+    expect("ChoirHub.rewardsDistributor()", reader.call("ChoirHub", hub, "rewardsDistributor"), wired)
+    if distributor is not None:
+        expect("RewardsDistributor.token()", reader.call("RewardsDistributor", distributor, "token"), token)
+        expect("RewardsDistributor.hub()", reader.call("RewardsDistributor", distributor, "hub"), hub)
     thread = reader.call("ChoirHub", hub, "threadImplementation")
     if not reader.has_code(thread):
         out.append(f"ChoirHub.threadImplementation(): no code at {thread}")

@@ -1,4 +1,5 @@
-"""The progress file `deployments/<chainId>.progress.json`: each step recorded as sent, then done."""
+"""The progress record of a deployment: each step recorded as sent, then done; kept in the progress file
+`deployments/<chainId>.progress.json` by a persistent deployment, in memory only by the devnet's."""
 
 from __future__ import annotations
 
@@ -28,16 +29,17 @@ class StepRecord(BaseModel):
 
 
 class Progress(BaseModel):
-    """The progress file `deployments/<chainId>.progress.json`: the options a deployment started with and its
-    steps so far."""
+    """The options a deployment started with and its steps so far: the progress file
+    `deployments/<chainId>.progress.json` (`write`, `read`), or in memory only (the devnet's `choir_chain.deploy`)."""
 
     chain_id: int
     deployer: str
     admin: str
-    pricer: str
+    pricer: str | None
     genesis_recipient: str
     parameters: dict[str, int]
     timelock_delay: int | None = None
+    rewards: bool = True
     steps: dict[str, StepRecord] = {}
 
     @staticmethod
@@ -54,6 +56,7 @@ class Progress(BaseModel):
             genesis_recipient=config.genesis_recipient,
             parameters=config.parameters,
             timelock_delay=config.timelock_delay,
+            rewards=config.rewards,
         )
 
     @classmethod
@@ -89,6 +92,7 @@ class Progress(BaseModel):
             hub=hub,
             governance=governance,
             timelock_delay=self.timelock_delay,
+            rewards=self.rewards,
         )
 
     def differences(self, config: DeployConfig) -> list[str]:
@@ -96,7 +100,7 @@ class Progress(BaseModel):
         started = self.config()
         out = [
             f"{name.replace('_', '-')}: started with {getattr(started, name)}, now {getattr(config, name)}"
-            for name in ("deployer", "admin", "pricer", "genesis_recipient", "timelock_delay")
+            for name in ("deployer", "admin", "pricer", "genesis_recipient", "timelock_delay", "rewards")
             if getattr(started, name) != getattr(config, name)
         ]
         ours, theirs = started.parameters, config.parameters

@@ -1,4 +1,5 @@
-"""Sending the steps' transactions: `Sender` (the Ape script's account or the dry run's impersonation)."""
+"""Sending the steps' transactions: `Sender` (the Ape script's account, the dry run's impersonation, or the
+devnet's local key through the chain layer, `KeySender`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError
-from web3.types import TxParams
+from web3.types import TxParams, TxReceipt
 
 from choir_chain import artifacts
-from choir_chain.chain.gas import gas_limit
+from choir_chain.chain import Chain, gas_limit
 from choir_chain.rollout.config import RECEIPT_POLL_SECONDS, DeployError
 from choir_chain.rollout.steps import Reader
 
@@ -33,6 +35,24 @@ class Sender(Protocol):
     def deploy(self, contract: str, args: Sequence[Any]) -> Sent: ...
 
     def transact(self, contract: str, address: str, function: str, args: Sequence[Any]) -> Sent: ...
+
+
+class KeySender:
+    """Sends as `account` (a local key, e.g. a devnet development account) through the chain layer (`Chain`:
+    local signing, the one gas margin, fast receipts)."""
+
+    def __init__(self, chain: Chain, account: LocalAccount, reader: Reader | None = None) -> None:
+        self.chain, self.account = chain, account
+        self.reader = reader or Reader(chain.w3)
+
+    def deploy(self, contract: str, args: Sequence[Any]) -> Sent:
+        instance, receipt = self.chain.deploy(artifacts.load(contract), self.account, *args)
+        self.reader.remember(contract, instance)
+        return _sent(receipt)
+
+    def transact(self, contract: str, address: str, function: str, args: Sequence[Any]) -> Sent:
+        call = self.reader.contract(contract, address).functions[function](*args)
+        return _sent(self.chain.transact(call, self.account))
 
 
 class ImpersonatingSender:
@@ -62,9 +82,13 @@ class ImpersonatingSender:
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=RECEIPT_POLL_SECONDS)
         if receipt["status"] != 1:
             raise DeployError(f"transaction {tx_hash.hex()} reverted")
-        return Sent(
-            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
-            block=int(receipt["blockNumber"]),
-            gas_used=int(receipt["gasUsed"]),
-            address=receipt["contractAddress"],
-        )
+        return _sent(receipt)
+
+
+def _sent(receipt: TxReceipt) -> Sent:
+    return Sent(
+        tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+        block=int(receipt["blockNumber"]),
+        gas_used=int(receipt["gasUsed"]),
+        address=receipt["contractAddress"],
+    )

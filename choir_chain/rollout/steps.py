@@ -44,6 +44,10 @@ class Reader:
             self._contracts[key] = self.w3.eth.contract(address=key[1], abi=artifacts.load(contract).abi)
         return self._contracts[key]
 
+    def remember(self, contract: str, instance: Contract) -> None:
+        """Reuse a binding made elsewhere on the same chain (e.g. the one `Chain.deploy` returns)."""
+        self._contracts[(contract, to_checksum_address(instance.address))] = instance
+
     def call(self, contract: str, address: str, function: str, *args: Any) -> Any:
         return self.contract(contract, address).functions[function](*args).call()
 

@@ -81,7 +81,7 @@ def test_choir_devnet_runs_a_command_against_the_deployment(tmp_path):
     assert seen["contracts"] == ["ChoirHub", "ChoirToken", "RewardsDistributor", "ThreadDAO", "ThreadGovernor"]
     manifest = Manifest.read(run_dir / "deployments" / "31337.json")
     assert manifest.deploy_block >= 1
-    assert set(manifest.roles) == {"admin", "pricer", "minter"}
+    assert set(manifest.roles) == {"admin", "pricer", "minter", "genesis"}  # the same manifest as a testnet run
     assert manifest.roles["minter"] == manifest.contracts["RewardsDistributor"].address
     assert all(entry.abi_hash.startswith("0x") and len(entry.abi_hash) == 66 for entry in manifest.contracts.values())
     # the command's exit status is the devnet's, and anvil is gone afterwards

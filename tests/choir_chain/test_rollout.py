@@ -29,9 +29,11 @@ from choir_chain.rollout import (
     ImpersonatingSender,
     Outcome,
     Progress,
+    Reader,
     Rollout,
     SimulatedFailure,
     StepRecord,
+    check,
     parameters_from,
 )
 from choir_chain.timelock import MIN_DELAY, PROPOSER_ROLE, TIMELOCK
@@ -105,6 +107,40 @@ def test_resumes_from_a_manifest_alone(devnet: Devnet, tmp_path: Path) -> None:
     assert {n: c.address for n, c in manifest.contracts.items()} == {
         n: c.address for n, c in deployment.manifest.contracts.items()
     }
+
+
+def test_the_devnet_deploy_is_a_run_of_the_plan(devnet: Devnet) -> None:
+    """`choir_chain.deploy` runs this engine (a local key, progress in memory): its deployment passes the read-back
+    `check`; without the distributor or a pricer and with another admin, what is left out leaves nothing behind
+    (no minter, no pricer, no distributor wired) and the admin roles are handed over at once."""
+    w3, chain = Web3(Web3.HTTPProvider(devnet.rpc_url)), Chain.connect(devnet.rpc_url)
+    deployer, pricer = dev_accounts(DEV_MNEMONIC, 2)
+    deployment = deploy(chain, deployer, pricer=pricer.address)
+    manifest = deployment.manifest
+    addresses = {name: entry.address for name, entry in manifest.contracts.items()}
+    assert check(Progress.from_manifest(manifest).config(), addresses, Reader(w3), final=True) == []
+    assert deployment.distributor is not None and deployment.distributor.address == addresses["RewardsDistributor"]
+    assert manifest.roles == {
+        "admin": deployer.address, "pricer": pricer.address, "minter": addresses["RewardsDistributor"],
+        "genesis": deployer.address,
+    }  # fmt: skip
+    contracts = ("ChoirToken", "ChoirHub", "ThreadGovernor", "RewardsDistributor")
+    assert set(deployment.gas) == {f"deploy.{name}" for name in contracts} and min(deployment.gas.values()) > 0
+
+    admin = Account.create().address
+    bare = deploy(chain, deployer, admin=admin, rewards=False)
+    addresses = {name: entry.address for name, entry in bare.manifest.contracts.items()}
+    assert bare.distributor is None and "RewardsDistributor" not in addresses
+    assert bare.manifest.roles == {"admin": admin, "genesis": deployer.address}
+    assert bare.hub.functions.rewardsDistributor().call() == ZERO_ADDRESS
+    config = DeployConfig(deployer.address, admin, None, deployer.address, rewards=False)
+    assert check(config, addresses, Reader(w3), final=True) == []  # the admin alone is admin; no one prices
+    assert check(DeployConfig(deployer.address, admin, pricer.address, deployer.address, rewards=False), addresses,
+                 Reader(w3), final=True) == [
+        f"ChoirHub: pricer {pricer.address} lacks PRICER_ROLE",
+    ]  # fmt: skip
+    with pytest.raises(DeployError, match="with a timelock includes the rewards distributor"):
+        DeployConfig(deployer.address, admin, pricer.address, admin, timelock_delay=MIN_DELAY, rewards=False)
 
 
 def test_waits_for_pending_transactions(devnet: Devnet, tmp_path: Path) -> None:
