@@ -50,6 +50,10 @@ class Faults:
     delayed: float = 0.0
     max_delay: float = 0.05
     dropped: float = 0.0
+    fail_every: int | None = None
+    """Answer every `fail_every`-th HTTP request with 503 (an overloaded node), deterministically; None: never."""
+    strip_timestamps: bool = False
+    """Drop `blockTimestamp` from logs, as nodes that predate it do."""
     seed: int = 17
 
 
@@ -174,6 +178,9 @@ class FaultyRpc:
     def answer(self, body: bytes) -> tuple[int, dict[str, str], bytes] | None:
         """Status, headers and body for one HTTP request; None to drop the connection without an answer."""
         self._count("requests")
+        if self.faults.fail_every and self.counts["requests"] % self.faults.fail_every == 0:
+            self._count("overloaded")
+            return 503, {}, b"overloaded"
         if self._roll(self.faults.delayed):
             self._count("delayed")
             with self._lock:
@@ -211,6 +218,9 @@ class FaultyRpc:
                 continue
             sent, reply = next(upstream, (request, None))
             error = self._too_many_results(sent, reply)
+            if self.faults.strip_timestamps and isinstance(sent, dict) and sent.get("method") == "eth_getLogs":
+                for entry in (reply or {}).get("result") or []:
+                    entry.pop("blockTimestamp", None)
             out.append({"jsonrpc": "2.0", "id": request_id, "error": error} if error is not None else reply)
         if drop:
             self._count("dropped_after")

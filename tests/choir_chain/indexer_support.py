@@ -6,14 +6,10 @@ PostgreSQL server.
 from __future__ import annotations
 
 import contextlib
-import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import requests
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlalchemy import Engine, select
@@ -374,78 +370,3 @@ def cursor_block(engine: Engine) -> int:
         cursor = session.get(Cursor, 1)
         assert cursor is not None
         return cursor.last_block
-
-
-# ------------------------------------------------------------------------------------------------------------
-# A throw-away PostgreSQL server
-# ------------------------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------------------------
-# An unreliable node: a loopback proxy that drops requests and refuses wide log queries
-# ------------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FlakyProxy:
-    """Forwards JSON-RPC to `upstream`, answering every `fail_every`-th request with HTTP 503 and every
-    `eth_getLogs` wider than `max_span` blocks with a JSON-RPC error, as public providers do."""
-
-    upstream: str
-    fail_every: int = 4
-    max_span: int = 4
-    strip_timestamps: bool = False
-    """Drop `blockTimestamp` from logs, as nodes that predate it do."""
-    requests_seen: int = 0
-    failures: int = 0
-    refusals: int = 0
-    _server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def _answer(self, body: bytes) -> tuple[int, bytes]:
-        self.requests_seen += 1
-        if self.requests_seen % self.fail_every == 0:
-            self.failures += 1
-            return 503, b"overloaded"
-        payload = json.loads(body)
-        if isinstance(payload, dict) and payload.get("method") == "eth_getLogs":
-            flt = payload["params"][0]
-            if int(flt["toBlock"], 16) - int(flt["fromBlock"], 16) + 1 > self.max_span:
-                self.refusals += 1
-                error = {"code": -32005, "message": f"query exceeds max block range {self.max_span}"}
-                return 200, json.dumps({"jsonrpc": "2.0", "id": payload["id"], "error": error}).encode()
-        reply = requests.post(self.upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30)
-        if self.strip_timestamps and isinstance(payload, dict) and payload.get("method") == "eth_getLogs":
-            answer = reply.json()
-            for entry in answer.get("result") or []:
-                entry.pop("blockTimestamp", None)
-            return reply.status_code, json.dumps(answer).encode()
-        return reply.status_code, reply.content
-
-    def __enter__(self) -> FlakyProxy:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                status, body = proxy._answer(self.rfile.read(int(self.headers["Content-Length"])))
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()

@@ -15,7 +15,6 @@ import pytest
 from indexer_support import (
     Actors,
     ChainRun,
-    FlakyProxy,
     assert_matches_chain,
     chain_run,
     content,
@@ -36,6 +35,7 @@ from choir_chain.chain.rpc import RetryPolicy
 from choir_chain.cli import app
 from choir_chain.deploy import CHOIR, DAY, Deployment
 from choir_chain.devnet import free_port, rpc_call
+from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
 from choir_chain.indexer import (
     ChainMismatch,
     ConcurrentWriter,
@@ -263,11 +263,11 @@ def test_confirmation_depth_is_respected(run: ChainRun, tmp_path: Path) -> None:
 def test_an_unreliable_node_changes_nothing(run: ChainRun, tmp_path: Path) -> None:
     """Dropped requests are retried, refused wide ranges are halved, timestamps missing from logs are read
     from block headers; no range is ever skipped."""
-    with FlakyProxy(run.rpc_url, fail_every=3, max_span=4, strip_timestamps=True) as proxy:
+    with FaultyRpc(run.rpc_url, Faults(fail_every=3, max_span=4, strip_timestamps=True)) as proxy:
         engine = make_engine(sqlite_url(tmp_path / "flaky.db"))
         with Indexer(proxy.url, run.deployment.manifest, engine, batch_blocks=50, retry=FAST_RETRY) as indexer:
             indexer.sync()
-        assert proxy.failures > 0 and proxy.refusals > 0
+        assert proxy.counts["overloaded"] > 0 and proxy.counts["range_refused"] > 0
         assert dump(engine) == index(run, sqlite_url(tmp_path / "direct.db"))
         engine.dispose()
 

@@ -28,7 +28,7 @@ import pytest
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from indexer_support import FlakyProxy, content, dump, gid, indexing, time_travel
+from indexer_support import content, dump, gid, indexing, time_travel
 from typer.testing import CliRunner
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
@@ -672,9 +672,9 @@ def _fresh_index(world: World, path: Path) -> Any:
 
 def test_a_flaky_node_changes_nothing(fresh: World, reference: Outcome, tmp_path: Path) -> None:
     """Every third request fails with HTTP 503 (sends included): retried with backoff, same rounds."""
-    with FlakyProxy(fresh.rpc_url, fail_every=3, max_span=10_000) as proxy:
+    with FaultyRpc(fresh.rpc_url, Faults(fail_every=3, max_span=10_000)) as proxy:
         result = price_once(fresh, f"sqlite:///{tmp_path / 'flaky.db'}", rpc_url=proxy.url)
-    assert proxy.failures > 10
+    assert proxy.counts["overloaded"] > 10
     assert result.rounds == reference.rounds
     assert pricer_statuses(fresh) == [1] * len(reference.rounds)
 
