@@ -16,8 +16,8 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"  # before `datasets` reads its configura
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 import pytest
-from dataset_support import WAD, Community, gid, indexed_community
 from datasets import load_dataset
+from helpers.dataset import WAD, Community, gid, indexed_community
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from eth_abi import encode
 from eth_utils import keccak
-from indexer_support import ChainRun, chain_run, dump
+from helpers.world import ChainRun, chain_run, dump
 
 from choir_chain import artifacts
 from choir_chain.chain.revert import decode

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from indexer_support import (
+from helpers.world import (
     Actors,
     ChainRun,
     assert_matches_chain,

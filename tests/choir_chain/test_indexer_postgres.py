@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from indexer_support import (
+from helpers.world import (
     ChainRun,
     assert_matches_chain,
     chain_run,

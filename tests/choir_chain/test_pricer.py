@@ -28,7 +28,7 @@ import pytest
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from indexer_support import content, dump, gid, indexing, time_travel
+from helpers.world import content, dump, gid, indexing, time_travel
 from typer.testing import CliRunner
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError

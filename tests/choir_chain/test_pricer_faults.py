@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar, cast
 import requests
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from indexer_support import dump, indexing
+from helpers.world import dump, indexing
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import Web3RPCError

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
-from support import AI, AI_PROMPTED, HUMAN, content, reverts
+from helpers.contracts import AI, AI_PROMPTED, HUMAN, content, reverts
 
 from choir_chain.permit import sign_permit
 from choir_chain.protocol.author_kind import AuthorKind

@@ -13,7 +13,7 @@ from ape.exceptions import CustomError
 from ape_ethereum import trace as ape_trace
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
-from support import HUMAN
+from helpers.contracts import HUMAN
 
 # Mirrors tests/contracts/conftest.py (conftest modules are not importable); the first test checks that the
 # hub fixture really has these parameters.

@@ -10,7 +10,7 @@ No rewards in this module.
 from __future__ import annotations
 
 import pytest
-from support import CHOIR, DAY, HUMAN, content, reverts
+from helpers.contracts import CHOIR, DAY, HUMAN, content, reverts
 
 APPROVED, DENIED, SPLIT, EXPIRED = 2, 3, 4, 5
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ape
 import pytest
-from support import CHOIR, DAY, HUMAN, content
+from helpers.contracts import CHOIR, DAY, HUMAN, content
 
 APPROVED, DENIED, EXPIRED, REFUNDED = 2, 3, 5, 6
 

@@ -19,7 +19,7 @@ from typing import Any
 import ape
 import pytest
 from eth_utils import keccak
-from support import CHOIR, DAY, GOVERNANCE_DEFAULTS, raised_arguments, reverts
+from helpers.contracts import CHOIR, DAY, GOVERNANCE_DEFAULTS, raised_arguments, reverts
 from test_thread_governor import error_data, key_of, sign_ballot
 
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)

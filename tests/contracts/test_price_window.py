@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from ape.exceptions import ContractLogicError
 from ape_ethereum import trace as ape_trace
-from support import CHOIR, DAY, HUB_DEFAULTS, HUMAN, content, raised_arguments, reverts
+from helpers.contracts import CHOIR, DAY, HUB_DEFAULTS, HUMAN, content, raised_arguments, reverts
 
 HOUR = 3600
 WINDOW = HUB_DEFAULTS["deviationWindow"]

@@ -15,7 +15,7 @@ docs/risks.md). Finding 2 is fixed: `settle` counts the departed from the thread
 from __future__ import annotations
 
 import pytest
-from support import DAY
+from helpers.contracts import DAY
 
 EXPIRED, REFUNDED = 5, 6
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rewards_support import (
+from helpers.contracts import CHOIR, DAY, reverts
+from helpers.rewards import (
     arm_old_flat_reward,
     close_epoch,
     epoch_at,
@@ -19,7 +20,6 @@ from rewards_support import (
     score,
     score_and_close,
 )
-from support import CHOIR, DAY, reverts
 
 from choir_chain.pricer.allocation import pro_rata
 from choir_chain.pricing.novelty import novelty_reward

@@ -11,8 +11,8 @@ from __future__ import annotations
 from decimal import Decimal, getcontext
 
 import pytest
-from rewards_support import CALIBRATION, MODEL, approve_all, close_epoch, epoch_at, logs_of, score
-from support import CHOIR, DAY, HUB_DEFAULTS, HUMAN, content, reverts
+from helpers.contracts import CHOIR, DAY, HUB_DEFAULTS, HUMAN, content, reverts
+from helpers.rewards import CALIBRATION, MODEL, approve_all, close_epoch, epoch_at, logs_of, score
 
 from choir_chain.pricing.emission import REWARD_POOL as PY_REWARD_POOL
 from choir_chain.pricing.emission import emission

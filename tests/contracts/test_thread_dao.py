@@ -6,7 +6,7 @@ from math import isqrt
 
 import ape
 import pytest
-from support import CHOIR, DAY, HUMAN, content
+from helpers.contracts import CHOIR, DAY, HUMAN, content
 
 WAD = 10**18
 PENDING, APPROVED, DENIED, SPLIT, EXPIRED, REFUNDED = 1, 2, 3, 4, 5, 6

@@ -88,6 +88,7 @@ import requests
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
+from helpers.contracts import AI, AI_PROMPTED, CHOIR, DAY, HUB_DEFAULTS, HUMAN, content
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -98,7 +99,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from support import AI, AI_PROMPTED, CHOIR, DAY, HUB_DEFAULTS, HUMAN, content
 
 WAD = 10**18
 GAS = 3_000_000

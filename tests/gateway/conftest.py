@@ -6,17 +6,13 @@ The devnet lives for the module; tests that change the chain revert to `world.sn
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "choir_chain"))  # indexer_support
-
-from indexer_support import ChainRun, chain_run
+from helpers.world import ChainRun, chain_run
 
 from api.app import create_app
 from api.settings import GatewaySettings

@@ -18,7 +18,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from fastapi.testclient import TestClient
-from indexer_support import dump, gid
+from helpers.world import dump, gid
 from sqlalchemy import Engine, inspect, select
 
 from api.app import create_app
@@ -31,7 +31,7 @@ from choir_chain.protocol.author_kind import AuthorKind
 
 if TYPE_CHECKING:
     from conftest import World
-    from indexer_support import ChainRun
+    from helpers.world import ChainRun
 
 LIMIT = 64 * 1024
 

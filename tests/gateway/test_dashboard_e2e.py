@@ -11,7 +11,7 @@ arrow per citing pair of threads, weighted as the hub's `CitationRecorded` logs 
 included), and a semantic search finds Grace's body.
 
 Screenshots go to the test's tmp folder and to `.run/test-artifacts/` (git-ignored); their paths are printed.
-The shared fixtures (gateway, indexer, pricer pass, browser wallet) are in `dashboard_support.py`.
+The shared fixtures (gateway, indexer, pricer pass, browser wallet) are in `tests/helpers/dashboard.py`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dashboard_support import (
+from eth_utils import keccak
+from helpers.dashboard import (
     ARTIFACTS,
     CHROMIUM_ARGS,
     WAIT_MS,
@@ -35,7 +36,6 @@ from dashboard_support import (
     wait_tx,
     wallet_context,
 )
-from eth_utils import keccak
 from playwright.sync_api import expect, sync_playwright
 
 from api.eventstream import SOURCES

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from indexer_support import content, gid, time_travel
+from helpers.world import content, gid, time_travel
 
 from api import eventstream
 from api.app import create_app

@@ -1,6 +1,6 @@
 """Every user journey of the dashboard, each in a real browser (headless Chromium with an injected EIP-1193
 wallet that sends through anvil and signs typed data with eth_account) against the gateway, an indexer following
-the chain, and the devnet as the indexer tests' workload left it (tests/choir_chain/indexer_support.py): thread 1
+the chain, and the devnet as the indexer tests' workload left it (tests/helpers/world.py): thread 1
 has Alice alone and a governor, heidi's spec pending; thread 2 has Bob alone and no governor.
 
 Each journey starts from that state (the chain is reverted afterwards and the gateway reads a copy of the
@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dashboard_support import connect, journey, screenshot, spec_card, time_travel, wait_tx
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from indexer_support import content, gid
+from helpers.dashboard import connect, journey, screenshot, spec_card, time_travel, wait_tx
+from helpers.world import content, gid
 from playwright.sync_api import Page, expect
 
 from choir_chain import artifacts

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from indexer_support import content, gid, time_travel
+from helpers.world import content, gid, time_travel
 from web3.contract import Contract
 
 from api.app import create_app

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from eth_utils import keccak
 from fastapi.testclient import TestClient
-from indexer_support import STATUS, gid
+from helpers.world import STATUS, gid
 from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.contract import Contract

@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from fastapi.testclient import TestClient
-from indexer_support import content, gid, time_travel
+from helpers.world import content, gid, time_travel
 from pydantic import SecretStr
 from web3 import Web3
 from web3.contract import Contract

@@ -4,7 +4,7 @@ old behaviour when run against them."""
 
 from __future__ import annotations
 
-from support import CHOIR, DAY
+from helpers.contracts import CHOIR, DAY
 
 WAD = 10**18
 MODEL = "all-MiniLM-L6-v2"

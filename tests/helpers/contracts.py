@@ -1,4 +1,4 @@
-"""Constants and helpers shared by the contract tests (import as `from support import ...`)."""
+"""Constants and helpers shared by the contract tests (import as `from helpers.contracts import ...`)."""
 
 from __future__ import annotations
 
