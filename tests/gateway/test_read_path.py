@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from choir_chain.deploy import CHOIR
+from choir_chain.devnet import rpc_call
 from choir_chain.indexer.db import make_engine
 from choir_chain.indexer.models import Cursor
 
@@ -205,3 +206,14 @@ def test_bad_list_queries_are_422_naming_the_field(client: TestClient, query: st
     response = client.get(f"/threads?{query}")
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
+
+
+def test_health_is_shared_for_its_ttl(fresh_chain: World) -> None:
+    """One status serves every request for `health_ttl` seconds; with 0, each request reads the chain."""
+    rpc = fresh_chain.run.rpc_url
+    for ttl, moves in ((3600.0, False), (0.0, True)):
+        with TestClient(create_app(fresh_chain.settings.model_copy(update={"health_ttl": ttl}))) as own:
+            before = own.get("/health").json()["chain_head"]
+            rpc_call(rpc, "anvil_mine", ["0x1"])
+            after = own.get("/health").json()["chain_head"]
+            assert (after == before + 1) is moves and after >= before
