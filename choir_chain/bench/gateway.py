@@ -158,32 +158,40 @@ def measure(
     return out
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def _memory_mb(pid: int) -> dict[str, float]:
+    """Resident (`rss`), proportional (`pss`: shared pages split between their users) and private memory of a
+    process, from /proc/<pid>/smaps_rollup: libraries mapped by several workers count once in `pss` summed."""
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
+            fields[name] = int(rest.split()[0]) / 1024
+    return {
+        "rss": round(fields.get("Rss", 0.0), 1),
+        "pss": round(fields.get("Pss", 0.0), 1),
+        "private": round(fields.get("Private_Clean", 0.0) + fields.get("Private_Dirty", 0.0), 1),
+    }
 
 
 class Server:
     """`uvicorn --factory api.app:app_from_env` with `workers` processes on a free loopback port."""
 
-    def worker_rss_mb(self) -> list[float]:
-        """Resident memory of each worker process (the server process itself with one worker)."""
+    def worker_memory_mb(self) -> list[dict[str, float]]:
+        """Memory of each worker process (the server process itself with one worker)."""
         assert self.process is not None
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
         workers = [
             int(c) for c in children if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()
         ]  # multiprocessing's resource tracker is a child too
-        return [round(_rss_mb(pid), 1) for pid in workers or [self.process.pid]]
+        return [_memory_mb(pid) for pid in workers or [self.process.pid]]
 
     def search_memory(self, searches: int = 8) -> dict[str, Any]:
         """Worker memory before and after semantic searches, which load the embedding model and the index of
         stored bodies in every worker that answers one (not shared between workers)."""
-        before = self.worker_rss_mb()
+        before = self.worker_memory_mb()
         for n in range(searches):  # a connection each, so the workers share them
             httpx.get(f"{self.url}/search", params={"q": f"what the treasury pays {n}"}, timeout=120.0)
-        return {"worker_rss_mb_before_search": before, "worker_rss_mb_after_search": self.worker_rss_mb()}
+        return {"worker_mb_before_search": before, "worker_mb_after_search": self.worker_memory_mb()}
 
     def __init__(self, env: dict[str, str], workers: int, log: Path) -> None:
         self.port = free_port()
