@@ -77,6 +77,10 @@ class UpConsole:
     def line(self, text: str) -> None:
         self.console.print(text, highlight=False, soft_wrap=True)
 
+    def indexer_warning(self, text: str) -> None:
+        """A warning of the indexer a person watching must see (a reorg rolled back)."""
+        self.line(f"[yellow]indexer  {escape(text)}[/yellow]")
+
     def pricer_event(self, event: dict[str, Any], log: IO[str]) -> None:
         """Log the pricer's event (JSON line) and print the ones a person watching wants to see."""
         log.write(json.dumps(event, separators=(",", ":")) + "\n")

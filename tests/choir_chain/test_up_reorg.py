@@ -51,3 +51,4 @@ def test_up_stays_up_through_a_reorg_and_serves_the_new_branch(tmp_path: Path) -
             assert up.process.poll() is None, "choir up stopped on a reorg"
             assert "Traceback" not in up.output()
             assert "rolled back" in (up.run_dir / "indexer.log").read_text()
+            assert "indexer  reorg: blocks" in up.output()  # and on the console
