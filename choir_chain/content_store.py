@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.sql.expression import Executable
 
 metadata = MetaData()
@@ -55,7 +55,12 @@ content_version = Table(
 
 def create_schema(engine: Engine) -> None:
     """Create the content tables if missing (never touches any other table)."""
-    metadata.create_all(engine, tables=[content_bodies, content_version])
+    try:
+        metadata.create_all(engine, tables=[content_bodies, content_version])
+    except (OperationalError, ProgrammingError):
+        # Another process (a second gateway worker starting at the same moment) created a table between this
+        # one's check and its CREATE; the tables are there now.
+        metadata.create_all(engine, tables=[content_bodies, content_version])
     try:
         with engine.begin() as conn:
             if conn.execute(select(content_version.c.id)).first() is None:

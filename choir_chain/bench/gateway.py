@@ -174,7 +174,8 @@ def _memory_mb(pid: int) -> dict[str, float]:
 
 
 class Server:
-    """`uvicorn --factory api.app:app_from_env` with `workers` processes on a free loopback port."""
+    """The gateway with `workers` processes on a free loopback port: `uvicorn --factory api.app:app_from_env`, or
+    `python -m api.serve` (`prefork`: the workers forked after loading the embedding model once)."""
 
     def worker_memory_mb(self) -> list[dict[str, float]]:
         """Memory of each worker process (the server process itself with one worker)."""
@@ -186,14 +187,15 @@ class Server:
         return [_memory_mb(pid) for pid in workers or [self.process.pid]]
 
     def search_memory(self, searches: int = 8) -> dict[str, Any]:
-        """Worker memory before and after semantic searches, which load the embedding model and the index of
-        stored bodies in every worker that answers one (not shared between workers)."""
+        """Worker memory before and after semantic searches: under uvicorn every worker that answers one loads
+        the embedding model; under `api.serve` they share the one their parent loaded."""
         before = self.worker_memory_mb()
         for n in range(searches):  # a connection each, so the workers share them
             httpx.get(f"{self.url}/search", params={"q": f"what the treasury pays {n}"}, timeout=120.0)
         return {"worker_mb_before_search": before, "worker_mb_after_search": self.worker_memory_mb()}
 
-    def __init__(self, env: dict[str, str], workers: int, log: Path) -> None:
+    def __init__(self, env: dict[str, str], workers: int, log: Path, prefork: bool = False) -> None:
+        self.prefork = prefork
         self.port = free_port()
         self.workers = workers
         self.log_path = log
@@ -205,7 +207,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Server:
-        command = [
+        served = ["api.serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        command = [sys.executable, "-m", *served] if self.prefork else [
             sys.executable,
             "-m",
             "uvicorn",
@@ -220,7 +223,7 @@ class Server:
             "--log-level",
             "warning",
             "--no-access-log",
-        ]
+        ]  # fmt: skip
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
@@ -296,6 +299,19 @@ CONFIGURATIONS: list[tuple[str, int, bool]] = [
 """(database, uvicorn workers, read cache on)."""
 
 
+def _shared_model_memory(env: dict[str, str], run_dir: Path, workers: int = 2) -> dict[str, Any]:
+    """Worker memory around semantic searches, `workers` uvicorn workers (each loads the model) beside
+    `python -m api.serve` (the model loaded once, before the fork)."""
+    line: dict[str, Any] = {"bench": "gateway.memory", "workers": workers}
+    for launcher, prefork in (("uvicorn", False), ("prefork", True)):
+        with Server(env, workers, run_dir / f"memory-{launcher}.log", prefork=prefork) as server:
+            line[launcher] = server.search_memory()
+    after = {k: line[k]["worker_mb_after_search"] for k in ("uvicorn", "prefork")}
+    line["private_mb_per_worker"] = {k: round(sum(w["private"] for w in v) / len(v), 1) for k, v in after.items()}
+    line["pss_mb_all_workers"] = {k: round(sum(w["pss"] for w in v), 1) for k, v in after.items()}
+    return line
+
+
 def _median_price(base_url: str) -> int:
     with httpx.Client(base_url=base_url, timeout=30.0) as client:
         prices = sorted(int(t["price"]) for t in client.get(f"/threads?limit={THREADS}").json()["items"])
@@ -345,6 +361,7 @@ def run(
                         for name in ("thread", "threads_page", "health")
                     )
                 lines.append(line)
+            lines.append(_shared_model_memory(envs["sqlite"], run_dir))
     except Exception:
         print(f"bench gateway failed; the devnet folder is kept: {run_dir}", file=sys.stderr)
         raise
