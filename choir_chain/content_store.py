@@ -53,20 +53,26 @@ content_version = Table(
 (the gateway's read cache) know from one primary-key read whether any body arrived."""
 
 
+SCHEMA_ATTEMPTS = 5
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the content tables if missing (never touches any other table)."""
-    try:
-        metadata.create_all(engine, tables=[content_bodies, content_version])
-    except (OperationalError, ProgrammingError):
-        # Another process (a second gateway worker starting at the same moment) created a table between this
-        # one's check and its CREATE; the tables are there now.
-        metadata.create_all(engine, tables=[content_bodies, content_version])
-    try:
-        with engine.begin() as conn:
-            if conn.execute(select(content_version.c.id)).first() is None:
-                conn.execute(insert(content_version).values(id=1, version=0))
-    except IntegrityError:
-        pass  # another process (a second gateway worker) created the row first
+    """Create the content tables and the version row if missing (never touches any other table).
+
+    Several gateway workers start at once (`api.serve`, `uvicorn --workers`): one may create a table or the row
+    between another's check and its write, and SQLite refuses a write whose read snapshot another commit made
+    stale ("database is locked"). Each such refusal is followed by a fresh check, a few times."""
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            metadata.create_all(engine, tables=[content_bodies, content_version])
+            with engine.begin() as conn:
+                if conn.execute(select(content_version.c.id)).first() is None:
+                    conn.execute(insert(content_version).values(id=1, version=0))
+            return
+        except (IntegrityError, OperationalError, ProgrammingError):
+            if attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def store(engine: Engine, content_hash: str, body: str, size: int) -> bool:
