@@ -1537,11 +1537,10 @@ class ThreadMachine(RuleBasedStateMachine):
         # a pending spec with a co-author who joined after its submission, and so may not vote on it
         late = [(t, s.spec_id, a) for t in self.threads for s in t.pending() for a in self._joined_after(t, s)]
         late_pick = pick(data, late or [None], "joined later")
+        pools = {"eligible": self._can_vote(th, spec_id), "co-author": th.coauthors()}
+        voter = pick(data, pools.get(who) or self.ctx.actors, "voter")  # drawn either way: the same shape
         if who == "joined later" and late_pick:
             th, spec_id, voter = late_pick
-        else:
-            pools = {"eligible": self._can_vote(th, spec_id), "co-author": th.coauthors()}
-            voter = pick(data, pools.get(who) or self.ctx.actors, "voter")
         approve = data.draw(st.booleans(), label="approve")
         self._vote(th, spec_id, voter, approve)
 
