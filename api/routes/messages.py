@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -25,6 +26,8 @@ from choir_chain.protocol import message_id
 
 router = APIRouter(tags=["reads"])
 
+Row = TypeVar("Row", Message, Spec)
+
 AuthorKindFilter = Annotated[
     AuthorKindName | None, Query(description="Only what this kind of author wrote (default: all).")
 ]
@@ -42,6 +45,18 @@ def after_index(page: Pagination, kind: str) -> int | None:
 
 def next_cursor(kind: str, indexes: list[int], more: bool) -> str | None:
     return cursors.encode(kind, [indexes[-1]]) if more and indexes else None
+
+
+def keyed_page(
+    session: Session, model: type[Row], key: Any, where: list[ColumnElement[bool]], page: Pagination, kind: str
+) -> tuple[Sequence[Row], int, bool]:
+    """The rows of `model` matching `where` on `page`, in `key` order (after the page's cursor, if any), how many
+    match in all, and whether more follow."""
+    total = int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+    last = after_index(page, kind)
+    keyed = [*where, key > last] if last is not None else where
+    rows = session.scalars(select(model).where(*keyed).order_by(key).limit(page.limit + 1).offset(page.offset)).all()
+    return rows[: page.limit], total, len(rows) > page.limit
 
 
 @router.get(
@@ -63,14 +78,7 @@ async def list_messages(
             where: list[ColumnElement[bool]] = [Message.thread_id == thread_id]
             if author_kind is not None:
                 where.append(Message.author_kind == author_kind)
-            total = int(session.scalar(select(func.count()).select_from(Message).where(*where)) or 0)
-            last = after_index(page, kind)
-            if last is not None:
-                where.append(Message.message_index > last)
-            rows = session.scalars(
-                select(Message).where(*where).order_by(Message.message_index).limit(page.limit + 1).offset(page.offset)
-            ).all()
-            more, rows = len(rows) > page.limit, rows[: page.limit]
+            rows, total, more = keyed_page(session, Message, Message.message_index, where, page, kind)
             cited = citations_of(session, thread_id, [m.message_index for m in rows])
             scores = novelty_and_rewards(session, (m.global_id for m in rows))
         bodies = content_store.bodies_of(gw.content_engine, (m.content_hash for m in rows))
@@ -128,14 +136,7 @@ async def list_specs(
                 where.append(Spec.author == Web3.to_checksum_address(author.lower()))
             if author_kind is not None:
                 where.append(Spec.author_kind == author_kind)
-            total = int(session.scalar(select(func.count()).select_from(Spec).where(*where)) or 0)
-            last = after_index(page, kind)
-            if last is not None:
-                where.append(Spec.spec_id > last)
-            specs = session.scalars(
-                select(Spec).where(*where).order_by(Spec.spec_id).limit(page.limit + 1).offset(page.offset)
-            ).all()
-            more, specs = len(specs) > page.limit, specs[: page.limit]
+            specs, total, more = keyed_page(session, Spec, Spec.spec_id, where, page, kind)
             ids = [s.spec_id for s in specs]
             votes: dict[int, list[dict[str, Any]]] = defaultdict(list)
             if ids:

@@ -96,18 +96,24 @@ export async function sendAction(action, fields, label) {
       throw walletError(err);
     }
     entry.step(`sent ${short(hash, 10, 6)}, waiting for the receipt…`);
-    const receipt = await waitForReceipt(hash);
-    const ok = receipt.status === "0x1" || receipt.status === 1 || receipt.status === "1";
-    const block = Number(BigInt(receipt.blockNumber));
-    entry.done(ok, `${ok ? "success" : "reverted"} in block ${block}`, h("code", { title: hash }, short(hash, 10, 6)));
-    refreshSoon();
-    return ok ? receipt : null;
+    return await settled(entry, hash, "success", "");
   } catch (err) {
     entry.fail(err);
     return null;
   } finally {
     setBusy(false);
   }
+}
+
+/** Wait for `hash`'s receipt and close the log `entry` with its outcome ("<success> in block N<suffix>"); the
+ * receipt when it succeeded, else null. */
+async function settled(entry, hash, success, suffix) {
+  const receipt = await waitForReceipt(hash);
+  const ok = receipt.status === "0x1" || receipt.status === 1 || receipt.status === "1";
+  const block = Number(BigInt(receipt.blockNumber));
+  entry.done(ok, `${ok ? success : "reverted"} in block ${block}${suffix}`, h("code", { title: hash }, short(hash, 10, 6)));
+  refreshSoon();
+  return ok ? receipt : null;
 }
 
 /** A governance vote signed with EIP-712 (`eth_signTypedData_v4`) and relayed by the gateway, which pays the gas:
@@ -131,11 +137,7 @@ export async function relaySignedVote(threadId, proposalId, support, label) {
     entry.step("relaying…");
     const { tx_hash: hash } = await api("/tx/relayVote", { method: "POST", body: { ...fields, signature } });
     entry.step(`relayed ${short(hash, 10, 6)}, waiting for the receipt…`);
-    const receipt = await waitForReceipt(hash);
-    const ok = receipt.status === "0x1" || receipt.status === 1 || receipt.status === "1";
-    entry.done(ok, `${ok ? "counted" : "reverted"} in block ${Number(BigInt(receipt.blockNumber))}, gas paid by the gateway`, h("code", { title: hash }, short(hash, 10, 6)));
-    refreshSoon();
-    return ok ? receipt : null;
+    return await settled(entry, hash, "counted", ", gas paid by the gateway");
   } catch (err) {
     entry.fail(err);
     return null;
