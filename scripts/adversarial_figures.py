@@ -6,7 +6,7 @@ the emission, seed 1) and writes to docs/figures/:
 - adversarial.csv: per strategy, its capital, return per epoch on capital, honest participation's with the
   same capital, and its share of the epochs' budgets (mean, min, max);
 - adversarial_shares.csv: each strategy's share of each epoch's budget; self-dealing's mean share for 2 to 10
-  keys, off-topic and on-topic;
+  keys, text at the relevance floor and on-topic;
 - adversarial.png: the returns (log scale) and the budget shares.
 """
 
@@ -71,10 +71,12 @@ def main() -> None:
         for e in range(market.epochs):
             writer.writerow([e, *[f"{o.shares[e]:.4f}" if e < len(o.shares) else "" for o in outcomes]])
         writer.writerow([])
-        writer.writerow(["keys", "self-dealing off-topic mean share", "self-dealing on-topic mean share"])
+        writer.writerow(["keys", "self-dealing at the relevance floor mean share", "self-dealing on-topic mean share"])
         for k in KEYS:
             writer.writerow([k, f"{keyed[k].mean_share:.4f}", f"{on_topic[k].mean_share:.4f}"])
-            print(f"self-dealing {k} keys: off-topic {keyed[k].mean_share:.3f}, on-topic {on_topic[k].mean_share:.3f}")
+            print(
+                f"self-dealing {k} keys: at the floor {keyed[k].mean_share:.3f}, on-topic {on_topic[k].mean_share:.3f}"
+            )
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13.0, 4.2), dpi=80)
     names = [o.strategy for o in outcomes]
@@ -88,7 +90,9 @@ def main() -> None:
     left.set_xlabel("gain per epoch / capital (0 shown at 1e-3)")
     left.set_title("return on capital, 30 epochs from day 30", fontsize=9)
     left.legend(fontsize=7)
-    right.plot(KEYS, [keyed[k].mean_share for k in KEYS], "o-", label="self-dealing, off-topic (weight 100)")
+    right.plot(
+        KEYS, [keyed[k].mean_share for k in KEYS], "o-", label="self-dealing, text at the relevance floor (weight 13)"
+    )
     right.plot(KEYS, [on_topic[k].mean_share for k in KEYS], "o-", label="self-dealing, on-topic (weight 0.9)")
     right.set_xlabel("keys (approvals a day = keys - 1)")
     right.set_ylabel("mean share of the epoch's budget")

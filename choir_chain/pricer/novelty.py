@@ -13,7 +13,9 @@ body of an earlier message stored after the later message was scored does not ch
 The raw similarity is mapped onto the reward curve's scale (`semantics.calibration`, in WAD integers) and goes on
 chain in [-1e18, 1e18], with the embedding model's name and the calibration version (`CALIBRATION_VERSION`) of
 the round, so every reward traces to the scorer that weighed it. A body the spam policy flags
-(`semantics.spam`) gets 1e18 instead: weight 0, its score withheld.
+(`semantics.spam`) gets 1e18 instead: weight 0, its score withheld; so does a message that is not its thread's root
+and relates to no earlier message of its thread (`semantics.relevance`: off-topic). A non-root message waits for its
+thread's root body before it is scored, so that its relevance can be judged.
 
 **Never a round twice.** Like the price rounds: a round is sent only when nothing of the account is in flight
 (the service checks), with round number `lastNoveltyRound() + 1` read from the chain and the mined nonce; a
@@ -46,11 +48,13 @@ from choir_chain.pricer.client import Contract
 from choir_chain.pricer.distributor import OracleJob, find_distributor, holds_role
 from choir_chain.pricer.errors import PricerError, RoundRejected, RoundReverted
 from choir_chain.pricing.novelty import novelty_reward
+from choir_chain.protocol import ids as protocol_ids
 from choir_chain.protocol.units import WAD
 from choir_chain.semantics.calibration import CALIBRATION_VERSION, calibrate
 from choir_chain.semantics.calibration import to_wad as to_wad  # re-exported: the WAD form of a similarity
 from choir_chain.semantics.embedder import Embedder, EmbedderError
 from choir_chain.semantics.index import ChainIndex, position_key
+from choir_chain.semantics.relevance import OFF_TOPIC, off_topic
 from choir_chain.semantics.spam import spam_reason
 from choir_chain.semantics.store import create_schema, ensure_embeddings, vectors_of
 
@@ -237,7 +241,11 @@ class NoveltyScorer:
     def _step(self, nonce: int, model_id: str) -> bool:
         if not self._unscored:
             return False
-        ordered = sorted(self._unscored.values(), key=lambda c: c.position)[: self.batch_size]
+        # A non-root message waits for its thread's root body: its relevance is judged against its thread.
+        ready = [c for c in self._unscored.values() if c.message_index == 0 or self._root_known(c)]
+        ordered = sorted(ready, key=lambda c: c.position)[: self.batch_size]
+        if not ordered:
+            return False
         on_chain = self.distributor.call_many([("isScored", (c.message_id,)) for c in ordered])
         batch = []
         for candidate, (scored,) in zip(ordered, on_chain, strict=True):
@@ -249,7 +257,13 @@ class NoveltyScorer:
             return True  # the chain had them all; the next step takes the next ones
         similarities, nearest = self.index.nearest(np.stack([c.vector for c in batch]), [c.position for c in batch])
         ids = [c.message_id for c in batch]
-        reasons = self._spam_reasons(batch, nearest)
+        relevance = self.index.thread_similarities(
+            np.stack([c.vector for c in batch]), [c.position for c in batch], [c.thread_id for c in batch]
+        )
+        reasons = [
+            spam or (OFF_TOPIC if off_topic(c.message_index == 0, r) else None)
+            for c, r, spam in zip(batch, relevance, self._spam_reasons(batch, nearest), strict=True)
+        ]
         wads = [WAD if reason else calibrate(float(s)) for s, reason in zip(similarities, reasons, strict=True)]
         (last,) = self.distributor.call("lastNoveltyRound")
         round_ = int(last) + 1
@@ -272,7 +286,8 @@ class NoveltyScorer:
                 "indexes": [c.message_index for c in batch],
                 "raw_similarities": [round(float(s), 6) for s in similarities],
                 "max_similarities": [round(w / WAD, 6) for w in wads],
-                "spam": {str(i): r for i, r in zip(ids, reasons, strict=True) if r},
+                "withheld": {str(i): r for i, r in zip(ids, reasons, strict=True) if r},
+                "relevance": [None if r is None else round(r, 6) for r in relevance],
                 "weights": [round(novelty_reward(w / WAD), 6) for w in wads],
                 "remaining": len(self._unscored),
                 "tx": sent.tx_hash,
@@ -281,6 +296,10 @@ class NoveltyScorer:
             }
         )
         return True
+
+    def _root_known(self, candidate: Candidate) -> bool:
+        """Whether the root of the candidate's thread is in the index (its body stored and read)."""
+        return protocol_ids.message_id(candidate.thread_id, 0) in self.index
 
     def _spam_reasons(self, batch: list[Candidate], nearest: list[int | None]) -> list[str | None]:
         """The spam policy's verdict on each candidate's body, given the body of its nearest earlier message."""

@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from choir_chain.protocol.ids import split_message_id
 from choir_chain.semantics.embedder import DIMENSIONS
 
 K = TypeVar("K", bound=Hashable)
@@ -136,6 +137,8 @@ class ChainIndex:
         self._ids: dict[int, int] = {}
         self._message_ids: list[int] = []
         self._position_array = np.zeros(0, dtype=np.int64)
+        self._thread_array = np.zeros(0, dtype=np.uint64)
+        """Each stored message's thread: its global id `thread << 64 | index` shifted right by 64."""
 
     def __len__(self) -> int:
         return len(self._positions)
@@ -158,6 +161,7 @@ class ChainIndex:
         if fresh:
             self._rows.append(matrix[fresh])
             self._position_array = np.asarray(self._positions, dtype=np.int64)
+            self._thread_array = np.asarray([split_message_id(m)[0] for m in self._message_ids], dtype=np.uint64)
         return len(fresh)
 
     def max_similarities(self, vectors: npt.ArrayLike, positions: Sequence[int]) -> npt.NDArray[np.float64]:
@@ -170,6 +174,24 @@ class ChainIndex:
     ) -> tuple[npt.NDArray[np.float64], list[int | None]]:
         """`max_similarities`, and for each query the id of that most similar earlier message (None when no stored
         message is earlier; ties: the first added)."""
+        return self._best(vectors, positions, None)
+
+    def thread_similarities(
+        self, vectors: npt.ArrayLike, positions: Sequence[int], threads: Sequence[int]
+    ) -> list[float | None]:
+        """For each query, its highest cosine similarity to a stored message of thread `threads[i]` at an earlier
+        position (how much it relates to its own thread: the relevance rule, `semantics.relevance`); None when no
+        stored message of that thread is earlier."""
+        if len(threads) != len(positions):
+            raise ValueError(f"{len(threads)} threads for {len(positions)} positions")
+        best, ids = self._best(vectors, positions, np.asarray(threads, dtype=np.uint64))
+        return [None if found is None else float(value) for value, found in zip(best, ids, strict=True)]
+
+    def _best(
+        self, vectors: npt.ArrayLike, positions: Sequence[int], threads: npt.NDArray[np.uint64] | None
+    ) -> tuple[npt.NDArray[np.float64], list[int | None]]:
+        """Each query's highest similarity to a stored message at an earlier position (of its own thread when
+        `threads` is given) and that message's id; 0.0 and None when there is none."""
         queries = _as_matrix(vectors) if len(positions) else np.zeros((0, DIMENSIONS), dtype=np.float32)
         if len(queries) != len(positions):
             raise ValueError(f"{len(queries)} vectors for {len(positions)} positions")
@@ -185,6 +207,8 @@ class ChainIndex:
             wanted = np.asarray(positions[chunk], dtype=np.int64)
             if int(wanted.min()) <= last_stored:  # some stored message is not earlier: mask it (else all are)
                 scores[self._position_array[None, :] >= wanted[:, None]] = -np.inf
+            if threads is not None:
+                scores[self._thread_array[None, :] != threads[chunk][:, None]] = -np.inf
             top = scores.argmax(axis=1)
             best = scores[np.arange(len(top)), top].astype(np.float64)
             for offset, row in enumerate(top):

@@ -28,6 +28,7 @@ from choir_chain.deploy import CHOIR
 from choir_chain.pricing.emission import emission
 from choir_chain.pricing.novelty import MAX_NOVELTY_REWARD
 from choir_chain.protocol.units import WAD
+from choir_chain.semantics.relevance import max_relevant_weight
 from choir_chain.simulation.agents import approve_probability
 from choir_chain.simulation.model_ledger import shares_for_stake
 
@@ -35,8 +36,14 @@ CITATION_SHARE_BPS = 1_000
 """10% of a message's reward goes to the distinct other threads it cites (protocol 7)."""
 SPAM_WEIGHT = 0.0
 """The spam policy withholds the score of gibberish, repetition and noisy copies (`semantics.spam`)."""
-OFF_TOPIC_WEIGHT = MAX_NOVELTY_REWARD
-"""Fluent text unrelated to anything before it: calibrated similarity about 0.72, the capped weight."""
+UNRULED_OFF_TOPIC_WEIGHT = MAX_NOVELTY_REWARD
+"""Fluent text unrelated to anything before it, to a scorer without the relevance rule: calibrated similarity about
+0.72, the capped weight (what the review's farm earned before `semantics.relevance`)."""
+OFF_TOPIC_WEIGHT = 0.0
+"""Text unrelated to its own thread: the relevance rule withholds its score (`semantics.relevance`)."""
+FLOOR_WEIGHT = max_relevant_weight()
+"""Text made to sit just above the relevance floor (related to its thread, to nothing else): the most a spec that
+passes the rule can weigh, about 13; the farmer's best reply to the rule."""
 
 
 def budget(day: int) -> int:
@@ -139,7 +146,7 @@ def _outcome(
     return Outcome(name, capital, gains, shares, honest_gains(capital, market, epochs), note)
 
 
-def self_dealing(market: Market, epochs: Epochs, keys: int = 3, weight: float = OFF_TOPIC_WEIGHT) -> Outcome:
+def self_dealing(market: Market, epochs: Epochs, keys: int = 3, weight: float = FLOOR_WEIGHT) -> Outcome:
     """The attacker's own thread, all co-authors its keys: each day its `keys - 1` non-co-author keys submit
     specs it approves alone, then leave (exit after the cooldown) to submit again. Stakes go to its own
     treasury (back on exit): its capital is one stake per key; its reward is the whole thread's."""
@@ -158,7 +165,21 @@ def self_dealing(market: Market, epochs: Epochs, keys: int = 3, weight: float = 
         shares,
         market,
         epochs,
-        "off-topic novel text: calibrated weight 100 each",
+        f"text just relevant enough (at the relevance floor): weight {weight:.1f} each",
+    )
+
+
+def self_dealing_off_topic(market: Market, epochs: Epochs, keys: int = 3) -> Outcome:
+    """Self-dealing with fluent text unrelated to its thread: weight 100 each to a scorer without the relevance
+    rule (`UNRULED_OFF_TOPIC_WEIGHT`); the rule withholds the score, so the weight is 0."""
+    outcome = self_dealing(market, epochs, keys, OFF_TOPIC_WEIGHT)
+    return Outcome(
+        f"self-dealing, {keys} keys, off-topic",
+        outcome.capital,
+        outcome.gains,
+        outcome.shares,
+        outcome.honest_gains,
+        "off-topic text: withheld by the relevance rule (weight 100 each without it)",
     )
 
 
@@ -301,6 +322,7 @@ def self_dealing_on_topic(market: Market, epochs: Epochs) -> Outcome:
 STRATEGIES: tuple[Callable[[Market, Epochs], Outcome], ...] = (
     self_dealing,
     self_dealing_on_topic,
+    self_dealing_off_topic,
     citation_ring,
     settlement_timing,
     majority_raid,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from choir_chain.deploy import CHOIR
+from choir_chain.semantics.relevance import max_relevant_weight
 from choir_chain.simulation.adversary import (
-    OFF_TOPIC_WEIGHT,
+    FLOOR_WEIGHT,
+    UNRULED_OFF_TOPIC_WEIGHT,
     Market,
     budget,
     citation_ring,
@@ -19,6 +21,7 @@ from choir_chain.simulation.adversary import (
     passive_dilution,
     run_all,
     self_dealing,
+    self_dealing_off_topic,
     settlement_timing,
     spam,
 )
@@ -43,13 +46,25 @@ def test_self_dealing_takes_its_weight_share_and_spam_takes_nothing() -> None:
     epochs = draw_epochs(MARKET)
     three = self_dealing(MARKET, epochs, 3)
     for share, total in zip(three.shares, epochs.honest_total, strict=True):
-        assert share == pytest.approx(2 * OFF_TOPIC_WEIGHT / (total + 2 * OFF_TOPIC_WEIGHT))
+        assert share == pytest.approx(2 * FLOOR_WEIGHT / (total + 2 * FLOOR_WEIGHT))
     assert three.capital == 3 * MARKET.price
     shares = [self_dealing(MARKET, epochs, k).mean_share for k in (2, 3, 5, 10)]
     assert shares == sorted(shares) and shares[-1] < 1
     on_topic = self_dealing(MARKET, epochs, 3, MARKET.honest_weight_median)
     assert on_topic.mean_share < three.mean_share
     assert spam(MARKET, epochs).mean_share == 0 and spam(MARKET, epochs).roi == 0
+
+
+def test_the_relevance_rule_bounds_the_off_topic_farm() -> None:
+    """Off-topic text is withheld, and the farmer's best reply (text at the relevance floor) weighs about 13, not
+    the cap: the farm's share (3 keys) falls from 88% of each budget (without the rule) to about half."""
+    epochs = draw_epochs(MARKET)
+    assert max_relevant_weight() == FLOOR_WEIGHT and 10 < FLOOR_WEIGHT < UNRULED_OFF_TOPIC_WEIGHT / 5
+    off_topic = self_dealing_off_topic(MARKET, epochs)
+    assert off_topic.mean_share == 0 and off_topic.roi == 0
+    unruled = self_dealing(MARKET, epochs, 3, UNRULED_OFF_TOPIC_WEIGHT)
+    at_floor = self_dealing(MARKET, epochs, 3)
+    assert unruled.mean_share > 0.75 and at_floor.mean_share < 0.6 * unruled.mean_share
 
 
 def test_rings_raids_and_dilution_gain_nothing_from_others() -> None:

@@ -36,6 +36,7 @@ from choir_chain.pricer.novelty import WAD
 from choir_chain.pricing.novelty import novelty_reward
 from choir_chain.semantics import Embedder
 from choir_chain.semantics.calibration import CALIBRATION_VERSION, INTERCEPT_WAD, calibrate
+from choir_chain.semantics.relevance import RELEVANCE_FLOOR, max_relevant_weight
 from choir_chain.semantics.store import load_vectors
 
 STAKE = 200 * CHOIR
@@ -46,7 +47,9 @@ BODIES = {
     "root2": "Share your favourite recipes for sourdough bread and how you keep the starter alive.",
     "post1": "The town could fund the bridge repairs through a local bond issue approved by the voters.",
     "post2": "Share your favourite recipes for sourdough bread and how you keep the starter alive.",  # = root2
-    "spec_novel": "Volcanic eruptions on Io are driven by tidal heating from Jupiter's gravity.",
+    "spec_novel": "Before raising any money, have a structural engineer survey the arches: the repair may cost "
+    "far less than feared.",
+    "spec_off_topic": "Volcanic eruptions on Io are driven by tidal heating from Jupiter's gravity.",  # not the bridge
     "spec_copy": "How should a small town fund the repair of its old stone bridge?",  # = root1
     "spec_paraphrase": "What is the best way for a little village to pay for fixing its ancient stone bridge?",
 }
@@ -112,7 +115,7 @@ def community(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Community]:
         c.messages["never"] = 1 << 64 | 2
         rpc_call(devnet.rpc_url, "evm_increaseTime", [2])  # specs need co-authors from an earlier second
         rpc_call(devnet.rpc_url, "evm_mine")
-        for i, name in enumerate(("spec_novel", "spec_copy", "spec_paraphrase")):
+        for i, name in enumerate(("spec_novel", "spec_off_topic", "spec_copy", "spec_paraphrase")):
             user = accounts[4 + i]
             c.send(token.functions.transfer(user.address, 1_000 * CHOIR), admin)
             c.send(token.functions.approve(t1.address, STAKE), user)
@@ -199,7 +202,7 @@ def expected_similarities(embedder: Embedder, names: list[str]) -> dict[str, flo
     return out
 
 
-ORDER = ["root1", "root2", "post1", "post2", "spec_novel", "spec_copy", "spec_paraphrase"]
+ORDER = ["root1", "root2", "post1", "post2", "spec_novel", "spec_off_topic", "spec_copy", "spec_paraphrase"]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -215,7 +218,7 @@ def test_stored_bodies_are_scored_in_rounds_and_weigh_the_epochs_allocation(
         service.run(once=True)
 
     rounds = rounds_on_chain(c)
-    assert sorted(rounds) == [1, 2, 3]  # 7 stored bodies, 3 per round
+    assert sorted(rounds) == [1, 2, 3]  # 8 stored bodies, 3 per round
     scored: dict[int, int] = {}
     for number in sorted(rounds):
         assert not set(rounds[number]) & set(scored)  # no message in two rounds
@@ -227,15 +230,23 @@ def test_stored_bodies_are_scored_in_rounds_and_weigh_the_epochs_allocation(
 
     expected = expected_similarities(embedder, ORDER)
     for name in ORDER:
-        if name not in ("post2", "spec_copy"):
+        if name not in ("post2", "spec_copy", "spec_off_topic"):
             assert scored[c.messages[name]] == pytest.approx(calibrate(expected[name]), abs=WAD // 10**5), name
     assert scored[c.messages["root1"]] == INTERCEPT_WAD  # nothing before it: raw 0, calibrated
     assert scored[c.messages["post2"]] == WAD == scored[c.messages["spec_copy"]]  # copies: withheld (spam)
     assert 0.6 * WAD < scored[c.messages["spec_paraphrase"]] < WAD
-    assert scored[c.messages["spec_novel"]] < 0.8 * WAD
+    # on the bridge, and new: a weight well above the paraphrase's, below the relevance rule's bound
+    assert scored[c.messages["spec_novel"]] < scored[c.messages["spec_paraphrase"]]
+    assert 0 < novelty_reward(scored[c.messages["spec_novel"]] / WAD) <= max_relevant_weight()
+    # the most novel text of all (raw ~0.01: the capped weight on its own), but about Io in a thread on a bridge
+    assert (
+        expected["spec_off_topic"] < RELEVANCE_FLOOR
+        and novelty_reward(calibrate(expected["spec_off_topic"]) / WAD) == 100
+    )
+    assert scored[c.messages["spec_off_topic"]] == WAD  # withheld: off-topic
 
     lines = [e for e in events if e["event"] == "novelty"]
-    assert [e["round"] for e in lines] == [1, 2, 3] and [e["remaining"] for e in lines] == [4, 1, 0]
+    assert [e["round"] for e in lines] == [1, 2, 3] and [e["remaining"] for e in lines] == [5, 2, 0]
     assert [int(m) for e in lines for m in e["messages"]] == ids
     for e in lines:
         on_chain = [scored[int(m)] / WAD for m in e["messages"]]
@@ -247,9 +258,16 @@ def test_stored_bodies_are_scored_in_rounds_and_weigh_the_epochs_allocation(
             for r, s in zip(e["raw_similarities"], e["max_similarities"], strict=True)
             if s < 1
         )
-    assert {m: r for e in lines for m, r in e["spam"].items()} == {
-        str(c.messages[n]): "copy" for n in ("post2", "spec_copy")
+    assert {m: r for e in lines for m, r in e["withheld"].items()} == {
+        str(c.messages["post2"]): "copy",
+        str(c.messages["spec_copy"]): "copy",
+        str(c.messages["spec_off_topic"]): "off-topic",
     }
+    relevance = dict(
+        zip((m for e in lines for m in e["messages"]), (r for e in lines for r in e["relevance"]), strict=True)
+    )
+    assert relevance[str(c.messages["root1"])] is None and relevance[str(c.messages["root2"])] is None
+    assert relevance[str(c.messages["spec_off_topic"])] < RELEVANCE_FLOOR <= relevance[str(c.messages["spec_novel"])]
 
     # The indexer has the scores too (the pricer indexes before each step)
     with Session(engine) as session:
@@ -258,7 +276,7 @@ def test_stored_bodies_are_scored_in_rounds_and_weigh_the_epochs_allocation(
     assert {int(m): int(r) for m, r in rows} == {m: r for r in rounds for m in rounds[r]}
 
     # Approval mints nothing; once the approvals' epoch closed, the pricer pays it by novelty weight: the novel spec
-    # (weight 100, the cap) takes the whole budget, the copy (above 0.95: no weight) nothing
+    # (the only approved spec with a weight) takes the whole budget, the copy (above 0.95: no weight) nothing
     thread = c.deployment.thread(1)
     alice = c.accounts[2]
     supply = c.deployment.token.functions.totalSupply().call()
