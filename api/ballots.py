@@ -15,42 +15,45 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
 from api.errors import ApiError
+from api.schemas.ballot import BallotDomain, BallotMessage, BallotTypes, TypedBallot, TypedField
 from api.state import Gateway
 from api.txbuilder import call_view, encode, node_errors, simulate
 
-BALLOT_FIELDS = [
-    {"name": "proposalId", "type": "uint256"},
-    {"name": "support", "type": "uint8"},
-    {"name": "voter", "type": "address"},
-    {"name": "nonce", "type": "uint256"},
-]
-DOMAIN_FIELDS = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
+BALLOT_TYPES = BallotTypes(
+    EIP712Domain=[
+        TypedField(name="name", type="string"),
+        TypedField(name="version", type="string"),
+        TypedField(name="chainId", type="uint256"),
+        TypedField(name="verifyingContract", type="address"),
+    ],
+    Ballot=[
+        TypedField(name="proposalId", type="uint256"),
+        TypedField(name="support", type="uint8"),
+        TypedField(name="voter", type="address"),
+        TypedField(name="nonce", type="uint256"),
+    ],
+)
 
 _send_lock = threading.Lock()
 """One relayed transaction at a time: each takes the relayer's next nonce."""
 
 
-def typed_ballot(gw: Gateway, governor: Contract, proposal_id: int, support: int, voter: str) -> dict[str, Any]:
+def typed_ballot(gw: Gateway, governor: Contract, proposal_id: int, support: int, voter: str) -> TypedBallot:
     """The EIP-712 typed data of `voter`'s ballot (`eth_signTypedData_v4`'s argument): the governor's own domain
     (`eip712Domain()`) and the voter's next nonce at the governor."""
     _fields, name, version, chain_id, verifying, _salt, _ext = call_view(gw, governor.functions.eip712Domain())
     nonce = call_view(gw, governor.functions.nonces(voter))
-    return {
-        "types": {"EIP712Domain": DOMAIN_FIELDS, "Ballot": BALLOT_FIELDS},
-        "primaryType": "Ballot",
-        "domain": {"name": name, "version": version, "chainId": int(chain_id), "verifyingContract": verifying},
-        "message": {"proposalId": str(proposal_id), "support": support, "voter": voter, "nonce": str(nonce)},
-    }
+    return TypedBallot(
+        types=BALLOT_TYPES,
+        primaryType="Ballot",
+        domain=BallotDomain(name=name, version=version, chainId=int(chain_id), verifyingContract=verifying),
+        message=BallotMessage(proposalId=str(proposal_id), support=support, voter=voter, nonce=str(nonce)),
+    )
 
 
-def signer_of(typed: dict[str, Any], signature: bytes) -> str:
+def signer_of(typed: TypedBallot, signature: bytes) -> str:
     """The address that signed `typed` (422 `bad_signature` if the signature cannot be recovered)."""
-    message = {**typed, "message": {**typed["message"]}}
+    message = typed.model_dump()
     for key in ("proposalId", "nonce"):
         message["message"][key] = int(message["message"][key])
     try:

@@ -110,7 +110,7 @@ def _parse(raw: bytes, limit: int) -> tuple[ContentIn, bytes]:
     return content, encoded
 
 
-def _store(gw: Gateway, content_hash: str, body: str, size: int, tx_hash: str | None) -> dict[str, Any]:
+def _store(gw: Gateway, content_hash: str, body: str, size: int, tx_hash: str | None) -> ContentStored:
     with Session(gw.engine) as session:
         ids = list(
             session.scalars(
@@ -122,7 +122,7 @@ def _store(gw: Gateway, content_hash: str, body: str, size: int, tx_hash: str | 
     if not ids:
         raise ApiError(404, "unknown_content", f"no indexed message has content hash {content_hash}", "body")
     content_store.store(gw.content_engine, content_hash, body, size)
-    return {"content_hash": content_hash, "messages": [str(i) for i in ids]}
+    return ContentStored(content_hash=content_hash, messages=[str(i) for i in ids])
 
 
 @router.post(
@@ -138,7 +138,7 @@ def _store(gw: Gateway, content_hash: str, body: str, size: int, tx_hash: str | 
         }
     },
 )
-async def post_content(request: Request, gw: GatewayDep) -> dict[str, Any]:
+async def post_content(request: Request, gw: GatewayDep) -> ContentStored:
     """Store `body` if `keccak256(utf8(body))` is the content hash of an indexed message, or of a message created
     by the mined transaction `tx_hash` (checked on chain: pass it right after the receipt, before the indexer has
     seen the message); answers that hash and the global ids of the messages that carry it. Storing the same body
@@ -149,10 +149,7 @@ async def post_content(request: Request, gw: GatewayDep) -> dict[str, Any]:
     raw = await _read_capped(request, limit * JSON_ESCAPE_FACTOR + REQUEST_SLACK, limit)
     content, encoded = _parse(raw, limit)
     content_hash = "0x" + keccak(encoded).hex()
-    result: dict[str, Any] = await run_in_threadpool(
-        _store, gw, content_hash, content.body, len(encoded), content.tx_hash
-    )
-    return result
+    return await run_in_threadpool(_store, gw, content_hash, content.body, len(encoded), content.tx_hash)
 
 
 @router.get(
@@ -164,10 +161,10 @@ async def post_content(request: Request, gw: GatewayDep) -> dict[str, Any]:
 def get_content(
     gw: GatewayDep,
     content_hash: Annotated[str, PathParam(pattern=HASH_PATTERN, description="0x and 64 hex digits, any case.")],
-) -> dict[str, Any]:
+) -> ContentOut:
     """The body stored under the hash (404 `unknown_content` if none is stored)."""
     wanted = content_hash.lower()
     body = content_store.body_of(gw.content_engine, wanted)
     if body is None:
         raise ApiError(404, "unknown_content", f"no body stored for {wanted}", "content_hash")
-    return {"content_hash": wanted, "body": body}
+    return ContentOut(content_hash=wanted, body=body)

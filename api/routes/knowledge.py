@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from api.deps import MAX_INT, GatewayDep
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
-from api.schemas import NetworkGraph, SearchResult, ThreadGraph
+from api.schemas import GraphEdge, GraphNode, NetworkGraph, SearchHit, SearchMessage, SearchResult, ThreadGraph
 from api.state import Gateway
 from choir_chain import content_store
 from choir_chain.indexer.models import CountedCitation, Message, Thread, TreasuryMovement
@@ -63,7 +63,7 @@ def search(
         Query(min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for, in plain words."),
     ],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="How many hits to answer, best first.")] = 10,
-) -> dict[str, Any]:
+) -> SearchResult:
     """The `k` stored bodies most similar in meaning to `q` (cosine similarity of their sentence embeddings),
     each with the messages that carry it. The first search of a gateway process loads the model (~10 s)."""
     if not q.strip():
@@ -79,34 +79,37 @@ def search(
     hits = index.search(q, k)
     hashes = [h.content_hash for h in hits]
     bodies = content_store.bodies_of(gw.content_engine, hashes)
-    carriers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    carriers: dict[str, list[SearchMessage]] = defaultdict(list)
     if hashes:
         with Session(gw.engine) as session:
             rows = session.scalars(
                 select(Message).where(Message.content_hash.in_(hashes)).order_by(Message.global_id)
             ).all()
         for m in rows:
+            # validated from a dict: `kind` and `author_kind` are plain strings in the index, Literals in the model
             carriers[m.content_hash].append(
-                {
-                    "thread_id": m.thread_id,
-                    "index": m.message_index,
-                    "global_id": str(m.global_id),
-                    "kind": m.kind,
-                    "author": m.author,
-                    "author_kind": m.author_kind,
-                }
+                SearchMessage.model_validate(
+                    {
+                        "thread_id": m.thread_id,
+                        "index": m.message_index,
+                        "global_id": str(m.global_id),
+                        "kind": m.kind,
+                        "author": m.author,
+                        "author_kind": m.author_kind,
+                    }
+                )
             )
     items = [
-        {
-            "content_hash": h.content_hash,
-            "score": min(1.0, max(-1.0, float(h.score))),
-            "body": bodies[h.content_hash],
-            "messages": carriers.get(h.content_hash, []),
-        }
+        SearchHit(
+            content_hash=h.content_hash,
+            score=min(1.0, max(-1.0, float(h.score))),
+            body=bodies[h.content_hash],
+            messages=carriers.get(h.content_hash, []),
+        )
         for h in hits
         if h.content_hash in bodies
     ]
-    return {"query": q, "k": k, "searched": len(index), "items": items}
+    return SearchResult(query=q, k=k, searched=len(index), items=items)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -151,26 +154,26 @@ def _citation_rewards(session: Session, thread_id: int | None = None) -> dict[Pa
     return out
 
 
-def _edges(links: dict[Pair, int], rewards: dict[Pair, int]) -> list[dict[str, Any]]:
+def _edges(links: dict[Pair, int], rewards: dict[Pair, int]) -> list[GraphEdge]:
     return [
-        {"source": s, "target": t, "citations": links.get((s, t), 0), "choir": str(rewards.get((s, t), 0))}
+        GraphEdge(source=s, target=t, citations=links.get((s, t), 0), choir=str(rewards.get((s, t), 0)))
         for s, t in sorted(set(links) | set(rewards))
     ]
 
 
-def _nodes(gw: Gateway, threads: Iterable[Thread], made: dict[int, int]) -> list[dict[str, Any]]:
+def _nodes(gw: Gateway, threads: Iterable[Thread], made: dict[int, int]) -> list[GraphNode]:
     rows = sorted(threads, key=lambda t: t.thread_id)
     bodies = content_store.bodies_of(gw.content_engine, (t.content_hash for t in rows))
     return [
-        {
-            "thread_id": t.thread_id,
-            "address": t.address,
-            "creator": t.creator,
-            "title": _title(bodies.get(t.content_hash)),
-            "message_count": t.message_count,
-            "citations_received": t.citations_received,
-            "citations_made": made.get(t.thread_id, 0),
-        }
+        GraphNode(
+            thread_id=t.thread_id,
+            address=t.address,
+            creator=t.creator,
+            title=_title(bodies.get(t.content_hash)),
+            message_count=t.message_count,
+            citations_received=t.citations_received,
+            citations_made=made.get(t.thread_id, 0),
+        )
         for t in rows
     ]
 
@@ -190,7 +193,7 @@ def _made(links: dict[Pair, int]) -> dict[int, int]:
 
 
 @router.get("/graph", response_model=NetworkGraph, responses=ERROR_RESPONSES, summary="The citation network")
-def network_graph(gw: GatewayDep) -> dict[str, Any]:
+def network_graph(gw: GatewayDep) -> NetworkGraph:
     """Every thread as a node; an edge from each thread to each thread it cites, weighted by the counted
     citation links and the CHOIR credited through citation rewards."""
     with Session(gw.engine) as session:
@@ -198,7 +201,7 @@ def network_graph(gw: GatewayDep) -> dict[str, Any]:
         rewards = _citation_rewards(session)
         threads = session.scalars(select(Thread)).all()
         nodes = _nodes(gw, threads, _made(links))
-    return {"nodes": nodes, "edges": _edges(links, rewards)}
+    return NetworkGraph(nodes=nodes, edges=_edges(links, rewards))
 
 
 @router.get(
@@ -210,7 +213,7 @@ def network_graph(gw: GatewayDep) -> dict[str, Any]:
 def thread_graph(
     gw: GatewayDep,
     thread_id: Annotated[int, PathParam(ge=0, le=MAX_INT, description="Thread id (decimal).", examples=[1])],
-) -> dict[str, Any]:
+) -> ThreadGraph:
     """The thread, the threads it cites and those citing it as nodes, and the weighted edges between it and
     them (in and out), with its totals."""
     with Session(gw.engine) as session:
@@ -226,12 +229,14 @@ def thread_graph(
         made = _made(_counted_links(session, CountedCitation.citing_thread_id.in_(ids)))
         nodes = _nodes(gw, threads, made)
     edges = _edges(links, rewards)
-    return {
-        "thread_id": thread_id,
-        "nodes": nodes,
-        "edges": edges,
-        "citations_in": sum(e["citations"] for e in edges if e["target"] == thread_id),
-        "citations_out": sum(e["citations"] for e in edges if e["source"] == thread_id),
-        "choir_in": str(sum(int(e["choir"]) for e in edges if e["target"] == thread_id)),
-        "choir_out": str(sum(int(e["choir"]) for e in edges if e["source"] == thread_id)),
-    }
+    into = [e for e in edges if e.target == thread_id]
+    out_of = [e for e in edges if e.source == thread_id]
+    return ThreadGraph(
+        thread_id=thread_id,
+        nodes=nodes,
+        edges=edges,
+        citations_in=sum(e.citations for e in into),
+        citations_out=sum(e.citations for e in out_of),
+        choir_in=str(sum(int(e.choir) for e in into)),
+        choir_out=str(sum(int(e.choir) for e in out_of)),
+    )

@@ -14,7 +14,7 @@ from web3 import Web3
 from api import live
 from api.deps import MAX_INT, GatewayDep
 from api.errors import ERROR_RESPONSES, ApiError
-from api.schemas.positions import PositionOut
+from api.schemas.positions import ClaimableOut, PositionOut
 from choir_chain.indexer.models import Spec, Thread, Vote
 
 router = APIRouter(tags=["reads"])
@@ -34,7 +34,7 @@ def get_position(
     gw: GatewayDep,
     thread_id: Annotated[int, PathParam(ge=0, le=MAX_INT, description="Thread id (decimal).")],
     address: Annotated[str, PathParam(pattern=ADDRESS_PATTERN, description="An address, in any case.")],
-) -> dict[str, Any]:
+) -> PositionOut:
     """The account's shares and what `exit()` would pay now (`treasury * shares / total`, the contract's own
     rounding), the first time `exit()` succeeds (joined + `EXIT_COOLDOWN`), and the denied or split specs whose
     denier share it may still claim (`curatorRewardOf` > 0)."""
@@ -67,20 +67,20 @@ def get_position(
     reads += [live.fn(dao, "curatorRewardOf").call(at, spec_id, account) for spec_id in denied]
     shares, total, treasury, joined, cooldown, block, *rewards = live.call_many(gw, reads)
     member = shares > 0
-    return {
-        "thread_id": thread_id,
-        "account": account,
-        "shares": str(shares),
-        "total_shares": str(total),
-        "treasury": str(treasury),
-        "exit_payout": str(treasury * shares // total if member and total else 0),
-        "joined_at": int(joined) if member else None,
-        "exit_cooldown": int(cooldown),
-        "exit_available_at": int(joined) + int(cooldown) if member else None,
-        "now": int(block["timestamp"], 16),
-        "claimable": [
-            {"spec_id": spec_id, "amount": str(amount)}
+    return PositionOut(
+        thread_id=thread_id,
+        account=account,
+        shares=str(shares),
+        total_shares=str(total),
+        treasury=str(treasury),
+        exit_payout=str(treasury * shares // total if member and total else 0),
+        joined_at=int(joined) if member else None,
+        exit_cooldown=int(cooldown),
+        exit_available_at=int(joined) + int(cooldown) if member else None,
+        now=int(block["timestamp"], 16),
+        claimable=[
+            ClaimableOut(spec_id=spec_id, amount=str(amount))
             for spec_id, amount in zip(denied, rewards, strict=True)
             if amount > 0
         ],
-    }
+    )

@@ -30,6 +30,7 @@ from api import ballots, relay, txbuilder
 from api.departures import departed_coauthors
 from api.deps import GatewayDep
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
+from api.schemas.ballot import TypedBallot
 from api.state import Gateway
 from api.txbuilder import UnsignedTx, encode, governor_contract, simulate, thread_address, thread_contract
 from choir_chain.protocol.author_kind import parse_author_kind
@@ -381,7 +382,7 @@ def relay_transaction(body: RelayRequest, gw: GatewayDep) -> RelayAnswer:
     "voter's next nonce. Send the signature to `POST /tx/relayVote`.",
     responses=RESPONSES,
 )
-def ballot(body: BallotRequest, gw: GatewayDep) -> dict[str, Any]:
+def ballot(body: BallotRequest, gw: GatewayDep) -> TypedBallot:
     governor = governor_contract(gw, body.thread_id)
     return ballots.typed_ballot(gw, governor, body.proposal_id, body.support, body.sender)
 

@@ -1,5 +1,7 @@
 """Response (and request) models of the gateway's read and content routes, with OpenAPI examples, one module per
-resource (`threads`, `messages`, `accounts`, `content`, `knowledge`; shared types in `common`).
+resource (`threads`, `messages`, `accounts`, `positions`, `content`, `knowledge`, `ballot`: the EIP-712 typed data of
+`POST /tx/ballot`; shared types in `common`). The other transaction routes' models live beside them in
+`api/routes/tx.py`. Every route returns an instance of its response model.
 
 Amounts and shares are decimal strings (JSON numbers lose precision past 2**53), as are global message ids
 (`threadId << 64 | index`, always >= 2**64) and governor proposal ids (256-bit hashes). Thread ids, message
