@@ -42,7 +42,6 @@ from eth_utils import keccak
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from choir_chain.bench.batch import BatchSender
 from choir_chain.bench.workload import CommunityWorkload, WorkloadResult
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.chain.rpc import RpcClient
@@ -56,6 +55,7 @@ from choir_chain.indexer.models import Base, CuratorClaim, Message, Spec, Vote
 from choir_chain.manifest import Manifest
 from choir_chain.paths import run_root
 from choir_chain.protocol.author_kind import AuthorKind
+from choir_chain.scenario.batch import BatchSender
 
 TARGET_EVENTS = 10_000
 ENVIO_EVENTS_PER_SECOND = 15_076

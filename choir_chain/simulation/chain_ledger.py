@@ -2,7 +2,7 @@
 
 Agents are addresses anvil impersonates (no keys), funded from the genesis allocation; the simulation's own
 pricer is the deployment's pricer account. Transactions go out in JSON-RPC batches, one block per phase
-(`choir_chain.bench.batch.BatchSender`), and every receipt is checked. Results (spec ids, settlements, shares,
+(`choir_chain.scenario.batch.BatchSender`), and every receipt is checked. Results (spec ids, settlements, shares,
 claims, payouts) are read from the contracts' events, and `view()` reads the contracts' views, so nothing the
 simulation records about a devnet run comes from the simulation's own arithmetic.
 
@@ -25,9 +25,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from choir_chain import artifacts
-from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.deploy import Deployment
 from choir_chain.protocol import AuthorKind, message_ids
+from choir_chain.scenario.batch import BatchSender, Tx
 from choir_chain.simulation.ledger import OUTCOMES, Ballot, LedgerView, Post, Settled, Submission
 from choir_chain.simulation.params import DAY, SimParams
 
