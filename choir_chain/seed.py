@@ -18,6 +18,9 @@ id every time (block timestamps follow the clock, everything else follows the sc
 clock (`evm_increaseTime`, `evm_mine`) past a spec's approval window and a proposal's voting delay, so it needs
 a devnet, never a real chain.
 
+The steps themselves (signed transactions, receipts checked) are the scenario helper's
+(`choir_chain.scenario.SignedCommunity`); this module keeps the story and what it records.
+
 Accounts (development mnemonic, index: role): 0 admin (holds the genesis supply and funds everyone), 1 pricer,
 2 Alice, 3 Bob, 4 Carol, 5 Dave, 6 Erin, 7 Frank, 8 Grace, 9 Heidi.
 """
@@ -31,13 +34,11 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 
-from choir_chain import artifacts
 from choir_chain.deploy import CHOIR, Deployment
 from choir_chain.devnet import DEVNET_CHAIN_ID
-from choir_chain.protocol import AuthorKind, SpecStatus, message_id
+from choir_chain.protocol import AuthorKind, message_id
+from choir_chain.scenario.signed import SignedCommunity
 
 NAMES = ("Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi")
 """The community: development accounts 2 to 9."""
@@ -45,8 +46,6 @@ ACCOUNTS_NEEDED = 2 + len(NAMES)
 FUNDING = 10_000 * CHOIR
 """CHOIR the admin sends each member."""
 DAY = 24 * 3600
-FOR = 1
-"""`support` of a vote for a proposal (OpenZeppelin GovernorCountingSimple)."""
 PROPOSAL_AMOUNT = 5 * CHOIR
 PROPOSAL_DESCRIPTION = "Pay Grace 5 CHOIR from the treasury for summarising the first week of this thread"
 NEAR_DUPLICATE_OF = (
@@ -155,6 +154,7 @@ class _Seeder:
         if len(accounts) < ACCOUNTS_NEEDED:
             raise SeedError(f"seeding needs {ACCOUNTS_NEEDED} development accounts, got {len(accounts)}")
         self.deployment = deployment
+        self.community = SignedCommunity(deployment)
         self.chain = deployment.chain
         self.w3 = deployment.chain.w3
         if self.chain.chain_id != DEVNET_CHAIN_ID:
@@ -166,25 +166,19 @@ class _Seeder:
         named: dict[str, str] = {"admin": self.admin.address, "pricer": self.pricer.address}
         named.update((name, account.address) for name, account in self.people.items())
         self.result = SeedResult(accounts=named)
-        self.threads: dict[int, Contract] = {}
         self.messages: dict[tuple[int, int], SeededMessage] = {}
 
     # --- chain helpers --------------------------------------------------------------------------------------
 
-    def send(self, call: ContractFunction, sender: LocalAccount) -> int:
-        """Send `call` from `sender`; the block it was mined in."""
-        return int(self.chain.transact(call, sender)["blockNumber"])
-
     def advance(self, seconds: int) -> None:
         """Let `seconds` pass on the devnet and mine a block at the new time."""
-        self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        self.community.advance(seconds)
 
     def person(self, name: str) -> LocalAccount:
         return self.people[name]
 
     def approval_window(self, thread_id: int) -> int:
-        return int(self.threads[thread_id].functions.approvalWindow().call())
+        return int(self.community.thread(thread_id).functions.approvalWindow().call())
 
     # --- the protocol's actions -----------------------------------------------------------------------------
 
@@ -194,17 +188,15 @@ class _Seeder:
         distributor = self.deployment.distributor
         if distributor is None:
             return
-        certain = int(self.threads[thread_id].functions.approvalCertainAt(spec_id).call())
+        certain = int(self.community.thread(thread_id).functions.approvalCertainAt(spec_id).call())
         launch = int(distributor.functions.launchTime().call())
         epoch = (certain - launch) // DAY
         self.result.rewards.setdefault(epoch, []).append(str(message_id(thread_id, spec_id)))
 
     def create_thread(self, name: str, title: str, body: str, author_kind: AuthorKind = AuthorKind.HUMAN) -> int:
         author = self.person(name)
-        block = self.send(self.deployment.hub.functions.createThread(keccak(text=body), author_kind), author)
-        thread_id = int(self.deployment.hub.functions.threadCount().call())
-        thread = self.deployment.thread(thread_id)
-        self.threads[thread_id] = thread
+        thread_id, block = self.community.create_thread(author, keccak(text=body), author_kind)
+        thread = self.community.thread(thread_id)
         self.result.threads.append(SeededThread(thread_id, thread.address, author.address, title))
         self._record(thread_id, 0, name, "root", body, [], author_kind, block)
         return thread_id
@@ -217,9 +209,7 @@ class _Seeder:
         citations: Sequence[int] = (),
         author_kind: AuthorKind = AuthorKind.HUMAN,
     ) -> int:
-        thread = self.threads[thread_id]
-        index = int(thread.functions.messageCount().call())
-        block = self.send(thread.functions.post(keccak(text=body), list(citations), author_kind), self.person(name))
+        index, block = self.community.post(thread_id, self.person(name), keccak(text=body), citations, author_kind)
         self._record(thread_id, index, name, "post", body, citations, author_kind, block)
         return index
 
@@ -233,43 +223,37 @@ class _Seeder:
         author_kind: AuthorKind = AuthorKind.HUMAN,
     ) -> int:
         """Stake `stake_times` the thread's current price on a message; its spec id."""
-        thread = self.threads[thread_id]
         author = self.person(name)
-        stake = int(self.deployment.hub.functions.price(thread_id).call()) * stake_times
-        self.send(self.deployment.token.functions.approve(thread.address, stake), author)
-        index = int(thread.functions.messageCount().call())
-        block = self.send(thread.functions.submitSpec(keccak(text=body), list(citations), stake, author_kind), author)
+        stake = self.community.price(thread_id) * stake_times
+        index, block = self.community.submit_spec(thread_id, author, keccak(text=body), citations, stake, author_kind)
         self._record(thread_id, index, name, "spec", body, citations, author_kind, block, status="pending")
         return index
 
     def vote(self, thread_id: int, spec_id: int, votes: dict[str, bool]) -> None:
         for name, approve in votes.items():
-            self.send(self.threads[thread_id].functions.vote(spec_id, approve), self.person(name))
+            self.community.vote(thread_id, self.person(name), spec_id, approve)
 
     def settle(self, thread_id: int, spec_id: int, by: str) -> str:
-        thread = self.threads[thread_id]
-        self.send(thread.functions.settle(spec_id), self.person(by))
-        status = SpecStatus(thread.functions.getSpec(spec_id).call()[8]).label
+        self.community.settle(thread_id, self.person(by), spec_id)
+        status = self.community.status(thread_id, spec_id)
         message = self.messages[(thread_id, spec_id)]
         self.messages[(thread_id, spec_id)] = SeededMessage(**{**asdict(message), "status": status})
         return status
 
     def claim(self, thread_id: int, spec_ids: list[int], name: str) -> None:
-        self.send(self.threads[thread_id].functions.claimCuratorRewards(spec_ids), self.person(name))
+        self.community.claim(thread_id, self.person(name), spec_ids)
 
     def propose_transfer(self, thread_id: int, proposer: str, to: str, amount: int, description: str) -> None:
         """Create the thread's governor, propose a treasury transfer, let the voting delay pass, vote for it."""
-        hub, thread = self.deployment.hub, self.threads[thread_id]
-        self.send(hub.functions.createGovernor(thread_id), self.person(proposer))
-        governor = self.chain.contract(artifacts.load("ThreadGovernor"), hub.functions.governorOf(thread_id).call())
+        c, by = self.community, self.person(proposer)
+        governor = c.create_governor(thread_id, by)
         self.advance(2)  # proposing needs shares one second before
-        calldata = thread.functions.transferTreasury(self.person(to).address, amount)._encode_transaction_data()
-        targets, values, calldatas = [thread.address], [0], [calldata]
-        self.send(governor.functions.propose(targets, values, calldatas, description), self.person(proposer))
-        proposal_id = int(governor.functions.hashProposal(targets, values, calldatas, keccak(text=description)).call())
+        proposal_id = c.propose(
+            governor, by, c.treasury_transfer(thread_id, self.person(to).address, amount, description)
+        )
         voting_delay = int(governor.functions.votingDelay().call())
         self.advance(voting_delay + 1)  # the vote opens
-        self.send(governor.functions.castVote(proposal_id, FOR), self.person(proposer))
+        c.cast_vote(governor, by, proposal_id)
         _against, votes_for, _abstain = governor.functions.proposalVotes(proposal_id).call()
         self.result.proposal = SeededProposal(
             thread_id=thread_id,
@@ -313,7 +297,7 @@ def seed(deployment: Deployment, accounts: Sequence[LocalAccount]) -> SeedResult
     devnet, `TransactionFailed` if a step reverts (e.g. a deployment that is not fresh)."""
     s = _Seeder(deployment, accounts)
     for account in s.people.values():
-        s.send(deployment.token.functions.transfer(account.address, FUNDING), s.admin)
+        s.community.transfer(s.admin, account.address, FUNDING)
     play(s)
     s.result.messages = [s.messages[key] for key in sorted(s.messages)]
     s.result.last_block = int(s.w3.eth.block_number)

@@ -33,7 +33,6 @@ from typing import Any
 
 import httpx
 
-from choir_chain.bench.batch import BatchSender
 from choir_chain.bench.workload import CommunityWorkload, WorkloadResult
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import deploy
@@ -42,6 +41,7 @@ from choir_chain.indexer.db import make_engine
 from choir_chain.indexer.indexer import Indexer
 from choir_chain.paths import PROJECT_ROOT, run_root
 from choir_chain.pgserver import PostgresServer
+from choir_chain.scenario.batch import BatchSender
 
 THREADS = 100
 TARGET_EVENTS = 2_000

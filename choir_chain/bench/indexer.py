@@ -42,7 +42,6 @@ from eth_utils import keccak
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from choir_chain.bench.batch import BatchSender
 from choir_chain.bench.workload import CommunityWorkload, WorkloadResult
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.chain.rpc import RpcClient
@@ -56,6 +55,8 @@ from choir_chain.indexer.models import Base, CuratorClaim, Message, Spec, Vote
 from choir_chain.manifest import Manifest
 from choir_chain.paths import run_root
 from choir_chain.protocol.author_kind import AuthorKind
+from choir_chain.scenario.batch import BatchSender
+from choir_chain.scenario.signed import SignedCommunity
 
 TARGET_EVENTS = 10_000
 ENVIO_EVENTS_PER_SECOND = 15_076
@@ -162,12 +163,10 @@ def table_digests(engine: Engine) -> dict[str, tuple[int, str]]:
 
 def _branch(deployment: Deployment, account: LocalAccount, tag: str, blocks: int) -> None:
     """`blocks` blocks with events: a new thread, then its creator's posts, one transaction a block."""
-    chain, hub = deployment.chain, deployment.hub
-    chain.transact(hub.functions.createThread(keccak(text=f"{tag} root"), AuthorKind.HUMAN), account)
-    thread_id = int(hub.functions.threadCount().call())
-    thread = deployment.thread(thread_id)
+    steps = SignedCommunity(deployment)
+    thread_id, _ = steps.create_thread(account, keccak(text=f"{tag} root"), AuthorKind.HUMAN)
     for i in range(blocks - 1):
-        chain.transact(thread.functions.post(keccak(text=f"{tag} {i}"), [], AuthorKind.HUMAN), account)
+        steps.post(thread_id, account, keccak(text=f"{tag} {i}"), [], AuthorKind.HUMAN)
 
 
 def time_reorgs(

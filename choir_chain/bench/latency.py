@@ -10,9 +10,9 @@ JSON line gives the median, p95 and maximum over the settlements.
 Every settlement must move its thread's model price, or the pricer rightly sends nothing: each thread's specs
 alternate approved (a co-author joins: ``N`` and ``a`` move) and denied (the refusal ratio moves). The chain's
 clock moves one second a block, so a co-author who joined is eligible for the thread's next spec. The
-benchmark's own transactions come from impersonated addresses with explicit gas (`BatchSender`, automine on),
-so its overhead between settlements is small. The pricer's poll interval is a parameter of the run and is
-reported with the figures.
+benchmark's own transactions come from impersonated addresses with explicit gas (the scenario helper's
+`Community` over `BatchSender`, automine on), so its overhead between settlements is small. The pricer's poll
+interval is a parameter of the run and is reported with the figures.
 """
 
 from __future__ import annotations
@@ -32,27 +32,18 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 from eth_utils import keccak
-from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import Web3RPCError
 
-from choir_chain import artifacts
-from choir_chain.bench.batch import BatchSender, Tx
-from choir_chain.bench.workload import THREAD_CREATED, address, content, spec_id_from_receipt
+from choir_chain.bench.workload import address, content
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, Deployment, HubParameters, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, DevnetError, rpc_call
 from choir_chain.paths import run_root
 from choir_chain.protocol.author_kind import AuthorKind
+from choir_chain.scenario.batch import BatchSender
+from choir_chain.scenario.community import Community
 
-GAS = {
-    "transfer": 100_000,
-    "createThread": 400_000,
-    "approve": 100_000,
-    "submitSpec": 400_000,
-    "vote": 200_000,
-    "settle": 400_000,
-}
 SETTLEMENTS = 100
 THREADS = 10
 POLL_INTERVAL = 0.25
@@ -129,56 +120,34 @@ class PricerProcess:
 class Scenario:
     """Threads, stakers and the settlements whose latency is measured.
 
-    Transactions go through `BatchSender` from impersonated addresses with automine on: each is mined as it
-    arrives (the pricer's too), and gas limits are explicit, so nothing is estimated.
+    Transactions go through the scenario helper (`Community` over `BatchSender`) from impersonated addresses
+    with automine on: each is mined as it arrives (the pricer's too), and gas limits are explicit, so nothing is
+    estimated.
     """
 
     def __init__(self, sender: BatchSender, deployment: Deployment, threads: int, stakers: int) -> None:
         self.sender = sender
+        self.community = Community(deployment, sender)
         self.deployment = deployment
         self.hub: Contract = deployment.hub
-        self.token: Contract = deployment.token
-        self.dao: type[Contract] = deployment.chain.w3.eth.contract(abi=artifacts.load("ThreadDAO").abi)
         self.creators = [address(f"latency creator {i}") for i in range(threads)]
         self.stakers = [address(f"latency staker {i}") for i in range(stakers)]
         self.members: dict[int, list[str]] = {}
-        self.addresses: dict[int, str] = {}
         self.specs: dict[int, int] = {}
         self.thread_ids: list[int] = []
 
-    def _run(self, txs: list[Tx]) -> list[dict[str, Any]]:
-        self.sender.send(txs)
-        return self.sender.mine()
-
-    def _thread_tx(self, thread_id: int, sender: str, fn: str, args: list[Any]) -> Tx:
-        data = self.dao.encode_abi(fn, args=args)
-        return Tx(sender, self.addresses[thread_id], data, GAS[fn], f"{fn} on thread {thread_id}")
-
     def setup(self, funder: str) -> None:
+        c = self.community
         self.sender.prepare([*self.creators, *self.stakers], automine=True)
-        token = self.token.address
-        self._run(
+        c.run([c.transfer(funder, a, 10_000 * CHOIR) for a in self.stakers])
+        receipts = c.run(
             [
-                Tx(
-                    funder,
-                    token,
-                    self.token.encode_abi("transfer", args=[a, 10_000 * CHOIR]),
-                    GAS["transfer"],
-                )
-                for a in self.stakers
+                c.create_thread(creator, content(f"root {i}"), AuthorKind.HUMAN)
+                for i, creator in enumerate(self.creators)
             ]
         )
-        create = [
-            self.hub.encode_abi("createThread", args=[content(f"root {i}"), AuthorKind.HUMAN])
-            for i in range(len(self.creators))
-        ]
-        receipts = self._run(
-            [Tx(c, self.hub.address, data, GAS["createThread"]) for c, data in zip(self.creators, create, strict=True)]
-        )
         for creator, receipt in zip(self.creators, receipts, strict=True):
-            (log,) = [e for e in receipt["logs"] if bytes.fromhex(e["topics"][0][2:]) == THREAD_CREATED]
-            thread_id = int(log["topics"][1], 16)
-            self.addresses[thread_id] = Web3.to_checksum_address("0x" + log["topics"][2][-40:])
+            thread_id = c.created_thread(receipt)
             self.thread_ids.append(thread_id)
             self.members[thread_id] = [creator]
             self.specs[thread_id] = 0
@@ -186,22 +155,14 @@ class Scenario:
     def settle_one(self, thread_id: int, staker: str) -> int:
         """Submit a spec, vote it through (even count: approved) or down (odd: denied), settle it; returns
         the block of the settlement."""
+        c = self.community
         stake = int(_retry_pruned(self.hub.functions.price(thread_id).call))
         approve = self.specs[thread_id] % 2 == 0
         self.specs[thread_id] += 1
-        spender = self.addresses[thread_id]
-        approval = Tx(
-            staker,
-            self.token.address,
-            self.token.encode_abi("approve", args=[spender, stake]),
-            GAS["approve"],
-        )
-        spec = self._thread_tx(
-            thread_id, staker, "submitSpec", [content(f"spec {thread_id} {staker}"), [], stake, AuthorKind.HUMAN]
-        )
-        spec_id = spec_id_from_receipt(self._run([approval, spec])[1])
-        self._run([self._thread_tx(thread_id, m, "vote", [spec_id, approve]) for m in self.members[thread_id]])
-        (receipt,) = self._run([self._thread_tx(thread_id, staker, "settle", [spec_id])])
+        spec = c.stake_spec(thread_id, staker, content(f"spec {thread_id} {staker}"), [], stake, AuthorKind.HUMAN)
+        spec_id = c.spec_id(c.run(spec)[1])
+        c.run([c.vote(thread_id, m, spec_id, approve) for m in self.members[thread_id]])
+        (receipt,) = c.run([c.settle(thread_id, staker, spec_id)])
         if approve:
             self.members[thread_id].append(staker)
         return int(receipt["blockNumber"], 16)

@@ -15,42 +15,26 @@ Every message declares an author kind (protocol section 7): a fixed, mostly huma
 message's label rather than the random generator, so the workload's other choices do not depend on it.
 
 Rounds repeat until the workload has produced at least `target_events` events. Every transaction's receipt is
-checked (`BatchSender.mine`), so the count is of events that are on the chain.
+checked (`Community.mine`), so the count is of events that are on the chain. The protocol steps themselves, their
+gas limits and the receipt checks are the scenario helper's (`choir_chain.scenario.Community`); this module keeps
+the workload's shape and its counts.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
 from eth_utils import keccak
-from web3 import Web3
-from web3.contract import Contract
 
-from choir_chain import artifacts
-from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.deploy import CHOIR, Deployment, HubParameters
 from choir_chain.pricer.compute import OracleBounds, next_price, running_anchor
 from choir_chain.pricing import refusal_ratio, thread_prices_wei
 from choir_chain.protocol import message_id
 from choir_chain.protocol.author_kind import AuthorKind
+from choir_chain.scenario.batch import BatchSender, Tx
+from choir_chain.scenario.community import Community, keyless_address
 
-GAS = {
-    "createThread": 400_000,
-    "transfer": 100_000,
-    "post": 200_000,
-    "approve": 100_000,
-    "submitSpec": 400_000,
-    "vote": 200_000,
-    "settle": 400_000,
-    "claimCuratorRewards": 200_000,
-    "updatePrices": 30_000_000,
-}
-"""Gas limits: generous (blocks are large), explicit so nothing is estimated against a state not yet mined."""
-
-THREAD_CREATED = keccak(text="ThreadCreated(uint256,address,address,bytes32)")
-SPEC_SUBMITTED = keccak(text="SpecSubmitted(uint256,address,bytes32,uint256,uint256,uint256,uint256[],uint8)")
 HUB = HubParameters()
 BOUNDS = OracleBounds(HUB.min_price, HUB.max_price, HUB.max_deviation_bps, HUB.deviation_window)
 FUNDS = 1_000_000 * CHOIR
@@ -58,7 +42,7 @@ FUNDS = 1_000_000 * CHOIR
 
 def address(label: str) -> str:
     """A deterministic address nobody holds a key for (anvil impersonates it)."""
-    return Web3.to_checksum_address(keccak(text=f"choir bench account {label}")[12:])
+    return keyless_address(f"choir bench account {label}")
 
 
 def content(label: str) -> str:
@@ -70,14 +54,6 @@ def author_kind(label: str) -> AuthorKind:
     label (a hash, not a random draw)."""
     bucket = keccak(text=f"choir bench author kind {label}")[0] % 10
     return AuthorKind.HUMAN if bucket < 7 else AuthorKind.AI_PROMPTED if bucket < 9 else AuthorKind.AI
-
-
-def spec_id_from_receipt(receipt: dict[str, Any]) -> int:
-    """The spec id from a submitSpec receipt's SpecSubmitted log (topics: signature, specId, author)."""
-    for entry in receipt["logs"]:
-        if bytes.fromhex(entry["topics"][0][2:]) == SPEC_SUBMITTED:
-            return int(entry["topics"][1], 16)
-    raise RuntimeError(f"no SpecSubmitted log in transaction {receipt['transactionHash']}")
 
 
 @dataclass
@@ -125,10 +101,9 @@ class CommunityWorkload:
     ) -> None:
         self.deployment = deployment
         self.sender = sender
+        self.community = Community(deployment, sender)
         self.pricer = pricer
         self.hub = deployment.hub
-        self.token = deployment.token
-        self.thread_abi: type[Contract] = deployment.chain.w3.eth.contract(abi=artifacts.load("ThreadDAO").abi)
         self.creators = [address(f"creator {i}") for i in range(threads)]
         self.stakers = [address(f"staker {i}") for i in range(stakers)]
         self.posts_per_round = posts_per_round
@@ -145,35 +120,21 @@ class CommunityWorkload:
 
     def setup(self, funder: str) -> int:
         """Fund everyone, create the threads; returns the first block of the workload."""
-        first = int(self.sender.call("eth_blockNumber"), 16) + 1
+        c = self.community
+        first = c.block_number() + 1
         self.sender.prepare([*self.creators, *self.stakers])
-        token = self.token.address
-        self.sender.send(
+        c.send([c.transfer(funder, a, FUNDS, "fund") for a in self.stakers])
+        c.send(
             [
-                Tx(funder, token, self.token.encode_abi("transfer", args=[a, FUNDS]), GAS["transfer"], "fund")
-                for a in self.stakers
+                c.create_thread(creator, content(f"root {i}"), author_kind(f"root {i}"), f"createThread {i}")
+                for i, creator in enumerate(self.creators)
             ]
         )
-        self.sender.send(
-            [
-                Tx(
-                    c,
-                    self.hub.address,
-                    self.hub.encode_abi("createThread", args=[content(f"root {i}"), author_kind(f"root {i}")]),
-                    GAS["createThread"],
-                    f"createThread {i}",
-                )
-                for i, c in enumerate(self.creators)
-            ]
-        )
-        receipts = self.sender.mine()[len(self.stakers) :]
-        # Transactions of different senders are mined in no particular order: read each thread's id from its
-        # ThreadCreated log (topics: signature, threadId, thread, creator).
+        receipts = c.mine()[len(self.stakers) :]
+        # Transactions of different senders are mined in no particular order: each thread's id is in its receipt.
         for receipt, creator in zip(receipts, self.creators, strict=True):
-            (log,) = [e for e in receipt["logs"] if bytes.fromhex(e["topics"][0][2:]) == THREAD_CREATED]
-            thread_id = int(log["topics"][1], 16)
-            where = Web3.to_checksum_address("0x" + log["topics"][2][-40:])
-            self.threads.append(ThreadTally(thread_id, where, [creator]))
+            thread_id = c.created_thread(receipt)
+            self.threads.append(ThreadTally(thread_id, c.threads[thread_id], [creator]))
         self.threads.sort(key=lambda t: t.thread_id)
         self.events += 3 * len(self.creators)  # ThreadCreated, CoauthorJoined, MessagePosted (root)
         return first
@@ -181,7 +142,7 @@ class CommunityWorkload:
     def round(self, number: int) -> None:
         stakers = self._posts_and_specs(number)
         receipts = self.sender.mine()
-        specs = {thread_id: (staker, spec_id_from_receipt(receipts[i])) for thread_id, (staker, i) in stakers.items()}
+        specs = {thread_id: (staker, self.community.spec_id(receipts[i])) for thread_id, (staker, i) in stakers.items()}
         ballots = self._votes(specs)
         self.sender.mine()
         self._settle(specs, ballots)
@@ -189,15 +150,13 @@ class CommunityWorkload:
         self._claims_and_prices(specs, ballots, number)
         self.sender.mine()
 
-    def _thread_call(self, t: ThreadTally, sender: str, fn: str, args: list[object], label: str) -> Tx:
-        return Tx(sender, t.address, self.thread_abi.encode_abi(fn, args=args), GAS[fn], f"{label} {fn}")
-
     def _posts_and_specs(self, number: int) -> dict[int, tuple[str, int]]:
         """Queue the posts and specs; thread id -> (staker, position of its submitSpec in the batch).
 
         Transactions of different senders in one block run in no particular order, so a spec's id (its message
         index) is read from its receipt, and citations name only messages that existed before this block.
         """
+        c = self.community
         txs: list[Tx] = []
         specs: dict[int, tuple[str, int]] = {}
         for t in self.threads:
@@ -206,24 +165,13 @@ class CommunityWorkload:
                 author = self.rng.choice(t.coauthors)
                 citations = self._citations(t, existing)
                 label = f"round {number} thread {t.thread_id} post {p}"
-                txs.append(self._thread_call(t, author, "post", [content(label), citations, author_kind(label)], label))
+                txs.append(c.post(t.thread_id, author, content(label), citations, author_kind(label), label))
                 t.messages += 1
                 self.events += 1
             staker = self._pick_staker(t)
             stake = t.price or HUB.fallback_price
             label = f"round {number} thread {t.thread_id} spec"
-            txs.append(
-                Tx(
-                    staker,
-                    self.token.address,
-                    self.token.encode_abi("approve", args=[t.address, stake]),
-                    GAS["approve"],
-                    f"{label} approve",
-                )
-            )
-            txs.append(
-                self._thread_call(t, staker, "submitSpec", [content(label), [], stake, author_kind(label)], label)
-            )
+            txs += c.stake_spec(t.thread_id, staker, content(label), [], stake, author_kind(label), label)
             specs[t.thread_id] = (staker, len(txs) - 1)
             t.messages += 1
             self.events += 1
@@ -261,7 +209,7 @@ class CommunityWorkload:
             ballots[t.thread_id] = cast
             for voter, approve in cast:
                 label = f"thread {t.thread_id} spec {spec_id}"
-                txs.append(self._thread_call(t, voter, "vote", [spec_id, approve], label))
+                txs.append(self.community.vote(t.thread_id, voter, spec_id, approve, label))
             self.events += len(cast)
             self.votes += len(cast)
         self.sender.send(txs)
@@ -271,7 +219,7 @@ class CommunityWorkload:
         txs: list[Tx] = []
         for t in self.threads:
             staker, spec_id = specs[t.thread_id]
-            txs.append(self._thread_call(t, staker, "settle", [spec_id], f"thread {t.thread_id} spec {spec_id}"))
+            txs.append(self.community.settle(t.thread_id, staker, spec_id, f"thread {t.thread_id} spec {spec_id}"))
             approvals = sum(1 for _, approve in ballots[t.thread_id] if approve)
             deniers = len(ballots[t.thread_id]) - approvals
             self.events += 1  # SpecSettled
@@ -291,12 +239,11 @@ class CommunityWorkload:
             for voter, approve in ballots[t.thread_id]:
                 if not approve:
                     label = f"thread {t.thread_id} spec {spec_id}"
-                    txs.append(self._thread_call(t, voter, "claimCuratorRewards", [[spec_id]], label))
+                    txs.append(self.community.claim(t.thread_id, voter, [spec_id], label))
                     self.events += 1
                     self.claims += 1
         ids, prices = self._prices()
-        data = self.hub.encode_abi("updatePrices", args=[ids, prices, number])
-        txs.append(Tx(self.pricer, self.hub.address, data, GAS["updatePrices"], f"round {number} prices"))
+        txs.append(self.community.update_prices(self.pricer, ids, prices, number, f"round {number} prices"))
         self.events += 1
         self.sender.send(txs)
 
@@ -334,7 +281,7 @@ class CommunityWorkload:
             transactions=self.sender.sent_total,
             rounds=rounds,
             first_block=first,
-            last_block=int(self.sender.call("eth_blockNumber"), 16),
+            last_block=self.community.block_number(),
             threads=len(self.threads),
             messages=sum(t.messages for t in self.threads),
             specs=self.specs,

@@ -1,10 +1,11 @@
 """The ledger on a devnet: every call of the simulation is a transaction to the real contracts.
 
 Agents are addresses anvil impersonates (no keys), funded from the genesis allocation; the simulation's own
-pricer is the deployment's pricer account. Transactions go out in JSON-RPC batches, one block per phase
-(`choir_chain.bench.batch.BatchSender`), and every receipt is checked. Results (spec ids, settlements, shares,
-claims, payouts) are read from the contracts' events, and `view()` reads the contracts' views, so nothing the
-simulation records about a devnet run comes from the simulation's own arithmetic.
+pricer is the deployment's pricer account. Transactions go out in JSON-RPC batches, one block per phase, through
+the scenario helper (`choir_chain.scenario.Community`: its protocol steps, gas limits and receipt check).
+Results (spec ids, settlements, shares, claims, payouts) are read from the contracts' events, and `view()` reads
+the contracts' views, so nothing the simulation records about a devnet run comes from the simulation's own
+arithmetic.
 
 Where the order of transactions changes the result, the order is forced: threads are created one block each
 (ids follow creation order); all settlements of a day come from one keeper account, so its nonces fix their
@@ -17,43 +18,27 @@ The simulated agents model stakes and votes, not who writes: every message decla
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from eth_utils import keccak
-from hexbytes import HexBytes
-from web3 import Web3
 from web3.contract import Contract
 
-from choir_chain import artifacts
-from choir_chain.bench.batch import BatchSender, Tx
 from choir_chain.deploy import Deployment
 from choir_chain.protocol import AuthorKind, message_ids
+from choir_chain.scenario.batch import BatchSender, Tx
+from choir_chain.scenario.community import Community, keyless_address
+from choir_chain.scenario.receipts import events, single
 from choir_chain.simulation.ledger import OUTCOMES, Ballot, LedgerView, Post, Settled, Submission
 from choir_chain.simulation.params import DAY, SimParams
 
-GAS = {
-    "createThread": 400_000,
-    "transfer": 100_000,
-    "post": 300_000,
-    "approve": 100_000,
-    "submitSpec": 500_000,
-    "vote": 200_000,
-    "settle": 500_000,
-    "claimCuratorRewards": 200_000,
-    "exit": 400_000,
-}
-GAS_PER_PRICE = 40_000
+HUMAN = AuthorKind.HUMAN
 STATUS = {2 + i: name for i, name in enumerate(OUTCOMES)}
 """`IThreadDAO.SpecStatus` values of settled specs."""
 
 
 def agent_address(index: int) -> str:
     """The address of simulated agent `index` (deterministic; nobody holds its key)."""
-    return Web3.to_checksum_address(keccak(text=f"choir simulation agent {index}")[12:])
-
-
-class ChainLedgerError(RuntimeError):
-    """The chain answered something the simulation cannot map back (a missing event)."""
+    return keyless_address(f"choir simulation agent {index}")
 
 
 class ChainLedger:
@@ -64,13 +49,14 @@ class ChainLedger:
         self.deployment = deployment
         self.hub: Contract = deployment.hub
         self.token: Contract = deployment.token
-        self.dao: type[Contract] = deployment.chain.w3.eth.contract(abi=artifacts.load("ThreadDAO").abi)
         self.pricer = pricer
         self.keeper = funder
         self.agents = [agent_address(i) for i in range(params.agents)]
         self.index = {a: i for i, a in enumerate(self.agents)}
         self.sender = BatchSender(rpc_url)
-        self.addresses: dict[int, str] = {}
+        self.community = Community(deployment, self.sender)
+        self.dao: type[Contract] = self.community.dao
+        self.addresses: dict[int, str] = self.community.threads
         self.candidates: dict[int, set[int]] = {}
         """thread -> agents that may hold shares (creators and approved authors)."""
         self.start_time = 0
@@ -84,19 +70,16 @@ class ChainLedger:
         self.sender.prepare(self.agents)
         self.sender.call("anvil_setBlockTimestampInterval", [1])
         self.genesis_supply = int(self.token.functions.totalSupply().call())
-        data = [self.token.encode_abi("transfer", args=[a, self.params.endowment]) for a in self.agents]
-        self.sender.send([Tx(funder, self.token.address, d, GAS["transfer"], "fund") for d in data])
-        self.sender.mine()
+        self._run([self.community.transfer(funder, a, self.params.endowment, "fund") for a in self.agents])
 
     def create_threads(self, creators: list[int]) -> list[int]:
         ids = []
         for i, creator in enumerate(creators):
-            data = self.hub.encode_abi("createThread", args=[keccak(text=f"simulation root {i}"), AuthorKind.HUMAN])
-            self.sender.send([Tx(self.agents[creator], self.hub.address, data, GAS["createThread"], "create")])
-            (receipt,) = self.sender.mine()
-            (event,) = self._events(receipt, self.hub, "ThreadCreated")
-            thread_id = int(event["args"]["threadId"])
-            self.addresses[thread_id] = event["args"]["thread"]
+            root = keccak(text=f"simulation root {i}")
+            (receipt,) = self._run(
+                [self.community.create_thread(self.agents[creator], root, AuthorKind.HUMAN, "create")]
+            )
+            thread_id = self.community.created_thread(receipt)
             self.candidates[thread_id] = {creator}
             ids.append(thread_id)
         self.start_time = self._timestamp() + 1
@@ -110,34 +93,22 @@ class ChainLedger:
         self.sender.mine_empty()
 
     def _timestamp(self) -> int:
-        return int(self.sender.call("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+        return self.community.latest_timestamp()
 
     # -- transactions ---------------------------------------------------------------------------------------
 
-    def _thread_tx(self, thread: int, sender: str, fn: str, args: list[Any]) -> Tx:
-        return Tx(sender, self.addresses[thread], self.dao.encode_abi(fn, args=args), GAS[fn], f"{fn} {thread}")
-
     def _run(self, txs: list[Tx]) -> list[dict[str, Any]]:
-        if not txs:
-            return []
-        self.sender.send(txs)
-        return self.sender.mine()
+        return self.community.run(txs)
 
     def push_prices(self, round_: int, prices: dict[int, int]) -> None:
         ids = sorted(prices)
-        data = self.hub.encode_abi("updatePrices", args=[ids, [prices[t] for t in ids], round_])
-        gas = 100_000 + GAS_PER_PRICE * len(ids)
-        self._run([Tx(self.pricer, self.hub.address, data, gas, f"round {round_}")])
+        self._run([self.community.update_prices(self.pricer, ids, [prices[t] for t in ids], round_)])
 
     def post(self, posts: list[Post]) -> None:
+        c = self.community
         self._run(
             [
-                self._thread_tx(
-                    p.thread,
-                    self.agents[p.author],
-                    "post",
-                    [_hash("post", self.day, i), message_ids(p.citations), AuthorKind.HUMAN],
-                )
+                c.post(p.thread, self.agents[p.author], _hash("post", self.day, i), message_ids(p.citations), HUMAN)
                 for i, p in enumerate(posts)
             ]
         )
@@ -145,29 +116,20 @@ class ChainLedger:
     def submit(self, submissions: list[Submission]) -> list[int]:
         txs = []
         for i, s in enumerate(submissions):
-            author = self.agents[s.author]
-            approve = self.token.encode_abi("approve", args=[self.addresses[s.thread], s.stake])
-            txs.append(Tx(author, self.token.address, approve, GAS["approve"], "approve"))
-            txs.append(
-                self._thread_tx(
-                    s.thread,
-                    author,
-                    "submitSpec",
-                    [_hash("spec", self.day, i), message_ids(s.citations), s.stake, AuthorKind.HUMAN],
-                )
-            )
+            content, cited = _hash("spec", self.day, i), message_ids(s.citations)
+            txs += self.community.stake_spec(s.thread, self.agents[s.author], content, cited, s.stake, HUMAN)
         receipts = self._run(txs)
-        return [int(self._single(r, self.dao, "SpecSubmitted")["args"]["specId"]) for r in receipts[1::2]]
+        return [self.community.spec_id(r) for r in receipts[1::2]]
 
     def vote(self, ballots: list[Ballot]) -> None:
-        self._run([self._thread_tx(b.thread, self.agents[b.voter], "vote", [b.spec, b.approve]) for b in ballots])
+        self._run([self.community.vote(b.thread, self.agents[b.voter], b.spec, b.approve) for b in ballots])
 
     def settle(self, specs: list[tuple[int, int]]) -> list[Settled]:
-        receipts = self._run([self._thread_tx(t, self.keeper, "settle", [spec]) for t, spec in specs])
+        receipts = self._run([self.community.settle(t, self.keeper, spec) for t, spec in specs])
         out = []
         for (thread, spec), receipt in zip(specs, receipts, strict=True):
-            args = self._single(receipt, self.dao, "SpecSettled")["args"]
-            joined = self._events(receipt, self.dao, "CoauthorJoined")
+            args = single(receipt, self.dao, "SpecSettled")["args"]
+            joined = events(receipt, self.dao, "CoauthorJoined")
             added = sum(int(e["args"]["sharesAdded"]) for e in joined)
             for e in joined:
                 self.candidates[thread].add(self.index[e["args"]["account"]])
@@ -186,10 +148,8 @@ class ChainLedger:
         return out
 
     def claim(self, claims: list[tuple[int, int, int]]) -> list[int]:
-        receipts = self._run(
-            [self._thread_tx(t, self.agents[d], "claimCuratorRewards", [[spec]]) for t, spec, d in claims]
-        )
-        return [int(self._single(r, self.dao, "CuratorRewardClaimed")["args"]["amount"]) for r in receipts]
+        receipts = self._run([self.community.claim(t, self.agents[d], [spec]) for t, spec, d in claims])
+        return [int(single(r, self.dao, "CuratorRewardClaimed")["args"]["amount"]) for r in receipts]
 
     def exit(self, exits: list[tuple[int, int]]) -> list[int]:
         """One block per rank: a thread's second exit waits for its first (the payout depends on it)."""
@@ -203,9 +163,9 @@ class ChainLedger:
                 ranks.append([])
             ranks[r].append((position, thread, agent))
         for group in ranks:
-            receipts = self._run([self._thread_tx(t, self.agents[a], "exit", []) for _, t, a in group])
+            receipts = self._run([self.community.exit(t, self.agents[a]) for _, t, a in group])
             for (position, _, _), receipt in zip(group, receipts, strict=True):
-                payouts[position] = int(self._single(receipt, self.dao, "CoauthorExited")["args"]["payout"])
+                payouts[position] = int(single(receipt, self.dao, "CoauthorExited")["args"]["payout"])
         return [payouts[i] for i in range(len(exits))]
 
     # -- reading --------------------------------------------------------------------------------------------
@@ -239,51 +199,6 @@ class ChainLedger:
 
     def close(self) -> None:
         self.sender.close()
-
-    # -- events ---------------------------------------------------------------------------------------------
-
-    def _events(self, receipt: dict[str, Any], contract: Contract | type[Contract], name: str) -> list[Any]:
-        event = getattr(contract.events, name)()
-        topic = HexBytes(keccak(text=_signature(contract, name)))
-        out = []
-        for entry in receipt["logs"]:
-            if entry["topics"] and HexBytes(entry["topics"][0]) == topic:
-                out.append(event.process_log(_web3_log(entry)))
-        return out
-
-    def _single(self, receipt: dict[str, Any], contract: Contract | type[Contract], name: str) -> Any:
-        found = self._events(receipt, contract, name)
-        if len(found) != 1:
-            raise ChainLedgerError(f"{len(found)} {name} events in transaction {receipt['transactionHash']}")
-        return found[0]
-
-
-def _signature(contract: Contract | type[Contract], name: str) -> str:
-    for entry in cast(list[dict[str, Any]], contract.abi):
-        if entry.get("type") == "event" and entry.get("name") == name:
-            return f"{name}({','.join(_type(i) for i in entry['inputs'])})"
-    raise ChainLedgerError(f"no event {name} in the ABI")
-
-
-def _type(param: dict[str, Any]) -> str:
-    """The canonical type of an ABI parameter (enums are uint8 in the ABI already; tuples expanded)."""
-    if param["type"].startswith("tuple"):
-        return f"({','.join(_type(c) for c in param['components'])}){param['type'][5:]}"
-    return str(param["type"])
-
-
-def _web3_log(entry: dict[str, Any]) -> dict[str, Any]:
-    """A raw JSON-RPC log in the shape web3's event decoder takes."""
-    return {
-        "address": Web3.to_checksum_address(entry["address"]),
-        "topics": [HexBytes(t) for t in entry["topics"]],
-        "data": HexBytes(entry["data"]),
-        "blockNumber": int(entry["blockNumber"], 16),
-        "blockHash": HexBytes(entry["blockHash"]),
-        "transactionHash": HexBytes(entry["transactionHash"]),
-        "transactionIndex": int(entry["transactionIndex"], 16),
-        "logIndex": int(entry["logIndex"], 16),
-    }
 
 
 def _hash(kind: str, day: int, i: int) -> bytes:

@@ -56,9 +56,9 @@ def simulate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from choir_chain.artifacts import ArtifactError
-    from choir_chain.bench.batch import BatchError
     from choir_chain.devnet import DevnetError
     from choir_chain.paths import run_root
+    from choir_chain.scenario.batch import BatchError
     from choir_chain.simulation.params import SimParams
     from choir_chain.simulation.runner import AccountingError
     from choir_chain.simulation.runner import simulate as run

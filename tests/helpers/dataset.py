@@ -1,6 +1,7 @@
 """A small community on a devnet for the dataset export's tests: approved, denied, split and expired specs, posts
 with citations, all three author kinds, novelty scores in two rounds, and one approved spec whose body is never
 stored. The bodies of all other messages go through `choir_chain.content_store`, as the gateway stores them.
+The protocol's steps are the scenario helper's (`choir_chain.scenario.SignedCommunity`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlalchemy import Engine
-from web3.contract import Contract
 
 from choir_chain import content_store
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
-from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
+from choir_chain.devnet import DEV_MNEMONIC, Devnet
 from choir_chain.indexer import Indexer
 from choir_chain.protocol import message_id
 from choir_chain.protocol.author_kind import AuthorKind
+from choir_chain.scenario.signed import SignedCommunity
 
 WAD = 10**18
 HUMAN, AI, PROMPTED = AuthorKind.HUMAN, AuthorKind.AI, AuthorKind.AI_PROMPTED
@@ -54,37 +55,31 @@ class Community:
     """Wei the closed epoch's allocation paid per approval (the scored ones: an unscored approval earns nothing)."""
 
 
-def _time_travel(rpc_url: str, seconds: int) -> None:
-    rpc_call(rpc_url, "evm_increaseTime", [seconds])
-    rpc_call(rpc_url, "evm_mine", [])
-
-
 def run_community(rpc_url: str, deployment: Deployment) -> Community:
-    chain, hub, token, distributor = deployment.chain, deployment.hub, deployment.token, deployment.distributor
+    distributor = deployment.distributor
     assert distributor is not None
     admin, pricer, alice, bob, carol, dave, erin, frank, grace, heidi = dev_accounts(DEV_MNEMONIC, 10)
     c = Community(deployment=deployment, rpc_url=rpc_url)
-
-    def send(call: object, sender: LocalAccount) -> None:
-        chain.transact(call, sender)  # type: ignore[arg-type]
+    steps = SignedCommunity(deployment)
+    send = steps.send
 
     for user in (alice, bob, carol, dave, erin, frank, grace, heidi):
-        send(token.functions.transfer(user.address, 1_000 * CHOIR), admin)
+        steps.transfer(admin, user.address, 1_000 * CHOIR)
 
     def note(key: tuple[int, int], body: str, kind: AuthorKind, cites: list[int], outcome: str) -> bytes:
         c.bodies[key], c.author_kinds[key], c.citations[key], c.outcomes[key] = body, kind.label, cites, outcome
         return keccak(text=body)
 
     def create(user: LocalAccount, thread_id: int, body: str, kind: AuthorKind) -> None:
-        send(hub.functions.createThread(note((thread_id, 0), body, kind, [], "posted"), kind), user)
+        steps.create_thread(user, note((thread_id, 0), body, kind, [], "posted"), kind)
 
     def post(
-        thread: Contract, key: tuple[int, int], user: LocalAccount, body: str, kind: AuthorKind, cites: list[int]
+        thread: int, key: tuple[int, int], user: LocalAccount, body: str, kind: AuthorKind, cites: list[int]
     ) -> None:
-        send(thread.functions.post(note(key, body, kind, cites, "posted"), cites, kind), user)
+        steps.post(thread, user, note(key, body, kind, cites, "posted"), cites, kind)
 
     def submit(
-        thread: Contract,
+        thread: int,
         key: tuple[int, int],
         user: LocalAccount,
         body: str,
@@ -93,8 +88,7 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
         outcome: str,
     ) -> None:
         stake = 30 * CHOIR + key[1]
-        send(token.functions.approve(thread.address, stake), user)
-        send(thread.functions.submitSpec(note(key, body, kind, cites, outcome), cites, stake, kind), user)
+        steps.submit_spec(thread, user, note(key, body, kind, cites, outcome), cites, stake, kind)
 
     def score(round_: int, scores: dict[int, int]) -> None:
         # round 1 by calibration 0, round 2 by calibration 1: a re-score changes the scorer a record names
@@ -108,8 +102,8 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
 
     create(alice, 1, "How should a small community fund open research without a central grant committee?", HUMAN)
     create(bob, 2, "A catalogue of failure modes in automated content moderation.", AI)
-    t1, t2 = deployment.thread(1), deployment.thread(2)
-    _time_travel(rpc_url, 2)
+    t1, t2 = 1, 2
+    steps.advance(2)
 
     post(
         t1,
@@ -129,33 +123,33 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
         "approved",
     )
     score(1, {gid(1, 1): WAD // 2, gid(1, 2): 17 * WAD // 20})
-    send(t1.functions.vote(2, True), alice)
+    steps.vote(t1, alice, 2, True)
     epoch = distributor.functions.currentEpoch().call()  # carol's approval is certain at alice's vote
-    send(t1.functions.settle(2), bob)
+    steps.settle(t1, bob, 2)
 
-    _time_travel(rpc_url, 2)  # carol's shares must predate the next submissions for her to vote
+    steps.advance(2)  # carol's shares must predate the next submissions for her to vote
     submit(t1, (1, 3), dave, "Funding should go to whoever posts first.", AI, [], "denied")
-    send(t1.functions.vote(3, False), alice)
-    send(t1.functions.vote(3, False), carol)
-    send(t1.functions.settle(3), dave)
+    steps.vote(t1, alice, 3, False)
+    steps.vote(t1, carol, 3, False)
+    steps.settle(t1, dave, 3)
 
     submit(
         t1, (1, 4), erin, "Lotteries among qualified proposals cut the cost of review.", PROMPTED, [gid(1, 2)], "split"
     )
-    send(t1.functions.vote(4, True), alice)
-    send(t1.functions.vote(4, False), carol)
-    send(t1.functions.settle(4), erin)
+    steps.vote(t1, alice, 4, True)
+    steps.vote(t1, carol, 4, False)
+    steps.settle(t1, erin, 4)
 
     submit(t1, (1, 5), frank, "Milestone escrow with community sign-off at each step.", HUMAN, [], "approved")
-    send(t1.functions.vote(5, True), alice)
-    send(t1.functions.vote(5, True), carol)
-    send(t1.functions.settle(5), frank)
+    steps.vote(t1, alice, 5, True)
+    steps.vote(t1, carol, 5, True)
+    steps.settle(t1, frank, 5)
 
-    _time_travel(rpc_url, 2)
+    steps.advance(2)
     submit(t1, (1, 6), grace, "Just trust the loudest voice in the room.", HUMAN, [gid(2, 0)], "denied")
     for voter in (alice, carol, frank):
-        send(t1.functions.vote(6, False), voter)
-    send(t1.functions.settle(6), grace)
+        steps.vote(t1, voter, 6, False)
+    steps.settle(t1, grace, 6)
     post(
         t1,
         (1, 7),
@@ -166,8 +160,8 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
     )
 
     submit(t2, (2, 1), dave, "Moderation never fails if the model is large enough.", AI, [], "denied")
-    send(t2.functions.vote(1, False), bob)
-    send(t2.functions.settle(1), dave)
+    steps.vote(t2, bob, 1, False)
+    steps.settle(t2, dave, 1)
     post(
         t2,
         (2, 2),
@@ -186,8 +180,8 @@ def run_community(rpc_url: str, deployment: Deployment) -> Community:
         "expired",
     )
     score(2, {gid(1, 4): 97 * WAD // 100, gid(2, 1): -WAD // 10, gid(1, 2): 4 * WAD // 5})
-    _time_travel(rpc_url, 8 * DAY)
-    send(t2.functions.settle(3), heidi)
+    steps.advance(8 * DAY)
+    steps.settle(t2, heidi, 3)
     # the approvals' epoch closed: the oracle pays carol's scored spec (frank's has no score, so no weight)
     c.approval_rewards[(1, 2)] = 10 * CHOIR + 1
     send(distributor.functions.allocate(epoch, [gid(1, 2)], [c.approval_rewards[(1, 2)]]), pricer)

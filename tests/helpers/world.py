@@ -14,9 +14,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from web3.contract import Contract
 
-from choir_chain import artifacts
 from choir_chain.chain import Chain, dev_accounts
 from choir_chain.deploy import CHOIR, DAY, Deployment, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, rpc_call
@@ -39,6 +37,7 @@ from choir_chain.indexer.models import (
 from choir_chain.manifest import Manifest
 from choir_chain.protocol import message_id
 from choir_chain.protocol.author_kind import AuthorKind
+from choir_chain.scenario.signed import SignedCommunity
 
 STATUS = {1: "pending", 2: "approved", 3: "denied", 4: "split", 5: "expired"}
 BALLOT_APPROVE, BALLOT_DENY, BALLOT_DENY_CLAIMED = 1, 2, 3
@@ -138,72 +137,71 @@ def deployed_devnet(run_dir: Path) -> Iterator[tuple[Devnet, Deployment, Actors]
 def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Workload:
     """Create threads, posts with citations, specs approved / denied / split / expired / pending, curator
     claims, price rounds, rewards (with a citation split), an exit after the cooldown, a donation, a governance
-    transfer out of a treasury, a parameter change and a role grant and revoke."""
-    chain, hub, token = deployment.chain, deployment.hub, deployment.token
+    transfer out of a treasury, a parameter change and a role grant and revoke.
+
+    The protocol's steps are the scenario helper's (`SignedCommunity`); the steps no community takes (the
+    oracle's novelty scores and allocation, the admin's parameter and role changes) are sent as calls."""
+    c = SignedCommunity(deployment)
+    hub, send = deployment.hub, c.send
     a = actors
     w = Workload()
 
-    def send(call: object, sender: LocalAccount) -> int:
-        return int(chain.transact(call, sender)["blockNumber"])  # type: ignore[arg-type]
-
     for user in (a.alice, a.bob, a.carol, a.dave, a.erin, a.frank, a.grace, a.heidi):
-        send(token.functions.transfer(user.address, 10_000 * CHOIR), a.admin)
+        c.transfer(a.admin, user.address, 10_000 * CHOIR)
 
     distributor = deployment.distributor
     assert distributor is not None
     w.reward = 10 * CHOIR
 
     human, ai, ai_prompted = AuthorKind.HUMAN, AuthorKind.AI, AuthorKind.AI_PROMPTED
-    w.blocks["thread1"] = send(hub.functions.createThread(content("root 1"), human), a.alice)
-    send(hub.functions.createThread(content("root 2"), ai), a.bob)
+    _, w.blocks["thread1"] = c.create_thread(a.alice, content("root 1"), human)
+    c.create_thread(a.bob, content("root 2"), ai)
     w.author_kinds[(1, 0)], w.author_kinds[(2, 0)] = human, ai
-    t1, t2 = deployment.thread(1), deployment.thread(2)
-    time_travel(rpc_url, 2)  # co-authors need shares one second before a spec's submission to vote on it
+    t1, t2 = c.thread(1), c.thread(2)
+    c.advance(2)  # co-authors need shares one second before a spec's submission to vote on it
 
     def submit(
-        thread: Contract, user: LocalAccount, text: str, stake: int, citations: list[int], kind: AuthorKind
+        thread_id: int, user: LocalAccount, text: str, stake: int, citations: list[int], kind: AuthorKind
     ) -> None:
-        send(token.functions.approve(thread.address, stake), user)
-        send(thread.functions.submitSpec(content(text), citations, stake, kind), user)
-        thread_id = int(thread.functions.threadId().call())
-        w.author_kinds[(thread_id, int(thread.functions.messageCount().call()) - 1)] = kind
+        spec_id, _ = c.submit_spec(thread_id, user, content(text), citations, stake, kind)
+        w.author_kinds[(thread_id, spec_id)] = kind
 
-    send(t1.functions.post(content("alice post"), [gid(2, 0), gid(1, 0)], ai_prompted), a.alice)
+    c.post(1, a.alice, content("alice post"), [gid(2, 0), gid(1, 0)], ai_prompted)
     w.citations[(1, 1)] = [gid(2, 0), gid(1, 0)]
     w.author_kinds[(1, 1)] = ai_prompted
 
     # thread 1, spec 2: approved, carol joins; thread 1 is rewarded, 10% of it goes to thread 2 (cited)
-    submit(t1, a.carol, "carol spec", 30 * CHOIR, [gid(1, 1), gid(2, 0)], ai)
+    submit(1, a.carol, "carol spec", 30 * CHOIR, [gid(1, 1), gid(2, 0)], ai)
     w.citations[(1, 2)] = [gid(1, 1), gid(2, 0)]
-    send(t1.functions.vote(2, True), a.alice)
+    c.vote(1, a.alice, 2, True)
     w.reward_epoch = distributor.functions.currentEpoch().call()  # the approval is certain at alice's vote
-    send(t1.functions.settle(2), a.bob)
+    c.settle(1, a.bob, 2)
     w.spec_outcomes[(1, 2)] = "approved"
 
     # thread 2, specs 1 and 2: denied by bob, who claims both shares in one transaction
-    submit(t2, a.dave, "dave spec", 35 * CHOIR, [], human)
-    submit(t2, a.grace, "grace spec", 31 * CHOIR, [gid(1, 0)], ai_prompted)
-    send(t2.functions.vote(1, False), a.bob)
-    send(t2.functions.vote(2, False), a.bob)
-    send(t2.functions.settle(1), a.dave)
-    send(t2.functions.settle(2), a.dave)
+    submit(2, a.dave, "dave spec", 35 * CHOIR, [], human)
+    submit(2, a.grace, "grace spec", 31 * CHOIR, [gid(1, 0)], ai_prompted)
+    c.vote(2, a.bob, 1, False)
+    c.vote(2, a.bob, 2, False)
+    c.settle(2, a.dave, 1)
+    c.settle(2, a.dave, 2)
     w.spec_outcomes[(2, 1)] = w.spec_outcomes[(2, 2)] = "denied"
-    send(t2.functions.claimCuratorRewards([1, 2]), a.bob)
+    c.claim(2, a.bob, [1, 2])
 
     # thread 1, spec 3: alice approves, carol denies: split; carol claims
-    time_travel(rpc_url, 2)
-    submit(t1, a.erin, "erin spec", 41 * CHOIR + 7, [], human)
-    send(t1.functions.vote(3, True), a.alice)
-    send(t1.functions.vote(3, False), a.carol)
-    send(t1.functions.settle(3), a.erin)
+    c.advance(2)
+    submit(1, a.erin, "erin spec", 41 * CHOIR + 7, [], human)
+    c.vote(1, a.alice, 3, True)
+    c.vote(1, a.carol, 3, False)
+    c.settle(1, a.erin, 3)
     w.spec_outcomes[(1, 3)] = "split"
-    send(t1.functions.claimCuratorRewards([3]), a.carol)
+    c.claim(1, a.carol, [3])
 
     # thread 2, spec 3: nobody votes; expires after the window
-    submit(t2, a.frank, "frank spec", 30 * CHOIR, [], ai)
-    w.blocks["round1"] = send(hub.functions.updatePrices([1, 2], [40 * CHOIR, 20 * CHOIR], 1), a.pricer)
-    time_travel(rpc_url, 8 * DAY)
-    send(t2.functions.settle(3), a.heidi)
+    submit(2, a.frank, "frank spec", 30 * CHOIR, [], ai)
+    w.blocks["round1"] = c.update_prices(a.pricer, [1, 2], [40 * CHOIR, 20 * CHOIR], 1)
+    c.advance(8 * DAY)
+    c.settle(2, a.heidi, 3)
     w.spec_outcomes[(2, 3)] = "expired"
 
     # the approvals' epoch has closed: the oracle scores carol's spec and pays it from the epoch's budget
@@ -217,13 +215,13 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
         t1.functions.totalShares().call(),
     )
     w.exit_payout = treasury * held // total
-    w.blocks["exit"] = send(t1.functions.exit(), a.carol)
+    w.blocks["exit"] = c.exit(1, a.carol)
 
-    send(hub.functions.updatePrices([1], [50 * CHOIR], 2), a.pricer)
+    c.update_prices(a.pricer, [1], [50 * CHOIR], 2)
     w.donation = 5 * CHOIR + 3
-    send(token.functions.transfer(t2.address, w.donation), a.admin)
+    c.transfer(a.admin, t2.address, w.donation)
     w.blocks["donation"] = send(t2.functions.absorbDonations(), a.heidi)
-    send(t1.functions.post(content("alice cites a denied spec"), [gid(2, 2)], human), a.alice)
+    c.post(1, a.alice, content("alice cites a denied spec"), [gid(2, 2)], human)
     w.citations[(1, 4)] = [gid(2, 2)]
     w.author_kinds[(1, 4)] = human
 
@@ -234,24 +232,21 @@ def run_workload(rpc_url: str, deployment: Deployment, actors: Actors) -> Worklo
 
     # thread 1's governance (alice alone after carol left) sends part of the treasury to heidi
     alice = a.alice
-    send(hub.functions.createGovernor(1), alice)
-    governor = chain.contract(artifacts.load("ThreadGovernor"), hub.functions.governorOf(1).call())
+    governor = c.create_governor(1, alice)
     w.governance_transfer = 3 * CHOIR
-    action = t1.functions.transferTreasury(a.heidi.address, w.governance_transfer)
-    proposal = ([t1.address], [0], [action._encode_transaction_data()], "pay heidi")
-    time_travel(rpc_url, 2)
-    send(governor.functions.propose(*proposal), alice)
-    time_travel(rpc_url, deployment.manifest.parameters["governance.voting_delay"] + 1)
-    proposal_id = governor.functions.hashProposal(*proposal[:3], keccak(text=proposal[3])).call()
-    send(governor.functions.castVote(proposal_id, 1), alice)
-    time_travel(rpc_url, deployment.manifest.parameters["governance.voting_period"] + 1)
-    send(governor.functions.queue(*proposal[:3], keccak(text=proposal[3])), alice)
-    time_travel(rpc_url, deployment.manifest.parameters["governance.execution_delay"] + 1)
-    w.blocks["governance"] = send(governor.functions.execute(*proposal[:3], keccak(text=proposal[3])), alice)
+    proposal = c.treasury_transfer(1, a.heidi.address, w.governance_transfer, "pay heidi")
+    c.advance(2)
+    proposal_id = c.propose(governor, alice, proposal)
+    c.advance(deployment.manifest.parameters["governance.voting_delay"] + 1)
+    c.cast_vote(governor, alice, proposal_id)
+    c.advance(deployment.manifest.parameters["governance.voting_period"] + 1)
+    c.queue(governor, alice, proposal)
+    c.advance(deployment.manifest.parameters["governance.execution_delay"] + 1)
+    w.blocks["governance"] = c.execute(governor, alice, proposal)
 
     # thread 1, spec 5: still pending at the end (its stake stays locked)
-    time_travel(rpc_url, 2)
-    submit(t1, a.heidi, "heidi spec", 50 * CHOIR, [gid(1, 4)], ai_prompted)
+    c.advance(2)
+    submit(1, a.heidi, "heidi spec", 50 * CHOIR, [gid(1, 4)], ai_prompted)
     w.citations[(1, 5)] = [gid(1, 4)]
     w.spec_outcomes[(1, 5)] = "pending"
     w.blocks["last"] = head(rpc_url)
