@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from eth_utils import keccak
@@ -30,6 +31,7 @@ from web3.contract import Contract
 
 from choir_chain import artifacts
 from choir_chain.bench.batch import BatchSender, Tx
+from choir_chain.chain.events import EventType
 from choir_chain.deploy import CHOIR, Deployment, HubParameters
 from choir_chain.pricer.compute import OracleBounds, next_price, running_anchor
 from choir_chain.pricing import refusal_ratio, thread_prices_wei
@@ -49,8 +51,6 @@ GAS = {
 }
 """Gas limits: generous (blocks are large), explicit so nothing is estimated against a state not yet mined."""
 
-THREAD_CREATED = keccak(text="ThreadCreated(uint256,address,address,bytes32)")
-SPEC_SUBMITTED = keccak(text="SpecSubmitted(uint256,address,bytes32,uint256,uint256,uint256,uint256[],uint8)")
 HUB = HubParameters()
 BOUNDS = OracleBounds(HUB.min_price, HUB.max_price, HUB.max_deviation_bps, HUB.deviation_window)
 FUNDS = 1_000_000 * CHOIR
@@ -72,12 +72,28 @@ def author_kind(label: str) -> AuthorKind:
     return AuthorKind.HUMAN if bucket < 7 else AuthorKind.AI_PROMPTED if bucket < 9 else AuthorKind.AI
 
 
+@cache
+def thread_created() -> EventType:
+    return EventType.named(artifacts.load("ChoirHub").abi, "ThreadCreated")
+
+
+@cache
+def spec_submitted() -> EventType:
+    return EventType.named(artifacts.load("ThreadDAO").abi, "SpecSubmitted")
+
+
 def spec_id_from_receipt(receipt: dict[str, Any]) -> int:
-    """The spec id from a submitSpec receipt's SpecSubmitted log (topics: signature, specId, author)."""
-    for entry in receipt["logs"]:
-        if bytes.fromhex(entry["topics"][0][2:]) == SPEC_SUBMITTED:
-            return int(entry["topics"][1], 16)
-    raise RuntimeError(f"no SpecSubmitted log in transaction {receipt['transactionHash']}")
+    """The spec id from a submitSpec receipt's `SpecSubmitted` log."""
+    found = spec_submitted().args_of(receipt["logs"])
+    if not found:
+        raise RuntimeError(f"no SpecSubmitted log in transaction {receipt['transactionHash']}")
+    return int(found[0]["specId"])
+
+
+def thread_from_receipt(receipt: dict[str, Any]) -> tuple[int, str]:
+    """(thread id, clone address) from a createThread receipt's `ThreadCreated` log."""
+    (args,) = thread_created().args_of(receipt["logs"])
+    return int(args["threadId"]), str(args["thread"])
 
 
 @dataclass
@@ -168,11 +184,9 @@ class CommunityWorkload:
         )
         receipts = self.sender.mine()[len(self.stakers) :]
         # Transactions of different senders are mined in no particular order: read each thread's id from its
-        # ThreadCreated log (topics: signature, threadId, thread, creator).
+        # ThreadCreated log.
         for receipt, creator in zip(receipts, self.creators, strict=True):
-            (log,) = [e for e in receipt["logs"] if bytes.fromhex(e["topics"][0][2:]) == THREAD_CREATED]
-            thread_id = int(log["topics"][1], 16)
-            where = Web3.to_checksum_address("0x" + log["topics"][2][-40:])
+            thread_id, where = thread_from_receipt(receipt)
             self.threads.append(ThreadTally(thread_id, where, [creator]))
         self.threads.sort(key=lambda t: t.thread_id)
         self.events += 3 * len(self.creators)  # ThreadCreated, CoauthorJoined, MessagePosted (root)

@@ -17,15 +17,15 @@ The simulated agents model stakes and votes, not who writes: every message decla
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from eth_utils import keccak
-from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 
 from choir_chain import artifacts
 from choir_chain.bench.batch import BatchSender, Tx
+from choir_chain.chain.events import EventType
 from choir_chain.deploy import Deployment
 from choir_chain.protocol import AuthorKind, message_ids
 from choir_chain.simulation.ledger import OUTCOMES, Ballot, LedgerView, Post, Settled, Submission
@@ -95,8 +95,8 @@ class ChainLedger:
             self.sender.send([Tx(self.agents[creator], self.hub.address, data, GAS["createThread"], "create")])
             (receipt,) = self.sender.mine()
             (event,) = self._events(receipt, self.hub, "ThreadCreated")
-            thread_id = int(event["args"]["threadId"])
-            self.addresses[thread_id] = event["args"]["thread"]
+            thread_id = int(event["threadId"])
+            self.addresses[thread_id] = event["thread"]
             self.candidates[thread_id] = {creator}
             ids.append(thread_id)
         self.start_time = self._timestamp() + 1
@@ -157,7 +157,7 @@ class ChainLedger:
                 )
             )
         receipts = self._run(txs)
-        return [int(self._single(r, self.dao, "SpecSubmitted")["args"]["specId"]) for r in receipts[1::2]]
+        return [int(self._single(r, self.dao, "SpecSubmitted")["specId"]) for r in receipts[1::2]]
 
     def vote(self, ballots: list[Ballot]) -> None:
         self._run([self._thread_tx(b.thread, self.agents[b.voter], "vote", [b.spec, b.approve]) for b in ballots])
@@ -166,11 +166,11 @@ class ChainLedger:
         receipts = self._run([self._thread_tx(t, self.keeper, "settle", [spec]) for t, spec in specs])
         out = []
         for (thread, spec), receipt in zip(specs, receipts, strict=True):
-            args = self._single(receipt, self.dao, "SpecSettled")["args"]
+            args = self._single(receipt, self.dao, "SpecSettled")
             joined = self._events(receipt, self.dao, "CoauthorJoined")
-            added = sum(int(e["args"]["sharesAdded"]) for e in joined)
+            added = sum(int(e["sharesAdded"]) for e in joined)
             for e in joined:
-                self.candidates[thread].add(self.index[e["args"]["account"]])
+                self.candidates[thread].add(self.index[e["account"]])
             out.append(
                 Settled(
                     thread,
@@ -189,7 +189,7 @@ class ChainLedger:
         receipts = self._run(
             [self._thread_tx(t, self.agents[d], "claimCuratorRewards", [[spec]]) for t, spec, d in claims]
         )
-        return [int(self._single(r, self.dao, "CuratorRewardClaimed")["args"]["amount"]) for r in receipts]
+        return [int(self._single(r, self.dao, "CuratorRewardClaimed")["amount"]) for r in receipts]
 
     def exit(self, exits: list[tuple[int, int]]) -> list[int]:
         """One block per rank: a thread's second exit waits for its first (the payout depends on it)."""
@@ -205,7 +205,7 @@ class ChainLedger:
         for group in ranks:
             receipts = self._run([self._thread_tx(t, self.agents[a], "exit", []) for _, t, a in group])
             for (position, _, _), receipt in zip(group, receipts, strict=True):
-                payouts[position] = int(self._single(receipt, self.dao, "CoauthorExited")["args"]["payout"])
+                payouts[position] = int(self._single(receipt, self.dao, "CoauthorExited")["payout"])
         return [payouts[i] for i in range(len(exits))]
 
     # -- reading --------------------------------------------------------------------------------------------
@@ -242,48 +242,15 @@ class ChainLedger:
 
     # -- events ---------------------------------------------------------------------------------------------
 
-    def _events(self, receipt: dict[str, Any], contract: Contract | type[Contract], name: str) -> list[Any]:
-        event = getattr(contract.events, name)()
-        topic = HexBytes(keccak(text=_signature(contract, name)))
-        out = []
-        for entry in receipt["logs"]:
-            if entry["topics"] and HexBytes(entry["topics"][0]) == topic:
-                out.append(event.process_log(_web3_log(entry)))
-        return out
+    def _events(self, receipt: dict[str, Any], contract: Contract | type[Contract], name: str) -> list[dict[str, Any]]:
+        """The arguments of every `name` event among the receipt's logs (the chain layer's decoder)."""
+        return EventType.named(contract.abi, name).args_of(receipt["logs"])
 
-    def _single(self, receipt: dict[str, Any], contract: Contract | type[Contract], name: str) -> Any:
+    def _single(self, receipt: dict[str, Any], contract: Contract | type[Contract], name: str) -> dict[str, Any]:
         found = self._events(receipt, contract, name)
         if len(found) != 1:
             raise ChainLedgerError(f"{len(found)} {name} events in transaction {receipt['transactionHash']}")
         return found[0]
-
-
-def _signature(contract: Contract | type[Contract], name: str) -> str:
-    for entry in cast(list[dict[str, Any]], contract.abi):
-        if entry.get("type") == "event" and entry.get("name") == name:
-            return f"{name}({','.join(_type(i) for i in entry['inputs'])})"
-    raise ChainLedgerError(f"no event {name} in the ABI")
-
-
-def _type(param: dict[str, Any]) -> str:
-    """The canonical type of an ABI parameter (enums are uint8 in the ABI already; tuples expanded)."""
-    if param["type"].startswith("tuple"):
-        return f"({','.join(_type(c) for c in param['components'])}){param['type'][5:]}"
-    return str(param["type"])
-
-
-def _web3_log(entry: dict[str, Any]) -> dict[str, Any]:
-    """A raw JSON-RPC log in the shape web3's event decoder takes."""
-    return {
-        "address": Web3.to_checksum_address(entry["address"]),
-        "topics": [HexBytes(t) for t in entry["topics"]],
-        "data": HexBytes(entry["data"]),
-        "blockNumber": int(entry["blockNumber"], 16),
-        "blockHash": HexBytes(entry["blockHash"]),
-        "transactionHash": HexBytes(entry["transactionHash"]),
-        "transactionIndex": int(entry["transactionIndex"], 16),
-        "logIndex": int(entry["logIndex"], 16),
-    }
 
 
 def _hash(kind: str, day: int, i: int) -> bytes:
