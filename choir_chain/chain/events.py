@@ -1,22 +1,25 @@
 """Event decoding for every module that reads logs: raw `eth_getLogs` / receipt entries to named arguments, by
 topic0, from the contracts' compiled ABIs.
 
-web3.py's event machinery (`web3._utils.events.get_event_data`) is the decoder of record: every event shape
-goes through it, and values come out normalised once here (addresses EIP-55 checksummed, bytes `0x` hex,
+web3.py's event machinery (`web3._utils.events.get_event_data`) is the decoder of record: it decodes every
+event shape the fast path does not cover (the governor's proposals, the timelock's calls) and is the reference
+the fast path is held to; values come out normalised once here (addresses EIP-55 checksummed, bytes `0x` hex,
 integers `int`, arrays lists). The hot events (the shapes of `event_words.layout`: elementary words, dynamic
 arrays of them, strings; every event the indexer handles) have one fast path built from the same ABI, which
 slices words directly; `tests/choir_chain/test_event_decoding.py` decodes a log of every event of every
 contract both ways (and Hypothesis draws their argument values) and requires equal results.
 
-Why two paths (measured 2026-12-07, 2-core machine shared with other jobs, so figures vary by about 2x run to run;
-commands in docs/architecture.md, "Indexer"):
+Why two paths (measured 2026-12-07 on 2 cores shared with other jobs, load 7-9, so identical runs vary up to 2x;
+the table and commands are in docs/architecture.md, "Event decoding"):
 
-- decoding alone (`python -m choir_chain.bench.decode`, every event of the hub, thread and distributor ABIs
-  in turn): the fast path about 23,000 events/s, web3.py's `get_event_data` about 550 and
-  `contract.events.X().process_log` about 300;
-- the indexer's cold ingest (`python -m choir_chain.bench.indexer --events 3000`, 4,148 events): with the fast
-  path 2,900-5,200 events/s, with web3.py decoding every event about 440 (10 times fewer), far past the 25% a
-  single decoder was allowed to cost.
+- decoding alone (`python -m choir_chain.bench.decode`, every event of the hub, thread and distributor ABIs in
+  turn): the fast path 27,000-42,000 events/s, web3.py's `get_event_data` 650-940 and
+  `contract.events.X().process_log` 700-760, some 40 times slower;
+- the indexer rebuilding the tables from the raw-log cache (`cache.rebuild`, the `indexer.rebuild` line of
+  `python -m choir_chain.bench.indexer`, over its default workload's 13,755 logs): 3,440 logs/s with
+  the fast path (median of 5; the indexer's former hand-written decoder 3,410), 1,030 with web3.py decoding every
+  event; the cold ingest (`python -m choir_chain.bench.indexer --events 3000`): 1,840-2,530 events/s against
+  540-550. web3.py alone would cost 70-80% of the throughput, far past the 25% a single decoder was allowed.
 
 `EventDecoder` reads the ABIs at run time (per source: `hub`, `thread`, `rewards`, `governor`, ...), so an event
 added to a contract is decodable as soon as the contracts are compiled; a log whose topic0 the ABI does not know
