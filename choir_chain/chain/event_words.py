@@ -125,7 +125,7 @@ def layout(names: tuple[str, ...], types: tuple[str, ...]) -> tuple[Slot, ...] |
 def decode_data(event: str, slots: tuple[Slot, ...], raw: bytes, args: dict[str, Any]) -> None:
     """Add the non-indexed values of event `event` to `args`, read from its log's data `raw` by `slots`.
 
-    Strings are decoded strictly (invalid UTF-8 raises, as web3.py's decoder does)."""
+    Invalid UTF-8 in a string is replaced with U+FFFD, as the chain layer's web3.py codec does (`events`)."""
     size = len(raw)
     if size < 32 * len(slots):
         raise ValueError(f"{event}: {size} bytes of data, the ABI needs {32 * len(slots)}")
@@ -142,7 +142,7 @@ def decode_data(event: str, slots: tuple[Slot, ...], raw: bytes, args: dict[str,
         if kind == STRING:
             if start + length > size:
                 raise ValueError(f"{event}: string {name} runs past the data")
-            args[name] = raw[start : start + length].decode("utf-8")
+            args[name] = raw[start : start + length].decode("utf-8", errors="replace")
             continue
         end = start + 32 * length
         if end > size:

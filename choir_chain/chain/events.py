@@ -32,17 +32,37 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_abi import decoding, encoding
+from eth_abi.codec import ABICodec
+from eth_abi.registry import BaseEquals
 from eth_utils.abi import collapse_if_tuple, event_abi_to_log_topic
 from hexbytes import HexBytes
-from web3 import Web3
+from web3._utils.abi import build_strict_registry
 from web3._utils.events import get_event_data
 
 from choir_chain.chain.event_words import Slot, WordDecoder, checksum, decode_data, layout, word_decoder
 
 __all__ = ["Event", "EventDecoder", "EventType", "checksum", "normalise"]
 
-_CODEC = Web3().codec
-"""web3.py's ABI codec (eth_abi's strict registry), as `Web3.codec` is for every web3 instance."""
+
+class _LenientString(decoding.StringDecoder):  # type: ignore[misc]
+    """eth_abi's string decoder, replacing invalid UTF-8 with U+FFFD instead of refusing the log: a contract
+    takes any bytes as a `string` (the scorer's model id of `NoveltyScoresSet`), and the index must not stall on
+    one log it cannot store."""
+
+    def __init__(self) -> None:
+        super().__init__(handle_string_errors="replace")
+
+
+def _codec() -> ABICodec:
+    """web3.py's codec (`Web3().codec`, the strict registry) with `_LenientString` for strings."""
+    registry = build_strict_registry()
+    registry.unregister("string")
+    registry.register(BaseEquals("string"), encoding.TextStringEncoder, _LenientString, label="string")
+    return ABICodec(registry)
+
+
+_CODEC = _codec()
 
 
 @dataclass(frozen=True, slots=True)

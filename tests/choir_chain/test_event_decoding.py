@@ -172,16 +172,16 @@ def test_truncated_data_and_wrong_topic_counts_are_refused() -> None:
         event.decode_args(topics, "0x" + "00" * 64)
 
 
-def test_invalid_utf8_is_refused_as_web3_refuses_it() -> None:
+def test_invalid_utf8_is_replaced_both_ways() -> None:
+    """A contract takes any bytes as a string: both paths replace invalid UTF-8 rather than stall the index."""
     event = _event("RewardsDistributor", "NoveltyScoresSet")
     topics = [event.topic0, "0x" + "00" * 31 + "01"]
     good = encode(["string", "uint32", "uint256[]", "int256[]"], ["model", 3, [1], [-1]])
     bad = good.replace(b"model", b"mod\xffl")
     assert event.decode_args(topics, good) == event.decode_args_web3(topics, good)
-    with pytest.raises(UnicodeDecodeError):
-        event.decode_args_web3(topics, bad)
-    with pytest.raises(UnicodeDecodeError):
-        event.decode_args(topics, bad)
+    assert event.decode_args(topics, good)["modelId"] == "model"
+    assert event.decode_args(topics, bad) == event.decode_args_web3(topics, bad)
+    assert event.decode_args(topics, bad)["modelId"] == "mod\ufffdl"
 
 
 def test_args_of_picks_the_event_among_a_receipts_logs() -> None:
