@@ -114,7 +114,7 @@ fuzz: setup ## Long fuzz and invariant campaign (FOUNDRY_PROFILE=long in foundry
 	@echo "Invariant campaign, calls that did real work (summed over the runs, from .forge/invariant-work.log):"
 	@awk '{n[$$1] += $$2} END {for (k in n) printf "  %-30s %d\n", k, n[k]}' .forge/invariant-work.log | sort
 
-bench: compile ## Every benchmark (pricing, indexer, pricer latency, gas, gateway, novelty, export), JSON lines
+bench: compile ## Every benchmark (pricing, event decoding, indexer, pricer latency, gas, gateway, novelty, export), JSON lines
 	$(BIN)/python -m choir_chain.bench
 
 bench-gas: compile ## Gas per operation on a fresh anvil, beside OpenZeppelin reference operations (JSON lines)

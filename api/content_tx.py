@@ -21,7 +21,7 @@ from api.errors import ApiError
 from api.state import Gateway
 from api.txbuilder import node_errors
 from choir_chain import artifacts
-from choir_chain.indexer.decode import EventType
+from choir_chain.chain.events import EventType
 from choir_chain.protocol import message_id
 
 THREAD_EVENTS = ("MessagePosted", "SpecSubmitted")

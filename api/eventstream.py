@@ -23,7 +23,7 @@ from api import deployment as dep
 from api.logs import get_logs
 from api.state import Gateway
 from choir_chain import artifacts
-from choir_chain.indexer.decode import Event, EventDecoder
+from choir_chain.chain.events import Event, EventDecoder
 
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 10.0

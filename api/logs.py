@@ -13,9 +13,9 @@ from api.blockview import current_block
 from api.errors import ApiError
 from api.state import Gateway
 from choir_chain import artifacts
+from choir_chain.chain.events import EventType
 from choir_chain.chain.logs import logs_between
 from choir_chain.chain.rpc import RpcError
-from choir_chain.indexer.decode import EventType
 
 LOG_RANGE = 10_000
 """Blocks asked of `eth_getLogs` at once; a node that refuses a range gets halves of it."""

@@ -1,6 +1,7 @@
 """`python -m choir_chain.bench` (`make bench`): every benchmark, one JSON object per line on stdout.
 
-In order: `pricing` (vectorised `stake_price` against a plain loop, 1,000,000 threads), `indexer` (fresh
+In order: `pricing` (vectorised `stake_price` against a plain loop, 1,000,000 threads), `decode` (event
+decoding alone: the chain layer's fast path beside web3.py's own event machinery), `indexer` (fresh
 index of >= 10,000 events on anvil, its rebuild from the raw-log cache, reorgs of 1, 5 and 30 blocks),
 `latency` (settle receipt to the covering `updatePrices` receipt, 100 settlements, the pricer service running as
 `choir pricer`), `gas` (`make bench-gas`'s lines) and `gateway`
@@ -19,11 +20,15 @@ import sys
 import time
 from collections.abc import Callable
 
-from choir_chain.bench import export, gas, gateway, indexer, latency, novelty, pricing, reprice
+from choir_chain.bench import decode, export, gas, gateway, indexer, latency, novelty, pricing, reprice
 
 
 def _pricing() -> None:
     _print(pricing.run())
+
+
+def _decode() -> None:
+    _print(decode.run())
 
 
 def _indexer() -> None:
@@ -59,6 +64,7 @@ def _reprice() -> None:
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "pricing": _pricing,
+    "decode": _decode,
     "indexer": _indexer,
     "latency": _latency,
     "gas": _gas,

@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numpy as np
-from eth_utils import keccak
 from web3.contract import Contract
 from web3.exceptions import Web3RPCError
 
+from choir_chain import artifacts
 from choir_chain.bench.workload import address, content
 from choir_chain.chain import Chain, dev_accounts
+from choir_chain.chain.events import EventType
 from choir_chain.deploy import CHOIR, Deployment, HubParameters, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet, DevnetError, rpc_call
 from choir_chain.paths import run_root
@@ -57,7 +58,6 @@ LOG_POLL = 0.005
 COVER_TIMEOUT = 30.0
 START_TIMEOUT = 90.0
 PRUNED_RETRIES = 5
-PRICES_UPDATED = "0x" + keccak(text="PricesUpdated(uint64,uint256[],uint256[])").hex()
 
 
 T = TypeVar("T")
@@ -172,6 +172,7 @@ def wait_for_cover(rpc_url: str, hub: str, thread_id: int, after_block: int, pri
     """Poll for a PricesUpdated log after `after_block` listing `thread_id`; returns its block."""
     deadline = time.perf_counter() + COVER_TIMEOUT
     seen = after_block
+    prices_updated = EventType.named(artifacts.load("ChoirHub").abi, "PricesUpdated")
     while time.perf_counter() < deadline:
         head = int(str(rpc_call(rpc_url, "eth_blockNumber")), 16)
         if head > seen:
@@ -179,11 +180,11 @@ def wait_for_cover(rpc_url: str, hub: str, thread_id: int, after_block: int, pri
                 "fromBlock": hex(seen + 1),
                 "toBlock": hex(head),
                 "address": hub,
-                "topics": [PRICES_UPDATED],
+                "topics": [prices_updated.topic0],
             }
             logs = cast(list[dict[str, Any]], rpc_call(rpc_url, "eth_getLogs", [query]))
             for entry in logs:
-                if thread_id in _thread_ids(entry["data"]):
+                if thread_id in prices_updated.decode_args(entry["topics"], entry["data"])["threadIds"]:
                     return int(entry["blockNumber"], 16)
             seen = head
         pricer.check()
@@ -192,14 +193,6 @@ def wait_for_cover(rpc_url: str, hub: str, thread_id: int, after_block: int, pri
         f"no price round covered the settlement of thread {thread_id} in block {after_block} within "
         f"{COVER_TIMEOUT:.0f}s; the pricer's last warning: {pricer.last_warning()}"
     )
-
-
-def _thread_ids(data: str) -> list[int]:
-    """threadIds of a PricesUpdated log's data (uint256[] threadIds, uint256[] prices)."""
-    from eth_abi import decode
-
-    ids, _prices = decode(["uint256[]", "uint256[]"], bytes.fromhex(data.removeprefix("0x")))
-    return [int(i) for i in ids]
 
 
 def _wait_priced(scenario: Scenario, pricer: PricerProcess) -> float:

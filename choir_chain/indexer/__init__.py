@@ -2,9 +2,9 @@
 
 `Indexer` follows the chain in block ranges behind a confirmation depth and applies each range in one
 transaction (`indexer.py`), rolling reorgs back; `models.py` holds the tables, `handlers/` one function per
-event, `decode.py` the ABI decoder, `pipeline.py` the logs-to-events routing, `cache.py` the raw-log cache
-(rebuilds and rollbacks, docs/indexer.md), `db.py` the engine (SQLite in the run folder by default, PostgreSQL by
-URL), `cli.py` the `choir index` command.
+event, `pipeline.py` the logs-to-events routing (decoded by the chain layer's `choir_chain.chain.events`),
+`cache.py` the raw-log cache (rebuilds and rollbacks, docs/indexer.md), `db.py` the engine (SQLite in the run
+folder by default, PostgreSQL by URL), `cli.py` the `choir index` command.
 
 Names are imported on first use (PEP 562), so `choir` commands that do not index never load SQLAlchemy's ORM.
 """

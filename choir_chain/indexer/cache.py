@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Engine, Integer, LargeBinary, String, delete, insert, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from choir_chain.indexer.decode import EventDecoder
+from choir_chain.chain.events import EventDecoder
 from choir_chain.indexer.errors import ChainMismatch, IndexerError
 from choir_chain.indexer.handlers import HANDLERS
 from choir_chain.indexer.models import CURSOR_ID, HASH, SCHEMA_VERSION, Base, Cursor

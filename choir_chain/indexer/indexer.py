@@ -41,6 +41,7 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from choir_chain.chain.events import Event, EventDecoder
 from choir_chain.chain.logs import logs_from
 from choir_chain.chain.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
 from choir_chain.indexer.cache import (
@@ -58,7 +59,6 @@ from choir_chain.indexer.cache import (
 )
 from choir_chain.indexer.cursor import check_cursor
 from choir_chain.indexer.db import create_schema, drop_schema, make_engine
-from choir_chain.indexer.decode import Event, EventDecoder
 from choir_chain.indexer.errors import ChainMismatch, ConcurrentWriter, IndexerError, ReorgDetected
 from choir_chain.indexer.handlers import HANDLERS, THREAD, handled_events
 from choir_chain.indexer.models import CURSOR_ID, SCHEMA_VERSION, Cursor, Thread

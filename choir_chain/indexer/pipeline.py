@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from choir_chain import artifacts
-from choir_chain.indexer.decode import Event, EventDecoder
+from choir_chain.chain.events import Event, EventDecoder
 from choir_chain.indexer.errors import IndexerError
 from choir_chain.indexer.handlers import HANDLERS, HUB, REWARDS, THREAD
 from choir_chain.manifest import Manifest

@@ -57,12 +57,12 @@ from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from choir_chain import artifacts
+from choir_chain.chain.events import EventType
 from choir_chain.chain.rpc import RetryPolicy, RpcClient, RpcError, Stopped, TransportError
 from choir_chain.indexer.cursor import IndexCursor
 from choir_chain.indexer.db import make_engine
@@ -87,7 +87,6 @@ from choir_chain.pricer.triggers import (
     trigger_blocks,
 )
 
-PRICES_UPDATED_TOPIC = "0x" + keccak(text="PricesUpdated(uint64,uint256[],uint256[])").hex()
 RETRIED = (RoundRejected, RoundReverted, RpcError, TransportError, OperationalError, InterfaceError)
 """Failures of a step that are retried with backoff (the step re-reads everything from the chain)."""
 IN_FLIGHT_POLL = 0.05
@@ -135,7 +134,9 @@ class Pricer:
         hub = manifest.contracts.get("ChoirHub")
         if hub is None:
             raise PricerError("the manifest has no ChoirHub contract")
-        self.hub = Contract(self.rpc, hub.address, artifacts.load("ChoirHub").abi)
+        hub_abi = artifacts.load("ChoirHub").abi
+        self.hub = Contract(self.rpc, hub.address, hub_abi)
+        self._prices_updated = EventType.named(hub_abi, "PricesUpdated").topic0
         self.sender = Sender(self.rpc, account, manifest.chain_id)
         self.job = OracleJob(
             manifest, self.rpc, self.sender, self.engine, self.emit, self.stop, self.config.receipt_timeout
@@ -431,7 +432,7 @@ class Pricer:
                     "address": self.hub.address,
                     "fromBlock": hex(max(self.index.last_block + 1, self.manifest.deploy_block)),
                     "toBlock": "latest",
-                    "topics": [PRICES_UPDATED_TOPIC, "0x" + round_.to_bytes(32, "big").hex()],
+                    "topics": [self._prices_updated, "0x" + round_.to_bytes(32, "big").hex()],
                 }
             ],
             retry_rpc_errors=False,

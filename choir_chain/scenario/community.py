@@ -152,11 +152,11 @@ class Community:
 
     def created_thread(self, receipt: dict[str, Any]) -> int:
         """The id of the thread a `createThread` receipt created; its address is kept in `threads`."""
-        args = single(receipt, self.hub, "ThreadCreated")["args"]
+        args = single(receipt, self.hub, "ThreadCreated")
         thread_id = int(args["threadId"])
         self.threads[thread_id] = Web3.to_checksum_address(args["thread"])
         return thread_id
 
     def spec_id(self, receipt: dict[str, Any]) -> int:
         """The spec id (its message index) of a `submitSpec` receipt."""
-        return int(single(receipt, self.dao, "SpecSubmitted")["args"]["specId"])
+        return int(single(receipt, self.dao, "SpecSubmitted")["specId"])

@@ -128,11 +128,11 @@ class ChainLedger:
         receipts = self._run([self.community.settle(t, self.keeper, spec) for t, spec in specs])
         out = []
         for (thread, spec), receipt in zip(specs, receipts, strict=True):
-            args = single(receipt, self.dao, "SpecSettled")["args"]
+            args = single(receipt, self.dao, "SpecSettled")
             joined = events(receipt, self.dao, "CoauthorJoined")
-            added = sum(int(e["args"]["sharesAdded"]) for e in joined)
+            added = sum(int(e["sharesAdded"]) for e in joined)
             for e in joined:
-                self.candidates[thread].add(self.index[e["args"]["account"]])
+                self.candidates[thread].add(self.index[e["account"]])
             out.append(
                 Settled(
                     thread,
@@ -149,7 +149,7 @@ class ChainLedger:
 
     def claim(self, claims: list[tuple[int, int, int]]) -> list[int]:
         receipts = self._run([self.community.claim(t, self.agents[d], [spec]) for t, spec, d in claims])
-        return [int(single(r, self.dao, "CuratorRewardClaimed")["args"]["amount"]) for r in receipts]
+        return [int(single(r, self.dao, "CuratorRewardClaimed")["amount"]) for r in receipts]
 
     def exit(self, exits: list[tuple[int, int]]) -> list[int]:
         """One block per rank: a thread's second exit waits for its first (the payout depends on it)."""
@@ -165,7 +165,7 @@ class ChainLedger:
         for group in ranks:
             receipts = self._run([self.community.exit(t, self.agents[a]) for _, t, a in group])
             for (position, _, _), receipt in zip(group, receipts, strict=True):
-                payouts[position] = int(single(receipt, self.dao, "CoauthorExited")["args"]["payout"])
+                payouts[position] = int(single(receipt, self.dao, "CoauthorExited")["payout"])
         return [payouts[i] for i in range(len(exits))]
 
     # -- reading --------------------------------------------------------------------------------------------

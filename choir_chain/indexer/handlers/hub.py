@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eth_utils import keccak
 
-from choir_chain.indexer.decode import Event
+from choir_chain.chain.events import Event
 from choir_chain.indexer.handlers.registry import HUB, event_timestamp, handles
 from choir_chain.indexer.models import (
     CountedCitation,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from choir_chain.indexer.decode import Event
+from choir_chain.chain.events import Event
 from choir_chain.indexer.errors import InconsistentEvent
 from choir_chain.indexer.store import Store
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from choir_chain.indexer.decode import Event
+from choir_chain.chain.events import Event
 from choir_chain.indexer.errors import InconsistentEvent
 from choir_chain.indexer.handlers.registry import REWARDS, event_timestamp, handles
 from choir_chain.indexer.models import (
