@@ -63,6 +63,9 @@ class Agent:
     def allocation(self, world: World, epoch: int, fair: dict[int, int]) -> dict[int, int]:
         return fair
 
+    def finish(self, world: World) -> None:
+        """After the last allocation: record what the tests check beyond the agent's own value."""
+
     def value(self, world: World) -> int:
         return world.value([k.address for k in self.keys], self.threads)
 
@@ -281,12 +284,18 @@ class PassiveDilution(Agent):
 
     epochs: int = 3
     cited: int = 0
+    passive: LocalAccount | None = None
+    passive_claim: int = 0
+    """The passive co-author's claim once the owner has joined (what dilution must not reduce)."""
+    passive_claim_end: int = 0
+    joined_claims: list[int] = field(default_factory=list)
+    """Each second key's claim right after joining (the NAV floor: at most its stake)."""
     owner: LocalAccount | None = None
     second_keys: list[LocalAccount] = field(default_factory=list)
     specs: list[Spec] = field(default_factory=list)
 
     def setup(self, world: World) -> None:
-        passive = world.key(2_100 * CHOIR)
+        self.passive = passive = world.key(2_100 * CHOIR)
         self.owner = self.key(world, 300 * CHOIR)
         self.second_keys = [self.key(world, world.price(1)) for _ in range(self.epochs)]
         start = world.now()
@@ -298,6 +307,7 @@ class PassiveDilution(Agent):
         world.at(start + 3)
         world.vote(spec, passive)  # the passive co-author's only vote: the owner's own, honest, joining
         world.settle(spec, self.owner)
+        self.passive_claim = world.claim(thread, passive.address)
 
     def prelude(self, world: World, i: int) -> None:
         if i >= self.epochs:
@@ -317,6 +327,11 @@ class PassiveDilution(Agent):
         assert world.epoch_start(self.epoch0 + d) <= deadline < world.epoch_start(self.epoch0 + d + 1)
         world.at(deadline + 1)
         world.settle(spec, self.owner)
+        self.joined_claims.append(world.claim(spec.thread_id, spec.author))
+
+    def finish(self, world: World) -> None:
+        assert self.passive is not None
+        self.passive_claim_end = world.claim(self.threads[0], self.passive.address)
 
 
 @dataclass

@@ -175,6 +175,7 @@ def play(world: World, config: DevnetConfig, honest0: Honest, agent: Agent) -> R
         fair = world.fair_allocation(epoch)
         amounts = agent.allocation(world, epoch, dict(zip(fair.message_ids, fair.amounts, strict=True)))
         paid.append(world.allocate(epoch, amounts))
+    agent.finish(world)
     weights = {m: world.weight(m) for m in agent.messages}
     honest_weights = [[world.weight(m) for m in day] for day in honest.messages]
     return Run(agent, capital, agent.value(world) - capital, paid, weights, honest_weights)

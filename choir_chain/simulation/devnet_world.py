@@ -64,6 +64,8 @@ class Paid:
     """message id -> amount of the budget allocated to it."""
     to_threads: dict[int, int] = field(default_factory=dict)
     """thread id -> CHOIR minted into it (a message's own part and citation shares)."""
+    citations: int = 0
+    """The part of `amounts` paid as citation shares to cited threads."""
 
 
 @dataclass
@@ -287,6 +289,7 @@ class World:
             for log in events.CitationRewarded().process_receipt(receipt, errors=DISCARD):
                 thread_id = int(log["args"]["threadId"])
                 paid.to_threads[thread_id] = paid.to_threads.get(thread_id, 0) + int(log["args"]["amount"])
+                paid.citations += int(log["args"]["amount"])
         self.paid.append(paid)
         return paid
 
