@@ -63,10 +63,11 @@ PRELUDE_DAYS = 7
 class DevnetConfig:
     epochs: int = 3
     start_day: int = 30
-    honest_threads: int = 3
+    honest_threads: int = 8
     honest_joiners: int = 2
     """Co-authors each honest thread gains before the measured epochs, besides its creator."""
-    honest_per_epoch: float = 4.0
+    honest_per_epoch: float = 19.0
+    """Honest approvals a day (Poisson mean): the pure model's 19 (`adversary.Market.honest_per_epoch`)."""
     keys: int = 3
     ring: int = 4
     seed: int = 1
@@ -289,7 +290,8 @@ def _play_all(world: World, config: DevnetConfig, honest0: Honest) -> DevnetRepo
         (timed, timed.gain - at_once.gain, [timed.agent.share(p) for p in timed_epoch],
          model.settlement_timing(model_market(config, honest_weight_median=w_on),
                                  model.Epochs([*budgets, 0], [*honest_weights, np.array([])]), config.epochs),
-         f"last vote on day {best} of {config.epochs} (over voting at once); settled on the last day: no change"),
+         f"the last vote on day {best + 1} of {config.epochs}, the best (over voting at once, on day 1); "
+         "settled on the last day: paid in the vote's epoch"),
         (alert, alert.gain, alert.shares, model.majority_raid(model_market(config, treasury=1_000 * CHOIR), epochs),
          "treasury 1,000 CHOIR (70/30); the minority exits a minute before, the execution fails for want of funds"),
         (passive, passive.gain, passive.shares,
