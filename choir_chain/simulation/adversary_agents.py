@@ -11,6 +11,7 @@ the end, minus its capital.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
@@ -40,7 +41,7 @@ def base(day: int) -> int:
 
 
 @dataclass
-class Agent:
+class Agent(ABC):
     """What every strategy shares: its keys, the threads its equity is in, and its messages."""
 
     name: str
@@ -51,20 +52,24 @@ class Agent:
     epoch0: int = 0
     """The first measured epoch (set by the runner)."""
 
+    @abstractmethod
     def setup(self, world: World) -> None:
-        raise NotImplementedError
+        """Eight days before the measured epochs: the agent's keys, threads and starting holdings."""
 
     def prelude(self, world: World, i: int) -> None:
         """Day `i` of the seven before the measured epochs; most strategies do nothing there."""
+        del world, i
 
+    @abstractmethod
     def day(self, world: World, d: int) -> None:
-        raise NotImplementedError
+        """Measured epoch `d` (from 0), after the honest background's steps of that day."""
 
     def allocation(self, world: World, epoch: int, fair: dict[int, int]) -> dict[int, int]:
         return fair
 
     def finish(self, world: World) -> None:
         """After the last allocation: record what the tests check beyond the agent's own value."""
+        del world
 
     def value(self, world: World) -> int:
         return world.value([k.address for k in self.keys], self.threads)

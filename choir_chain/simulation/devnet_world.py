@@ -2,6 +2,8 @@
 moved by hand, throw-away keys, and the pricer's two jobs done with its own account (novelty scores through
 `setNoveltyScores`, each closed epoch's allocation through `allocate`, computed by `pricer.allocation`).
 
+Transactions go out unsigned from any account (anvil impersonates them all: a run sends thousands, and signing and
+web3's per-transaction requests cost more than the chain itself), through the pricer's light JSON-RPC client.
 Small helpers of its own on purpose: the scenario drivers (`seed`, `bench.workload`, `simulation.chain_ledger`)
 serve other purposes. Times are set explicitly (`at`): anvil gives consecutive blocks the same second unless told
 otherwise, and the thread's rules read "one second before" (a spec's snapshot, a proposal's), so every step that
