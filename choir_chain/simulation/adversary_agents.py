@@ -236,7 +236,9 @@ class MajorityRaid(Agent):
     minority: LocalAccount | None = None
     proposal: tuple[object, ...] = ()
     eta: int = 0
+    proposal_id: int = 0
     minority_payout: int = 0
+    execution_failed: bool = False
 
     def setup(self, world: World) -> None:
         self.attacker = self.key(world, 700 * CHOIR)
@@ -264,6 +266,7 @@ class MajorityRaid(Agent):
             world.at(start + 302)
             world.send(governor, "propose", (targets, values, calldatas, "Pay the majority"), self.attacker)
             proposal_id = int(world.read(governor, "hashProposal", targets, values, calldatas, digest))
+            self.proposal_id = proposal_id
             world.at(int(world.read(governor, "proposalSnapshot", proposal_id)) + 1)
             world.send(governor, "castVote", (proposal_id, FOR), self.attacker)
             world.at(int(world.read(governor, "proposalDeadline", proposal_id)) + 1)
@@ -276,7 +279,9 @@ class MajorityRaid(Agent):
                 world.exit(thread, self.minority)
                 self.minority_payout = world.balance(self.minority.address) - before
             world.at(self.eta)
-            world.send(world.governor(thread, self.attacker), "execute", self.proposal, self.attacker)
+            governor = world.governor(thread, self.attacker)
+            world.send(governor, "execute", self.proposal, self.attacker)
+            self.execution_failed = bool(world.read(governor, "executionFailed", self.proposal_id))
             self.eta = 0
 
 

@@ -130,6 +130,9 @@ def test_a_majority_raid_takes_nothing_from_an_alert_minority_and_all_of_a_passi
     raid = report.runs["raid-alert"].agent
     assert isinstance(raid, MajorityRaid)
     assert raid.minority_payout == pytest.approx(300 * CHOIR, abs=DUST)  # it left with its pro-rata share
+    assert raid.execution_failed  # the transfer of the whole treasury no longer fits: consumed, never run later
+    passive_raid = report.runs["raid-passive"].agent
+    assert isinstance(passive_raid, MajorityRaid) and passive_raid.proposal_id and not passive_raid.execution_failed
     assert abs(alert.gain) <= DUST
     assert passive.gain == pytest.approx(300 * CHOIR, abs=DUST)
     assert [alert.model.gains[0], passive.model.gains[0] * CONFIG.epochs] == pytest.approx([0, 300 * CHOIR])
