@@ -21,7 +21,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3.contract import Contract
-from web3.logs import DISCARD
 
 from choir_chain import artifacts
 from choir_chain.chain import Chain
@@ -31,6 +30,8 @@ from choir_chain.deploy import Deployment
 from choir_chain.pricer.allocation import Allocation, Candidate, certain_times, compute_allocation
 from choir_chain.pricer.client import Contract as PricerContract
 from choir_chain.protocol import message_id as global_message_id
+from choir_chain.protocol import split_message_id
+from choir_chain.scenario.receipts import events
 from choir_chain.semantics.calibration import CALIBRATION_VERSION
 
 MODEL_ID = "all-MiniLM-L6-v2"
@@ -283,15 +284,13 @@ class World:
         paid = Paid(epoch, self.budget(epoch), dict(amounts))
         if amounts:
             sent = self.send(self.distributor, "allocate", (epoch, list(amounts), list(amounts.values())), self.pricer)
-            receipt = self.chain.w3.eth.get_transaction_receipt(sent["transactionHash"])
-            events = self.distributor.events
-            for log in events.MessageRewarded().process_receipt(receipt, errors=DISCARD):
-                thread_id = int(log["args"]["messageId"]) >> 64
-                paid.to_threads[thread_id] = paid.to_threads.get(thread_id, 0) + int(log["args"]["toThread"])
-            for log in events.CitationRewarded().process_receipt(receipt, errors=DISCARD):
-                thread_id = int(log["args"]["threadId"])
-                paid.to_threads[thread_id] = paid.to_threads.get(thread_id, 0) + int(log["args"]["amount"])
-                paid.citations += int(log["args"]["amount"])
+            for args in events(sent, self.distributor, "MessageRewarded"):
+                thread_id = split_message_id(int(args["messageId"]))[0]
+                paid.to_threads[thread_id] = paid.to_threads.get(thread_id, 0) + int(args["toThread"])
+            for args in events(sent, self.distributor, "CitationRewarded"):
+                thread_id = int(args["threadId"])
+                paid.to_threads[thread_id] = paid.to_threads.get(thread_id, 0) + int(args["amount"])
+                paid.citations += int(args["amount"])
         self.paid.append(paid)
         return paid
 
