@@ -517,6 +517,17 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         return _sharesAt(_members[account], account, _pastTimepoint(timepoint));
     }
 
+    /// @notice Governance weight of `account` on a vote whose snapshot is the past `timepoint`: min(its shares at
+    ///         `timepoint`, its shares now) (protocol r2). One call and one read of the account's record where
+    ///         `getPastVotes` and `getVotes` took two of each (the governor's `castVote` and `propose`).
+    /// @param account the co-author
+    /// @param timepoint a timestamp before the current one
+    function votingWeight(address account, uint256 timepoint) external view returns (uint256) {
+        Member memory member = _members[account];
+        uint256 past = _sharesAt(member, account, _pastTimepoint(timepoint));
+        return member.shares < past ? member.shares : past;
+    }
+
     /// @notice All equity shares at a past `timepoint` (a block timestamp).
     /// @param timepoint a timestamp before the current one
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256) {
