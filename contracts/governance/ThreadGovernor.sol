@@ -2,14 +2,12 @@
 pragma solidity ^0.8.24;
 
 import {Governor} from "@openzeppelin/contracts/governance/Governor.sol";
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 /// @notice What the governor reads of its thread: equity shares checkpointed by timestamp (ERC-6372), and who left.
 interface IThreadVotes {
-    function getVotes(address account) external view returns (uint256);
-    function getPastVotes(address account, uint256 timepoint) external view returns (uint256);
+    function votingWeight(address account, uint256 timepoint) external view returns (uint256);
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256);
     function exitsSince(uint256 timepoint) external view returns (address[] memory);
 }
@@ -85,9 +83,12 @@ contract ThreadGovernor is Governor {
     constructor() Governor("ThreadGovernor") {}
 
     /// @notice The thread this governor governs.
-    function thread() public view returns (address) {
-        (address thread_,,,,) = _settings();
-        return thread_;
+    function thread() public view returns (address thread_) {
+        // The first 20 bytes of the clone's arguments (see `_settings`), alone: every vote reads them.
+        assembly ("memory-safe") {
+            extcodecopy(address(), 0x00, 0x2d, 0x14)
+            thread_ := shr(96, mload(0x00))
+        }
     }
 
     /// @notice Share of all equity at the snapshot that must vote for or abstain, in basis points.
@@ -204,18 +205,18 @@ contract ThreadGovernor is Governor {
     {
         Receipt storage receipt = _receipts[proposalId][account];
         if (receipt.support != 0) revert GovernorAlreadyCastVote(account);
+        if (support > uint8(VoteType.Abstain)) revert GovernorInvalidVoteType();
         Tally storage tally = _tallies[proposalId];
-        if (support == uint8(VoteType.Against)) {
-            tally.against += totalWeight;
-        } else if (support == uint8(VoteType.For)) {
-            tally.forVotes += totalWeight;
-        } else if (support == uint8(VoteType.Abstain)) {
-            tally.abstain += totalWeight;
-        } else {
-            revert GovernorInvalidVoteType();
+        // `Tally` lays its counts out in `VoteType` order (against, for, abstain): the count `support` adds to is at
+        // its slot + support. No overflow: a tally is at most all the shares at the snapshot (uint208).
+        // The receipt is one whole-slot write (no read of the fresh slot to keep other bits, no second mapping
+        // lookup): `support + 1` in the low byte, `weight` above it, as `Receipt` lays them out; totalWeight <= the
+        // voter's shares, which are uint200.
+        assembly ("memory-safe") {
+            let count := add(tally.slot, support)
+            sstore(count, add(sload(count), totalWeight))
+            sstore(receipt.slot, or(add(support, 1), shl(8, totalWeight)))
         }
-        // totalWeight <= the thread's shares, which are uint208
-        _receipts[proposalId][account] = Receipt({support: support + 1, weight: uint208(totalWeight)});
         return totalWeight;
     }
 
@@ -310,13 +311,31 @@ contract ThreadGovernor is Governor {
         return true;
     }
 
-    /// @dev min(shares at `timepoint`, shares now): exiting forfeits votes, joining later adds none.
-    function _getVotes(address account, uint256 timepoint, bytes memory) internal view override returns (uint256) {
-        IThreadVotes thread_ = IThreadVotes(thread());
-        uint256 past = thread_.getPastVotes(account, timepoint);
-        if (past == 0) return 0;
-        uint256 current = thread_.getVotes(account);
-        return current < past ? current : past;
+    /// @dev min(shares at `timepoint`, shares now): exiting forfeits votes, joining later adds none. The thread
+    ///      computes both in one call (`votingWeight`), reading the voter's record once. The call is made in
+    ///      assembly (calldata built in free memory, the word returned read from the scratch space): every vote
+    ///      and proposal pays for it, and the compiler's encoding and decoding cost about 170 gas more. A revert
+    ///      of the thread is passed on; a reply shorter than a word reverts too.
+    function _getVotes(address account, uint256 timepoint, bytes memory)
+        internal
+        view
+        override
+        returns (uint256 weight)
+    {
+        address thread_ = thread();
+        bytes4 selector = IThreadVotes.votingWeight.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), shr(96, shl(96, account))) // an address's upper bits, cleaned
+            mstore(add(ptr, 0x24), timepoint)
+            // Yul evaluates arguments right to left: the call, then the size of its reply.
+            if iszero(and(gt(returndatasize(), 0x1f), staticcall(gas(), thread_, ptr, 0x44, 0x00, 0x20))) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            weight := mload(0x00)
+        }
     }
 
     /// @dev Queueing only fixes the earliest execution time.
@@ -354,26 +373,26 @@ contract ThreadGovernor is Governor {
         }
     }
 
-    /// @dev The clone's immutable arguments.
+    /// @dev The clone's immutable arguments: its 34 bytes after the 45 bytes of EIP-1167 code (what
+    ///      `Clones.fetchCloneArgs` returns), copied into the scratch space rather than a fresh `bytes` (every vote
+    ///      reads the thread from here).
     function _settings()
         private
         view
         returns (address thread_, uint256 votingDelay_, uint256 votingPeriod_, uint256 quorumBps_, uint256 delay)
     {
-        bytes memory args = Clones.fetchCloneArgs(address(this));
         uint256 word;
+        uint256 next;
         assembly ("memory-safe") {
-            word := mload(add(args, 32))
+            extcodecopy(address(), 0x00, 0x2d, 0x22)
+            word := mload(0x00)
+            next := mload(0x20)
         }
         thread_ = address(uint160(word >> 96));
         votingDelay_ = uint32(word >> 64);
         votingPeriod_ = uint32(word >> 32);
         quorumBps_ = uint16(word >> 16);
         // executionDelay straddles the first word's last 2 bytes and the next word's first 2 bytes.
-        uint256 next;
-        assembly ("memory-safe") {
-            next := mload(add(args, 64))
-        }
         delay = (uint256(uint16(word)) << 16) | (next >> 240);
     }
 }
