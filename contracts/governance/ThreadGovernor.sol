@@ -62,6 +62,10 @@ contract ThreadGovernor is Governor {
         uint256 abstain;
     }
 
+    /// @dev The storage index of OpenZeppelin `Governor`'s private `_proposals` mapping in this contract (after
+    ///      EIP712's two strings, Nonces' mapping and Governor's `_name`; OpenZeppelin 5.x): see `_activeSnapshot`.
+    uint256 private constant _PROPOSALS_SLOT = 4;
+
     mapping(uint256 proposalId => Tally) private _tallies;
     mapping(uint256 proposalId => mapping(address voter => Receipt)) private _receipts;
     mapping(uint256 proposalId => bool) private _executionFailed;
@@ -101,6 +105,17 @@ contract ThreadGovernor is Governor {
     function executionDelay() public view returns (uint256) {
         (,,,, uint256 delay) = _settings();
         return delay;
+    }
+
+    /// @notice Vote on proposal `proposalId` with the caller's weight (OpenZeppelin's `castVote`, without its
+    ///         default-params indirection).
+    /// @param proposalId the proposal
+    /// @param support 0 against, 1 for, 2 abstain
+    /// @return weight the weight counted: min(the caller's shares at the proposal's snapshot, its shares now)
+    function castVote(uint256 proposalId, uint8 support) public override returns (uint256 weight) {
+        string memory noReason; // unassigned: the zero slot, nothing allocated
+        bytes memory noParams;
+        return _castVote(proposalId, _msgSender(), support, noReason, noParams);
     }
 
     /// @notice Cast `voter`'s signed vote (EIP-712 `BallotWithDeadline`), valid until `deadline`; the nonce is the
@@ -220,6 +235,60 @@ contract ThreadGovernor is Governor {
         return totalWeight;
     }
 
+    /// @dev OpenZeppelin's `_castVote` without what this governor does not use (the allowed-states bitmap, built
+    ///      only for the revert; the `_tallyUpdated` hook, which nothing overrides here) and with the proposal's
+    ///      state and snapshot read in one storage read (`_activeSnapshot`). The common `VoteCast` (no reason, no
+    ///      params) is logged in assembly, the same topics and data as `emit` but without its encoder's copying.
+    function _castVote(uint256 proposalId, address account, uint8 support, string memory reason, bytes memory params)
+        internal
+        override
+        returns (uint256 weight)
+    {
+        // the state check, then the weight at the snapshot it returns, then the count (OpenZeppelin's order)
+        weight = _countVote(
+            proposalId, account, support, _getVotes(account, _activeSnapshot(proposalId), params), params
+        );
+        if (params.length == 0 && bytes(reason).length == 0) {
+            bytes32 topic = VoteCast.selector;
+            assembly ("memory-safe") {
+                let ptr := mload(0x40)
+                mstore(ptr, proposalId)
+                mstore(add(ptr, 0x20), and(support, 0xff))
+                mstore(add(ptr, 0x40), weight)
+                mstore(add(ptr, 0x60), 0x80) // the reason's offset
+                mstore(add(ptr, 0x80), 0) // its length
+                log2(ptr, 0xa0, topic, shr(96, shl(96, account)))
+            }
+        } else if (params.length == 0) {
+            emit VoteCast(account, proposalId, support, weight, reason);
+        } else {
+            emit VoteCastWithParams(account, proposalId, support, weight, reason, params);
+        }
+    }
+
+    /// @dev The snapshot of proposal `proposalId` if it is `Active`; otherwise the revert of OpenZeppelin's state
+    ///      check (`GovernorUnexpectedProposalState` with the state `state` reports, or `GovernorNonexistentProposal`).
+    ///      Active is what OpenZeppelin's `state` computes, from one read of the proposal's first storage word
+    ///      where `state`, `proposalSnapshot` and `proposalDeadline` read it four times: neither executed nor
+    ///      canceled, snapshot < now <= snapshot + duration. That word is `Governor`'s private
+    ///      `_proposals[proposalId]` slot 0 (proposer, voteStart uint48, voteDuration uint32, executed, canceled);
+    ///      forge/test/unit/GovernorProposalSlot.t.sol checks the layout against the public getters.
+    function _activeSnapshot(uint256 proposalId) private view returns (uint256 snapshot) {
+        uint256 core;
+        assembly ("memory-safe") {
+            mstore(0x00, proposalId)
+            mstore(0x20, _PROPOSALS_SLOT)
+            core := sload(keccak256(0x00, 0x40))
+        }
+        snapshot = uint48(core >> 160);
+        uint256 now_ = block.timestamp; // `clock()`
+        // core >> 240: the executed and canceled flags
+        if (core >> 240 != 0 || snapshot == 0 || snapshot >= now_ || snapshot + uint32(core >> 208) < now_) {
+            bytes32 allowed = _encodeStateBitmap(ProposalState.Active);
+            revert GovernorUnexpectedProposalState(proposalId, state(proposalId), allowed);
+        }
+    }
+
     /// @dev The running tallies corrected for every voter that exited since the snapshot: counted again at
     ///      min(shares at the snapshot, shares now) (0 unless it rejoined). Only exiters can hold fewer shares now
     ///      than at the snapshot; an account that exited twice is corrected once.
@@ -322,9 +391,10 @@ contract ThreadGovernor is Governor {
         override
         returns (uint256 weight)
     {
-        address thread_ = thread();
         bytes4 selector = IThreadVotes.votingWeight.selector;
         assembly ("memory-safe") {
+            extcodecopy(address(), 0x00, 0x2d, 0x14) // the thread: as `thread()` reads it
+            let thread_ := shr(96, mload(0x00))
             let ptr := mload(0x40)
             mstore(ptr, selector)
             mstore(add(ptr, 0x04), shr(96, shl(96, account))) // an address's upper bits, cleaned

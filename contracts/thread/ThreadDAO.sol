@@ -523,9 +523,12 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @param account the co-author
     /// @param timepoint a timestamp before the current one
     function votingWeight(address account, uint256 timepoint) external view returns (uint256) {
-        Member memory member = _members[account];
-        uint256 past = _sharesAt(member, account, _pastTimepoint(timepoint));
-        return member.shares < past ? member.shares : past;
+        uint48 then = _pastTimepoint(timepoint);
+        Member storage record = _members[account];
+        (uint48 since, uint256 shares) = (record.since, record.shares);
+        if (then >= since) return shares; // unchanged since `timepoint`: then and now alike
+        uint256 past = _sharesAt(record, account, then);
+        return shares < past ? shares : past;
     }
 
     /// @notice All equity shares at a past `timepoint` (a block timestamp).
