@@ -751,7 +751,8 @@ class ChoirScenario:
             governor.functions.castVote(proposal_id, SUPPORT_FOR),
             a.alice,
             "castVote(For): first vote on the proposal; the weight is min(the voter's equity at the snapshot, its "
-            "equity now), read from the thread (its current record, unchanged since long before the snapshot); "
+            "equity now), read from the thread in one call (votingWeight; the voter's current record, unchanged "
+            "since long before the snapshot); "
             "the ballot stores support and weight in one slot",
         )
         bench.measure(

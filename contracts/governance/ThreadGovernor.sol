@@ -2,14 +2,12 @@
 pragma solidity ^0.8.24;
 
 import {Governor} from "@openzeppelin/contracts/governance/Governor.sol";
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 /// @notice What the governor reads of its thread: equity shares checkpointed by timestamp (ERC-6372), and who left.
 interface IThreadVotes {
-    function getVotes(address account) external view returns (uint256);
-    function getPastVotes(address account, uint256 timepoint) external view returns (uint256);
+    function votingWeight(address account, uint256 timepoint) external view returns (uint256);
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256);
     function exitsSince(uint256 timepoint) external view returns (address[] memory);
 }
@@ -64,6 +62,10 @@ contract ThreadGovernor is Governor {
         uint256 abstain;
     }
 
+    /// @dev The storage index of OpenZeppelin `Governor`'s private `_proposals` mapping in this contract (after
+    ///      EIP712's two strings, Nonces' mapping and Governor's `_name`; OpenZeppelin 5.x): see `_activeSnapshot`.
+    uint256 private constant _PROPOSALS_SLOT = 4;
+
     mapping(uint256 proposalId => Tally) private _tallies;
     mapping(uint256 proposalId => mapping(address voter => Receipt)) private _receipts;
     mapping(uint256 proposalId => bool) private _executionFailed;
@@ -85,9 +87,12 @@ contract ThreadGovernor is Governor {
     constructor() Governor("ThreadGovernor") {}
 
     /// @notice The thread this governor governs.
-    function thread() public view returns (address) {
-        (address thread_,,,,) = _settings();
-        return thread_;
+    function thread() public view returns (address thread_) {
+        // The first 20 bytes of the clone's arguments (see `_settings`), alone: every vote reads them.
+        assembly ("memory-safe") {
+            extcodecopy(address(), 0x00, 0x2d, 0x14)
+            thread_ := shr(96, mload(0x00))
+        }
     }
 
     /// @notice Share of all equity at the snapshot that must vote for or abstain, in basis points.
@@ -100,6 +105,17 @@ contract ThreadGovernor is Governor {
     function executionDelay() public view returns (uint256) {
         (,,,, uint256 delay) = _settings();
         return delay;
+    }
+
+    /// @notice Vote on proposal `proposalId` with the caller's weight (OpenZeppelin's `castVote`, without its
+    ///         default-params indirection).
+    /// @param proposalId the proposal
+    /// @param support 0 against, 1 for, 2 abstain
+    /// @return weight the weight counted: min(the caller's shares at the proposal's snapshot, its shares now)
+    function castVote(uint256 proposalId, uint8 support) public override returns (uint256 weight) {
+        string memory noReason; // unassigned: the zero slot, nothing allocated
+        bytes memory noParams;
+        return _castVote(proposalId, _msgSender(), support, noReason, noParams);
     }
 
     /// @notice Cast `voter`'s signed vote (EIP-712 `BallotWithDeadline`), valid until `deadline`; the nonce is the
@@ -204,19 +220,73 @@ contract ThreadGovernor is Governor {
     {
         Receipt storage receipt = _receipts[proposalId][account];
         if (receipt.support != 0) revert GovernorAlreadyCastVote(account);
+        if (support > uint8(VoteType.Abstain)) revert GovernorInvalidVoteType();
         Tally storage tally = _tallies[proposalId];
-        if (support == uint8(VoteType.Against)) {
-            tally.against += totalWeight;
-        } else if (support == uint8(VoteType.For)) {
-            tally.forVotes += totalWeight;
-        } else if (support == uint8(VoteType.Abstain)) {
-            tally.abstain += totalWeight;
-        } else {
-            revert GovernorInvalidVoteType();
+        // `Tally` lays its counts out in `VoteType` order (against, for, abstain): the count `support` adds to is at
+        // its slot + support. No overflow: a tally is at most all the shares at the snapshot (uint208).
+        // The receipt is one whole-slot write (no read of the fresh slot to keep other bits, no second mapping
+        // lookup): `support + 1` in the low byte, `weight` above it, as `Receipt` lays them out; totalWeight <= the
+        // voter's shares, which are uint200.
+        assembly ("memory-safe") {
+            let count := add(tally.slot, support)
+            sstore(count, add(sload(count), totalWeight))
+            sstore(receipt.slot, or(add(support, 1), shl(8, totalWeight)))
         }
-        // totalWeight <= the thread's shares, which are uint208
-        _receipts[proposalId][account] = Receipt({support: support + 1, weight: uint208(totalWeight)});
         return totalWeight;
+    }
+
+    /// @dev OpenZeppelin's `_castVote` without what this governor does not use (the allowed-states bitmap, built
+    ///      only for the revert; the `_tallyUpdated` hook, which nothing overrides here) and with the proposal's
+    ///      state and snapshot read in one storage read (`_activeSnapshot`). The common `VoteCast` (no reason, no
+    ///      params) is logged in assembly, the same topics and data as `emit` but without its encoder's copying.
+    function _castVote(uint256 proposalId, address account, uint8 support, string memory reason, bytes memory params)
+        internal
+        override
+        returns (uint256 weight)
+    {
+        // the state check, then the weight at the snapshot it returns, then the count (OpenZeppelin's order)
+        weight = _countVote(
+            proposalId, account, support, _getVotes(account, _activeSnapshot(proposalId), params), params
+        );
+        if (params.length == 0 && bytes(reason).length == 0) {
+            bytes32 topic = VoteCast.selector;
+            assembly ("memory-safe") {
+                let ptr := mload(0x40)
+                mstore(ptr, proposalId)
+                mstore(add(ptr, 0x20), and(support, 0xff))
+                mstore(add(ptr, 0x40), weight)
+                mstore(add(ptr, 0x60), 0x80) // the reason's offset
+                mstore(add(ptr, 0x80), 0) // its length
+                log2(ptr, 0xa0, topic, shr(96, shl(96, account)))
+            }
+        } else if (params.length == 0) {
+            emit VoteCast(account, proposalId, support, weight, reason);
+        } else {
+            emit VoteCastWithParams(account, proposalId, support, weight, reason, params);
+        }
+    }
+
+    /// @dev The snapshot of proposal `proposalId` if it is `Active`; otherwise the revert of OpenZeppelin's state
+    ///      check (`GovernorUnexpectedProposalState` with the state `state` reports, or `GovernorNonexistentProposal`).
+    ///      Active is what OpenZeppelin's `state` computes, from one read of the proposal's first storage word
+    ///      where `state`, `proposalSnapshot` and `proposalDeadline` read it four times: neither executed nor
+    ///      canceled, snapshot < now <= snapshot + duration. That word is `Governor`'s private
+    ///      `_proposals[proposalId]` slot 0 (proposer, voteStart uint48, voteDuration uint32, executed, canceled);
+    ///      forge/test/unit/GovernorProposalSlot.t.sol checks the layout against the public getters.
+    function _activeSnapshot(uint256 proposalId) private view returns (uint256 snapshot) {
+        uint256 core;
+        assembly ("memory-safe") {
+            mstore(0x00, proposalId)
+            mstore(0x20, _PROPOSALS_SLOT)
+            core := sload(keccak256(0x00, 0x40))
+        }
+        snapshot = uint48(core >> 160);
+        uint256 now_ = block.timestamp; // `clock()`
+        // core >> 240: the executed and canceled flags
+        if (core >> 240 != 0 || snapshot == 0 || snapshot >= now_ || snapshot + uint32(core >> 208) < now_) {
+            bytes32 allowed = _encodeStateBitmap(ProposalState.Active);
+            revert GovernorUnexpectedProposalState(proposalId, state(proposalId), allowed);
+        }
     }
 
     /// @dev The running tallies corrected for every voter that exited since the snapshot: counted again at
@@ -310,13 +380,32 @@ contract ThreadGovernor is Governor {
         return true;
     }
 
-    /// @dev min(shares at `timepoint`, shares now): exiting forfeits votes, joining later adds none.
-    function _getVotes(address account, uint256 timepoint, bytes memory) internal view override returns (uint256) {
-        IThreadVotes thread_ = IThreadVotes(thread());
-        uint256 past = thread_.getPastVotes(account, timepoint);
-        if (past == 0) return 0;
-        uint256 current = thread_.getVotes(account);
-        return current < past ? current : past;
+    /// @dev min(shares at `timepoint`, shares now): exiting forfeits votes, joining later adds none. The thread
+    ///      computes both in one call (`votingWeight`), reading the voter's record once. The call is made in
+    ///      assembly (calldata built in free memory, the word returned read from the scratch space): every vote
+    ///      and proposal pays for it, and the compiler's encoding and decoding cost about 170 gas more. A revert
+    ///      of the thread is passed on; a reply shorter than a word reverts too.
+    function _getVotes(address account, uint256 timepoint, bytes memory)
+        internal
+        view
+        override
+        returns (uint256 weight)
+    {
+        bytes4 selector = IThreadVotes.votingWeight.selector;
+        assembly ("memory-safe") {
+            extcodecopy(address(), 0x00, 0x2d, 0x14) // the thread: as `thread()` reads it
+            let thread_ := shr(96, mload(0x00))
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), shr(96, shl(96, account))) // an address's upper bits, cleaned
+            mstore(add(ptr, 0x24), timepoint)
+            // Yul evaluates arguments right to left: the call, then the size of its reply.
+            if iszero(and(gt(returndatasize(), 0x1f), staticcall(gas(), thread_, ptr, 0x44, 0x00, 0x20))) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            weight := mload(0x00)
+        }
     }
 
     /// @dev Queueing only fixes the earliest execution time.
@@ -354,26 +443,26 @@ contract ThreadGovernor is Governor {
         }
     }
 
-    /// @dev The clone's immutable arguments.
+    /// @dev The clone's immutable arguments: its 34 bytes after the 45 bytes of EIP-1167 code (what
+    ///      `Clones.fetchCloneArgs` returns), copied into the scratch space rather than a fresh `bytes` (every vote
+    ///      reads the thread from here).
     function _settings()
         private
         view
         returns (address thread_, uint256 votingDelay_, uint256 votingPeriod_, uint256 quorumBps_, uint256 delay)
     {
-        bytes memory args = Clones.fetchCloneArgs(address(this));
         uint256 word;
+        uint256 next;
         assembly ("memory-safe") {
-            word := mload(add(args, 32))
+            extcodecopy(address(), 0x00, 0x2d, 0x22)
+            word := mload(0x00)
+            next := mload(0x20)
         }
         thread_ = address(uint160(word >> 96));
         votingDelay_ = uint32(word >> 64);
         votingPeriod_ = uint32(word >> 32);
         quorumBps_ = uint16(word >> 16);
         // executionDelay straddles the first word's last 2 bytes and the next word's first 2 bytes.
-        uint256 next;
-        assembly ("memory-safe") {
-            next := mload(add(args, 64))
-        }
         delay = (uint256(uint16(word)) << 16) | (next >> 240);
     }
 }

@@ -517,6 +517,20 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         return _sharesAt(_members[account], account, _pastTimepoint(timepoint));
     }
 
+    /// @notice Governance weight of `account` on a vote whose snapshot is the past `timepoint`: min(its shares at
+    ///         `timepoint`, its shares now) (protocol r2). One call and one read of the account's record where
+    ///         `getPastVotes` and `getVotes` took two of each (the governor's `castVote` and `propose`).
+    /// @param account the co-author
+    /// @param timepoint a timestamp before the current one
+    function votingWeight(address account, uint256 timepoint) external view returns (uint256) {
+        uint48 then = _pastTimepoint(timepoint);
+        Member storage record = _members[account];
+        (uint48 since, uint256 shares) = (record.since, record.shares);
+        if (then >= since) return shares; // unchanged since `timepoint`: then and now alike
+        uint256 past = _sharesAt(record, account, then);
+        return shares < past ? shares : past;
+    }
+
     /// @notice All equity shares at a past `timepoint` (a block timestamp).
     /// @param timepoint a timestamp before the current one
     function getPastTotalSupply(uint256 timepoint) external view returns (uint256) {
