@@ -4,7 +4,9 @@ The benchmarks and the simulation's devnet engine send thousands of transactions
 key for (anvil impersonates them, `BatchSender`), so each step is built as an unsigned `Tx` and a driver queues
 the steps of one phase together (`send`) and mines them into a block (`mine`, which checks every receipt), or
 does both at once (`run`). What a step created is read back from its receipt (`created_thread`, `spec_id`,
-`receipts.single`), since transactions of different senders in one block run in no particular order.
+`created_governor`, `proposal_id`, `receipts.single`), since transactions of different senders in one block run
+in no particular order. Besides the members' steps, the pricer's (a price round, a novelty round, an epoch's
+allocation) and a thread governor's (create, propose, vote, queue, execute).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from choir_chain import artifacts
 from choir_chain.deploy import Deployment
 from choir_chain.protocol import AuthorKind
 from choir_chain.scenario.batch import BatchSender, Tx
-from choir_chain.scenario.gas import GAS, prices_gas
+from choir_chain.scenario.gas import GAS, allocate_gas, novelty_gas, prices_gas
+from choir_chain.scenario.governance import FOR, Proposal
 from choir_chain.scenario.receipts import single
 
 Content = bytes | str
@@ -40,7 +43,9 @@ class Community:
         self.sender = sender
         self.hub: Contract = deployment.hub
         self.token: Contract = deployment.token
-        self.dao: type[Contract] = deployment.chain.w3.eth.contract(abi=artifacts.load("ThreadDAO").abi)
+        w3 = deployment.chain.w3
+        self.dao: type[Contract] = w3.eth.contract(abi=artifacts.load("ThreadDAO").abi)
+        self.governor: type[Contract] = w3.eth.contract(abi=artifacts.load("ThreadGovernor").abi)
         self.threads: dict[int, str] = {}
         """Thread id -> address, of every thread whose creation receipt went through `created_thread`."""
 
@@ -137,12 +142,91 @@ class Community:
     def exit(self, thread_id: int, member: str, label: str | None = None) -> Tx:
         return self._thread_tx(thread_id, member, "exit", [], label)
 
+    def absorb_donations(self, thread_id: int, sender: str, label: str | None = None) -> Tx:
+        """Add the CHOIR sent to the thread outside the protocol to its treasury."""
+        return self._thread_tx(thread_id, sender, "absorbDonations", [], label)
+
+    def donate(self, thread_id: int, donor: str, amount: int, label: str | None = None) -> list[Tx]:
+        """`amount` of `donor`'s CHOIR into the thread's treasury: a transfer to the thread, then
+        `absorbDonations` (two transactions, in this order)."""
+        name = label or f"thread {thread_id}"
+        return [
+            self.transfer(donor, self.threads[thread_id], amount, f"{name} donation"),
+            self.absorb_donations(thread_id, donor, label),
+        ]
+
     def update_prices(
         self, pricer: str, ids: Sequence[int], prices: Sequence[int], round_: int, label: str | None = None
     ) -> Tx:
         """One oracle round: `prices[i]` for thread `ids[i]` (from the deployment's pricer account)."""
         data = self.hub.encode_abi("updatePrices", args=[list(ids), list(prices), round_])
         return Tx(pricer, self.hub.address, data, prices_gas(len(ids)), label or f"round {round_}")
+
+    def novelty_scores(
+        self,
+        pricer: str,
+        round_: int,
+        model_id: str,
+        calibration_version: int,
+        ids: Sequence[int],
+        similarities: Sequence[int],
+        label: str | None = None,
+    ) -> Tx:
+        """One novelty round on the rewards distributor: the calibrated WAD similarity of each message id (from
+        the deployment's pricer account, which holds the distributor's oracle role)."""
+        args = [round_, model_id, calibration_version, list(ids), list(similarities)]
+        data = self.rewards.encode_abi("setNoveltyScores", args=args)
+        gas = novelty_gas(len(ids))
+        return Tx(pricer, self.rewards.address, data, gas, label or f"novelty round {round_}")
+
+    def allocate(
+        self, pricer: str, epoch: int, ids: Sequence[int], amounts: Sequence[int], label: str | None = None
+    ) -> Tx:
+        """Closed epoch `epoch`'s budget paid to message `ids[i]` as `amounts[i]` (from the pricer account)."""
+        data = self.rewards.encode_abi("allocate", args=[epoch, list(ids), list(amounts)])
+        return Tx(pricer, self.rewards.address, data, allocate_gas(len(ids)), label or f"allocate epoch {epoch}")
+
+    @property
+    def rewards(self) -> Contract:
+        """The deployment's rewards distributor (`ValueError` for a deployment made without rewards)."""
+        if self.deployment.distributor is None:
+            raise ValueError("the deployment has no rewards distributor")
+        return self.deployment.distributor
+
+    # -- governance -----------------------------------------------------------------------------------------
+
+    def create_governor(self, thread_id: int, by: str, label: str | None = None) -> Tx:
+        """Deploy the thread's governor (a co-author's step); its address is in the receipt (`created_governor`)."""
+        data = self.hub.encode_abi("createGovernor", args=[thread_id])
+        return Tx(by, self.hub.address, data, GAS["createGovernor"], label or f"thread {thread_id} createGovernor")
+
+    def treasury_transfer(self, thread_id: int, to: str, amount: int, description: str) -> Proposal:
+        """A proposal that the thread's treasury pays `amount` to `to`."""
+        calldata = bytes.fromhex(self.dao.encode_abi("transferTreasury", args=[to, amount])[2:])
+        return Proposal([self.threads[thread_id]], [0], [calldata], description)
+
+    def propose(self, governor: str, by: str, proposal: Proposal, label: str | None = None) -> Tx:
+        """Submit `proposal` to `governor`; its id is in the receipt (`proposal_id`)."""
+        p = proposal
+        return self._governor_tx(governor, by, "propose", [p.targets, p.values, p.calldatas, p.description], label)
+
+    def cast_vote(self, governor: str, by: str, proposal_id: int, support: int = FOR, label: str | None = None) -> Tx:
+        return self._governor_tx(governor, by, "castVote", [proposal_id, support], label)
+
+    def queue(self, governor: str, by: str, proposal: Proposal, label: str | None = None) -> Tx:
+        p = proposal
+        return self._governor_tx(governor, by, "queue", [p.targets, p.values, p.calldatas, p.description_hash], label)
+
+    def execute(self, governor: str, by: str, proposal: Proposal, label: str | None = None) -> Tx:
+        """Run a queued proposal; a call that fails inside it makes the execution fail for good, without a revert
+        (docs/invariants.md G5: the governor's `executionFailed`)."""
+        p = proposal
+        args = [p.targets, p.values, p.calldatas, p.description_hash]
+        return self._governor_tx(governor, by, "execute", args, label)
+
+    def _governor_tx(self, governor: str, sender: str, fn: str, args: list[Any], label: str | None) -> Tx:
+        data = self.governor.encode_abi(fn, args=args)
+        return Tx(sender, governor, data, GAS[fn], f"{label or f'governor {governor}'} {fn}")
 
     def _thread_tx(self, thread_id: int, sender: str, fn: str, args: list[Any], label: str | None) -> Tx:
         data = self.dao.encode_abi(fn, args=args)
@@ -160,3 +244,11 @@ class Community:
     def spec_id(self, receipt: dict[str, Any]) -> int:
         """The spec id (its message index) of a `submitSpec` receipt."""
         return int(single(receipt, self.dao, "SpecSubmitted")["specId"])
+
+    def created_governor(self, receipt: dict[str, Any]) -> str:
+        """The address of the governor a `createGovernor` receipt deployed."""
+        return Web3.to_checksum_address(single(receipt, self.hub, "GovernorCreated")["governor"])
+
+    def proposal_id(self, receipt: dict[str, Any]) -> int:
+        """The id of the proposal a `propose` receipt created."""
+        return int(single(receipt, self.governor, "ProposalCreated")["proposalId"])

@@ -10,33 +10,15 @@ between. Every step returns the block it was mined in, so a script can note wher
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from choir_chain import artifacts
 from choir_chain.deploy import Deployment
 from choir_chain.protocol import AuthorKind, SpecStatus
-
-FOR = 1
-"""`support` of a vote for a proposal (OpenZeppelin GovernorCountingSimple)."""
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """A governor proposal: its actions and description (the governor hashes them into its id)."""
-
-    targets: list[str]
-    values: list[int]
-    calldatas: list[bytes]
-    description: str
-
-    @property
-    def description_hash(self) -> bytes:
-        return keccak(text=self.description)
+from choir_chain.scenario.governance import FOR, Proposal
 
 
 class SignedCommunity:

@@ -20,9 +20,10 @@ from eth_account.signers.local import LocalAccount
 from choir_chain.deploy import CHOIR
 from choir_chain.protocol import message_id as global_message_id
 from choir_chain.protocol.units import WAD
+from choir_chain.scenario.governance import Proposal
 from choir_chain.semantics.calibration import calibrate
 from choir_chain.semantics.relevance import RELEVANCE_FLOOR
-from choir_chain.simulation.devnet_world import Paid, Spec, World, transfer_proposal
+from choir_chain.simulation.devnet_world import Paid, Spec, World
 
 ON_TOPIC_RAW = 0.45
 """Raw MiniLM similarity of an attacker's on-topic text (the honest background's range is 0.40-0.55)."""
@@ -31,7 +32,6 @@ AT_FLOOR = calibrate(RELEVANCE_FLOOR)
 """Text made just relevant enough to its own thread and unrelated to everything else: the rule's bound."""
 WITHHELD = WAD
 """Off-topic text (the relevance rule) and spam (the spam policy): the score is withheld, weight 0."""
-FOR = 1
 
 
 def base(day: int) -> int:
@@ -95,7 +95,7 @@ class Agent(ABC):
                 continue
             moved = min(missing, world.balance(payer.address))
             if moved:
-                world.send(world.token, "transfer", (account.address, moved), payer)
+                world.transfer(payer, account.address, moved)
                 missing -= moved
         if missing > 0:
             raise RuntimeError(f"{self.name}: its keys hold too little for a stake of {amount}")
@@ -234,7 +234,7 @@ class MajorityRaid(Agent):
     alert: bool = True
     attacker: LocalAccount | None = None
     minority: LocalAccount | None = None
-    proposal: tuple[object, ...] = ()
+    proposal: Proposal | None = None
     eta: int = 0
     proposal_id: int = 0
     minority_payout: int = 0
@@ -261,18 +261,16 @@ class MajorityRaid(Agent):
             world.at(start + 300)
             governor = world.governor(thread, self.attacker)
             treasury = int(world.read(world.thread(thread), "treasury"))
-            self.proposal = transfer_proposal(world, thread, self.attacker.address, treasury, "Pay the majority")
-            targets, values, calldatas, digest = self.proposal
+            self.proposal = world.treasury_transfer(thread, self.attacker.address, treasury, "Pay the majority")
             world.at(start + 302)
-            world.send(governor, "propose", (targets, values, calldatas, "Pay the majority"), self.attacker)
-            proposal_id = int(world.read(governor, "hashProposal", targets, values, calldatas, digest))
-            self.proposal_id = proposal_id
+            self.proposal_id = proposal_id = world.propose(governor, self.attacker, self.proposal)
             world.at(int(world.read(governor, "proposalSnapshot", proposal_id)) + 1)
-            world.send(governor, "castVote", (proposal_id, FOR), self.attacker)
+            world.cast_vote(governor, self.attacker, proposal_id)
             world.at(int(world.read(governor, "proposalDeadline", proposal_id)) + 1)
-            world.send(governor, "queue", self.proposal, self.attacker)
+            world.queue(governor, self.attacker, self.proposal)
             self.eta = int(world.read(governor, "proposalEta", proposal_id))
         if self.eta and world.epoch_start(self.epoch0 + d) <= self.eta < world.epoch_start(self.epoch0 + d + 1):
+            assert self.proposal is not None
             if self.alert:
                 world.at(self.eta - 60)
                 before = world.balance(self.minority.address)
@@ -280,7 +278,7 @@ class MajorityRaid(Agent):
                 self.minority_payout = world.balance(self.minority.address) - before
             world.at(self.eta)
             governor = world.governor(thread, self.attacker)
-            world.send(governor, "execute", self.proposal, self.attacker)
+            world.execute(governor, self.attacker, self.proposal)
             self.execution_failed = bool(world.read(governor, "executionFailed", self.proposal_id))
             self.eta = 0
 

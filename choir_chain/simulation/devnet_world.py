@@ -2,18 +2,21 @@
 moved by hand, throw-away keys, and the pricer's two jobs done with its own account (novelty scores through
 `setNoveltyScores`, each closed epoch's allocation through `allocate`, computed by `pricer.allocation`).
 
-Transactions go out unsigned from any account (anvil impersonates them all: a run sends thousands, and signing and
-web3's per-transaction requests cost more than the chain itself), through the pricer's light JSON-RPC client.
-Small helpers of its own on purpose: the scenario drivers (`seed`, `bench.workload`, `simulation.chain_ledger`)
-serve other purposes. Times are set explicitly (`at`): anvil gives consecutive blocks the same second unless told
+Every protocol step goes through the scenario helper (`choir_chain.scenario`, docs/architecture.md "Scenarios"),
+like the other drivers': `Community` builds it as an unsigned transaction from an account anvil impersonates (a run
+sends thousands, and signing and web3's per-transaction requests cost more than the chain itself), and
+`BatchSender`, with automine on, sends it and checks its receipt (a revert raises `BatchError` with its custom
+error decoded). Each transaction is a batch of one, mined in its own block before the next is sent (a spec is two:
+its approval, then `submitSpec`; a donation too: the transfer, then `absorbDonations`). What is the adversarial
+run's own stays here: the clock, snapshots of the chain and of this object's records, throw-away keys, the novelty
+rounds and the pricer's allocation, and the reads (through the pricer's light JSON-RPC client: a run makes
+thousands). Times are set explicitly (`at`): anvil gives consecutive blocks the same second unless told
 otherwise, and the thread's rules read "one second before" (a spec's snapshot, a proposal's), so every step that
 depends on an earlier one is placed at a later second.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -24,22 +27,22 @@ from web3.contract import Contract
 
 from choir_chain import artifacts
 from choir_chain.chain import Chain
-from choir_chain.chain.client import RECEIPT_POLL_SECONDS
-from choir_chain.chain.rpc import RpcClient, RpcError
+from choir_chain.chain.rpc import RpcClient
 from choir_chain.deploy import Deployment
 from choir_chain.pricer.allocation import Allocation, Candidate, certain_times, compute_allocation
 from choir_chain.pricer.client import Contract as PricerContract
+from choir_chain.protocol import AuthorKind, split_message_id
 from choir_chain.protocol import message_id as global_message_id
-from choir_chain.protocol import split_message_id
+from choir_chain.scenario.batch import BatchSender, Tx
+from choir_chain.scenario.community import Community
+from choir_chain.scenario.governance import FOR, Proposal
 from choir_chain.scenario.receipts import events
 from choir_chain.semantics.calibration import CALIBRATION_VERSION
 
 MODEL_ID = "all-MiniLM-L6-v2"
-HUMAN = 0
-GAS_ETHER = 10**21
-"""Ether (wei) given to each throw-away key for gas."""
-GAS_LIMIT = 12_000_000
-"""Every transaction's gas limit: enough for the largest (an allocation of a few dozen messages)."""
+HUMAN = AuthorKind.HUMAN
+GAS_ETHER = 1_000
+"""Ether given to each throw-away key for gas."""
 
 
 @dataclass
@@ -85,14 +88,20 @@ class World:
     certain: dict[int, int] = field(default_factory=dict)
     paid: list[Paid] = field(default_factory=list)
     _snapshot: str = ""
-    _saved: tuple[int, list[Spec], set[int], dict[int, int]] = (0, [], set(), {})
+    _saved: tuple[int, list[Spec], set[int], dict[int, int], dict[int, str]] = (0, [], set(), {}, {})
     _threads: dict[int, Contract] = field(default_factory=dict)
     _light: dict[str, PricerContract] = field(default_factory=dict)
     rpc: RpcClient = field(init=False)
+    """Reads and the clock."""
+    sender: BatchSender = field(init=False)
+    community: Community = field(init=False)
+    """The protocol steps (`choir_chain.scenario`); it knows every thread created through `create_thread`."""
 
     def __post_init__(self) -> None:
         self.rpc = RpcClient(self.rpc_url)
-        self.rpc.call("anvil_autoImpersonateAccount", [True])
+        self.sender = BatchSender(self.rpc_url)
+        self.sender.prepare([], automine=True)
+        self.community = Community(self.deployment, self.sender)
 
     # --- chain plumbing -------------------------------------------------------------------------------------
 
@@ -125,30 +134,11 @@ class World:
         """The first result of view `name` of `contract`."""
         return self.contract(contract).call(name, *args)[0]
 
-    def send(self, contract: Contract, name: str, args: Sequence[Any], sender: LocalAccount) -> dict[str, Any]:
-        """Call `name(*args)` on `contract` from `sender` (anvil impersonates every account: nothing to sign) and
-        wait for the receipt; a refusal is raised with its decoded custom error."""
-        tx = {
-            "from": sender.address,
-            "to": contract.address,
-            "data": "0x" + self.contract(contract).calldata(name, *args).hex(),
-            "gas": hex(GAS_LIMIT),
-        }
-        tx_hash = self.rpc.call("eth_sendTransaction", [tx], retry_rpc_errors=False)
-        receipt = None
-        while receipt is None:
-            receipt = self.rpc.call("eth_getTransactionReceipt", [tx_hash])
-            if receipt is None:
-                time.sleep(RECEIPT_POLL_SECONDS)
-        if int(receipt["status"], 16) != 1:
-            try:
-                self.rpc.call(
-                    "eth_call", [{k: v for k, v in tx.items() if k != "gas"}, "latest"], retry_rpc_errors=False
-                )
-            except RpcError as err:
-                raise RuntimeError(f"{name} from {sender.address}: {err}") from err
-            raise RuntimeError(f"{name} from {sender.address} reverted")
-        return dict(receipt)
+    def run(self, *txs: Tx) -> list[dict[str, Any]]:
+        """Send `txs` (steps of `community`) one at a time, each a batch of one mined in its own block before the
+        next is sent (anvil's automine could put two sent together in one block); their receipts. A revert raises
+        `BatchError` with its custom error decoded."""
+        return [receipt for tx in txs for receipt in self.community.run([tx])]
 
     def now(self) -> int:
         return int(self.rpc.call("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
@@ -164,16 +154,19 @@ class World:
         return int(self.read(self.distributor, "epochStart", epoch))
 
     def snapshot(self) -> None:
-        self._snapshot = str(self.rpc.call("evm_snapshot", []))
-        self._saved = (self.keys_made, list(self.specs), set(self.scored), dict(self.certain))
+        self._snapshot = self.sender.snapshot()
+        threads = dict(self.community.threads)
+        self._saved = (self.keys_made, list(self.specs), set(self.scored), dict(self.certain), threads)
 
     def revert(self) -> None:
-        """Back to the last `snapshot` (the chain and this object's records), and take it again."""
-        assert self.rpc.call("evm_revert", [self._snapshot]) is True
-        keys, specs, scored, certain = self._saved
+        """Back to the last `snapshot` (the chain, the sender's nonces and this object's records), and take it
+        again."""
+        self.sender.revert(self._snapshot)
+        keys, specs, scored, certain, threads = self._saved
         self.keys_made, self.specs, self.scored, self.certain, self.paid = keys, list(specs), set(scored), {}, []
         self.certain.update(certain)
-        self._snapshot = str(self.rpc.call("evm_snapshot", []))
+        self.community.threads = dict(threads)
+        self._snapshot = self.sender.snapshot()
 
     # --- accounts and threads -------------------------------------------------------------------------------
 
@@ -181,10 +174,14 @@ class World:
         """A fresh key (deterministic: the n-th key of every run is the same) with gas and `choir` CHOIR."""
         self.keys_made += 1
         account: LocalAccount = Account.from_key(keccak(text=f"choir adversarial devnet key {self.keys_made}"))
-        self.rpc.call("anvil_setBalance", [account.address, hex(GAS_ETHER)])
+        self.sender.fund([account.address], GAS_ETHER)
         if choir:
-            self.send(self.token, "transfer", (account.address, choir), self.admin)
+            self.transfer(self.admin, account.address, choir)
         return account
+
+    def transfer(self, sender: LocalAccount, to: str, amount: int) -> None:
+        """`amount` of `sender`'s CHOIR to `to`."""
+        self.run(self.community.transfer(sender.address, to, amount))
 
     def balance(self, address: str) -> int:
         return int(self.read(self.token, "balanceOf", address))
@@ -195,17 +192,15 @@ class World:
         return self._threads[thread_id]
 
     def create_thread(self, creator: LocalAccount, title: str) -> int:
-        self.send(self.hub, "createThread", (keccak(text=title), HUMAN), creator)
-        return int(self.read(self.hub, "threadCount"))
+        (receipt,) = self.run(self.community.create_thread(creator.address, keccak(text=title), HUMAN, title))
+        return self.community.created_thread(receipt)
 
     def price(self, thread_id: int) -> int:
         return int(self.read(self.hub, "price", thread_id))
 
     def donate(self, thread_id: int, donor: LocalAccount, amount: int) -> None:
         """`amount` of `donor`'s CHOIR into the thread's treasury (a transfer, then `absorbDonations`)."""
-        thread = self.thread(thread_id)
-        self.send(self.token, "transfer", (thread.address, amount), donor)
-        self.send(thread, "absorbDonations", (), donor)
+        self.run(*self.community.donate(thread_id, donor.address, amount))
 
     def submit(
         self,
@@ -216,23 +211,22 @@ class World:
         citations: tuple[int, ...] = (),
     ) -> Spec:
         """`author` stakes `stake` (the thread's price if 0) on a spec; the pricer will score it `similarity`."""
-        thread = self.thread(thread_id)
         stake = stake or self.price(thread_id)
         body = keccak(text=f"spec {len(self.specs)} by {author.address}")
-        self.send(self.token, "approve", (thread.address, stake), author)
-        self.send(thread, "submitSpec", (body, list(citations), stake, HUMAN), author)
-        spec = Spec(thread_id, int(self.read(thread, "messageCount")) - 1, author.address, similarity)
+        steps = self.community.stake_spec(thread_id, author.address, body, citations, stake, HUMAN)
+        submitted = self.run(*steps)[1]
+        spec = Spec(thread_id, self.community.spec_id(submitted), author.address, similarity)
         self.specs.append(spec)
         return spec
 
     def vote(self, spec: Spec, voter: LocalAccount, approve: bool = True) -> None:
-        self.send(self.thread(spec.thread_id), "vote", (spec.spec_id, approve), voter)
+        self.run(self.community.vote(spec.thread_id, voter.address, spec.spec_id, approve))
 
     def settle(self, spec: Spec, by: LocalAccount) -> None:
-        self.send(self.thread(spec.thread_id), "settle", (spec.spec_id,), by)
+        self.run(self.community.settle(spec.thread_id, by.address, spec.spec_id))
 
     def exit(self, thread_id: int, member: LocalAccount) -> None:
-        self.send(self.thread(thread_id), "exit", (), member)
+        self.run(self.community.exit(thread_id, member.address))
 
     def claim(self, thread_id: int, address: str) -> int:
         """What `address`'s equity in the thread would pay on exit now: treasury * shares // totalShares."""
@@ -256,8 +250,7 @@ class World:
             return
         round_ = int(self.read(self.distributor, "lastNoveltyRound")) + 1
         ids, sims = [s.message_id for s in todo], [s.similarity for s in todo]
-        args = (round_, MODEL_ID, CALIBRATION_VERSION, ids, sims)
-        self.send(self.distributor, "setNoveltyScores", args, self.pricer)
+        self.run(self.community.novelty_scores(self.pricer.address, round_, MODEL_ID, CALIBRATION_VERSION, ids, sims))
         self.scored.update(ids)
 
     def weight(self, message_id: int) -> int:
@@ -283,7 +276,8 @@ class World:
         """Send `allocate(epoch, ...)` from the pricer's key; record what each message and thread received."""
         paid = Paid(epoch, self.budget(epoch), dict(amounts))
         if amounts:
-            sent = self.send(self.distributor, "allocate", (epoch, list(amounts), list(amounts.values())), self.pricer)
+            step = self.community.allocate(self.pricer.address, epoch, list(amounts), list(amounts.values()))
+            (sent,) = self.run(step)
             for args in events(sent, self.distributor, "MessageRewarded"):
                 thread_id = split_message_id(int(args["messageId"]))[0]
                 paid.to_threads[thread_id] = paid.to_threads.get(thread_id, 0) + int(args["toThread"])
@@ -300,13 +294,25 @@ class World:
         """The thread's governor, created by co-author `creator` if it has none yet."""
         address = str(self.read(self.hub, "governorOf", thread_id))
         if int(address, 16) == 0:
-            self.send(self.hub, "createGovernor", (thread_id,), creator)
-            address = str(self.read(self.hub, "governorOf", thread_id))
+            (receipt,) = self.run(self.community.create_governor(thread_id, creator.address))
+            address = self.community.created_governor(receipt)
         return self.chain.contract(artifacts.load("ThreadGovernor"), address)
 
+    def treasury_transfer(self, thread_id: int, to: str, amount: int, description: str) -> Proposal:
+        """A proposal that the thread's treasury pays `amount` to `to`."""
+        return self.community.treasury_transfer(thread_id, to, amount, description)
 
-def transfer_proposal(world: World, thread_id: int, to: str, amount: int, text: str) -> tuple[Any, ...]:
-    """(targets, values, calldatas, description hash) of a proposal moving `amount` of the treasury to `to`."""
-    thread = world.thread(thread_id)
-    calldata = world.contract(thread).calldata("transferTreasury", to, amount)
-    return [thread.address], [0], [calldata], keccak(text=text)
+    def propose(self, governor: Contract, by: LocalAccount, proposal: Proposal) -> int:
+        """Submit `proposal`; its id."""
+        (receipt,) = self.run(self.community.propose(governor.address, by.address, proposal))
+        return self.community.proposal_id(receipt)
+
+    def cast_vote(self, governor: Contract, by: LocalAccount, proposal_id: int, support: int = FOR) -> None:
+        self.run(self.community.cast_vote(governor.address, by.address, proposal_id, support))
+
+    def queue(self, governor: Contract, by: LocalAccount, proposal: Proposal) -> None:
+        self.run(self.community.queue(governor.address, by.address, proposal))
+
+    def execute(self, governor: Contract, by: LocalAccount, proposal: Proposal) -> None:
+        """Run the queued proposal (a call failing inside it leaves it failed for good: `executionFailed`)."""
+        self.run(self.community.execute(governor.address, by.address, proposal))

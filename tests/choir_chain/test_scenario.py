@@ -1,6 +1,7 @@
 """The scenario helper (`choir_chain.scenario`) on a devnet: the batched `Community`'s steps do what the contracts
-say (thread ids and addresses from their receipts, a denied spec's claim, a price round within its gas), a
-reverting step fails naming its label, and `SignedCommunity` returns what each step created."""
+say (thread ids and addresses from their receipts, a denied spec's claim, a price round within its gas, a donation,
+a governor's proposal from creation to execution), a reverting step fails naming its label and its decoded custom
+error, a reverted snapshot rewinds the sender's nonces, and `SignedCommunity` returns what each step created."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from choir_chain import artifacts
 from choir_chain.chain import Chain, dev_accounts
-from choir_chain.deploy import CHOIR, Deployment, deploy
+from choir_chain.deploy import CHOIR, Deployment, GovernanceParameters, deploy
 from choir_chain.devnet import DEV_MNEMONIC, Devnet
 from choir_chain.protocol import AuthorKind
 from choir_chain.scenario.batch import BatchError, BatchSender
@@ -57,8 +59,58 @@ def test_batched_steps_follow_the_contracts(devnet: tuple[str, Deployment, list[
     c.run([c.update_prices(pricer, ids, [40 * CHOIR, 50 * CHOIR], 1)])
     assert [deployment.hub.functions.pricePoint(t).call()[2] for t in ids] == [1, 1]
 
-    with pytest.raises(BatchError, match="late vote"):  # the spec is settled: the vote reverts
+    with pytest.raises(BatchError, match=r"late vote vote reverted: .*SpecNotPending\(specId=1\)"):  # settled
         c.run([c.vote(1, creators[0], spec_id, True, "late vote")])
+    sender.close()
+
+
+def test_governor_steps_and_a_donation_with_automine_and_a_snapshot(
+    devnet: tuple[str, Deployment, list[str]],
+) -> None:
+    rpc_url, deployment, (funder, _pricer) = devnet
+    sender = BatchSender(rpc_url, timeout=5.0)
+    c = Community(deployment, sender)
+    creator = keyless_address("scenario governance creator")
+    sender.prepare([creator], automine=True)
+    (created,) = c.run([c.create_thread(creator, b"\x01" * 32, HUMAN)])
+    thread_id = c.created_thread(created)
+    thread = deployment.thread(thread_id)
+    c.run([c.transfer(funder, creator, 100 * CHOIR)])
+    c.run(c.donate(thread_id, creator, 100 * CHOIR))
+    assert thread.functions.treasury().call() == 100 * CHOIR
+
+    (made,) = c.run([c.create_governor(thread_id, creator)])
+    governor = c.created_governor(made)
+    assert governor == deployment.hub.functions.governorOf(thread_id).call()
+    bound = deployment.chain.contract(artifacts.load("ThreadGovernor"), governor)
+    proposal = c.treasury_transfer(thread_id, creator, 40 * CHOIR, "Pay the creator")
+    settings = GovernanceParameters()
+
+    def wait(seconds: int) -> None:
+        sender.call("evm_increaseTime", [seconds])
+        sender.mine_empty()
+
+    wait(2)  # shares held one second before the proposal
+    proposal_id = c.proposal_id(c.run([c.propose(governor, creator, proposal)])[0])
+    p = proposal
+    assert proposal_id == bound.functions.hashProposal(p.targets, p.values, p.calldatas, p.description_hash).call()
+    wait(settings.voting_delay + 1)
+    c.run([c.cast_vote(governor, creator, proposal_id)])
+    wait(settings.voting_period + 1)
+    c.run([c.queue(governor, creator, proposal)])
+    wait(settings.execution_delay + 1)
+    c.run([c.execute(governor, creator, proposal)])
+    assert not bound.functions.executionFailed(proposal_id).call()
+    assert thread.functions.treasury().call() == 60 * CHOIR
+    assert deployment.token.functions.balanceOf(creator).call() == 40 * CHOIR
+
+    snapshot = sender.snapshot()  # the next transfer uses the creator's next nonce ...
+    c.run([c.transfer(creator, funder, CHOIR)])
+    sender.revert(snapshot)  # ... which the revert gives back: without a recount the next would wait for ever
+    c.run([c.transfer(creator, funder, 2 * CHOIR)])
+    assert deployment.token.functions.balanceOf(creator).call() == 38 * CHOIR
+    with pytest.raises(BatchError, match=r"overdraw transfer reverted: .*ERC20InsufficientBalance\("):
+        c.run([c.transfer(creator, funder, 1_000 * CHOIR, "overdraw transfer")])
     sender.close()
 
 
