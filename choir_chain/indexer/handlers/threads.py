@@ -309,6 +309,11 @@ def approval_window_set(store: Store, event: Event) -> None:
     store.require(Thread, event_thread_id(event)).approval_window = event.args["approvalWindow"]
 
 
+@handles(THREAD, "ApprovalThresholdSet")
+def approval_threshold_set(store: Store, event: Event) -> None:
+    store.require(Thread, event_thread_id(event)).approval_threshold = event.args["approvalThreshold"]
+
+
 @handles(THREAD, "GovernorSet")
 def governor_set(store: Store, event: Event) -> None:
     """The governor the hub created, or one a governance migration installed later."""
