@@ -120,10 +120,10 @@ contract ThreadHandler is HandlerBase {
     // Actions
     // ------------------------------------------------------------------------------------------------------------
 
-    /// @dev Give a new thread an approval threshold: unanimity (kept), two thirds or a bare majority. It stands in for
-    ///      the governor's `setApprovalThreshold` (a thread here has no governor until the governance handler
-    ///      creates one) by writing the threshold's 16 bits at the top of `ThreadState`, storage slot 0, and checks
-    ///      that the contract reads it back.
+    /// @dev Give a new thread an approval threshold by its index: unanimity (kept), two thirds, a bare majority, so
+    ///      every run with three threads has all three rules. It stands in for the governor's `setApprovalThreshold`
+    ///      (a thread here has no governor until the governance handler creates one) by writing the threshold's 16
+    ///      bits at the top of `ThreadState`, storage slot 0, and checks that the contract reads it back.
     function _setThreshold(ThreadDAO thread, uint256 seed) internal {
         uint256 bps = [BPS, 6666, 5001][seed % 3];
         if (bps == BPS) return;
@@ -144,7 +144,7 @@ contract ThreadHandler is HandlerBase {
                 _violation("creator does not hold the initial shares");
             }
             if (ThreadDAO(t).approvalThreshold() != BPS) _violation("a new thread's threshold is not unanimity");
-            _setThreshold(ThreadDAO(t), actorSeed >> 128);
+            _setThreshold(ThreadDAO(t), threads.length - 1);
             _count("createThread");
         } catch (bytes memory reason) {
             _unexpected("createThread", reason);
@@ -573,6 +573,7 @@ contract ThreadHandler is HandlerBase {
             _violation("settlement does not conserve the stake");
         }
         if (outcome != IThreadDAO.SpecStatus.Approved) return;
+        if (s.denials != 0) _count("settle.approvedOverDenials");
         approvedMessages.push(thread.messageId(specId));
         uint256 added = thread.sharesOf(s.author);
         if (added == 0 || thread.totalShares() != b.total + added) _violation("approved author's shares");
