@@ -65,7 +65,8 @@ interface IThreadDAO {
     /// @notice The approvals of spec `specId` reached the thread's approval threshold of its eligible co-authors
     ///         (under unanimity: every eligible co-author approved): its approval became certain in this block, whose
     ///         timestamp is now the spec's `deadline` (voting closes with it; its reward comes from this block's
-    ///         epoch).
+    ///         epoch). Under a threshold below unanimity it may come again for the same spec in the same second,
+    ///         when the last eligible co-authors approve in the second the approval became certain.
     event ApprovalCertain(uint256 indexed specId);
     /// @notice A spec was settled. `treasuryGain + payoutPerDenier * denials == stake`, except for `Refunded`, where
     ///         the whole stake went back to its author (gain and payouts 0).

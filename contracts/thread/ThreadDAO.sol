@@ -251,10 +251,15 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             // The approval is certain from the vote that brings the approvals to the threshold of the *eligible*
             // count (under unanimity: the last eligible co-author's approval): votes never outnumber the eligible,
             // so no later denial can undo it. Record the second in the deadline (same slot, no extra write; voting
-            // closes with this second), the time rewards are allocated by. A threshold is over half, so no vote at
-            // or under half of the eligible can be that vote: those skip the threshold's read.
+            // closes with this second), the time rewards are allocated by. Every eligible co-author approving is
+            // certain under any threshold, so it skips the threshold's read (under a lower one the approval may
+            // have been certain since an earlier vote of this same second: the deadline stays this second); and a
+            // threshold is over half, so no vote at or under half of the eligible can be that vote either.
             uint256 eligible = spec_.eligible;
-            if (uint256(approvals) << 1 > eligible) {
+            if (approvals == eligible && spec_.denials == 0) {
+                certain = true;
+                spec_.deadline = uint40(block.timestamp);
+            } else if (uint256(approvals) << 1 > eligible) {
                 uint256 needed = uint256(_state.approvalThreshold) * eligible;
                 certain = uint256(approvals) * SpecSettlement.BPS >= needed
                     && uint256(approvals - 1) * SpecSettlement.BPS < needed;

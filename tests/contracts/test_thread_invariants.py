@@ -941,9 +941,12 @@ class ThreadMachine(RuleBasedStateMachine):
             }
             spec.votes[voter] = approve
             needed = th.threshold * spec.eligible
-            if approve and spec.approvals * UNANIMOUS_BPS >= needed > (spec.approvals - 1) * UNANIMOUS_BPS:
+            crossed = spec.approvals * UNANIMOUS_BPS >= needed > (spec.approvals - 1) * UNANIMOUS_BPS
+            everyone = spec.approvals == spec.eligible and spec.denials == 0  # certain under any threshold
+            if approve and (crossed or everyone):
                 # the approvals reached the threshold of the eligible (under unanimity: every eligible co-author
-                # approved): certain now (r2)
+                # approved): certain now (r2); under a lower threshold the last approvals of the second it became
+                # certain in repeat the event for that same second
                 spec.deadline = result.timestamp
                 assert result.all("ApprovalCertain"), f"spec {spec_id}: no ApprovalCertain"
             else:
