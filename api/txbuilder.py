@@ -54,6 +54,7 @@ ERROR_FIELDS: dict[str, tuple[str, ...]] = {
     "UnknownMessage": ("citations",),
     "DuplicateCitation": ("citations",),
     "InvalidApprovalWindow": ("approval_window",),
+    "InvalidApprovalThreshold": ("approval_threshold",),
     "InsufficientTreasury": ("transfers",),
     "ZeroAddress": ("transfers",),
     "GovernorNonexistentProposal": ("proposal_id",),

@@ -168,7 +168,8 @@ def _after(key: ColumnElement[Any], sort: str, order: str, position: list[Any]) 
 
 @router.get("/threads/{thread_id}", response_model=ThreadDetail, responses=ERROR_RESPONSES, summary="One thread")
 async def get_thread(request: Request, gw: GatewayDep, thread_id: ThreadId) -> Response:
-    """A ThreadSummary with the thread's approval window and its current co-authors (largest share first)."""
+    """A ThreadSummary with the thread's approval window and threshold and its current co-authors (largest share
+    first)."""
 
     def compute(block: ReadBlock) -> ThreadDetail:
         with Session(gw.engine) as session:
@@ -178,6 +179,7 @@ async def get_thread(request: Request, gw: GatewayDep, thread_id: ThreadId) -> R
                 select(Coauthor).where(Coauthor.thread_id == thread_id, Coauthor.active.is_(True))
             ).all()
             window = t.approval_window
+            threshold = t.approval_threshold
         if window is None:  # never changed by governance: the hub's default when the thread was created
             window = live.initial_approval_window(gw, t.address, t.created_tx_hash)
         ordered = sorted(members, key=lambda m: (-m.shares, m.joined_timestamp, m.account))
@@ -186,7 +188,11 @@ async def get_thread(request: Request, gw: GatewayDep, thread_id: ThreadId) -> R
         ]
         body = content_store.body_of(gw.content_engine, t.content_hash)
         return ThreadDetail(
-            **summary(t, int(price or 0), body), approval_window=int(window), coauthors=coauthors, meta=block.meta()
+            **summary(t, int(price or 0), body),
+            approval_window=int(window),
+            approval_threshold=int(threshold),
+            coauthors=coauthors,
+            meta=block.meta(),
         )
 
     return await blockview.answer(request, gw, compute)

@@ -158,6 +158,9 @@ class Transfer(BaseModel):
 
 class ProposeRequest(TxRequest):
     approval_window: Uint256 | None = Field(default=None, description="New approval window in seconds, if any.")
+    approval_threshold: Uint256 | None = Field(
+        default=None, description="New approval threshold in basis points of the votes cast (5001 to 10000), if any."
+    )
     transfers: list[Transfer] = Field(
         default_factory=list, max_length=16, validate_default=True, description="Treasury transfers to make."
     )
@@ -166,8 +169,10 @@ class ProposeRequest(TxRequest):
     @field_validator("transfers")
     @classmethod
     def _some_action(cls, transfers: list[Transfer], info: ValidationInfo) -> list[Transfer]:
-        if not transfers and info.data.get("approval_window") is None:
-            raise PydanticCustomError("no_action", "a proposal needs at least one transfer or an approval_window")
+        if not transfers and info.data.get("approval_window") is None and info.data.get("approval_threshold") is None:
+            raise PydanticCustomError(
+                "no_action", "a proposal needs at least one transfer, an approval_window or an approval_threshold"
+            )
         return transfers
 
 
@@ -309,13 +314,15 @@ def create_governor(body: ThreadRequest, gw: GatewayDep) -> UnsignedTransaction:
     return _checked(gw, body, gw.hub.address, encode(gw.hub.functions.createGovernor(body.thread_id)))
 
 
-@router.post("/propose", summary="Propose treasury transfers and/or a new approval window", **DOCS)
+@router.post("/propose", summary="Propose treasury transfers and/or a new approval window or threshold", **DOCS)
 def propose(body: ProposeRequest, gw: GatewayDep) -> UnsignedTransaction:
     governor = governor_contract(gw, body.thread_id)
     thread = thread_contract(gw, body.thread_id)
     calldatas = [encode(thread.functions.transferTreasury(t.to, t.amount)) for t in body.transfers]
     if body.approval_window is not None:
         calldatas.append(encode(thread.functions.setApprovalWindow(body.approval_window)))
+    if body.approval_threshold is not None:
+        calldatas.append(encode(thread.functions.setApprovalThreshold(body.approval_threshold)))
     targets, values = [thread.address] * len(calldatas), [0] * len(calldatas)
     call = governor.functions.propose(targets, values, calldatas, body.description)
     return _checked(gw, body, governor.address, encode(call))

@@ -74,17 +74,22 @@ class CoauthorOut(BaseModel):
 
 
 class ThreadDetail(ThreadSummary):
-    """A thread with its approval window and its current co-authors."""
+    """A thread with its approval window and threshold and its current co-authors."""
 
     model_config = examples(
         {
             **THREAD_EXAMPLE,
             "approval_window": 604800,
+            "approval_threshold": 10000,
             "coauthors": [{"account": ALICE, "shares": "1000000000000000000", "joined_timestamp": 1767225600}],
         }
     )
 
     approval_window: Count = Field(description="Seconds co-authors have to vote on a new spec.")
+    approval_threshold: Count = Field(
+        description="Basis points of the votes cast a spec's approvals must reach to approve it (10000: unanimity, "
+        "every thread's default); an approved spec's whole stake goes to the treasury, deniers get nothing."
+    )
     coauthors: list[CoauthorOut]
     meta: Meta | None = Field(default=None, description="The block this answer reflects.")
 

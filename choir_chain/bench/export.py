@@ -41,7 +41,7 @@ from choir_chain.indexer.models import (
     Spec,
     Thread,
 )
-from choir_chain.protocol import message_id, split_message_id
+from choir_chain.protocol import UNANIMOUS_BPS, message_id, split_message_id
 
 MESSAGES = 20_000
 THREADS = 200
@@ -260,6 +260,7 @@ def build_database(
                 "citations_received": 0,
                 "governor": None,
                 "approval_window": None,
+                "approval_threshold": UNANIMOUS_BPS,
             }
         )
         block += 10  # settlements land in the gap before the next thread

@@ -15,8 +15,9 @@ from sqlalchemy import BigInteger, Float, ForeignKey, ForeignKeyConstraint, Inde
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from choir_chain.indexer.uint import Uint256
+from choir_chain.protocol.approval import UNANIMOUS_BPS
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """Bumped whenever a table changes; a database of another version must be re-indexed (`--reset`).
 
 4: `author_kind` on messages and specs; `novelty_scores` and `approval_rewards` from the rewards distributor.
@@ -24,7 +25,8 @@ SCHEMA_VERSION = 7
 (`EpochAllocated`); `novelty_scores` records the scorer's `model_id` and `calibration_version`.
 6: `counted_citations` (the hub's `CitationRecorded`): the one source of which citations count.
 7: the gateway's read model: `threads.last_activity` kept by the handlers, and an index behind every filter and
-sort of the read routes and every `block` column."""
+sort of the read routes and every `block` column.
+8: `threads.approval_threshold` (the thread's `ApprovalThresholdSet`; unanimity, 10,000, until governance sets one)."""
 
 ADDRESS = String(42)
 HASH = String(66)
@@ -96,6 +98,9 @@ class Thread(Base):
     """The thread's governor, once `createGovernor` ran."""
     approval_window: Mapped[int | None] = mapped_column(default=None)
     """Set only when governance changed it from the hub default the thread was created with."""
+    approval_threshold: Mapped[int] = mapped_column(default=UNANIMOUS_BPS)
+    """ThreadDAO.approvalThreshold(), basis points of the votes cast: unanimity (10,000) from creation until
+    governance sets another (`ApprovalThresholdSet`)."""
     last_activity: Mapped[int] = mapped_column(default=0)
     """Timestamp of the latest message, vote or settlement (the creation before any): the read model's sort key."""
 

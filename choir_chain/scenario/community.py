@@ -205,6 +205,11 @@ class Community:
         calldata = bytes.fromhex(self.dao.encode_abi("transferTreasury", args=[to, amount])[2:])
         return Proposal([self.threads[thread_id]], [0], [calldata], description)
 
+    def approval_threshold(self, thread_id: int, bps: int, description: str) -> Proposal:
+        """A proposal that the thread's approval threshold becomes `bps` basis points."""
+        calldata = bytes.fromhex(self.dao.encode_abi("setApprovalThreshold", args=[bps])[2:])
+        return Proposal([self.threads[thread_id]], [0], [calldata], description)
+
     def propose(self, governor: str, by: str, proposal: Proposal, label: str | None = None) -> Tx:
         """Submit `proposal` to `governor`; its id is in the receipt (`proposal_id`)."""
         p = proposal

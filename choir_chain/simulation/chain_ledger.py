@@ -13,6 +13,9 @@ order (an approved author's shares depend on who joined before); a thread's exit
 Elsewhere the order inside a block does not matter. The clock moves one second a block, and each day starts
 exactly `DAY` seconds after the previous one.
 
+A run under an approval threshold other than unanimity sets it before day 0 through each thread's governor
+(`chain_threshold.py`).
+
 The simulated agents model stakes and votes, not who writes: every message declares a human author (protocol 7).
 """
 
@@ -24,10 +27,11 @@ from eth_utils import keccak
 from web3.contract import Contract
 
 from choir_chain.deploy import Deployment
-from choir_chain.protocol import AuthorKind, message_ids
+from choir_chain.protocol import UNANIMOUS_BPS, AuthorKind, message_ids
 from choir_chain.scenario.batch import BatchSender, Tx
 from choir_chain.scenario.community import Community, keyless_address
 from choir_chain.scenario.receipts import events, single
+from choir_chain.simulation.chain_threshold import set_approval_thresholds
 from choir_chain.simulation.ledger import OUTCOMES, Ballot, LedgerView, Post, Settled, Submission
 from choir_chain.simulation.params import DAY, SimParams
 
@@ -82,6 +86,8 @@ class ChainLedger:
             thread_id = self.community.created_thread(receipt)
             self.candidates[thread_id] = {creator}
             ids.append(thread_id)
+        if self.params.approval_threshold_bps != UNANIMOUS_BPS:
+            set_approval_thresholds(self, ids, creators, self.params.approval_threshold_bps)
         self.start_time = self._timestamp() + 1
         return ids
 

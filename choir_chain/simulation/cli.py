@@ -44,7 +44,8 @@ def simulate(
             min=1,
             max=10_000,
             help="Vote rule: 10000 = today's (approved only when every vote approves); lower = approved at this "
-            "share of the votes cast, deniers paid only when not approved (with --model only).",
+            "share of the votes cast, deniers paid only when not approved. On a devnet 5001 to 10000 (the "
+            "contracts' range, set through each thread's governor); any value with --model.",
         ),
     ] = 10_000,
 ) -> None:

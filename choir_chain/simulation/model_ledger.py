@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from choir_chain.protocol.approval import UNANIMOUS_BPS
 from choir_chain.protocol.units import WAD
 from choir_chain.simulation.ledger import Ballot, LedgerView, Post, Settled, Submission
 from choir_chain.simulation.params import SimParams
@@ -24,16 +25,16 @@ class LedgerError(RuntimeError):
     """A call the contracts would reject (the simulation's own bug, never the agents' choice)."""
 
 
-UNANIMOUS = 10_000
+UNANIMOUS = UNANIMOUS_BPS
 """`approval_threshold_bps` of today's rule: a spec is approved only when every vote cast approves."""
 
 
 def divide(stake: int, approvals: int, denials: int, threshold_bps: int = UNANIMOUS) -> tuple[str, int, int]:
     """Outcome, treasury gain and per-denier payout of a settled stake (`SpecSettlement.divide`).
 
-    `threshold_bps` below `UNANIMOUS` is the proposed rule (docs/economics.md, incentives of the vote): a spec is
-    approved when its approvals are at least that share of the votes cast, and then the whole stake goes to the
-    treasury (deniers are paid only when the spec is not approved); otherwise as today."""
+    `threshold_bps` below `UNANIMOUS` is a thread's approval threshold (docs/economics.md, incentives of the vote):
+    a spec is approved when its approvals are at least that share of the votes cast, and then the whole stake goes
+    to the treasury (deniers are paid only when the spec is not approved); otherwise as today."""
     if approvals > 0 and threshold_bps < UNANIMOUS and approvals * UNANIMOUS >= threshold_bps * (approvals + denials):
         return "approved", stake, 0
     if denials == 0:

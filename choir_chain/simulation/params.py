@@ -30,9 +30,11 @@ class SimParams:
         exit_rate: chance per co-author per day of leaving with its pro-rata share.
         seed: seed of every random draw.
         approval_threshold_bps: the vote rule. 10,000 (the default) is today's rule: approved only when every
-            vote cast approves, deniers paid `D/V` of the stake on a split. Below 10,000 is the proposed
-            thread parameter (pure model only): approved when approvals are at least this share of the votes
-            cast, the whole stake then to the treasury; otherwise as today (docs/economics.md).
+            vote cast approves, deniers paid `D/V` of the stake on a split. Below 10,000 is the thread
+            parameter `ThreadDAO.approvalThreshold`: approved when approvals are at least this share of the votes
+            cast, the whole stake then to the treasury; otherwise as today (docs/economics.md). The devnet
+            engine takes 5,001 to 10,000 (the contracts' range) and sets it through each thread's governor; the
+            model takes 1 to 10,000.
 
     Protocol:
         qaho: the QAHO price model (protocol section 4).

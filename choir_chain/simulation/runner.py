@@ -14,9 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from choir_chain.protocol.approval import is_valid_threshold
 from choir_chain.simulation.engine import Simulation, SimulationResult
 from choir_chain.simulation.ledger import LedgerView
-from choir_chain.simulation.model_ledger import UNANIMOUS, ModelLedger
+from choir_chain.simulation.model_ledger import ModelLedger
 from choir_chain.simulation.params import SimParams
 from choir_chain.simulation.plots import write_figures
 
@@ -71,8 +72,11 @@ def simulate(
     """Run, check the accounting, write the files; returns the summary (also written as summary.json)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if engine != "model" and params.approval_threshold_bps != UNANIMOUS:
-        raise ValueError("an approval threshold other than unanimity runs on the pure model only (--model)")
+    if engine != "model" and not is_valid_threshold(params.approval_threshold_bps):
+        raise ValueError(
+            "the contracts accept an approval threshold of 5001 to 10000 basis points (a strict majority to "
+            f"unanimity); {params.approval_threshold_bps} runs on the pure model only (--model)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     balances: dict[int, int] | None = None
     if engine == "model":

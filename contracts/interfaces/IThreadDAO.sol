@@ -36,7 +36,7 @@ interface IThreadDAO {
         uint96 stake;
         uint96 price; // stake price when submitted, the P0 of the equity formula
         uint40 snapshot; // votes need shares at this timepoint (submission time - 1)
-        uint40 deadline; // last second at which votes are accepted; once all eligible approved, that vote's second
+        uint40 deadline; // last second at which votes are accepted; once approval is certain, that vote's second
         uint24 eligible; // co-authors at the snapshot: all of them voting settles early
         uint24 approvals;
         uint24 denials;
@@ -62,8 +62,11 @@ interface IThreadDAO {
     );
     /// @notice A co-author voted on a spec.
     event VoteCast(uint256 indexed specId, address indexed voter, bool approve);
-    /// @notice Every eligible co-author approved spec `specId`: its approval became certain in this block, whose
-    ///         timestamp is now the spec's `deadline` (its reward comes from this block's epoch).
+    /// @notice The approvals of spec `specId` reached the thread's approval threshold of its eligible co-authors
+    ///         (under unanimity: every eligible co-author approved): its approval became certain in this block, whose
+    ///         timestamp is now the spec's `deadline` (voting closes with it; its reward comes from this block's
+    ///         epoch). Under a threshold below unanimity it may come again for the same spec in the same second,
+    ///         when the last eligible co-authors approve in the second the approval became certain.
     event ApprovalCertain(uint256 indexed specId);
     /// @notice A spec was settled. `treasuryGain + payoutPerDenier * denials == stake`, except for `Refunded`, where
     ///         the whole stake went back to its author (gain and payouts 0).
@@ -92,6 +95,8 @@ interface IThreadDAO {
     event TreasuryTransferred(address indexed to, uint256 amount);
     /// @notice Governance changed the approval window of new specs.
     event ApprovalWindowSet(uint256 approvalWindow);
+    /// @notice Governance changed the approval threshold (basis points of the votes cast) of specs settled from now.
+    event ApprovalThresholdSet(uint256 approvalThreshold);
 
     /// @notice Only the hub may call this.
     error OnlyHub();
@@ -153,6 +158,8 @@ interface IThreadDAO {
     error InsufficientTreasury(uint256 amount, uint256 treasury);
     /// @notice An approval window outside the hub's bounds.
     error InvalidApprovalWindow(uint256 approvalWindow);
+    /// @notice An approval threshold outside `MIN_APPROVAL_THRESHOLD`..10,000 basis points.
+    error InvalidApprovalThreshold(uint256 approvalThreshold);
     /// @notice A zero address where an account is needed.
     error ZeroAddress();
     /// @notice An author kind other than 0 (human), 1 (AI) or 2 (AI on a person's prompt).
@@ -194,8 +201,10 @@ interface IThreadDAO {
     ///         reverts `RewardNotReceived` unless at least `amount` arrived beyond the thread's books.
     function creditReward(uint256 messageId, uint256 amount) external;
 
-    /// @notice When the approval of spec `specId` became certain: the second of the last vote when every eligible
-    ///         co-author approved, else the end of its window; 0 if it is not approved (or not yet certain).
+    /// @notice When the approval of spec `specId` became certain: the second of the vote that brought its approvals
+    ///         to the approval threshold of the eligible co-authors (under unanimity: the last of them), else the end
+    ///         of its window; 0 if it is not approved (or not yet certain). For a pending spec it reads the threshold
+    ///         in force now, the one its settlement will use.
     function approvalCertainAt(uint256 specId) external view returns (uint256);
 
     /// @notice The messages spec `specId` cites (counted at its approval, and sharing its reward).

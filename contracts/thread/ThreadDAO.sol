@@ -33,6 +33,10 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     uint256 public constant EXIT_COOLDOWN = 1 days;
     /// @notice Most messages one message may cite.
     uint256 public constant MAX_CITATIONS = 8;
+    /// @notice The lowest approval threshold the governor may set, in basis points of the votes cast: a strict
+    ///         majority, so a minority of the votes can never approve a spec over a majority of denials (and a tie
+    ///         is not an approval). The highest is `SpecSettlement.BPS`, unanimity, every thread's default.
+    uint256 public constant MIN_APPROVAL_THRESHOLD = 5001;
     /// @notice Most equity shares a thread can ever have: approvals stop adding shares there, so share arithmetic
     ///         can never make `settle` revert (protocol section 3, r2). The NAV floor keeps real threads far below.
     uint256 public constant MAX_TOTAL_SHARES = type(uint200).max;
@@ -44,15 +48,21 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     /// @dev The implementation's own address, shared by every clone: sibling threads' addresses derive from it.
     address private immutable _implementation;
 
-    /// @dev Counters read and written together, in one slot.
+    /// @dev Counters and parameters read and written together, in one slot (256 bits, full). The two counters were
+    ///      narrowed to make room for `approvalThreshold` without a slot of its own (read by every settlement):
+    ///      `messageCount` fits 2**40 (1.1e12) messages: a post costs over 24,000 gas, so one thread would need
+    ///      2.7e16 gas, years of the whole capacity of any chain; `totalSharesCheckpoints` fits 2**32 checkpoints:
+    ///      a change in the second of the previous one replaces it, so there is at most one per second, and 2**32
+    ///      seconds are 136 years. Checked arithmetic reverts rather than wraps if either were ever reached.
     struct ThreadState {
         uint40 countChangedAt; // when coauthorCount last changed
         uint32 coauthorCount;
         uint32 prevCoauthorCount; // coauthorCount before the change at countChangedAt
-        uint48 messageCount; // next message index (2**48 messages would take far more gas than any chain has)
+        uint40 messageCount; // next message index
         uint32 pendingSpecs;
         uint32 approvalWindow; // seconds
-        uint40 totalSharesCheckpoints; // length of `_totalShares`, here since every change writes this slot anyway
+        uint32 totalSharesCheckpoints; // length of `_totalShares`, here since every change writes this slot anyway
+        uint16 approvalThreshold; // basis points of the votes cast (`approvalThreshold()`)
     }
 
     /// @dev The thread's money, in one slot: `balanceOf(this) == treasury + locked` (plus any donation).
@@ -142,7 +152,8 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             messageCount: 1,
             pendingSpecs: 0,
             approvalWindow: approvalWindow_,
-            totalSharesCheckpoints: 1
+            totalSharesCheckpoints: 1,
+            approvalThreshold: uint16(SpecSettlement.BPS) // unanimity, today's rule
         });
         emit CoauthorJoined(creator, 0, INITIAL_SHARES, INITIAL_SHARES);
         emit MessagePosted(0, creator, contentHash, new uint256[](0), authorKind);
@@ -160,7 +171,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         if (contentHash == bytes32(0)) revert EmptyContent();
         AuthorKind kind = _authorKind(authorKind);
         if (_members[msg.sender].shares == 0) revert NotCoauthor(msg.sender);
-        uint48 count = _state.messageCount;
+        uint40 count = _state.messageCount;
         if (citations.length != 0) _checkCitations(citations, _ledger.threadId, count);
         index = count;
         _state.messageCount = count + 1;
@@ -237,10 +248,23 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
             words[specId >> 7] = word | (uint256(Ballot.Approve) << shift);
             uint24 approvals = spec_.approvals + 1;
             spec_.approvals = approvals;
-            // Every eligible co-author approved: the approval is certain now. Record the second in the deadline
-            // (same slot, no extra write; nobody is left to vote), the time rewards are allocated by.
-            certain = approvals == spec_.eligible && spec_.denials == 0;
-            if (certain) spec_.deadline = uint40(block.timestamp);
+            // The approval is certain from the vote that brings the approvals to the threshold of the *eligible*
+            // count (under unanimity: the last eligible co-author's approval): votes never outnumber the eligible,
+            // so no later denial can undo it. Record the second in the deadline (same slot, no extra write; voting
+            // closes with this second), the time rewards are allocated by. Every eligible co-author approving is
+            // certain under any threshold, so it skips the threshold's read (under a lower one the approval may
+            // have been certain since an earlier vote of this same second: the deadline stays this second); and a
+            // threshold is over half, so no vote at or under half of the eligible can be that vote either.
+            uint256 eligible = spec_.eligible;
+            if (approvals == eligible && spec_.denials == 0) {
+                certain = true;
+                spec_.deadline = uint40(block.timestamp);
+            } else if (uint256(approvals) << 1 > eligible) {
+                uint256 needed = uint256(_state.approvalThreshold) * eligible;
+                certain = uint256(approvals) * SpecSettlement.BPS >= needed
+                    && uint256(approvals - 1) * SpecSettlement.BPS < needed;
+                if (certain) spec_.deadline = uint40(block.timestamp);
+            }
         } else {
             words[specId >> 7] = word | (uint256(Ballot.Deny) << shift);
             spec_.denials += 1;
@@ -295,7 +319,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
                 revert NoCuratorReward(specId, msg.sender);
             }
             words[specId >> 7] = word | (uint256(Ballot.DenyClaimed) << shift); // Deny (2) -> DenyClaimed (3)
-            (,, uint256 perDenier) = SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
+            uint256 perDenier = SpecSettlement.deniersShare(spec_.stake, spec_.approvals, spec_.denials);
             amount += perDenier;
             emit CuratorRewardClaimed(specId, msg.sender, perDenier);
         }
@@ -315,7 +339,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         if (block.timestamp < own.since + EXIT_COOLDOWN) revert ExitCooldown(own.since + EXIT_COOLDOWN);
         // The last co-author may leave too, pending specs or not (protocol section 5, r2): they then settle at once,
         // Refunded when nobody voted.
-        ThreadState memory state = _state;
+        ThreadState memory state = _loadState();
 
         Ledger memory ledger = _ledger;
         uint256 total = _latestTotalShares(state);
@@ -360,10 +384,16 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     function approvalCertainAt(uint256 specId) external view returns (uint256) {
         Spec memory spec_ = _specs[specId];
         if (spec_.status == SpecStatus.Approved) return spec_.deadline;
-        if (spec_.status != SpecStatus.Pending || spec_.approvals == 0 || spec_.denials != 0) return 0;
-        // Pending with approvals only: certain once every eligible co-author approved (the deadline then holds
-        // the second of the last vote), else when the window ended.
-        if (spec_.approvals == spec_.eligible || block.timestamp > spec_.deadline) return spec_.deadline;
+        if (spec_.status != SpecStatus.Pending || spec_.approvals == 0) return 0;
+        // Pending: certain once the approvals reached the threshold of the eligible count (`vote` then moved the
+        // deadline to that vote's second), else when the window ended with approvals at the threshold of the votes
+        // cast. Under unanimity: every eligible co-author approved, or the window ended with approvals only.
+        uint256 threshold = _state.approvalThreshold;
+        uint256 approvals = uint256(spec_.approvals) * SpecSettlement.BPS;
+        if (approvals >= threshold * spec_.eligible) return spec_.deadline;
+        if (block.timestamp > spec_.deadline && approvals >= threshold * (uint256(spec_.approvals) + spec_.denials)) {
+            return spec_.deadline;
+        }
         return 0;
     }
 
@@ -400,6 +430,18 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         }
         _state.approvalWindow = uint32(approvalWindow_);
         emit ApprovalWindowSet(approvalWindow_);
+    }
+
+    /// @notice Change the approval threshold: a spec is approved when its approvals are at least `bps` basis points
+    ///         of the votes cast, and then its whole stake goes to the treasury (deniers are paid only when a spec
+    ///         is not approved). Governor only. It applies to every spec settled from then on, pending ones
+    ///         included: the threshold is read at settlement (one slot `settle` reads anyway), and a governor's
+    ///         change is public for its execution delay before it takes effect.
+    /// @param bps from `MIN_APPROVAL_THRESHOLD` (a strict majority) to 10,000 (unanimity, the default)
+    function setApprovalThreshold(uint256 bps) external onlyGovernor {
+        if (bps < MIN_APPROVAL_THRESHOLD || bps > SpecSettlement.BPS) revert InvalidApprovalThreshold(bps);
+        _state.approvalThreshold = uint16(bps);
+        emit ApprovalThresholdSet(bps);
     }
 
     /// @notice The thread's governor (zero until the hub's `createGovernor`).
@@ -446,6 +488,11 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         return _state.approvalWindow;
     }
 
+    /// @notice Basis points of the votes cast a spec's approvals must reach to approve it (10,000: unanimity).
+    function approvalThreshold() external view returns (uint256) {
+        return _state.approvalThreshold;
+    }
+
     /// @notice The global id of this thread's message `index`: `threadId << 64 | index`.
     /// @param index the thread-local message index
     function messageId(uint256 index) external view returns (uint256) {
@@ -477,8 +524,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         Spec memory spec_ = _specs[specId];
         if (_ballot(specId, account) != Ballot.Deny) return 0;
         if (spec_.status != SpecStatus.Denied && spec_.status != SpecStatus.Split) return 0;
-        (,, uint256 perDenier) = SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
-        return perDenier;
+        return SpecSettlement.deniersShare(spec_.stake, spec_.approvals, spec_.denials);
     }
 
     /// @notice Equity shares `account` holds now.
@@ -572,7 +618,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         if (stake == 0) revert ZeroStake();
         if (stake > type(uint96).max) revert StakeTooLarge(stake);
         _markPendingAuthor(msg.sender);
-        ThreadState memory state = _state;
+        ThreadState memory state = _loadState();
         Ledger memory ledger = _ledger;
         // Co-authors who can vote are those holding shares at the snapshot, one second before submission; the
         // count of them is the count before any change made in this same second.
@@ -691,7 +737,7 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     function _settle(uint256 specId, uint256 departed) private {
         Spec memory spec_ = _specs[specId];
         _requirePending(specId, spec_.status);
-        ThreadState memory state = _state;
+        ThreadState memory state = _loadState();
         uint256 votes = uint256(spec_.approvals) + spec_.denials;
         // Everyone the spec waits for has voted or left (a thread with no co-author waits for nobody).
         bool decided = state.coauthorCount == 0 || votes + departed >= spec_.eligible;
@@ -713,7 +759,9 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
         if (refunded) {
             ledger.locked -= spec_.stake;
         } else {
-            (outcome, gain, perDenier) = SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials);
+            // The threshold in force at settlement (a governor's change passes its execution delay first).
+            (outcome, gain, perDenier) =
+                SpecSettlement.divide(spec_.stake, spec_.approvals, spec_.denials, state.approvalThreshold);
             ledger.locked -= uint96(gain); // gain <= stake, which is part of locked
             if (outcome == SpecStatus.Approved) _grantEquity(spec_, specId, state, ledger.treasury);
             ledger.treasury += uint96(gain);
@@ -818,11 +866,28 @@ contract ThreadDAO is IThreadDAO, IERC6372, ReentrancyGuardTransient {
     function _storeState(ThreadState memory state) private {
         uint256 word = uint256(state.countChangedAt) | uint256(state.coauthorCount) << 40
             | uint256(state.prevCoauthorCount) << 72 | uint256(state.messageCount) << 104
-            | uint256(state.pendingSpecs) << 152 | uint256(state.approvalWindow) << 184
-            | uint256(state.totalSharesCheckpoints) << 216;
+            | uint256(state.pendingSpecs) << 144 | uint256(state.approvalWindow) << 176
+            | uint256(state.totalSharesCheckpoints) << 208 | uint256(state.approvalThreshold) << 240;
         assembly ("memory-safe") {
             sstore(_state.slot, word)
         }
+    }
+
+    /// @dev `_state` in memory from one SLOAD of the packed word, the inverse of `_storeState` (the compiler's
+    ///      member-wise copy of a full slot can read it more than once).
+    function _loadState() private view returns (ThreadState memory state) {
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(_state.slot)
+        }
+        state.countChangedAt = uint40(word);
+        state.coauthorCount = uint32(word >> 40);
+        state.prevCoauthorCount = uint32(word >> 72);
+        state.messageCount = uint40(word >> 104);
+        state.pendingSpecs = uint32(word >> 144);
+        state.approvalWindow = uint32(word >> 176);
+        state.totalSharesCheckpoints = uint32(word >> 208);
+        state.approvalThreshold = uint16(word >> 240);
     }
 
     /// @dev `_ledger = ledger` as one SSTORE of the packed word, like `_storeState`.

@@ -1,9 +1,11 @@
-"""The incentives of the vote (`simulation.incentives`, docs/economics.md section 6) and the proposed approval
-threshold in the model ledger (`model_ledger.divide`, `SimParams.approval_threshold_bps`)."""
+"""The incentives of the vote (`simulation.incentives`, docs/economics.md section 6) and the approval threshold
+in the model ledger (`model_ledger.divide`, `SimParams.approval_threshold_bps`) and on a devnet (the contracts'
+`ThreadDAO.approvalThreshold`, set through each thread's governor)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from choir_chain.simulation.incentives import (
 )
 from choir_chain.simulation.model_ledger import UNANIMOUS, divide
 from choir_chain.simulation.params import SimParams
-from choir_chain.simulation.runner import simulate
+from choir_chain.simulation.runner import run_devnet, run_model, simulate
 
 S, P, T = 31 * CHOIR, 21 * CHOIR, 2_300 * CHOIR
 
@@ -87,20 +89,37 @@ def test_the_threshold_grows_threads_in_a_small_run() -> None:
     assert compare_rules(SimParams(threads=6, agents=80, days=60, seed=3)) == runs  # deterministic
 
 
-def test_the_devnet_engine_refuses_another_rule(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="pure model only"):
-        simulate(SimParams(approval_threshold_bps=PROPOSED_THRESHOLD_BPS), "devnet", tmp_path)
+def test_the_devnet_engine_refuses_a_threshold_the_contracts_refuse(tmp_path: Path) -> None:
+    for minority in (1, 5_000):
+        with pytest.raises(ValueError, match="pure model only"):
+            simulate(SimParams(approval_threshold_bps=minority), "devnet", tmp_path)
 
 
-def test_the_cli_runs_the_proposed_rule_on_the_model_and_refuses_it_on_a_devnet(tmp_path: Path) -> None:
+def test_the_devnet_engine_runs_the_threshold_like_the_model(tmp_path: Path) -> None:
+    """Two thirds on the real contracts (set through each thread's governor before day 0): every row and the
+    final state equal the pure engine's under the same rule, to the wei; the rule was in force (more approvals
+    than under unanimity for the same community)."""
+    tiny = SimParams(threads=3, days=12, agents=16, participation=0.6, exit_rate=0.08, spec_rate=1.5, seed=6)
+    params = replace(tiny, approval_threshold_bps=PROPOSED_THRESHOLD_BPS)
+    onchain, balances = run_devnet(params, tmp_path / "devnet")
+    model = run_model(params)
+    assert list(onchain.history.rows()) == list(model.history.rows())
+    assert onchain.final == model.final
+    assert onchain.totals.settled == model.totals.settled
+    assert onchain.totals.settled["approved"] > run_model(tiny).totals.settled["approved"]
+    for thread, balance in balances.items():
+        assert balance == onchain.final.treasury[thread] + onchain.final.locked[thread]
+
+
+def test_the_cli_runs_a_minority_rule_on_the_model_and_refuses_it_on_a_devnet(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from choir_chain.cli import app
 
     base = ["simulate", "--threads", "3", "--days", "10", "--agents", "30", "--no-csv", "--approval-threshold-bps"]
-    result = CliRunner().invoke(app, [*base, "6666", "--model", "--out", str(tmp_path / "model")])
+    result = CliRunner().invoke(app, [*base, "4000", "--model", "--out", str(tmp_path / "model")])
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "model" / "summary.json").read_text())["parameters"]["approval_threshold_bps"] == 6666
-    refused = CliRunner().invoke(app, [*base, "6666", "--out", str(tmp_path / "devnet")])
+    assert json.loads((tmp_path / "model" / "summary.json").read_text())["parameters"]["approval_threshold_bps"] == 4000
+    refused = CliRunner().invoke(app, [*base, "4000", "--out", str(tmp_path / "devnet")])
     assert refused.exit_code == 1 and "pure model only" in refused.output and "Traceback" not in refused.output
     assert not (tmp_path / "devnet" / "summary.json").exists()

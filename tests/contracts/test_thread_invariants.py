@@ -100,6 +100,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from choir_chain.protocol.approval import UNANIMOUS_BPS
+
 WAD = 10**18
 GAS = 3_000_000
 DEPLOY_GAS = 8_000_000
@@ -438,10 +440,13 @@ def equity_without_floor(stake: int, price: int, coauthors_before: int) -> int:
     return min(math.isqrt(stake * WAD * WAD // price) // (coauthors_before + 1), WAD // 2)
 
 
-def divide(stake: int, approvals: int, denials: int) -> tuple[int, int, int]:
-    """protocol 3: (outcome, treasury gain, payout per denier), integer division, remainder to the treasury."""
+def divide(stake: int, approvals: int, denials: int, threshold: int = UNANIMOUS_BPS) -> tuple[int, int, int]:
+    """protocol 3: (outcome, treasury gain, payout per denier), integer division, remainder to the treasury;
+    approved when `approvals * 10,000 >= threshold * votes cast` (with a vote), and then no denier is paid."""
     if denials == 0:
         return (EXPIRED if approvals == 0 else APPROVED), stake, 0
+    if approvals and approvals * UNANIMOUS_BPS >= threshold * (approvals + denials):
+        return APPROVED, stake, 0
     if approvals == 0:
         per = stake // denials
         return DENIED, stake - per * denials, per
@@ -483,6 +488,7 @@ class ThreadModel:
     thread_id: int
     address: str
     window: int
+    threshold: int = UNANIMOUS_BPS  # approvalThreshold(): basis points of the votes cast (unanimity at creation)
     treasury: int = 0
     locked: int = 0
     message_count: int = 1
@@ -845,6 +851,8 @@ class ThreadMachine(RuleBasedStateMachine):
         (address,) = self._read([("hub", self.ctx.hub, "threadAddress", thread_id)])
         assert to_checksum_address(address) == event["thread"]
         th = ThreadModel(thread_id, event["thread"], HUB_DEFAULTS["approvalWindow"])
+        (threshold,) = self._read([("thread", th.address, "approvalThreshold")])
+        assert threshold == th.threshold == UNANIMOUS_BPS, "a new thread decides by unanimity"
         th.set_shares(creator, result.timestamp, WAD)  # protocol 2: the creator holds 1e18 shares
         th.set_total(result.timestamp, WAD)
         self.threads.append(th)
@@ -932,8 +940,17 @@ class ThreadMachine(RuleBasedStateMachine):
                 "approve": approve,
             }
             spec.votes[voter] = approve
-            if spec.approvals == spec.eligible and spec.denials == 0:
-                spec.deadline = result.timestamp  # every eligible co-author approved: certain now (r2)
+            needed = th.threshold * spec.eligible
+            crossed = spec.approvals * UNANIMOUS_BPS >= needed > (spec.approvals - 1) * UNANIMOUS_BPS
+            everyone = spec.approvals == spec.eligible and spec.denials == 0  # certain under any threshold
+            if approve and (crossed or everyone):
+                # the approvals reached the threshold of the eligible (under unanimity: every eligible co-author
+                # approved): certain now (r2); under a lower threshold the last approvals of the second it became
+                # certain in repeat the event for that same second
+                spec.deadline = result.timestamp
+                assert result.all("ApprovalCertain"), f"spec {spec_id}: no ApprovalCertain"
+            else:
+                assert not result.all("ApprovalCertain"), f"spec {spec_id}: ApprovalCertain at an uncertain vote"
 
     def _settle(self, th: ThreadModel, spec_id: int, caller: str, departed: list[str] | None = None) -> None:
         self._run(self._settle_tx(th, spec_id, caller, departed))
@@ -994,7 +1011,7 @@ class ThreadMachine(RuleBasedStateMachine):
             # protocol 3 (r2): nobody voted and nobody eligible is left to: the stake goes back to its author
             outcome, gain, per = REFUNDED, 0, 0
         else:
-            outcome, gain, per = divide(spec.stake, spec.approvals, spec.denials)
+            outcome, gain, per = divide(spec.stake, spec.approvals, spec.denials, th.threshold)
         event = result.one("SpecSettled")
         assert not result.all("MessagePosted"), "settling emits no MessagePosted: SpecSubmitted carried the message"
         refunds = [
@@ -1075,9 +1092,12 @@ class ThreadMachine(RuleBasedStateMachine):
         """When the approval of `spec` became certain at time `t` (0: not approved, or not yet certain)."""
         if spec.status == APPROVED:
             return spec.deadline
-        if spec.status != PENDING or spec.approvals == 0 or spec.denials:
+        if spec.status != PENDING or spec.approvals == 0:
             return 0
-        return spec.deadline if spec.approvals == spec.eligible or t > spec.deadline else 0
+        approvals = spec.approvals * UNANIMOUS_BPS
+        if approvals >= th.threshold * spec.eligible:  # `vote` moved the deadline to that vote's second
+            return spec.deadline
+        return spec.deadline if t > spec.deadline and approvals >= th.threshold * len(spec.votes) else 0
 
     @staticmethod
     def _joined_after(th: ThreadModel, spec: SpecModel) -> list[str]:

@@ -177,8 +177,10 @@ def test_thread_detail(world: World, client: TestClient) -> None:
     dao = deployment.thread(1)
     detail = client.get("/threads/1").json()
     summary = client.get("/threads").json()["items"][0]
-    assert {k: v for k, v in detail.items() if k not in ("approval_window", "coauthors", "meta")} == summary
+    extra = ("approval_window", "approval_threshold", "coauthors", "meta")
+    assert {k: v for k, v in detail.items() if k not in extra} == summary
     assert detail["approval_window"] == dao.functions.approvalWindow().call()
+    assert detail["approval_threshold"] == dao.functions.approvalThreshold().call() == 10_000
     # carol joined by her approved spec and left: alice is the only co-author
     assert detail["coauthors"] == [
         {

@@ -252,8 +252,10 @@ def test_create_governor(client: TestClient, chain: World) -> None:
     assert error["code"] == "GovernorExists" and created in error["message"]
 
 
-def test_governance_flow(client: TestClient, chain: World) -> None:
-    """propose -> castVote -> queue -> execute, each through the gateway, with the refusals on the way."""
+def test_governance_flow(client: TestClient, chain: World, tmp_path: Path) -> None:
+    """propose -> castVote -> queue -> execute, each through the gateway, with the refusals on the way. The proposal
+    also changes the approval window and threshold; the index (a copy of the test's own) and the thread view show
+    the new threshold."""
     a, params, token = chain.run.actors, chain.run.deployment.manifest.parameters, chain.run.deployment.token
     t1 = thread(chain, 1)
     gov = governor(chain, 1)
@@ -262,12 +264,13 @@ def test_governance_flow(client: TestClient, chain: World) -> None:
         "thread_id": 1,
         "transfers": [{"to": a.dave.address.lower(), "amount": str(amount)}],
         "approval_window": 2 * 86_400,
-        "description": "pay dave; shorter window",
+        "approval_threshold": 6_666,
+        "description": "pay dave; shorter window; two thirds",
     }
     receipt = act(client, chain, a.alice, "propose", **proposal)
     (created,) = gov.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
     proposal_id = created["args"]["proposalId"]
-    assert created["args"]["targets"] == [t1.address, t1.address]
+    assert created["args"]["targets"] == [t1.address, t1.address, t1.address]
     assert gov.functions.state(proposal_id).call() == 0  # Pending
 
     error = refused(client, a.alice, "propose", **proposal)  # the same proposal again
@@ -298,8 +301,19 @@ def test_governance_flow(client: TestClient, chain: World) -> None:
     assert gov.functions.state(proposal_id).call() == 7  # Executed
     assert token.functions.balanceOf(a.dave.address).call() == balance + amount
     assert t1.functions.approvalWindow().call() == 2 * 86_400
+    assert t1.functions.approvalThreshold().call() == 6_666
     error = refused(client, a.heidi, "execute", thread_id=1, proposal_id=str(proposal_id))
     assert error["code"] == "GovernorUnexpectedProposalState" and "current=Executed" in error["message"]
+
+    database = tmp_path / "own.db"
+    shutil.copyfile(chain.database_url.removeprefix("sqlite:///"), database)
+    settings = chain.settings.model_copy(update={"database_url": f"sqlite:///{database}"})
+    with Indexer(chain.run.rpc_url, chain.run.deployment.manifest, settings.database_url) as indexer:
+        indexer.sync()
+    with TestClient(create_app(settings)) as own:
+        detail = own.get("/threads/1").json()
+        assert (detail["approval_window"], detail["approval_threshold"]) == (2 * 86_400, 6_666)
+        assert own.get("/threads/2").json()["approval_threshold"] == 10_000
 
 
 def test_execute_is_refused_when_the_calls_would_fail(client: TestClient, chain: World) -> None:

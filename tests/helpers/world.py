@@ -303,6 +303,7 @@ def assert_matches_chain(engine: Engine, deployment: Deployment) -> None:
             governor = hub.functions.governorOf(t.thread_id).call()
             assert t.governor == (None if int(governor, 16) == 0 else governor)
             assert t.approval_window in (None, dao.functions.approvalWindow().call())
+            assert t.approval_threshold == dao.functions.approvalThreshold().call()
 
         messages = session.scalars(select(Message)).all()
         assert len(messages) == sum(t.message_count for t in threads)

@@ -15,7 +15,7 @@ from choir_chain.indexer.models import (
     Thread,
 )
 from choir_chain.indexer.store import Store
-from choir_chain.protocol import split_message_id
+from choir_chain.protocol import UNANIMOUS_BPS, split_message_id
 
 KNOWN_ROLES = {
     "0x" + "00" * 32: "DEFAULT_ADMIN_ROLE",
@@ -46,6 +46,7 @@ def thread_created(store: Store, event: Event) -> None:
             citations_received=0,
             governor=None,
             approval_window=None,
+            approval_threshold=UNANIMOUS_BPS,
             last_activity=event_timestamp(event),
         ),
         thread_id,

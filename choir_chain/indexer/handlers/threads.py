@@ -134,7 +134,8 @@ def vote_cast(store: Store, event: Event) -> None:
 
 @handles(THREAD, "ApprovalCertain")
 def approval_certain(store: Store, event: Event) -> None:
-    """Every eligible co-author approved: the chain moved the spec's deadline to this block's second (r2)."""
+    """The approvals reached the thread's threshold of the eligible co-authors (under unanimity: every one of them
+    approved): the chain moved the spec's deadline to this block's second (r2; idempotent, it may come twice)."""
     spec = store.require(Spec, event_thread_id(event), event.args["specId"])
     spec.deadline = event_timestamp(event)
 
@@ -307,6 +308,11 @@ def treasury_transferred(store: Store, event: Event) -> None:
 @handles(THREAD, "ApprovalWindowSet")
 def approval_window_set(store: Store, event: Event) -> None:
     store.require(Thread, event_thread_id(event)).approval_window = event.args["approvalWindow"]
+
+
+@handles(THREAD, "ApprovalThresholdSet")
+def approval_threshold_set(store: Store, event: Event) -> None:
+    store.require(Thread, event_thread_id(event)).approval_threshold = event.args["approvalThreshold"]
 
 
 @handles(THREAD, "GovernorSet")

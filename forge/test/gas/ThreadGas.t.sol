@@ -97,6 +97,20 @@ contract ThreadGasTest is GasBase {
         main.vote(specOpen, true);
     }
 
+    /// dave's approval completes a unanimous approval (alice, bob and carol approved first): the vote that makes the
+    /// approval certain (it reads the thread's threshold and moves the deadline). The thread's storage is cooled
+    /// first, as in a transaction of its own.
+    function test_voteCertain() public {
+        vm.pauseGasMetering();
+        _vote(main, specOpen, alice, true);
+        _vote(main, specOpen, bob, true);
+        _vote(main, specOpen, carol, true);
+        vm.cool(address(main));
+        vm.resumeGasMetering();
+        vm.prank(dave);
+        main.vote(specOpen, true);
+    }
+
     /// alice denies: the first vote on the spec.
     function test_voteDeny() public {
         vm.prank(alice);

@@ -13,10 +13,12 @@ import {HandlerBase} from "./HandlerBase.sol";
 ///         candidate for which the call should succeed (bounded inputs), predicts the outcome from the rules of
 ///         docs/protocol.md and records a violation when the contract disagrees: a settlement that does not conserve
 ///         the stake, a decided spec whose `settle` reverts, a joiner whose claim exceeds its stake, an exit that does
-///         not pay the pro-rata treasury, any unexpected revert.
+///         not pay the pro-rata treasury, any unexpected revert. Threads are created under unanimity or an approval
+///         threshold of 6,666 or 5,001 basis points (see `createThread`), so both settlement rules are exercised.
 contract ThreadHandler is HandlerBase {
     uint256 internal constant MAX_THREADS = 3;
     uint256 internal constant WAD = 1e18;
+    uint256 internal constant BPS = 10_000;
 
     ChoirToken public immutable token;
     ChoirHub public immutable hub;
@@ -118,6 +120,19 @@ contract ThreadHandler is HandlerBase {
     // Actions
     // ------------------------------------------------------------------------------------------------------------
 
+    /// @dev Give a new thread an approval threshold by its index: unanimity (kept), two thirds, a bare majority, so
+    ///      every run with three threads has all three rules. It stands in for the governor's `setApprovalThreshold`
+    ///      (a thread here has no governor until the governance handler creates one) by writing the threshold's 16
+    ///      bits at the top of `ThreadState`, storage slot 0, and checks that the contract reads it back.
+    function _setThreshold(ThreadDAO thread, uint256 seed) internal {
+        uint256 bps = [BPS, 6666, 5001][seed % 3];
+        if (bps == BPS) return;
+        bytes32 word = vm.load(address(thread), bytes32(0));
+        vm.store(address(thread), bytes32(0), bytes32((uint256(word) & type(uint240).max) | bps << 240));
+        if (thread.approvalThreshold() != bps) _violation("threshold not at the top of slot 0");
+        _count("threshold.set");
+    }
+
     function createThread(uint256 actorSeed, uint8 kind) public {
         if (threads.length >= MAX_THREADS) return;
         address creator = _actor(actorSeed);
@@ -128,6 +143,8 @@ contract ThreadHandler is HandlerBase {
             if (ThreadDAO(t).sharesOf(creator) != 1e18 || ThreadDAO(t).totalShares() != 1e18) {
                 _violation("creator does not hold the initial shares");
             }
+            if (ThreadDAO(t).approvalThreshold() != BPS) _violation("a new thread's threshold is not unanimity");
+            _setThreshold(ThreadDAO(t), threads.length - 1);
             _count("createThread");
         } catch (bytes memory reason) {
             _unexpected("createThread", reason);
@@ -278,6 +295,7 @@ contract ThreadHandler is HandlerBase {
         vm.prank(voter);
         try thread.vote(specId, approve) {
             _count(approve ? bytes32("vote.approve") : bytes32("vote.deny"));
+            _checkCertainty(thread, specId, spec, approve);
         } catch (bytes memory reason) {
             _unexpected("vote", reason);
         }
@@ -363,6 +381,10 @@ contract ThreadHandler is HandlerBase {
         for (uint256 i; i < specs.length; ++i) {
             uint256 specId = specs[(seed % specs.length + i) % specs.length];
             IThreadDAO.Spec memory s = thread.getSpec(specId);
+            if (s.status == IThreadDAO.SpecStatus.Approved && s.denials != 0) {
+                _claimRefused(thread, specId, seed);
+                continue;
+            }
             if (s.status != IThreadDAO.SpecStatus.Denied && s.status != IThreadDAO.SpecStatus.Split) continue;
             for (uint256 j; j < actors.length; ++j) {
                 address a = actors[(seed % actors.length + j) % actors.length];
@@ -392,6 +414,24 @@ contract ThreadHandler is HandlerBase {
                 }
                 return;
             }
+        }
+    }
+
+    /// @dev A denier of a spec approved over its denials (a threshold below unanimity) has nothing to claim.
+    function _claimRefused(ThreadDAO thread, uint256 specId, uint256 seed) internal {
+        for (uint256 j; j < actors.length; ++j) {
+            address a = actors[(seed % actors.length + j) % actors.length];
+            if (thread.ballotOf(specId, a) != IThreadDAO.Ballot.Deny) continue;
+            uint256[] memory ids = new uint256[](1);
+            ids[0] = specId;
+            vm.prank(a);
+            try thread.claimCuratorRewards(ids) {
+                _violation("a denier claimed from an approved spec");
+            } catch (bytes memory reason) {
+                if (_selector(reason) != IThreadDAO.NoCuratorReward.selector) _unexpected("claim approved", reason);
+                else _count("claim.approvedRefused");
+            }
+            return;
         }
     }
 
@@ -484,15 +524,39 @@ contract ThreadHandler is HandlerBase {
         _checkSettlement(thread, specId, s, b);
     }
 
-    function _expectedOutcome(IThreadDAO.Spec memory s, bool refund) internal pure returns (IThreadDAO.SpecStatus) {
+    /// @dev R5 under a threshold: the vote that brings the approvals to the threshold of the eligible count makes the
+    ///      approval certain in its second (`deadline` moves there, `approvalCertainAt` reports it); no other vote
+    ///      moves the deadline.
+    function _checkCertainty(ThreadDAO thread, uint256 specId, IThreadDAO.Spec memory before, bool approve) internal {
+        IThreadDAO.Spec memory s = thread.getSpec(specId);
+        uint256 needed = thread.approvalThreshold() * s.eligible;
+        bool crossed = approve && uint256(s.approvals) * BPS >= needed && uint256(before.approvals) * BPS < needed;
+        if (crossed) {
+            if (s.deadline != block.timestamp || thread.approvalCertainAt(specId) != block.timestamp) {
+                _violation("approval certain but not recorded at this second");
+            }
+            _count("vote.certain");
+        } else if (s.deadline != before.deadline) {
+            _violation("a vote that did not make the approval certain moved the deadline");
+        }
+    }
+
+    /// @dev The rule of docs/protocol.md section 3 with the thread's threshold `t` read before the settlement.
+    function _expectedOutcome(IThreadDAO.Spec memory s, bool refund, uint256 t)
+        internal
+        pure
+        returns (IThreadDAO.SpecStatus)
+    {
         if (refund) return IThreadDAO.SpecStatus.Refunded;
         if (s.denials == 0) return s.approvals == 0 ? IThreadDAO.SpecStatus.Expired : IThreadDAO.SpecStatus.Approved;
-        return s.approvals == 0 ? IThreadDAO.SpecStatus.Denied : IThreadDAO.SpecStatus.Split;
+        if (s.approvals == 0) return IThreadDAO.SpecStatus.Denied;
+        if (uint256(s.approvals) * BPS >= t * (uint256(s.approvals) + s.denials)) return IThreadDAO.SpecStatus.Approved;
+        return IThreadDAO.SpecStatus.Split;
     }
 
     function _checkSettlement(ThreadDAO thread, uint256 specId, IThreadDAO.Spec memory s, Before memory b) internal {
         IThreadDAO.SpecStatus outcome = thread.getSpec(specId).status;
-        if (outcome != _expectedOutcome(s, b.refund)) _violation("settlement outcome");
+        if (outcome != _expectedOutcome(s, b.refund, thread.approvalThreshold())) _violation("settlement outcome");
         _count(_outcomeKey(outcome));
         if (outcome == IThreadDAO.SpecStatus.Refunded) {
             if (
@@ -502,11 +566,14 @@ contract ThreadHandler is HandlerBase {
             return;
         }
         uint256 gain = thread.treasury() - b.treasury;
-        // T2: treasuryGain + payoutPerDenier * denials == stake, and the payouts stay locked for the deniers.
-        if (gain + _perDenier(s) * s.denials != s.stake || thread.lockedBalance() != b.locked - gain) {
+        // T2: treasuryGain + payoutPerDenier * denials == stake, and the payouts stay locked for the deniers; an
+        // approved spec (with denials only under a threshold) pays its deniers nothing.
+        uint256 perDenier = outcome == IThreadDAO.SpecStatus.Approved ? 0 : _perDenier(s);
+        if (gain + perDenier * s.denials != s.stake || thread.lockedBalance() != b.locked - gain) {
             _violation("settlement does not conserve the stake");
         }
         if (outcome != IThreadDAO.SpecStatus.Approved) return;
+        if (s.denials != 0) _count("settle.approvedOverDenials");
         approvedMessages.push(thread.messageId(specId));
         uint256 added = thread.sharesOf(s.author);
         if (added == 0 || thread.totalShares() != b.total + added) _violation("approved author's shares");
