@@ -12,8 +12,8 @@ import {EquityMath} from "../../../contracts/libraries/EquityMath.sol";
 ///         `make prove-slow` (Halmos `--function prove_`).
 ///         Solvers: each of the ~5500 paths through `sqrt` and `mulDiv` ends in an assertion query that Halmos's
 ///         in-process check (1 ms) cannot settle for the 1/2 cap. z3 takes over a minute on one such query, yices
-///         ~0.2 s, hence yices for `prove_fraction_at_most_half` (function annotation); the NAV floor's queries are
-///         settled in-process, and z3 (tools/analysis/halmos.toml) runs it faster.
+///         ~0.2 s, hence yices for `prove_fraction_at_most_half` (function annotation). The NAV floor's paths are
+///         settled in-process but for a few (7 of 5,688 went to yices in a trial), so it keeps the config's z3.
 ///         Not proved here: `sharesForStake <= totalShares`. On paper it follows from `e <= 1/2` (then
 ///         `e / (1 - e) <= 1`, mulDiv rounds down, and ThreadDAO calls it with `totalShares >= 1`, so the one-share
 ///         minimum stays within it), but a Halmos check of OpenZeppelin's `mulDiv(total, e, 1e18 - e) <= total`
