@@ -22,9 +22,10 @@ contract ProveHubStub {
 ///         every timestamp and pair of timestamps. Not proved: monotonicity when both timestamps lie strictly inside
 ///         (launch, launch + T), which rests on Solady's `lnWad`, an (8, 8)-term rational approximation, being
 ///         monotone on the curve's grid. The step statement `F(t) <= F(t + 1)` for launch < t, t + 1 < launch + T
-///         (by induction on t it gives the whole interior) gave no verdict in 4 minutes with yices (2026-12-07):
-///         Halmos abstracts the symbolic products and `sdiv` of `lnWad` as uninterpreted functions, the abstract
-///         query is satisfiable, and the refined one (eight nested 256-bit products bit-blasted) did not return.
+///         (by induction on t it gives the whole interior) gave no verdict (2026-12-07): Halmos abstracts the
+///         symbolic products and `sdiv` of `lnWad` as uninterpreted functions; with yices two paths' abstract
+///         queries were satisfiable and their refined queries (the nested 256-bit products bit-blasted) had not
+///         returned after 4 minutes; with z3 the same two abstract queries had not returned after 7 minutes.
 ///         Enumerating the ~126 million interior seconds through the contract (a Foundry loop of static calls,
 ///         1 million steps in 70 s here) would take about 2.5 hours and was not done. The Ape tests sample it.
 contract EmissionCapProof is Test {
