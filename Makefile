@@ -153,11 +153,12 @@ slither: setup $(ANALYSIS_VENV)/.stamp ## Slither on our contracts, gated by too
 # folder (Halmos runs every artifact it finds there, and forge keeps those of deleted test files). Options come from
 # tools/analysis/halmos.toml (z3, a 900 s assertion timeout), below a proof contract's or function's own
 # `@custom:halmos` annotation: options on Halmos's command line would override every annotation. z3, not Halmos's
-# default yices: yices times out on the settlement split, which z3 decides in a second. About 100 s with the build,
-# the NAV-floor proof ~55 s of it; they run beside the other suites in `make test` (test-prove). A query may take 20
-# times longer while those suites share the cores (check_cap_bounded: 5 s alone, 110 s in a fresh-clone CI run),
-# hence the generous timeout. `make prove-slow` runs the prove_ functions, proofs too slow for every run:
-# EquityMath's 1/2 cap, 21 min on 2026-12-07 with the cores shared by three other Halmos runs.
+# default yices: yices times out on the settlement split, which z3 decides in a second (EquityMathProof picks
+# yices). About 100 s with the build on 2026-12-06, the NAV-floor proof ~55 s of it; 13 min on 2026-12-07 with the
+# cores shared by other Halmos runs (NAV floor 283 s, the emission proofs 400 s); they run beside the other suites in
+# `make test` (test-prove). A query may take 20 times longer while those suites share the cores (check_cap_bounded:
+# 5 s alone, 110 s in a fresh-clone CI run), hence the generous timeout. `make prove-slow` runs the prove_ functions,
+# proofs too slow for every run: EquityMath's 1/2 cap, 21 min on 2026-12-07 with the cores shared as above.
 prove: setup $(ANALYSIS_VENV)/.stamp ## Halmos proofs of the pure maths (forge/test/prove), for all inputs
 	rm -rf $(PROVE_OUT)/out
 	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \
