@@ -10,9 +10,9 @@ import {EquityMath} from "../../../contracts/libraries/EquityMath.sol";
 ///         (ThreadDAO keeps both in uint96), 1 <= price <= 2**80 (the oracle's uint80 prices), co-authors <= 2**32.
 ///         `check_` functions run in `make prove`; the `prove_` function is too slow for it and runs in
 ///         `make prove-slow` (Halmos `--function prove_`).
-///         Solver yices for this contract (the annotation below; the config's default is z3). For the 1/2 cap each
-///         of the ~5500 paths through `sqrt` and `mulDiv` ends in an assertion query that Halmos's in-process check
-///         (1 ms) cannot settle: z3 takes over a minute on one such query, yices ~0.2 s. The NAV floor's paths are
+///         Solver yices for this contract (the annotation below; the config's default is z3). For the 1/2 cap about
+///         a thousand of the ~5500 paths through `sqrt` and `mulDiv` end in an assertion query that Halmos's
+///         in-process check (1 ms) cannot settle: z3 takes over a minute on one such query, yices ~0.2 s. The NAV floor's paths are
 ///         settled in-process but for a few (7 of 5,688 went to the external solver); with the cores shared by
 ///         other Halmos runs it passed in 12 minutes with yices, and z3 had not finished after 15 (2026-12-07).
 ///         Not proved here: `sharesForStake <= totalShares`. On paper it follows from `e <= 1/2` (then
@@ -41,9 +41,9 @@ contract EquityMathProof is Test {
         assert(EquityMath.fraction(stake, price, n, t) <= Math.mulDiv(stake, WAD, t + stake));
     }
 
-    /// @notice `fraction(s, P0, N, T) <= 1e18 / 2` (MAX_FRACTION) on the same domain. About 5500 paths, each an
-    ///         external yices query: 21 minutes on this 2-core machine shared with three other Halmos runs
-    ///         (2026-12-07), which is why it is not part of `make prove`.
+    /// @notice `fraction(s, P0, N, T) <= 1e18 / 2` (MAX_FRACTION) on the same domain. 5,478 paths, about a
+    ///         thousand of them external yices queries: 21 minutes on this 2-core machine shared with three other
+    ///         Halmos runs (2026-12-07), which is why it is not part of `make prove`.
     function prove_fraction_at_most_half(uint256 stake, uint256 price, uint256 n, uint256 t) public pure {
         _assumeDomain(stake, price, n, t);
         assert(EquityMath.fraction(stake, price, n, t) <= WAD / 2);
