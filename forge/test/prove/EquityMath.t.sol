@@ -12,9 +12,10 @@ import {EquityMath} from "../../../contracts/libraries/EquityMath.sol";
 ///         `make prove-slow` (Halmos `--function prove_`).
 ///         Solver yices for this contract (the annotation below; the config's default is z3). For the 1/2 cap about
 ///         a thousand of the ~5500 paths through `sqrt` and `mulDiv` end in an assertion query that Halmos's
-///         in-process check (1 ms) cannot settle: z3 takes over a minute on one such query, yices ~0.2 s. The NAV floor's paths are
-///         settled in-process but for a few (7 of 5,688 went to the external solver); with the cores shared by
-///         other Halmos runs it passed in 12 minutes with yices, and z3 had not finished after 15 (2026-12-07).
+///         in-process check (1 ms) cannot settle: z3 takes over a minute on one such query, yices ~0.2 s. The NAV
+///         floor's paths are settled in-process but for a few (7 of 5,688 went to the external solver); with the
+///         cores shared by other Halmos runs it passed in 5 to 12 minutes with yices, and z3 had not finished
+///         after 15 (2026-12-07).
 ///         Not proved here: `sharesForStake <= totalShares`. On paper it follows from `e <= 1/2` (then
 ///         `e / (1 - e) <= 1`, mulDiv rounds down, and ThreadDAO calls it with `totalShares >= 1`, so the one-share
 ///         minimum stays within it), but a Halmos check of OpenZeppelin's `mulDiv(total, e, 1e18 - e) <= total`
