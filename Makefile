@@ -158,13 +158,14 @@ slither: setup $(ANALYSIS_VENV)/.stamp ## Slither on our contracts, gated by too
 # cores shared by other Halmos runs (NAV floor 283 s, the emission proofs 400 s); they run beside the other suites in
 # `make test` (test-prove). A query may take 20 times longer while those suites share the cores (check_cap_bounded:
 # 5 s alone, 110 s in a fresh-clone CI run), hence the generous timeout. `make prove-slow` runs the prove_ functions,
-# proofs too slow for every run: EquityMath's 1/2 cap, 21 min on 2026-12-07 with the cores shared as above.
+# proofs too slow for every run: EquityMath's 1/2 cap, 5 min on 2026-12-07 with the cores mostly free, 21 min
+# with them shared as above.
 prove: setup $(ANALYSIS_VENV)/.stamp ## Halmos proofs of the pure maths (forge/test/prove), for all inputs
 	rm -rf $(PROVE_OUT)/out
 	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \
 	  $(ANALYSIS)/halmos --forge-build-out $(PROVE_OUT)/out --config tools/analysis/halmos.toml
 
-prove-slow: setup $(ANALYSIS_VENV)/.stamp ## The Halmos proofs too slow for `make prove` (prove_ functions, ~20 min)
+prove-slow: setup $(ANALYSIS_VENV)/.stamp ## The Halmos proofs too slow for `make prove` (prove_ functions, 5-20 min)
 	rm -rf $(PROVE_OUT)/out
 	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \
 	  $(ANALYSIS)/halmos --forge-build-out $(PROVE_OUT)/out --config tools/analysis/halmos.toml --function prove_

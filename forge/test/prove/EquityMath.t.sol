@@ -42,9 +42,10 @@ contract EquityMathProof is Test {
         assert(EquityMath.fraction(stake, price, n, t) <= Math.mulDiv(stake, WAD, t + stake));
     }
 
-    /// @notice `fraction(s, P0, N, T) <= 1e18 / 2` (MAX_FRACTION) on the same domain. 5,478 paths, about a
-    ///         thousand of them external yices queries: 21 minutes on this 2-core machine shared with three other
-    ///         Halmos runs (2026-12-07), which is why it is not part of `make prove`.
+    /// @notice `fraction(s, P0, N, T) <= 1e18 / 2` (MAX_FRACTION) on the same domain. About 5,500 paths, some
+    ///         thousand of them external yices queries: 5 minutes on this 2-core machine with the cores mostly
+    ///         free, 21 minutes shared with three other Halmos runs (2026-12-07), which is why it is not part of
+    ///         `make prove`.
     function prove_fraction_at_most_half(uint256 stake, uint256 price, uint256 n, uint256 t) public pure {
         _assumeDomain(stake, price, n, t);
         assert(EquityMath.fraction(stake, price, n, t) <= WAD / 2);
