@@ -26,7 +26,7 @@ FORGE_FIRST = PATH="$(CURDIR)/$(dir $(FORGE)):$$PATH"
 SLITHER_OUT := .forge/slither
 PROVE_OUT := .forge/prove
 
-.PHONY: help setup postgres chromium wrk run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean slither prove test-prove lock-analysis
+.PHONY: help setup postgres chromium wrk run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean slither prove prove-slow test-prove lock-analysis
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -150,15 +150,25 @@ slither: setup $(ANALYSIS_VENV)/.stamp ## Slither on our contracts, gated by too
 
 # Halmos proves the check_ functions of forge/test/prove for all inputs (forge test ignores them); a counterexample
 # or a solver timeout fails. It runs its own `forge build` of contracts/ and forge/test/prove only, into an emptied
-# folder (Halmos runs every artifact it finds there, and forge keeps those of deleted test files). z3, not Halmos's
-# default yices: yices times out on the settlement split, which z3 decides in a second (EquityMathProof picks yices
-# itself, @custom:halmos). About 100 s with the build, the NAV-floor proof ~55 s of it; they run beside the other
-# suites in `make test` (test-prove). A query may take 20 times longer while those suites share the cores
-# (check_cap_bounded: 5 s alone, 110 s in a fresh-clone CI run), hence the generous timeout.
+# folder (Halmos runs every artifact it finds there, and forge keeps those of deleted test files). Options come from
+# tools/analysis/halmos.toml (z3, a 900 s assertion timeout), below a proof contract's or function's own
+# `@custom:halmos` annotation: options on Halmos's command line would override every annotation. z3, not Halmos's
+# default yices: yices times out on the settlement split, which z3 decides in a second (EquityMathProof picks
+# yices). About 100 s with the build on 2026-12-06, the NAV-floor proof ~55 s of it; 13 min on 2026-12-07 with the
+# cores shared by other Halmos runs (NAV floor 283 s, the emission proofs 400 s); they run beside the other suites in
+# `make test` (test-prove). A query may take 20 times longer while those suites share the cores (check_cap_bounded:
+# 5 s alone, 110 s in a fresh-clone CI run), hence the generous timeout. `make prove-slow` runs the prove_ functions,
+# proofs too slow for every run: EquityMath's 1/2 cap, 5 min on 2026-12-07 with the cores mostly free, 21 min
+# with them shared as above.
 prove: setup $(ANALYSIS_VENV)/.stamp ## Halmos proofs of the pure maths (forge/test/prove), for all inputs
 	rm -rf $(PROVE_OUT)/out
 	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \
-	  $(ANALYSIS)/halmos --forge-build-out $(PROVE_OUT)/out --solver z3 --solver-timeout-assertion 900s
+	  $(ANALYSIS)/halmos --forge-build-out $(PROVE_OUT)/out --config tools/analysis/halmos.toml
+
+prove-slow: setup $(ANALYSIS_VENV)/.stamp ## The Halmos proofs too slow for `make prove` (prove_ functions, 5-20 min)
+	rm -rf $(PROVE_OUT)/out
+	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \
+	  $(ANALYSIS)/halmos --forge-build-out $(PROVE_OUT)/out --config tools/analysis/halmos.toml --function prove_
 
 test-prove: prove
 
