@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 
@@ -22,6 +22,7 @@ from api.state import Gateway
 from choir_chain.chain import revert
 from choir_chain.chain.gas import gas_limit
 from choir_chain.chain.rpc import RpcError
+from choir_chain.protocol.governance import Proposal
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -187,19 +188,6 @@ def encode(fn: Any) -> str:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Proposal:
-    proposal_id: int
-    targets: list[str]
-    values: list[int]
-    calldatas: list[bytes]
-    description: str
-
-    @property
-    def description_hash(self) -> bytes:
-        return keccak(text=self.description)
-
-
 _proposals: dict[tuple[str, int], Proposal] = {}
 _proposals_lock = threading.Lock()
 
@@ -217,7 +205,6 @@ def find_proposal(gw: Gateway, governor: Contract, proposal_id: int) -> Proposal
     for args in created:
         if args["proposalId"] == proposal_id:
             proposal = Proposal(
-                proposal_id,
                 [to_checksum_address(t) for t in args["targets"]],
                 [int(v) for v in args["values"]],
                 [bytes.fromhex(c[2:]) for c in args["calldatas"]],

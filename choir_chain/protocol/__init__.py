@@ -5,6 +5,7 @@
 - `author_kind`: who wrote a message (`IThreadDAO.AuthorKind`).
 - `units`: CHOIR's 18 decimals and the fixed-point one of on-chain fractions.
 - `approval`: a thread's approval threshold (unanimity by default) and its bounds.
+- `governance`: a governor proposal's actions and description (`Proposal`), and the vote `FOR`.
 """
 
 from choir_chain.protocol.approval import MIN_APPROVAL_THRESHOLD_BPS, UNANIMOUS_BPS, is_valid_threshold

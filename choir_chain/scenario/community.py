@@ -21,9 +21,9 @@ from web3.contract import Contract
 from choir_chain import artifacts
 from choir_chain.deploy import Deployment
 from choir_chain.protocol import AuthorKind
+from choir_chain.protocol.governance import FOR, Proposal
 from choir_chain.scenario.batch import BatchSender, Tx
 from choir_chain.scenario.gas import GAS, allocate_gas, novelty_gas, prices_gas
-from choir_chain.scenario.governance import FOR, Proposal
 from choir_chain.scenario.receipts import single
 
 Content = bytes | str

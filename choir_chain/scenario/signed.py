@@ -18,7 +18,7 @@ from web3.contract.contract import ContractFunction
 from choir_chain import artifacts
 from choir_chain.deploy import Deployment
 from choir_chain.protocol import AuthorKind, SpecStatus
-from choir_chain.scenario.governance import FOR, Proposal
+from choir_chain.protocol.governance import FOR, Proposal
 
 
 class SignedCommunity:

@@ -19,8 +19,8 @@ from eth_account.signers.local import LocalAccount
 
 from choir_chain.deploy import CHOIR
 from choir_chain.protocol import message_id as global_message_id
+from choir_chain.protocol.governance import Proposal
 from choir_chain.protocol.units import WAD
-from choir_chain.scenario.governance import Proposal
 from choir_chain.semantics.calibration import calibrate
 from choir_chain.semantics.relevance import RELEVANCE_FLOOR
 from choir_chain.simulation.devnet_world import Paid, Spec, World

@@ -33,9 +33,9 @@ from choir_chain.pricer.allocation import Allocation, Candidate, certain_times, 
 from choir_chain.pricer.client import Contract as PricerContract
 from choir_chain.protocol import AuthorKind, split_message_id
 from choir_chain.protocol import message_id as global_message_id
+from choir_chain.protocol.governance import FOR, Proposal
 from choir_chain.scenario.batch import BatchSender, Tx
 from choir_chain.scenario.community import Community
-from choir_chain.scenario.governance import FOR, Proposal
 from choir_chain.scenario.receipts import events
 from choir_chain.semantics.calibration import CALIBRATION_VERSION
 

@@ -1,5 +1,5 @@
-"""A thread governor's proposal as both scenario drivers build it (`Community`, batched; `SignedCommunity`,
-signed): its actions and description, which the governor hashes into the proposal's id."""
+"""A thread governor's proposal: its actions and description, which the governor hashes into the proposal's id
+(built by the scenario drivers, read back from `ProposalCreated` by the gateway)."""
 
 from __future__ import annotations
 
