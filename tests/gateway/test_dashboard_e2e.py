@@ -179,6 +179,8 @@ def test_dashboard_spec_lifecycle_and_live_price(world: World, tmp_path: Path, e
             expect(page.get_by_test_id("thread-price")).to_have_attribute("data-wei", str(price_after))
             # ... and once the indexer has the round, its history (chart, last round) too
             expect(page.get_by_test_id("last-round")).to_have_text(str(hub.functions.lastRound().call()))
+            assert dao.functions.approvalThreshold().call() == 10_000  # the thread's rule, as the page states it
+            expect(page.get_by_test_id("approval-threshold")).to_have_text("unanimity of the votes cast")
             expect(page.locator(".pushed")).to_contain_text(f"pushed in round {hub.functions.lastRound().call()}")
             shots.append(tmp_path / "thread.png")
             page.evaluate("window.scrollTo(0, 0)")

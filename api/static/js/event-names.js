@@ -5,6 +5,7 @@
 export const EVENT_NAMES = [
   "Approval",
   "ApprovalCertain",
+  "ApprovalThresholdSet",
   "ApprovalWindowSet",
   "CitationRecorded",
   "CitationRewarded",

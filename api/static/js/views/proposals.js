@@ -1,5 +1,5 @@
-// A thread's governance: create its governor, propose (treasury transfers, a new approval window), vote (a
-// transaction, or a signed ballot the gateway relays so the voter pays no gas), queue and execute; each proposal's
+// A thread's governance: create its governor, propose (treasury transfers, a new approval window or threshold),
+// vote (a transaction, or a signed ballot the gateway relays so the voter pays no gas), queue and execute; each proposal's
 // state, deadlines and the exit window before it executes (GET /threads/{id}/proposals and the account's position).
 
 import { h, replace } from "../dom.js";
@@ -65,12 +65,13 @@ function proposalCard(threadId, p, position, now) {
   );
 }
 
-/** The proposal form: a description, a treasury transfer and/or a new approval window. */
+/** The proposal form: a description, a treasury transfer and/or a new approval window or approval threshold. */
 export function proposeForm(threadId) {
   const description = h("input", { "data-testid": "proposal-description", placeholder: "What and why" });
   const to = h("input", { "data-testid": "proposal-to", placeholder: "0x… recipient" });
   const amount = h("input", { "data-testid": "proposal-amount", inputmode: "decimal", placeholder: "CHOIR" });
   const windowDays = h("input", { "data-testid": "proposal-window", inputmode: "decimal", placeholder: "days" });
+  const thresholdPercent = h("input", { "data-testid": "proposal-threshold", inputmode: "decimal", placeholder: "50.01 to 100" });
   const error = h("div");
   const propose = async () => {
     replace(error);
@@ -79,8 +80,13 @@ export function proposeForm(threadId) {
       if (!fields.description) throw new UiError("describe the proposal", "empty_description", "description");
       if (to.value.trim() || amount.value.trim()) fields.transfers.push({ to: to.value.trim(), amount: parseUnits(amount.value, "amount").toString() });
       if (windowDays.value.trim()) fields.approval_window = String(Math.round(Number(windowDays.value) * 86400));
-      const what = [fields.transfers.length ? `transfer ${units(fields.transfers[0].amount)} CHOIR` : null, fields.approval_window ? `approval window ${duration(fields.approval_window)}` : null].filter(Boolean).join(", ");
-      if (await sendAction("propose", fields, `Propose ${what || "an action"}`)) for (const input of [description, to, amount, windowDays]) input.value = "";
+      if (thresholdPercent.value.trim()) fields.approval_threshold = String(Math.round(Number(thresholdPercent.value) * 100));
+      const what = [
+        fields.transfers.length ? `transfer ${units(fields.transfers[0].amount)} CHOIR` : null,
+        fields.approval_window ? `approval window ${duration(fields.approval_window)}` : null,
+        fields.approval_threshold ? `approval threshold ${Number(fields.approval_threshold) / 100}%` : null,
+      ].filter(Boolean).join(", ");
+      if (await sendAction("propose", fields, `Propose ${what || "an action"}`)) for (const input of [description, to, amount, windowDays, thresholdPercent]) input.value = "";
     } catch (err) {
       replace(error, errorBox(err));
     }
@@ -92,6 +98,7 @@ export function proposeForm(threadId) {
     h("label", {}, "Description", description),
     h("div", { class: "row" }, h("label", {}, "Treasury transfer to", to), h("label", {}, "Amount (CHOIR)", amount)),
     h("label", {}, "and/or a new approval window (days)", windowDays),
+    h("label", {}, "and/or a new approval threshold (% of the votes cast)", thresholdPercent),
     h("div", { class: "buttons" }, h("button", { class: "action primary", "data-testid": "propose", onclick: propose }, "Propose")),
     error,
   );

@@ -12,6 +12,12 @@ export function threadHead(t, pushedNote) {
   ];
 }
 
+/** A thread's approval threshold in basis points, as a reader says it: unanimity, or a share of the votes cast. */
+export function threshold(bps) {
+  if (bps == null) return "—";
+  return bps >= 10000 ? "unanimity of the votes cast" : `${bps / 100}% of the votes cast`;
+}
+
 export function threadStats(t) {
   const stat = (label, value) => [h("dt", {}, label), h("dd", {}, value)];
   return [
@@ -23,6 +29,7 @@ export function threadStats(t) {
     stat("Total shares", shares(t.total_shares)),
     stat("Citations received", t.citations_received ?? 0),
     stat("Approval window", t.approval_window ? duration(t.approval_window) : "—"),
+    stat("Approval threshold", h("span", { "data-testid": "approval-threshold" }, threshold(t.approval_threshold))),
     stat("Creator", address(t.creator)),
     stat("Created", time(t.created_timestamp)),
     stat("Last activity", time(t.last_activity)),
