@@ -26,7 +26,7 @@ FORGE_FIRST = PATH="$(CURDIR)/$(dir $(FORGE)):$$PATH"
 SLITHER_OUT := .forge/slither
 PROVE_OUT := .forge/prove
 
-.PHONY: help setup postgres chromium wrk run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean slither prove prove-slow test-prove lock-analysis
+.PHONY: help setup postgres chromium wrk run devnet test test-contracts test-ethtester test-python test-forge fuzz compile bench bench-gas lint lock clean slither prove prove-slow lock-analysis
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -89,9 +89,12 @@ devnet: compile ## The chain only: a devnet with the contracts deployed, until C
 	$(BIN)/choir devnet
 
 # The suites are independent (each starts its own anvil, or none on eth-tester and forge) and none keeps both cores
-# busy, so they run side by side; each suite's output is printed whole when it ends.
-test: compile ## Run every test: Python and gateway, contracts on anvil and eth-tester, the Foundry suite, the proofs
-	@$(MAKE) --no-print-directory --output-sync=target -j4 test-python test-contracts test-ethtester test-forge test-prove
+# busy, so they run side by side; each suite's output is printed whole when it ends. One parallel make builds the
+# set-up too: npm ci beside pip, and the Foundry suite (which needs only node_modules and solc) starts while pip and
+# Ape's compile, each on one core, are still running. The Halmos proofs are not tests: `make prove` runs them, and
+# CI runs it after `make lint` (.ci/run), which keeps `make test` within its 15 minutes on two cores.
+test: ## Run every test: Python and gateway, contracts on anvil and eth-tester, the Foundry suite
+	@$(MAKE) --no-print-directory --output-sync=target -j4 test-python test-contracts test-ethtester test-forge
 
 test-python: compile ## Tests of the Python package and the gateway (on anvil)
 	$(BIN)/ape test tests/choir_chain tests/gateway
@@ -102,7 +105,7 @@ test-contracts: compile ## Contract tests on anvil
 test-ethtester: compile ## Contract tests on Ape's in-process eth-tester chain
 	$(BIN)/ape test tests/contracts --network ethereum:local:test
 
-test-forge: setup ## Foundry suite: unit, fuzz and invariant tests (short CI configuration), gas snapshot check
+test-forge: node_modules/.stamp $(SOLC) ## Foundry suite: unit, fuzz and invariant tests (short CI configuration), gas snapshot check
 	$(FORGE) test --no-match-path 'forge/test/gas/*'
 	@# Gas per operation (forge/test/gas) against the committed .gas-snapshot: any change fails; after an intended
 	@# one, `$(FORGE) snapshot --match-path 'forge/test/gas/*'` rewrites the file (commit it with the change).
@@ -154,12 +157,11 @@ slither: setup $(ANALYSIS_VENV)/.stamp ## Slither on our contracts, gated by too
 # tools/analysis/halmos.toml (z3, a 900 s assertion timeout), below a proof contract's or function's own
 # `@custom:halmos` annotation: options on Halmos's command line would override every annotation. z3, not Halmos's
 # default yices: yices times out on the settlement split, which z3 decides in a second (EquityMathProof picks
-# yices). About 100 s with the build on 2026-12-06, the NAV-floor proof ~55 s of it; 13 min on 2026-12-07 with the
-# cores shared by other Halmos runs (NAV floor 283 s, the emission proofs 400 s); they run beside the other suites in
-# `make test` (test-prove). A query may take 20 times longer while those suites share the cores (check_cap_bounded:
-# 5 s alone, 110 s in a fresh-clone CI run), hence the generous timeout. `make prove-slow` runs the prove_ functions,
-# proofs too slow for every run: EquityMath's 1/2 cap, 5 min on 2026-12-07 with the cores mostly free, 21 min
-# with them shared as above.
+# yices). Alone on 2026-12-07: 2 min 33 s (build 21 s, check_cap_bounded 31 s, the NAV floor 92 s). Beside the test
+# suites a query took up to 20 times longer (check_cap_bounded 110 s, the NAV floor 417 s, in a fresh-clone CI run),
+# hence the generous timeout, and why CI runs `make prove` on its own after `make lint` (.ci/run). `make prove-slow`
+# runs the prove_ functions, proofs too slow for every run: EquityMath's 1/2 cap, 5 min on 2026-12-07 with the
+# cores mostly free, 21 min with them shared.
 prove: setup $(ANALYSIS_VENV)/.stamp ## Halmos proofs of the pure maths (forge/test/prove), for all inputs
 	rm -rf $(PROVE_OUT)/out
 	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \
@@ -170,7 +172,6 @@ prove-slow: setup $(ANALYSIS_VENV)/.stamp ## The Halmos proofs too slow for `mak
 	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \
 	  $(ANALYSIS)/halmos --forge-build-out $(PROVE_OUT)/out --config tools/analysis/halmos.toml --function prove_
 
-test-prove: prove
 
 lock-analysis: ## Regenerate tools/analysis/requirements.lock from a clean resolve of requirements.in
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -361,8 +361,14 @@ def test_epoch_budget_is_the_curve_over_the_epoch(distributor):
         assert distributor.epochBudget(epoch) == distributor.emissionCap(start + DAY) - distributor.emissionCap(start)
     assert rel_close(distributor.epochBudget(0), emission(1 / 365) * CHOIR)
     assert distributor.epochBudget(1460) == 0 and distributor.epochBudget(2**255) == 0  # past T
-    total = sum(distributor.epochBudget(e) for e in range(0, 1460, 1))
-    assert REWARD_POOL - 1460 * 2 <= total <= REWARD_POOL  # the budgets add up to the pool (rounding aside)
+    # A month of budgets telescopes to the curve's growth over it, to the wei, and matches the Python curve. That
+    # the budgets of all 1,461 epochs add up to the pool is the Foundry suite's (Emission.t.sol,
+    # test_everyEpochsBudgetAddsUpToThePool): 1,461 calls take milliseconds there and a minute here.
+    first, count = 800, 30
+    month = sum(distributor.epochBudget(e) for e in range(first, first + count))
+    start = launch + first * DAY
+    assert month == distributor.emissionCap(start + count * DAY) - distributor.emissionCap(start)
+    assert rel_close(month, (emission((first + count) / 365) - emission(first / 365)) * CHOIR)
 
 
 def test_allocation_pays_approved_scored_messages(

@@ -23,6 +23,9 @@ if [ "$(id -u)" != 0 ]; then
         exit 0
     fi
 fi
+# `make test` sets up with parallel make: one apt-get at a time (apt refuses a second while it holds its locks).
+exec 9>"${TMPDIR:-/tmp}/choir-apt-install.lock"
+flock 9 2>/dev/null || true
 echo "installing Debian's $package package ($why)" >&2
 if [ -n "$before" ]; then
     "${SUDO[@]}" bash -c "$before" || warn "preparing the install failed"

@@ -70,6 +70,18 @@ contract EmissionTest is Deployer {
         );
     }
 
+    /// @notice The budgets of all 1,461 epochs from launch (the last one past T is 0) add up to the whole pool, to
+    ///         the wei: each epoch's budget is the curve's growth over it, with no epoch counted twice or left out.
+    function test_everyEpochsBudgetAddsUpToThePool() public view {
+        uint256 epochs = distributor.EMISSION_YEARS() * distributor.YEAR() / distributor.EPOCH();
+        uint256 sum;
+        for (uint256 e = 0; e <= epochs; ++e) {
+            sum += distributor.epochBudget(e);
+        }
+        assertEq(distributor.epochBudget(epochs), 0, "a budget past T");
+        assertEq(sum, distributor.REWARD_POOL(), "the budgets do not add up to the pool");
+    }
+
     function testFuzz_noveltyWeight(int256 s1, int256 s2) public view {
         s1 = int256(_bound(uint256(s1), 0, 2e18)) - 1e18;
         s2 = int256(_bound(uint256(s2), 0, 2e18)) - 1e18;
