@@ -169,8 +169,8 @@ slither: setup $(ANALYSIS_VENV)/.stamp ## Slither on our contracts, gated by too
 # yices). Alone on 2026-12-07: 2 min 33 s (build 21 s, check_cap_bounded 31 s, the NAV floor 92 s). Beside the test
 # suites a query took up to 20 times longer (check_cap_bounded 110 s, the NAV floor 417 s, in a fresh-clone CI run),
 # hence the generous timeout, and why CI runs `make prove` on its own after `make lint` (.ci/run). `make prove-slow`
-# runs the prove_ functions, proofs too slow for every run: EquityMath's 1/2 cap, 5 min on 2026-12-07 with the
-# cores mostly free, 21 min with them shared.
+# runs the prove_ functions, proofs too slow for a developer's every run: EquityMath's 1/2 cap, 5 min on 2026-12-07
+# with the cores mostly free, 21 min with them shared; CI runs it after `make prove`.
 prove: setup $(ANALYSIS_VENV)/.stamp ## Halmos proofs of the pure maths (forge/test/prove), for all inputs
 	rm -rf $(PROVE_OUT)/out
 	FOUNDRY_OUT=$(PROVE_OUT)/out FOUNDRY_CACHE_PATH=$(PROVE_OUT)/cache FOUNDRY_TEST=forge/test/prove $(FORGE_FIRST) \

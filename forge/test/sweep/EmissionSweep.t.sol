@@ -4,19 +4,7 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 import {IChoirHub} from "../../../contracts/interfaces/IChoirHub.sol";
 import {IChoirMintable, RewardsDistributor} from "../../../contracts/rewards/RewardsDistributor.sol";
-
-/// @dev What the distributor's constructor reads of the token and the hub, nothing more.
-contract SweepTokenStub {
-    function GENESIS_SUPPLY() external pure returns (uint256) {
-        return 7_500_000_000e18;
-    }
-}
-
-contract SweepHubStub {
-    function threadImplementation() external pure returns (address) {
-        return address(0xBEEF);
-    }
-}
+import {DistributorHubStub, DistributorTokenStub} from "../utils/DistributorStubs.sol";
 
 /// @dev The distributor itself, with a loop that evaluates its own `emissionCap` (an internal call: the code the
 ///      chain runs, without a call frame per second).
@@ -58,7 +46,7 @@ contract EmissionSweep is Test {
     function setUp() public {
         vm.warp(1_800_000_000);
         sweeper = new EmissionCapSweeper(
-            IChoirMintable(address(new SweepTokenStub())), IChoirHub(address(new SweepHubStub()))
+            IChoirMintable(address(new DistributorTokenStub())), IChoirHub(address(new DistributorHubStub()))
         );
         launch = sweeper.launchTime();
         span = sweeper.EMISSION_YEARS() * sweeper.YEAR();
