@@ -123,7 +123,7 @@ fuzz: setup ## Long fuzz and invariant campaign (FOUNDRY_PROFILE=long in foundry
 # The emission curve's interior, where Halmos gives no verdict (docs/static-analysis.md): F(t - 1) <= F(t) checked
 # at every one of its 126,143,999 seconds by the contract's own code, in 16 parts forge runs side by side. Without
 # CHOIR_EMISSION_SWEEP=full (`make test-forge`) the same test checks sample windows only.
-verify-emission: node_modules/.stamp $(SOLC) ## Every second of the emission curve's interior checked monotone (about 15 min)
+verify-emission: node_modules/.stamp $(SOLC) ## Every second of the emission curve's interior checked monotone (about 11 min)
 	CHOIR_EMISSION_SWEEP=full $(FORGE) test --match-path 'forge/test/sweep/*' --gas-limit 18446744073709551615
 
 bench: compile ## Every benchmark (pricing, event decoding, indexer, pricer latency, gas, gateway, novelty, export), JSON lines
