@@ -63,3 +63,10 @@ def fresh_chain(world: World) -> Iterator[World]:
     snapshot = rpc_call(world.run.rpc_url, "evm_snapshot", [])
     yield world
     rpc_call(world.run.rpc_url, "evm_revert", [snapshot])
+
+
+@pytest.fixture
+def chain(fresh_chain: World) -> Iterator[World]:
+    """The transaction tests' name for `fresh_chain` (`test_tx_*.py`). It shadows Ape's session `chain` fixture in
+    this folder; no gateway test asks for Ape's, and Ape's isolation does not go through the fixture."""
+    yield fresh_chain

@@ -7,4 +7,7 @@ suites' common `tests/conftest.py` puts `tests/` on the path):
 - `contracts`: Ape fixtures' building blocks for the contract tests (deploy, fund, thread actions, time travel);
 - `rewards`: the rewards distributor's epoch and scoring helpers for the contract tests;
 - `dashboard`: the browser (Playwright on Debian's Chromium) and the injected EIP-1193 wallet of the dashboard tests.
+- `gateway_tx`: build, sign, relay and refuse gateway transactions, and the chain reads the transaction tests
+  check;
+- `gateway_reads`: the read-route tests' error-body check and answer helpers.
 """
