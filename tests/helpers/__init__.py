@@ -6,8 +6,11 @@ suites' common `tests/conftest.py` puts `tests/` on the path):
 - `dataset`: a small indexed community with stored bodies, for the training-data export;
 - `contracts`: Ape fixtures' building blocks for the contract tests (deploy, fund, thread actions, time travel);
 - `rewards`: the rewards distributor's epoch and scoring helpers for the contract tests;
-- `dashboard`: the browser (Playwright on Debian's Chromium) and the injected EIP-1193 wallet of the dashboard tests.
+- `dashboard`: the browser (Playwright on Debian's Chromium) and the injected EIP-1193 wallet of the dashboard tests;
 - `gateway_tx`: build, sign, relay and refuse gateway transactions, and the chain reads the transaction tests
   check;
-- `gateway_reads`: the read-route tests' error-body check and answer helpers.
+- `gateway_reads`: the read-route tests' error-body check and answer helpers;
+- `thread_*`: the stateful test of `tests/contracts/test_thread_invariants.py`: its pure-Python model
+  (`thread_model`, `thread_model_arithmetic`), ABI codec and transports (`thread_codec`, `thread_transport`), and
+  the state machine's base, actions, rules and invariants (`thread_machine_*`, `thread_rules_*`).
 """
