@@ -3,6 +3,11 @@ suites' common `tests/conftest.py` puts `tests/` on the path):
 
 - `world`: a devnet with the protocol deployed and the indexer workload applied (`chain_run`, `ChainRun`, actors),
   table dumps and chain checks for comparing an index with the chain or with a fresh index;
+- `index_db`: indexing that chain into a SQLite file and dumping it, for the indexer's tests;
+- `pricer_workload`: the pricer tests' scripted workload on a devnet and the prices it should give (`World`,
+  `Expected`, `QuickSender`);
+- `pricer_runs`: one `--once` pricer run beside an indexer and what the hub holds afterwards (`price_once`,
+  `Outcome`, `pricer_statuses`);
 - `dataset`: a small indexed community with stored bodies, for the training-data export;
 - `contracts`: Ape fixtures' building blocks for the contract tests (deploy, fund, thread actions, time travel);
 - `rewards`: the rewards distributor's epoch and scoring helpers for the contract tests;

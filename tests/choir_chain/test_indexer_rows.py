@@ -1,22 +1,20 @@
-"""The indexer on SQLite against a real devnet: rows equal the chain's state, restarts and batch sizes change
-nothing, the confirmation depth holds, failures of the node are survived, crashes lose nothing."""
+"""The indexer's rows on SQLite against a real devnet: they equal the chain's state (author kinds, novelty scores
+and approval rewards included), events an ABI lacks are skipped, the fast decoder agrees with web3.py on every log,
+and uint256 columns are exact.
+
+`run` (the devnet with the indexer's workload) is the fixture of conftest.py.
+"""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.index_db import index, sqlite_url
 from helpers.world import (
     Actors,
     ChainRun,
     assert_matches_chain,
-    chain_run,
     content,
     cursor_block,
     deployed_devnet,
@@ -26,24 +24,14 @@ from helpers.world import (
     time_travel,
 )
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
-from sqlalchemy.exc import OperationalError, StatementError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from choir_chain import artifacts
 from choir_chain.chain.events import EventDecoder
-from choir_chain.chain.rpc import RetryPolicy
-from choir_chain.cli import app
 from choir_chain.deploy import CHOIR, DAY, Deployment
-from choir_chain.devnet import free_port, rpc_call
-from choir_chain.devtools.faulty_rpc import Faults, FaultyRpc
-from choir_chain.indexer import (
-    ChainMismatch,
-    ConcurrentWriter,
-    Indexer,
-    ReorgDetected,
-    make_engine,
-)
+from choir_chain.devnet import rpc_call
+from choir_chain.indexer import Indexer, make_engine
 from choir_chain.indexer.models import (
     Citation,
     CountedCitation,
@@ -64,30 +52,6 @@ from choir_chain.indexer.models import (
 )
 from choir_chain.indexer.uint import MAX_UINT256, Uint256
 from choir_chain.protocol.author_kind import AuthorKind
-
-CHOIR_CLI = [sys.executable, "-m", "choir_chain.cli"]
-FAST_RETRY = RetryPolicy(initial=0.001, maximum=0.01)
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainRun]:
-    with chain_run(tmp_path_factory.mktemp("devnet")) as chain:
-        yield chain
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
-def index(run: ChainRun, db: str, **options: object) -> dict[str, list[tuple[object, ...]]]:
-    """Index the whole chain (up to `until` if given) into `db`; returns the dump."""
-    until = options.pop("until", None)
-    engine = make_engine(db)
-    with Indexer(run.rpc_url, run.deployment.manifest, engine, **options) as indexer:  # type: ignore[arg-type]
-        indexer.sync(until=until)  # type: ignore[arg-type]
-    rows = dump(engine)
-    engine.dispose()
-    return rows
 
 
 def test_rows_equal_the_chain_state(run: ChainRun, tmp_path: Path) -> None:
@@ -214,64 +178,6 @@ def test_rows_equal_the_chain_state(run: ChainRun, tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_batch_size_does_not_change_the_rows(run: ChainRun, tmp_path: Path) -> None:
-    whole = index(run, sqlite_url(tmp_path / "whole.db"), batch_blocks=10_000)
-    assert index(run, sqlite_url(tmp_path / "small.db"), batch_blocks=3) == whole
-    assert index(run, sqlite_url(tmp_path / "single.db"), batch_blocks=1) == whole
-
-
-def test_restart_resumes_from_the_last_committed_block(run: ChainRun, tmp_path: Path) -> None:
-    db = sqlite_url(tmp_path / "resumed.db")
-    w = run.workload
-    engine = make_engine(db)
-    for stop_at in (w.blocks["thread1"] - 1, w.blocks["thread1"], w.blocks["round1"], w.blocks["exit"]):
-        with Indexer(run.rpc_url, run.deployment.manifest, engine, batch_blocks=7) as indexer:
-            assert indexer.sync(until=stop_at) == stop_at
-        assert cursor_block(engine) == stop_at
-        if stop_at == w.blocks["round1"]:
-            assert dump(engine) == index(run, sqlite_url(tmp_path / f"until{stop_at}.db"), until=stop_at)
-    with Indexer(run.rpc_url, run.deployment.manifest, engine, batch_blocks=7) as indexer:
-        indexer.sync()
-    assert dump(engine) == index(run, sqlite_url(tmp_path / "fresh.db"))
-    engine.dispose()
-
-
-def test_confirmation_depth_is_respected(run: ChainRun, tmp_path: Path) -> None:
-    alice, thread = run.actors.alice, run.deployment.thread(1)
-    receipt = run.chain.transact(thread.functions.post(content("late post"), [], AuthorKind.HUMAN), alice)
-    latest = int(receipt["blockNumber"])
-    index_ = thread.functions.messageCount().call() - 1
-
-    engine = make_engine(sqlite_url(tmp_path / "deep.db"))
-    with Indexer(run.rpc_url, run.deployment.manifest, engine, confirmations=4) as indexer:
-        assert indexer.sync() == latest - 4
-        assert dump(engine) == index(run, sqlite_url(tmp_path / "until.db"), until=latest - 4)
-
-        rpc_call(run.rpc_url, "anvil_mine", ["0x3"])
-        assert indexer.sync() == latest - 1
-        with Session(engine) as session:
-            assert session.get(Message, (1, index_)) is None  # mined, but 3 confirmations < 4
-
-        rpc_call(run.rpc_url, "anvil_mine", ["0x1"])
-        assert indexer.sync() == latest
-        with Session(engine) as session:
-            message = session.get(Message, (1, index_))
-            assert message is not None and message.block == latest
-    engine.dispose()
-
-
-def test_an_unreliable_node_changes_nothing(run: ChainRun, tmp_path: Path) -> None:
-    """Dropped requests are retried, refused wide ranges are halved, timestamps missing from logs are read
-    from block headers; no range is ever skipped."""
-    with FaultyRpc(run.rpc_url, Faults(fail_every=3, max_span=4, strip_timestamps=True)) as proxy:
-        engine = make_engine(sqlite_url(tmp_path / "flaky.db"))
-        with Indexer(proxy.url, run.deployment.manifest, engine, batch_blocks=50, retry=FAST_RETRY) as indexer:
-            indexer.sync()
-        assert proxy.counts["overloaded"] > 0 and proxy.counts["range_refused"] > 0
-        assert dump(engine) == index(run, sqlite_url(tmp_path / "direct.db"))
-        engine.dispose()
-
-
 def test_events_without_a_handler_or_abi_entry_are_skipped(run: ChainRun, tmp_path: Path) -> None:
     """An ABI lacking an event (as an older build would) skips its logs instead of failing."""
     thread_abi = [e for e in artifacts.load("ThreadDAO").abi if e.get("name") != "VoteCast"]
@@ -327,43 +233,6 @@ def test_fast_decoder_agrees_with_web3_on_the_chains_logs(run: ChainRun) -> None
         "EpochAllocated",
         "NoveltyScoresSet",
     } <= seen
-
-
-def test_two_writers_on_one_database_are_refused(run: ChainRun, tmp_path: Path) -> None:
-    engine = make_engine(sqlite_url(tmp_path / "shared.db"))
-    first = Indexer(run.rpc_url, run.deployment.manifest, engine, batch_blocks=5)
-    second = Indexer(run.rpc_url, run.deployment.manifest, engine, batch_blocks=5)
-    assert first.step() is not None
-    with pytest.raises(ConcurrentWriter):
-        second.step()
-    first.close()
-    second.close()
-    engine.dispose()
-
-
-def test_wrong_chain_or_database_is_refused(run: ChainRun, tmp_path: Path) -> None:
-    manifest = run.deployment.manifest
-    with pytest.raises(ChainMismatch, match="chain 31337"):
-        Indexer(run.rpc_url, manifest.model_copy(update={"chain_id": 1}), sqlite_url(tmp_path / "a.db"))
-
-    db = sqlite_url(tmp_path / "b.db")
-    index(run, db, until=manifest.deploy_block + 5)
-    other_hub = manifest.model_copy(deep=True)
-    other_hub.contracts["ChoirHub"].address = run.deployment.token.address
-    with pytest.raises(ChainMismatch, match="database follows hub"):
-        Indexer(run.rpc_url, other_hub, db)
-
-
-def test_a_different_chain_under_the_same_database_is_detected(run: ChainRun, tmp_path: Path) -> None:
-    """A devnet restarted with the same deployment has the same addresses but other blocks."""
-    db = sqlite_url(tmp_path / "old-chain.db")
-    index(run, db)
-    with deployed_devnet(tmp_path / "other-devnet") as (devnet, deployment, _actors):
-        assert deployment.hub.address == run.deployment.hub.address
-        with Indexer(devnet.rpc_url, deployment.manifest, db) as indexer, pytest.raises(ReorgDetected):
-            indexer.sync()
-        with Indexer(devnet.rpc_url, deployment.manifest, db, reset=True) as indexer:
-            assert indexer.sync() == head(devnet.rpc_url)
 
 
 def _author_kinds_and_novelty(rpc_url: str, deployment: Deployment, a: Actors) -> dict[str, int]:
@@ -450,105 +319,3 @@ def test_uint256_is_exact_and_sorts_numerically(tmp_path: Path) -> None:
         with pytest.raises(StatementError, match="not a uint256"), engine.begin() as conn:
             conn.execute(insert(table), {"id": 99, "v": bad})
     engine.dispose()
-
-
-# ------------------------------------------------------------------------------------------------------------
-# The command line: once, follow and Ctrl-C, SIGKILL and restart, one-line errors
-# ------------------------------------------------------------------------------------------------------------
-
-
-def _cli(run: ChainRun, tmp_path: Path, db: str, *extra: str) -> list[str]:
-    manifest = run.deployment.manifest.write(tmp_path / "deployments")
-    return [*CHOIR_CLI, "index", "--rpc", run.rpc_url, "--manifest", str(manifest), "--db", db, *extra]
-
-
-def _wait_for(predicate: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
-
-
-def _cursor_or_none(engine: object) -> int | None:
-    try:
-        return cursor_block(engine)  # type: ignore[arg-type]
-    except (OperationalError, AssertionError):
-        return None  # the indexer has not created its tables yet
-
-
-def test_cli_follows_new_blocks_and_stops_on_ctrl_c(run: ChainRun, tmp_path: Path) -> None:
-    db = sqlite_url(tmp_path / "follow.db")
-    engine = make_engine(db)
-    process = subprocess.Popen(
-        _cli(run, tmp_path, db, "--poll-interval", "0.05"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_for(lambda: _cursor_or_none(engine) == head(run.rpc_url))
-        thread = run.deployment.thread(2)
-        run.chain.transact(thread.functions.post(content("bob follows"), [], AuthorKind.AI), run.actors.bob)
-        index_ = thread.functions.messageCount().call() - 1
-        _wait_for(lambda: Session(engine).get(Message, (2, index_)) is not None)
-        with Session(engine) as session:
-            followed = session.get(Message, (2, index_))
-            assert followed is not None and followed.author_kind == "ai"
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, err
-    assert f"indexer stopped at block {head(run.rpc_url)}" in err
-    assert "Traceback" not in err
-    engine.dispose()
-
-
-def test_sigkill_loses_nothing(run: ChainRun, tmp_path: Path) -> None:
-    """Killed without warning at arbitrary points (one block per transaction), then `--once`: the database
-    equals a fresh index."""
-    db = sqlite_url(tmp_path / "killed.db")
-    engine = make_engine(db)
-    reached = -1
-    for _ in range(2):
-        process = subprocess.Popen(
-            _cli(run, tmp_path, db, "--batch-blocks", "1", "--poll-interval", "0.05"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for(lambda: (_cursor_or_none(engine) or -1) > reached + 2)  # noqa: B023 (read at once)
-        finally:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-        reached = cursor_block(engine)
-    assert reached < head(run.rpc_url), "the kills should land before the end of the chain"
-    result = subprocess.run(_cli(run, tmp_path, db, "--once"), capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert f"from block {reached + 1}" in result.stderr
-    assert f"indexed up to block {head(run.rpc_url)}" in result.stderr
-    assert dump(engine) == index(run, sqlite_url(tmp_path / "fresh.db"))
-    engine.dispose()
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--rpc", "http://127.0.0.1:{port}"], "cannot reach the node at http://127.0.0.1:"),
-        (["--manifest", "{tmp}/missing.json"], "missing.json"),
-        (["--db", "nosuchdb://x"], "nosuchdb"),
-        (["--rpc", ""], "no node URL"),
-        (["--db", "postgresql://nobody@127.0.0.1:{port}/x"], "connection"),
-    ],
-)
-def test_cli_errors_are_one_line(run: ChainRun, tmp_path: Path, args: list[str], message: str) -> None:
-    fill = {"port": str(free_port()), "tmp": str(tmp_path)}
-    command = _cli(run, tmp_path, sqlite_url(tmp_path / "e.db"), "--once")[len(CHOIR_CLI) :]
-    result = CliRunner().invoke(app, [*command, *(a.format(**fill) for a in args)])  # later options win
-    assert result.exit_code == 1, result.output + result.stderr
-    assert result.stderr.startswith("error:"), result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert message in result.stderr
