@@ -26,7 +26,7 @@ FORGE_FIRST = PATH="$(CURDIR)/$(dir $(FORGE)):$$PATH"
 SLITHER_OUT := .forge/slither
 PROVE_OUT := .forge/prove
 
-.PHONY: help setup postgres chromium wrk run devnet test test-contracts test-ethtester test-python test-gateway test-forge fuzz verify-emission compile bench bench-gas lint lock clean slither prove prove-slow lock-analysis
+.PHONY: help setup postgres chromium wrk run devnet test test-contracts test-ethtester test-python test-services test-gateway test-forge fuzz verify-emission compile bench bench-gas lint lock clean slither prove prove-slow lock-analysis
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -94,10 +94,14 @@ devnet: compile ## The chain only: a devnet with the contracts deployed, until C
 # Ape's compile, each on one core, are still running. The Halmos proofs are not tests: `make prove` runs them, and
 # CI runs it after `make lint` (.ci/run), which keeps `make test` within its 15 minutes on two cores.
 test: ## Run every test: Python and gateway, contracts on anvil and eth-tester, the Foundry suite
-	@$(MAKE) --no-print-directory --output-sync=target -j5 test-python test-gateway test-contracts test-ethtester test-forge
+	@$(MAKE) --no-print-directory --output-sync=target -j6 test-python test-services test-gateway test-contracts \
+	  test-ethtester test-forge
 
-test-python: compile ## Tests of the Python package: pricing, chain layer, indexer, pricer, simulation, CLI (on anvil)
-	$(BIN)/ape test tests/choir_chain
+test-python: compile ## Tests of the Python package but the services: pricing, chain layer, simulation, CLI (on anvil)
+	$(BIN)/ape test tests/choir_chain --ignore-glob='*/test_pricer*' --ignore-glob='*/test_indexer*'
+
+test-services: compile ## The indexer and the pricer as processes on a devnet: rows, sync, reorgs, faults, kills
+	$(BIN)/ape test tests/choir_chain/test_pricer*.py tests/choir_chain/test_indexer*.py
 
 test-gateway: compile ## Tests of the gateway and the dashboard (on anvil)
 	$(BIN)/ape test tests/gateway

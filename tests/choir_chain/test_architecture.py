@@ -1,5 +1,5 @@
 """The layering the architecture promises (docs/architecture.md), checked on the source: the library never
-imports the gateway, and no module outside the benchmarks grows past 500 lines."""
+imports the gateway, and no module outside the benchmarks (the tests' own included) grows past 500 lines."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_the_library_never_imports_the_gateway() -> None:
 def test_no_module_outside_the_benchmarks_is_over_500_lines() -> None:
     long = {
         str(path.relative_to(PROJECT_ROOT)): lines
-        for package in ("choir_chain", "api", "scripts")
+        for package in ("choir_chain", "api", "scripts", "examples", "tests", "tools")
         for path in modules(package)
         if "bench" not in path.relative_to(PROJECT_ROOT).parts
         and (lines := len(path.read_text().splitlines())) > MAX_LINES
