@@ -6,5 +6,6 @@ suites' common `tests/conftest.py` puts `tests/` on the path):
 - `dataset`: a small indexed community with stored bodies, for the training-data export;
 - `contracts`: Ape fixtures' building blocks for the contract tests (deploy, fund, thread actions, time travel);
 - `rewards`: the rewards distributor's epoch and scoring helpers for the contract tests;
+- `governor`: the thread governor's proposals, votes, signed ballots and a governed thread (`Dao`);
 - `dashboard`: the browser (Playwright on Debian's Chromium) and the injected EIP-1193 wallet of the dashboard tests.
 """
