@@ -1,5 +1,5 @@
 """Fixtures for the contract tests: a deployed token and hub, funded accounts, thread helpers, a governed thread
-(`dao`) and the quieting of revert printouts (`quiet_reverts`).
+(`dao`), the hub tests' unpriced threads (`ids`) and the quieting of revert printouts (`quiet_reverts`).
 
 Ape isolates every test (chain snapshot and revert), so module-scoped deployments are cheap.
 """
@@ -13,6 +13,7 @@ import pytest
 from ape_ethereum import trace as ape_trace
 from helpers.contracts import CHOIR, DAY, GOVERNANCE_DEFAULTS, HUB_DEFAULTS, HUMAN, content  # noqa: F401 (re-exported)
 from helpers.governor import Builder, new_dao
+from helpers.hub import create_threads
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +135,12 @@ def threads(project, chain, hub, token):
 @pytest.fixture
 def thread(threads, creator):
     return threads.create(creator)
+
+
+@pytest.fixture
+def ids(hub, creator):
+    """Two threads, ids 1 and 2, with no price yet (the hub tests)."""
+    return create_threads(hub, creator, 2)
 
 
 @pytest.fixture(scope="module")
