@@ -1,6 +1,6 @@
 """`choir_chain.semantics` with the real embedding model (all-MiniLM-L6-v2): the vectors, the novelty rule in
 Python, the exact indexes, the embedding cache and semantic search. The on-chain side of the novelty curve is
-tested in tests/contracts/test_rewards_distributor.py."""
+tested in tests/contracts/test_rewards_curves.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Fixtures for the contract tests: a deployed token and hub, funded accounts and thread helpers.
+"""Fixtures for the contract tests: a deployed token and hub, funded accounts, thread helpers, a governed thread
+(`dao`), the hub tests' unpriced threads (`ids`) and the quieting of revert printouts (`quiet_reverts`).
 
 Ape isolates every test (chain snapshot and revert), so module-scoped deployments are cheap.
 """
@@ -9,7 +10,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from ape_ethereum import trace as ape_trace
 from helpers.contracts import CHOIR, DAY, GOVERNANCE_DEFAULTS, HUB_DEFAULTS, HUMAN, content  # noqa: F401 (re-exported)
+from helpers.governor import Builder, new_dao
+from helpers.hub import create_threads
+
+
+@pytest.fixture(scope="module")
+def quiet_reverts():
+    """Skip printing a call trace for every revert; modules that expect many reverts use it
+    (`pytestmark = pytest.mark.usefixtures("quiet_reverts")`).
+
+    Ape's foundry provider renders and prints the enriched call trace of each reverted transaction, which takes
+    a good part of a second each, most of such a module's run time on anvil. Printing only: what reverts, and
+    how, is checked all the same.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ape_trace.Trace, "show", lambda self, *args, **kwargs: None)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +135,22 @@ def threads(project, chain, hub, token):
 @pytest.fixture
 def thread(threads, creator):
     return threads.create(creator)
+
+
+@pytest.fixture
+def ids(hub, creator):
+    """Two threads, ids 1 and 2, with no price yet (the hub tests)."""
+    return create_threads(hub, creator, 2)
+
+
+@pytest.fixture(scope="module")
+def builder(project, chain, hub, token):
+    """Threads and co-authors for module fixtures (the governor tests)."""
+    return Builder(project, chain, hub, token)
+
+
+@pytest.fixture(scope="module")
+def dao(builder, project, hub, coauthors):
+    """A thread of four co-authors with unequal shares, a treasury of 200 CHOIR and its governor (`new_dao`).
+    Built once per module: Ape reverts the chain to this state after every test."""
+    return new_dao(builder, project, hub, coauthors)

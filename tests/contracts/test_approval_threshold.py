@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from helpers.contracts import DAY, HUB_DEFAULTS, reverts
-from test_thread_governor import create_governor, execute_fails, propose
+from helpers.governor import create_governor, execute_fails, propose
 
 PENDING, APPROVED, DENIED, SPLIT = 1, 2, 3, 4
 UNANIMITY, TWO_THIRDS = 10_000, 6_666
@@ -26,7 +26,7 @@ FOR = 1
 
 @pytest.fixture(autouse=True)
 def _quiet_reverts(monkeypatch):
-    """Skip Ape's slow printout of every revert's call trace (see test_thread_governor.py)."""
+    """Skip Ape's slow printout of every revert's call trace (see conftest.py, `quiet_reverts`)."""
     from ape_ethereum.trace import Trace
 
     monkeypatch.setattr(Trace, "show", lambda self, *args, **kwargs: None)

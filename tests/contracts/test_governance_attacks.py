@@ -20,7 +20,7 @@ import ape
 import pytest
 from eth_utils import keccak
 from helpers.contracts import CHOIR, DAY, GOVERNANCE_DEFAULTS, raised_arguments, reverts
-from test_thread_governor import error_data, key_of, sign_ballot
+from helpers.governor import error_data, key_of, sign_ballot
 
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
 AGAINST, FOR, ABSTAIN = 0, 1, 2
@@ -28,7 +28,7 @@ AGAINST, FOR, ABSTAIN = 0, 1, 2
 
 @pytest.fixture(autouse=True)
 def _quiet_reverts(monkeypatch):
-    """Skip Ape's slow printout of every revert's call trace (see test_thread_governor.py)."""
+    """Skip Ape's slow printout of every revert's call trace (see conftest.py, `quiet_reverts`)."""
     from ape_ethereum.trace import Trace
 
     monkeypatch.setattr(Trace, "show", lambda self, *args, **kwargs: None)

@@ -21,7 +21,7 @@ HEARTBEAT = HUB_DEFAULTS["heartbeat"]
 
 @pytest.fixture(scope="module", autouse=True)
 def _no_revert_trace_printing():
-    """Skip printing a call trace for every revert (printing only; see test_choir_hub.py)."""
+    """Skip printing a call trace for every revert (printing only; see conftest.py, `quiet_reverts`)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ape_trace.Trace, "show", lambda self, *args, **kwargs: None)
         yield

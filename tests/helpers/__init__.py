@@ -11,6 +11,8 @@ suites' common `tests/conftest.py` puts `tests/` on the path):
 - `dataset`: a small indexed community with stored bodies, for the training-data export;
 - `contracts`: Ape fixtures' building blocks for the contract tests (deploy, fund, thread actions, time travel);
 - `rewards`: the rewards distributor's epoch and scoring helpers for the contract tests;
+- `governor`: the thread governor's proposals, votes, signed ballots and a governed thread (`Dao`);
+- `hub`: the hub's parameters, pricer batches and a strict `reverts` for the hub tests;
 - `dashboard`: the browser (Playwright on Debian's Chromium) and the injected EIP-1193 wallet of the dashboard tests;
 - `gateway_tx`: build, sign, relay and refuse gateway transactions, and the chain reads the transaction tests
   check;

@@ -1,8 +1,10 @@
-"""Helpers of the reward tests (test_rewards_distributor.py, test_rewards_attacks.py): scoring rounds, epochs,
-allocations, and the arming of the flat reward of the old contracts (c9dd7b7), so that the attack tests show the
-old behaviour when run against them."""
+"""Helpers of the reward tests (the test_rewards_*.py modules): the distributor's constants, WAD decimals and
+relative comparison with the Python curves, scoring rounds, epochs, allocations, and the arming of the flat reward
+of the old contracts (c9dd7b7), so that the attack tests show the old behaviour when run against them."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from helpers.contracts import CHOIR, DAY
 
@@ -10,6 +12,20 @@ WAD = 10**18
 MODEL = "all-MiniLM-L6-v2"
 CALIBRATION = 1
 APPROVED = 2
+YEAR = 365 * DAY
+REWARD_POOL = 2_500_000_000 * CHOIR
+MAX_WEIGHT = 100 * CHOIR
+CITATION_SHARE_BPS = 1_000
+REL = 1e-9
+
+
+def rel_close(actual: int, expected: float, rel: float = REL) -> bool:
+    return abs(actual - expected) <= rel * abs(expected)
+
+
+def wad(value: str) -> int:
+    """A decimal string in WAD, exactly."""
+    return int(Decimal(value) * WAD)
 
 
 def logs_of(receipt, event, address=None):
